@@ -1,0 +1,111 @@
+//! Carries out planned actions through the AWS adapters, a few at a time. Dry-run lives here:
+//! with it, every action is logged as it would be done and nothing is called.
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::aws::{self, AwsError};
+use crate::names::VariantRef;
+use crate::plan::{Action, Planned};
+use crate::tags;
+
+/// How many mutating calls run at once: enough to finish a busy tick quickly, few enough to
+/// stay far below the services' throttling limits.
+const CONCURRENCY: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome", content = "detail")]
+pub enum Outcome {
+    Applied,
+    /// Dry-run: decided and logged, not done.
+    DryRun,
+    /// Nothing to do after all (e.g. the tag was changed by someone else meanwhile).
+    AlreadyDone,
+    /// Planned, but carried out by another function of sagetide.
+    Deferred(String),
+    Failed(String),
+}
+
+pub struct Executor {
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub dry_run: bool,
+}
+
+impl Executor {
+    /// Runs every action and returns their outcomes in the same order. A failed action does not
+    /// stop the others.
+    pub async fn run(&self, actions: &[Planned]) -> Vec<Outcome> {
+        futures::stream::iter(actions)
+            .map(|planned| self.run_one(planned))
+            .buffered(CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    async fn run_one(&self, planned: &Planned) -> Outcome {
+        let outcome = if self.dry_run {
+            Outcome::DryRun
+        } else {
+            match self.apply(planned).await {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Failed(e.to_string()),
+            }
+        };
+        let (endpoint, action, reason) = (
+            planned.endpoint.as_str(),
+            planned.action.kind(),
+            planned.reason.as_str(),
+        );
+        let detail = planned.action.to_string();
+        match &outcome {
+            Outcome::Failed(error) => {
+                tracing::error!(endpoint, action, reason, detail, error, "action failed")
+            }
+            other => {
+                let outcome = format!("{other:?}");
+                tracing::info!(
+                    endpoint,
+                    action,
+                    reason,
+                    detail,
+                    outcome,
+                    dry_run = self.dry_run,
+                    "action"
+                )
+            }
+        }
+        outcome
+    }
+
+    async fn apply(&self, planned: &Planned) -> Result<Outcome, AwsError> {
+        match &planned.action {
+            Action::SetCapacity { variant, to, .. } => {
+                let variant = VariantRef {
+                    endpoint: planned.endpoint.clone(),
+                    variant: variant.clone(),
+                };
+                aws::autoscaling::set_capacity(&self.autoscaling, &variant, *to).await?;
+                Ok(Outcome::Applied)
+            }
+            Action::RemoveOverride { arn, value } => {
+                let removed = aws::sagemaker::remove_tag_if_unchanged(
+                    &self.sagemaker,
+                    &planned.endpoint,
+                    arn.as_deref(),
+                    tags::OVERRIDE,
+                    value,
+                )
+                .await?;
+                Ok(if removed {
+                    Outcome::Applied
+                } else {
+                    Outcome::AlreadyDone
+                })
+            }
+            Action::Sleep => Ok(Outcome::Deferred(
+                "sleeping endpoints on a schedule is not implemented yet; the endpoint is left as it is".into(),
+            )),
+        }
+    }
+}

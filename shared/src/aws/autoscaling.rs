@@ -1,0 +1,78 @@
+use aws_sdk_applicationautoscaling::Client;
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+
+use super::AwsError;
+use crate::capacity::Capacity;
+use crate::fleet::ScalableTarget;
+use crate::names::VariantRef;
+
+/// DescribeScalableTargets takes at most this many resource ids a call.
+const RESOURCE_IDS_PER_CALL: usize = 50;
+
+const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
+
+/// The scalable targets of `variants` that exist, ⌈variants/50⌉ calls (more only if a page of
+/// results is cut).
+pub async fn variant_targets(
+    client: &Client,
+    variants: &[VariantRef],
+) -> Result<Vec<ScalableTarget>, AwsError> {
+    let mut targets = Vec::new();
+    for chunk in variants.chunks(RESOURCE_IDS_PER_CALL) {
+        let mut pages = client
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(DIMENSION)
+            .set_resource_ids(Some(chunk.iter().map(VariantRef::resource_id).collect()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| AwsError::new("application-autoscaling:DescribeScalableTargets", e))?;
+            for t in page.scalable_targets.unwrap_or_default() {
+                let Some(variant) = VariantRef::from_resource_id(&t.resource_id) else {
+                    continue;
+                };
+                let capacity = u32::try_from(t.min_capacity)
+                    .ok()
+                    .zip(u32::try_from(t.max_capacity).ok())
+                    .and_then(|(min, max)| Capacity::new(min, max).ok())
+                    .ok_or_else(|| AwsError {
+                        operation: "application-autoscaling:DescribeScalableTargets",
+                        message: format!(
+                            "{variant} has an impossible capacity {}..{}",
+                            t.min_capacity, t.max_capacity
+                        ),
+                    })?;
+                targets.push(ScalableTarget { variant, capacity });
+            }
+        }
+    }
+    Ok(targets)
+}
+
+/// Sets a variant's MinCapacity and MaxCapacity, registering the target if it has none. The
+/// SuspendedState is left out of the call, which keeps whatever it is.
+pub async fn set_capacity(
+    client: &Client,
+    variant: &VariantRef,
+    capacity: Capacity,
+) -> Result<(), AwsError> {
+    client
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .resource_id(variant.resource_id())
+        .min_capacity(capacity_arg(capacity.min()))
+        .max_capacity(capacity_arg(capacity.max()))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("application-autoscaling:RegisterScalableTarget", e))?;
+    Ok(())
+}
+
+/// The API takes `i32`; configured capacities beyond it are clamped (no endpoint has that many
+/// instances).
+fn capacity_arg(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}

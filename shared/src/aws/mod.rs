@@ -1,0 +1,40 @@
+//! Thin adapters over the AWS SDK: paging, batching and error mapping, no business rules.
+
+pub mod autoscaling;
+pub mod sagemaker;
+pub mod ssm;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use thiserror::Error;
+
+/// A failed AWS call, named by its operation.
+#[derive(Debug, Error)]
+#[error("AWS {operation} failed: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn new(operation: &'static str, error: impl std::error::Error) -> Self {
+        Self {
+            operation,
+            message: DisplayErrorContext(error).to_string(),
+        }
+    }
+}
+
+/// How many attempts the SDK makes for a call that is throttled or fails transiently; the
+/// standard mode backs off exponentially with jitter between them.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// The shared SDK configuration, loaded once per container from the standard environment
+/// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`).
+pub async fn load_config() -> SdkConfig {
+    aws_config::from_env()
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .load()
+        .await
+}

@@ -1,0 +1,196 @@
+//! The YAML shape of the document and its validation into typed schedules.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::SignedDuration;
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+use super::{Config, ConfigError, Problem};
+use crate::capacity::Capacity;
+use crate::schedule::{Days, OffHours, Period, Schedule};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocument {
+    schedules: BTreeMap<String, RawSchedule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    timezone: String,
+    #[serde(default)]
+    periods: Vec<RawPeriod>,
+    off_hours: RawOffHours,
+    #[serde(default)]
+    holidays: Vec<String>,
+    prewarm: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeriod {
+    days: String,
+    start: String,
+    end: String,
+    capacity: RawCapacity,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCapacity {
+    min: i64,
+    max: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawOffHours {
+    Keyword(String),
+    Capacity(RawCapacity),
+}
+
+pub(super) fn parse(yaml: &str) -> Result<Config, ConfigError> {
+    let raw: RawDocument =
+        serde_yaml_ng::from_str(yaml).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+    let mut problems = Vec::new();
+    let mut schedules = BTreeMap::new();
+    for (name, raw) in raw.schedules {
+        let mut check = Checker {
+            schedule: &name,
+            problems: &mut problems,
+        };
+        if let Some(schedule) = check.schedule(&name, raw) {
+            schedules.insert(name, schedule);
+        }
+    }
+    if problems.is_empty() {
+        Ok(Config { schedules })
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}
+
+/// Validates one schedule, recording every problem rather than stopping at the first.
+struct Checker<'a> {
+    schedule: &'a str,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn fail<T>(&mut self, field: impl Into<String>, message: impl Into<String>) -> Option<T> {
+        self.problems.push(Problem {
+            schedule: self.schedule.to_owned(),
+            field: field.into(),
+            message: message.into(),
+        });
+        None
+    }
+
+    fn schedule(&mut self, name: &str, raw: RawSchedule) -> Option<Schedule> {
+        if name.trim().is_empty() {
+            self.fail::<()>("name", "a schedule needs a non-empty name");
+        }
+        let timezone = match TimeZone::get(&raw.timezone) {
+            Ok(tz) => Some(tz),
+            Err(_) => self.fail(
+                "timezone",
+                format!(
+                    "{:?} is not an IANA time zone name (e.g. Europe/Berlin)",
+                    raw.timezone
+                ),
+            ),
+        };
+        let periods: Vec<Option<Period>> = raw
+            .periods
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| self.period(i, p))
+            .collect();
+        let off_hours = match raw.off_hours {
+            RawOffHours::Keyword(word) if word == "sleep" => Some(OffHours::Sleep),
+            RawOffHours::Keyword(word) => self.fail(
+                "off_hours",
+                format!("{word:?} is neither `sleep` nor a capacity {{ min: N, max: N }}"),
+            ),
+            RawOffHours::Capacity(c) => self.capacity("off_hours", c).map(OffHours::Capacity),
+        };
+        let holidays: Vec<Option<Date>> = raw
+            .holidays
+            .iter()
+            .enumerate()
+            .map(|(i, day)| match day.parse::<Date>() {
+                Ok(date) => Some(date),
+                Err(_) => self.fail(
+                    format!("holidays[{i}]"),
+                    format!("{day:?} is not a date as YYYY-MM-DD"),
+                ),
+            })
+            .collect();
+        let prewarm = match raw.prewarm.as_deref() {
+            None => Some(SignedDuration::ZERO),
+            Some(text) => self.duration("prewarm", text),
+        };
+        Some(Schedule {
+            name: name.to_owned(),
+            timezone: timezone?,
+            periods: periods.into_iter().collect::<Option<_>>()?,
+            off_hours: off_hours?,
+            holidays: holidays.into_iter().collect::<Option<BTreeSet<_>>>()?,
+            prewarm: prewarm?,
+        })
+    }
+
+    fn period(&mut self, index: usize, raw: RawPeriod) -> Option<Period> {
+        let field = |name: &str| format!("periods[{index}].{name}");
+        let days = Days::parse(&raw.days)
+            .map_err(|why| self.fail::<()>(field("days"), why))
+            .ok();
+        let start = self.time(&field("start"), &raw.start);
+        let end = self.time(&field("end"), &raw.end);
+        let capacity = self.capacity(&field("capacity"), raw.capacity);
+        Some(Period {
+            days: days?,
+            start: start?,
+            end: end?,
+            capacity: capacity?,
+            label: format!("{} {}-{}", raw.days, raw.start, raw.end),
+        })
+    }
+
+    fn time(&mut self, field: &str, text: &str) -> Option<Time> {
+        match text.parse::<Time>() {
+            Ok(t) if text.len() == 5 => Some(t),
+            _ => self.fail(
+                field,
+                format!("{text:?} is not a time of day as HH:MM from 00:00 to 23:59"),
+            ),
+        }
+    }
+
+    fn capacity(&mut self, field: &str, raw: RawCapacity) -> Option<Capacity> {
+        let bound = |value: i64| u32::try_from(value).ok();
+        match (bound(raw.min), bound(raw.max)) {
+            (Some(min), Some(max)) => match Capacity::new(min, max) {
+                Ok(c) => Some(c),
+                Err(e) => self.fail(field, e.to_string()),
+            },
+            _ => self.fail(
+                field,
+                format!(
+                    "min ({}) and max ({}) must be whole numbers from 0 up",
+                    raw.min, raw.max
+                ),
+            ),
+        }
+    }
+
+    fn duration(&mut self, field: &str, text: &str) -> Option<SignedDuration> {
+        match crate::tags::parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(why) => self.fail(field, why),
+        }
+    }
+}

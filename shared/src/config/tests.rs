@@ -1,0 +1,111 @@
+use super::*;
+
+fn problems(yaml: &str) -> Vec<Problem> {
+    match Config::parse(yaml) {
+        Err(ConfigError::Invalid(problems)) => problems,
+        other => panic!("expected an invalid document, got {other:?}"),
+    }
+}
+
+fn fields(yaml: &str) -> Vec<(String, String)> {
+    problems(yaml)
+        .into_iter()
+        .map(|p| (p.schedule, p.field))
+        .collect()
+}
+
+fn pair(schedule: &str, field: &str) -> (String, String) {
+    (schedule.to_owned(), field.to_owned())
+}
+
+#[test]
+fn the_contract_example_parses() {
+    let config = Config::parse(
+        r#"
+schedules:
+  office-hours:
+    timezone: Europe/Berlin          # IANA name; DST handled
+    periods:                         # when the endpoint is "on"
+      - days: mon-fri                # mon..sun, ranges and lists: "mon,wed,fri"
+        start: "08:00"
+        end: "19:00"
+        capacity: { min: 2, max: 10 }
+    off_hours: { min: 1, max: 1 }    # or: off_hours: sleep
+    holidays: ["2026-12-24", "2026-12-25"]   # whole local days treated as off-hours
+    prewarm: 15m                     # with sleep: recreate this long before a period starts
+"#,
+    )
+    .unwrap();
+    let s = config.schedule("office-hours").unwrap();
+    assert_eq!(s.periods.len(), 1);
+    assert_eq!(s.holidays.len(), 2);
+    assert_eq!(s.prewarm, jiff::SignedDuration::from_mins(15));
+}
+
+#[test]
+fn every_problem_is_reported_with_its_schedule_and_field() {
+    let found = fields(
+        r#"
+schedules:
+  a:
+    timezone: Mars/Olympus
+    periods:
+      - { days: mon-fry, start: "25:00", end: "8:00", capacity: { min: 3, max: 2 } }
+    off_hours: { min: -1, max: 1 }
+    holidays: ["2026-02-30"]
+    prewarm: soon
+  b:
+    timezone: UTC
+    off_hours: hibernate
+"#,
+    );
+    assert_eq!(
+        found,
+        [
+            pair("a", "timezone"),
+            pair("a", "periods[0].days"),
+            pair("a", "periods[0].start"),
+            pair("a", "periods[0].end"),
+            pair("a", "periods[0].capacity"),
+            pair("a", "off_hours"),
+            pair("a", "holidays[0]"),
+            pair("a", "prewarm"),
+            pair("b", "off_hours"),
+        ]
+    );
+}
+
+#[test]
+fn min_above_max_names_both_numbers() {
+    let p = problems("schedules:\n  s:\n    timezone: UTC\n    off_hours: { min: 5, max: 2 }\n");
+    assert_eq!(p[0].message, "min (5) is greater than max (2)");
+    assert_eq!(
+        ConfigError::Invalid(p).to_string(),
+        "the configuration document is invalid: schedule \"s\", field off_hours: min (5) is greater than max (2)"
+    );
+}
+
+#[test]
+fn documents_that_do_not_parse_are_rejected() {
+    for bad in [
+        "schedules: [",
+        "not-schedules: {}",
+        "schedules:\n  s:\n    timezone: UTC\n",
+        "schedules:\n  s:\n    timezone: UTC\n    off_hours: sleep\n    typo_field: 1\n",
+    ] {
+        assert!(
+            matches!(Config::parse(bad), Err(ConfigError::Syntax(_))),
+            "{bad:?} should not parse"
+        );
+    }
+}
+
+#[test]
+fn sleep_is_an_off_hours_keyword() {
+    let config =
+        Config::parse("schedules:\n  s:\n    timezone: UTC\n    off_hours: sleep\n").unwrap();
+    assert_eq!(
+        config.schedule("s").unwrap().off_hours,
+        crate::schedule::OffHours::Sleep
+    );
+}

@@ -1,0 +1,95 @@
+//! The environment every function reads once at start-up.
+
+use jiff::Timestamp;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[error("environment variable {name} = {value:?}: {why}")]
+pub struct EnvError {
+    name: &'static str,
+    value: String,
+    why: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// `SAGETIDE_CONFIG_PARAMETER`: the SSM parameter with the configuration document.
+    pub config_parameter: String,
+    /// `SAGETIDE_DRY_RUN=true`: decide and log, mutate nothing.
+    pub dry_run: bool,
+    /// `SAGETIDE_NOW`: a fixed *now* for simulations; unset in production.
+    pub now: Option<Timestamp>,
+}
+
+pub const DEFAULT_CONFIG_PARAMETER: &str = "/sagetide/config";
+
+impl Env {
+    pub fn load() -> Result<Self, EnvError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        let dry_run = match get("SAGETIDE_DRY_RUN").as_deref().map(str::trim) {
+            None | Some("") => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                return Err(EnvError {
+                    name: "SAGETIDE_DRY_RUN",
+                    value: v.to_owned(),
+                    why: "expected true or false",
+                });
+            }
+        };
+        let now = match get("SAGETIDE_NOW").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(v) => Some(v.trim().parse().map_err(|_| EnvError {
+                name: "SAGETIDE_NOW",
+                value: v.clone(),
+                why: "expected an RFC 3339 instant such as 2026-11-23T08:00:00Z",
+            })?),
+        };
+        Ok(Self {
+            config_parameter: get("SAGETIDE_CONFIG_PARAMETER")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_CONFIG_PARAMETER.to_owned()),
+            dry_run,
+            now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Env, EnvError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let env = load(&[]).unwrap();
+        assert_eq!(env.config_parameter, "/sagetide/config");
+        assert!(!env.dry_run);
+        assert_eq!(env.now, None);
+    }
+
+    #[test]
+    fn dry_run_and_now_are_parsed_strictly() {
+        let env = load(&[
+            ("SAGETIDE_DRY_RUN", "TRUE"),
+            ("SAGETIDE_NOW", "2026-11-23T08:00:00Z"),
+        ])
+        .unwrap();
+        assert!(env.dry_run);
+        assert_eq!(env.now, Some("2026-11-23T08:00:00Z".parse().unwrap()));
+        assert!(load(&[("SAGETIDE_DRY_RUN", "yes please")]).is_err());
+        assert!(load(&[("SAGETIDE_NOW", "tomorrow")]).is_err());
+    }
+}

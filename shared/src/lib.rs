@@ -1,0 +1,17 @@
+//! sagetide's shared crate: everything the Lambda functions have in common. Each function is
+//! observe → plan → act: adapters in `aws` observe and act, planners in `plan` decide, purely.
+
+pub mod act;
+pub mod aws;
+pub mod capacity;
+pub mod config;
+pub mod env;
+pub mod error;
+pub mod events;
+pub mod fleet;
+pub mod handlers;
+pub mod names;
+pub mod plan;
+pub mod schedule;
+pub mod tags;
+pub mod telemetry;

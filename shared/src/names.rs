@@ -1,0 +1,129 @@
+//! Names of the AWS objects sagetide works on, checked once at the edge so the rest of the
+//! code cannot confuse an endpoint with a variant or build a malformed resource id.
+
+use std::fmt;
+
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{kind} name {value:?} is invalid: {why}")]
+pub struct NameError {
+    kind: &'static str,
+    value: String,
+    why: &'static str,
+}
+
+/// SageMaker endpoint and variant names: 1–63 characters of `[a-zA-Z0-9-]`, starting with an
+/// alphanumeric character (the same rule for both).
+fn check_sagemaker_name(kind: &'static str, value: &str) -> Result<(), NameError> {
+    let fail = |why| {
+        Err(NameError {
+            kind,
+            value: value.to_owned(),
+            why,
+        })
+    };
+    if value.is_empty() || value.len() > 63 {
+        return fail("it must have 1 to 63 characters");
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return fail("it must start with a letter or a digit");
+    }
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return fail("only letters, digits and '-' are allowed");
+    }
+    Ok(())
+}
+
+macro_rules! sagemaker_name {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Result<Self, NameError> {
+                let value = value.into();
+                check_sagemaker_name($kind, &value)?;
+                Ok(Self(value))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+sagemaker_name!(
+    /// The name of a SageMaker real-time endpoint.
+    EndpointName,
+    "endpoint"
+);
+sagemaker_name!(
+    /// The name of a production variant of an endpoint.
+    VariantName,
+    "variant"
+);
+
+/// One production variant of one endpoint: the unit Application Auto Scaling scales.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VariantRef {
+    pub endpoint: EndpointName,
+    pub variant: VariantName,
+}
+
+impl VariantRef {
+    /// The Application Auto Scaling resource id of this variant.
+    pub fn resource_id(&self) -> String {
+        format!("endpoint/{}/variant/{}", self.endpoint, self.variant)
+    }
+
+    /// Reads an Application Auto Scaling resource id back; `None` for anything that is not a
+    /// SageMaker variant.
+    pub fn from_resource_id(resource_id: &str) -> Option<Self> {
+        let rest = resource_id.strip_prefix("endpoint/")?;
+        let (endpoint, variant) = rest.split_once("/variant/")?;
+        Some(Self {
+            endpoint: EndpointName::new(endpoint).ok()?,
+            variant: VariantName::new(variant).ok()?,
+        })
+    }
+}
+
+impl fmt::Display for VariantRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.endpoint, self.variant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_names_follow_sagemaker_rules() {
+        assert!(EndpointName::new("fraud-detector-1").is_ok());
+        assert!(EndpointName::new("").is_err());
+        assert!(EndpointName::new("-leading-dash").is_err());
+        assert!(EndpointName::new("under_score").is_err());
+        assert!(EndpointName::new("a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn resource_ids_round_trip() {
+        let v = VariantRef {
+            endpoint: EndpointName::new("ep").unwrap(),
+            variant: VariantName::new("AllTraffic").unwrap(),
+        };
+        assert_eq!(v.resource_id(), "endpoint/ep/variant/AllTraffic");
+        assert_eq!(VariantRef::from_resource_id(&v.resource_id()), Some(v));
+        assert_eq!(VariantRef::from_resource_id("service/cluster/svc"), None);
+    }
+}

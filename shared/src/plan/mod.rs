@@ -1,0 +1,75 @@
+//! Pure planners: (observed state, configuration, now) → the actions that make reality match.
+//! A plan is data: it can be printed, diffed, dry-run and tested without AWS.
+
+pub mod scheduler;
+
+use std::fmt;
+
+use crate::capacity::Capacity;
+use crate::names::{EndpointName, VariantName};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Give a variant's scalable target this min/max; `from: None` registers a new target.
+    SetCapacity {
+        variant: VariantName,
+        from: Option<Capacity>,
+        to: Capacity,
+    },
+    /// Remove an expired `sagetide:override` tag that still has this value.
+    RemoveOverride { arn: Option<String>, value: String },
+    /// Off-hours of an `off_hours: sleep` schedule: the endpoint should not exist.
+    Sleep,
+}
+
+impl Action {
+    /// A short stable name for logs and counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::SetCapacity { from: None, .. } => "register-target",
+            Action::SetCapacity { .. } => "set-capacity",
+            Action::RemoveOverride { .. } => "remove-override",
+            Action::Sleep => "sleep",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::SetCapacity {
+                variant,
+                from: Some(from),
+                to,
+            } => write!(f, "set-capacity {variant} {from} -> {to}"),
+            Action::SetCapacity {
+                variant,
+                from: None,
+                to,
+            } => write!(f, "register-target {variant} {to}"),
+            Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
+            Action::Sleep => f.write_str("sleep"),
+        }
+    }
+}
+
+/// One action on one endpoint, with the reason the planner chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub endpoint: EndpointName,
+    pub action: Action,
+    pub reason: String,
+}
+
+/// An endpoint the planner leaves alone this time, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub endpoint: EndpointName,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub actions: Vec<Planned>,
+    pub skipped: Vec<Skipped>,
+}

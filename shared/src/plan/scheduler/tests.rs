@@ -1,0 +1,260 @@
+use super::*;
+use crate::fleet::IN_SERVICE;
+use crate::names::VariantRef;
+
+const DOC: &str = r#"
+schedules:
+  office-hours:
+    timezone: Europe/Berlin
+    periods:
+      - { days: mon-fri, start: "08:00", end: "19:00", capacity: { min: 2, max: 10 } }
+    off_hours: { min: 1, max: 1 }
+  nightly:
+    timezone: UTC
+    periods:
+      - { days: mon-fri, start: "09:00", end: "17:00", capacity: { min: 1, max: 4 } }
+    off_hours: sleep
+"#;
+
+fn config() -> Config {
+    Config::parse(DOC).unwrap()
+}
+
+fn cap(min: u32, max: u32) -> Capacity {
+    Capacity::new(min, max).unwrap()
+}
+
+fn endpoint(name: &str, variants: &[&str], tags: &[(&str, &str)]) -> Endpoint {
+    Endpoint {
+        name: EndpointName::new(name).unwrap(),
+        arn: Some(format!(
+            "arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}"
+        )),
+        status: IN_SERVICE.into(),
+        variants: variants
+            .iter()
+            .map(|v| VariantName::new(*v).unwrap())
+            .collect(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn target(endpoint: &str, variant: &str, capacity: Capacity) -> ScalableTarget {
+    ScalableTarget {
+        variant: VariantRef {
+            endpoint: EndpointName::new(endpoint).unwrap(),
+            variant: VariantName::new(variant).unwrap(),
+        },
+        capacity,
+    }
+}
+
+fn berlin(local: &str) -> Timestamp {
+    format!("{local}[Europe/Berlin]")
+        .parse::<jiff::ZonedDateTime>()
+        .unwrap()
+        .timestamp()
+}
+
+fn actions(plan: &Plan) -> Vec<String> {
+    plan.actions
+        .iter()
+        .map(|p| format!("{} {}", p.endpoint, p.action))
+        .collect()
+}
+
+const OFFICE: (&str, &str) = ("sagetide:schedule", "office-hours");
+
+#[test]
+fn at_0800_on_a_weekday_the_period_capacity_is_set() {
+    let plan = plan(
+        &[endpoint("ep", &["AllTraffic"], &[OFFICE])],
+        &[target("ep", "AllTraffic", cap(1, 1))],
+        &config(),
+        berlin("2026-11-23T08:00"),
+    );
+    assert_eq!(actions(&plan), ["ep set-capacity AllTraffic 1..1 -> 2..10"]);
+    assert_eq!(
+        plan.actions[0].reason,
+        "schedule office-hours: period mon-fri 08:00-19:00"
+    );
+}
+
+#[test]
+fn a_target_that_already_matches_needs_nothing() {
+    let plan = plan(
+        &[endpoint("ep", &["AllTraffic"], &[OFFICE])],
+        &[target("ep", "AllTraffic", cap(1, 1))],
+        &config(),
+        berlin("2026-11-23T07:59"),
+    );
+    assert_eq!(plan, Plan::default());
+}
+
+#[test]
+fn a_variant_without_a_target_gets_one_registered() {
+    let plan = plan(
+        &[endpoint("ep", &["a", "b"], &[OFFICE])],
+        &[target("ep", "a", cap(2, 10))],
+        &config(),
+        berlin("2026-11-23T09:00"),
+    );
+    assert_eq!(actions(&plan), ["ep register-target b 2..10"]);
+}
+
+#[test]
+fn every_variant_of_a_two_variant_endpoint_is_planned() {
+    let plan = plan(
+        &[endpoint("ep", &["a", "b"], &[OFFICE])],
+        &[target("ep", "a", cap(2, 10)), target("ep", "b", cap(2, 10))],
+        &config(),
+        berlin("2026-11-23T19:00"),
+    );
+    assert_eq!(
+        actions(&plan),
+        [
+            "ep set-capacity a 2..10 -> 1..1",
+            "ep set-capacity b 2..10 -> 1..1"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_schedule_is_skipped_and_the_others_still_planned() {
+    let plan = plan(
+        &[
+            endpoint("lost", &["v"], &[("sagetide:schedule", "nope")]),
+            endpoint("ep", &["v"], &[OFFICE]),
+        ],
+        &[],
+        &config(),
+        berlin("2026-11-23T09:00"),
+    );
+    assert_eq!(actions(&plan), ["ep register-target v 2..10"]);
+    assert_eq!(plan.skipped.len(), 1);
+    assert_eq!(plan.skipped[0].endpoint.as_str(), "lost");
+    assert!(
+        plan.skipped[0].why.contains("\"nope\""),
+        "{}",
+        plan.skipped[0].why
+    );
+}
+
+#[test]
+fn an_endpoint_that_is_not_in_service_waits() {
+    let mut updating = endpoint("ep", &["v"], &[OFFICE]);
+    updating.status = "Updating".into();
+    let plan = plan(&[updating], &[], &config(), berlin("2026-11-23T09:00"));
+    assert!(plan.actions.is_empty());
+    assert!(plan.skipped[0].why.contains("Updating"));
+}
+
+#[test]
+fn an_awake_override_holds_the_largest_period_capacity_off_hours() {
+    let plan = plan(
+        &[endpoint(
+            "ep",
+            &["v"],
+            &[
+                OFFICE,
+                ("sagetide:override", "awake-until=2026-11-23T22:00:00Z"),
+            ],
+        )],
+        &[target("ep", "v", cap(1, 1))],
+        &config(),
+        berlin("2026-11-23T20:00"),
+    );
+    assert_eq!(actions(&plan), ["ep set-capacity v 1..1 -> 2..10"]);
+    assert_eq!(
+        plan.actions[0].reason,
+        "override awake-until=2026-11-23T22:00:00Z"
+    );
+}
+
+#[test]
+fn an_asleep_override_holds_off_hours_capacity_in_a_period() {
+    let plan = plan(
+        &[endpoint(
+            "ep",
+            &["v"],
+            &[
+                OFFICE,
+                ("sagetide:override", "asleep-until=2026-11-23T12:00:00Z"),
+            ],
+        )],
+        &[target("ep", "v", cap(2, 10))],
+        &config(),
+        berlin("2026-11-23T10:00"),
+    );
+    assert_eq!(actions(&plan), ["ep set-capacity v 2..10 -> 1..1"]);
+}
+
+#[test]
+fn an_expired_override_is_removed_and_the_schedule_rules_again() {
+    let plan = plan(
+        &[endpoint(
+            "ep",
+            &["v"],
+            &[
+                OFFICE,
+                ("sagetide:override", "awake-until=2026-11-23T18:00:00Z"),
+            ],
+        )],
+        &[target("ep", "v", cap(2, 10))],
+        &config(),
+        berlin("2026-11-23T20:00"),
+    );
+    assert_eq!(
+        actions(&plan),
+        [
+            "ep remove-override awake-until=2026-11-23T18:00:00Z",
+            "ep set-capacity v 2..10 -> 1..1"
+        ]
+    );
+}
+
+#[test]
+fn an_unparsable_override_leaves_the_endpoint_alone() {
+    let plan = plan(
+        &[endpoint(
+            "ep",
+            &["v"],
+            &[OFFICE, ("sagetide:override", "awake-until=soon")],
+        )],
+        &[target("ep", "v", cap(1, 1))],
+        &config(),
+        berlin("2026-11-23T10:00"),
+    );
+    assert!(plan.actions.is_empty());
+    assert!(
+        plan.skipped[0].why.contains("sagetide:override"),
+        "{}",
+        plan.skipped[0].why
+    );
+}
+
+#[test]
+fn a_sleep_schedule_plans_sleep_off_hours() {
+    let plan = plan(
+        &[endpoint("ep", &["v"], &[("sagetide:schedule", "nightly")])],
+        &[target("ep", "v", cap(1, 4))],
+        &config(),
+        "2026-11-23T20:00:00Z".parse().unwrap(),
+    );
+    assert_eq!(actions(&plan), ["ep sleep"]);
+    assert_eq!(plan.actions[0].reason, "schedule nightly: off-hours");
+}
+
+#[test]
+fn an_endpoint_without_the_schedule_tag_is_never_planned() {
+    let plan = plan(
+        &[endpoint("ep", &["v"], &[("team", "fraud")])],
+        &[target("ep", "v", cap(5, 5))],
+        &config(),
+        berlin("2026-11-23T10:00"),
+    );
+    assert_eq!(plan, Plan::default());
+}

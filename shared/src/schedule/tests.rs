@@ -1,0 +1,296 @@
+use super::*;
+use crate::config::Config;
+
+const DOC: &str = r#"
+schedules:
+  office-hours:
+    timezone: Europe/Berlin
+    periods:
+      - days: mon-fri
+        start: "08:00"
+        end: "19:00"
+        capacity: { min: 2, max: 10 }
+    off_hours: { min: 1, max: 1 }
+    holidays: ["2026-12-24", "2026-12-25"]
+  night-batch:
+    timezone: Europe/Berlin
+    periods:
+      - days: fri
+        start: "22:00"
+        end: "06:00"
+        capacity: { min: 3, max: 3 }
+      - days: mon-fri
+        start: "12:00"
+        end: "14:00"
+        capacity: { min: 1, max: 4 }
+      - days: mon-fri
+        start: "13:00"
+        end: "15:00"
+        capacity: { min: 2, max: 2 }
+    off_hours: { min: 1, max: 2 }
+  dst-edges-berlin:
+    timezone: Europe/Berlin
+    periods:
+      - days: sun
+        start: "02:30"
+        end: "05:00"
+        capacity: { min: 4, max: 4 }
+      - days: sat
+        start: "23:00"
+        end: "02:30"
+        capacity: { min: 5, max: 5 }
+    off_hours: { min: 1, max: 1 }
+  dst-edges-new-york:
+    timezone: America/New_York
+    periods:
+      - days: sun
+        start: "02:15"
+        end: "04:00"
+        capacity: { min: 4, max: 4 }
+      - days: sat
+        start: "22:00"
+        end: "01:30"
+        capacity: { min: 5, max: 5 }
+    off_hours: { min: 1, max: 1 }
+  sleepy:
+    timezone: America/New_York
+    periods:
+      - days: mon-fri
+        start: "09:00"
+        end: "17:00"
+        capacity: { min: 1, max: 3 }
+    off_hours: sleep
+    prewarm: 15m
+"#;
+
+fn schedule(name: &str) -> Schedule {
+    Config::parse(DOC).unwrap().schedule(name).unwrap().clone()
+}
+
+/// An instant written as local time with its zone, e.g. `2026-11-23T07:59[Europe/Berlin]`.
+fn at(text: &str) -> Timestamp {
+    text.parse::<jiff::ZonedDateTime>().unwrap().timestamp()
+}
+
+fn utc(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn awake(min: u32, max: u32) -> Desired {
+    Desired::Awake(Capacity::new(min, max).unwrap())
+}
+
+fn desired(name: &str, text: &str) -> Desired {
+    schedule(name).state_at(at(text)).desired
+}
+
+#[test]
+fn weekday_in_berlin_at_0759_is_off_hours() {
+    // Monday 2026-11-23.
+    let state = schedule("office-hours").state_at(at("2026-11-23T07:59[Europe/Berlin]"));
+    assert_eq!(state.desired, awake(1, 1));
+    assert_eq!(state.why, Why::OffHours);
+}
+
+#[test]
+fn weekday_in_berlin_at_0800_starts_the_period() {
+    let state = schedule("office-hours").state_at(at("2026-11-23T08:00[Europe/Berlin]"));
+    assert_eq!(state.desired, awake(2, 10));
+    assert_eq!(state.why, Why::Period("mon-fri 08:00-19:00".into()));
+}
+
+#[test]
+fn weekday_in_berlin_at_1859_is_still_the_period_and_1900_is_off_hours() {
+    assert_eq!(
+        desired("office-hours", "2026-11-23T18:59[Europe/Berlin]"),
+        awake(2, 10)
+    );
+    assert_eq!(
+        desired("office-hours", "2026-11-23T19:00[Europe/Berlin]"),
+        awake(1, 1)
+    );
+}
+
+#[test]
+fn saturday_is_off_hours_all_day() {
+    assert_eq!(
+        desired("office-hours", "2026-11-28T12:00[Europe/Berlin]"),
+        awake(1, 1)
+    );
+}
+
+#[test]
+fn holiday_on_a_weekday_is_off_hours_all_day() {
+    // Thursday 2026-12-24.
+    let state = schedule("office-hours").state_at(at("2026-12-24T10:00[Europe/Berlin]"));
+    assert_eq!(state.desired, awake(1, 1));
+    assert_eq!(state.why, Why::Holiday(jiff::civil::date(2026, 12, 24)));
+}
+
+#[test]
+fn period_crossing_midnight_belongs_to_the_day_it_starts() {
+    // Friday 2026-11-27 22:00 to Saturday 06:00.
+    assert_eq!(
+        desired("night-batch", "2026-11-27T21:59[Europe/Berlin]"),
+        awake(1, 2)
+    );
+    assert_eq!(
+        desired("night-batch", "2026-11-27T22:00[Europe/Berlin]"),
+        awake(3, 3)
+    );
+    assert_eq!(
+        desired("night-batch", "2026-11-28T05:59[Europe/Berlin]"),
+        awake(3, 3)
+    );
+    assert_eq!(
+        desired("night-batch", "2026-11-28T06:00[Europe/Berlin]"),
+        awake(1, 2)
+    );
+    // Thursday night is not Friday night.
+    assert_eq!(
+        desired("night-batch", "2026-11-26T23:00[Europe/Berlin]"),
+        awake(1, 2)
+    );
+}
+
+#[test]
+fn overlapping_periods_take_the_larger_min_and_the_larger_max() {
+    assert_eq!(
+        desired("night-batch", "2026-11-23T12:30[Europe/Berlin]"),
+        awake(1, 4)
+    );
+    assert_eq!(
+        desired("night-batch", "2026-11-23T13:30[Europe/Berlin]"),
+        awake(2, 4)
+    );
+    assert_eq!(
+        desired("night-batch", "2026-11-23T14:30[Europe/Berlin]"),
+        awake(2, 2)
+    );
+}
+
+#[test]
+fn berlin_spring_forward_a_start_inside_the_gap_begins_when_the_gap_ends() {
+    // 2026-03-29 (Sunday): 02:00 CET = 01:00 UTC jumps to 03:00 CEST. "02:30" does not exist.
+    let s = schedule("dst-edges-berlin");
+    assert_eq!(s.state_at(utc("2026-03-29T00:59:59Z")).desired, awake(5, 5));
+    // The Saturday-night period ends at "02:30", which is also skipped: both boundaries fall
+    // on the gap's end, where the Sunday period takes over.
+    assert_eq!(s.state_at(utc("2026-03-29T01:00:00Z")).desired, awake(4, 4));
+    assert_eq!(s.state_at(utc("2026-03-29T02:59:59Z")).desired, awake(4, 4));
+    assert_eq!(s.state_at(utc("2026-03-29T03:00:00Z")).desired, awake(1, 1));
+}
+
+#[test]
+fn berlin_fall_back_a_repeated_end_is_its_first_occurrence() {
+    // 2026-10-25 (Sunday): 03:00 CEST = 01:00 UTC falls back to 02:00 CET; 02:00–03:00 repeats.
+    let s = schedule("dst-edges-berlin");
+    // First 02:29 (CEST) is 00:29 UTC: still Saturday night's period.
+    assert_eq!(s.state_at(utc("2026-10-25T00:29:00Z")).desired, awake(5, 5));
+    // The first 02:30 (CEST) is 00:30 UTC: the night period ends and the Sunday one starts.
+    assert_eq!(s.state_at(utc("2026-10-25T00:30:00Z")).desired, awake(4, 4));
+    // The second 02:10 (CET, 01:10 UTC) does not bring the night period back.
+    assert_eq!(s.state_at(utc("2026-10-25T01:10:00Z")).desired, awake(4, 4));
+    // 05:00 CET is 04:00 UTC.
+    assert_eq!(s.state_at(utc("2026-10-25T03:59:00Z")).desired, awake(4, 4));
+    assert_eq!(s.state_at(utc("2026-10-25T04:00:00Z")).desired, awake(1, 1));
+}
+
+#[test]
+fn new_york_spring_forward_a_start_inside_the_gap_begins_at_0300_edt() {
+    // 2026-03-08 (Sunday): 02:00 EST = 07:00 UTC jumps to 03:00 EDT. "02:15" does not exist.
+    let s = schedule("dst-edges-new-york");
+    assert_eq!(s.state_at(utc("2026-03-08T06:59:00Z")).desired, awake(1, 1));
+    assert_eq!(s.state_at(utc("2026-03-08T07:00:00Z")).desired, awake(4, 4));
+    // 04:00 EDT is 08:00 UTC.
+    assert_eq!(s.state_at(utc("2026-03-08T07:59:00Z")).desired, awake(4, 4));
+    assert_eq!(s.state_at(utc("2026-03-08T08:00:00Z")).desired, awake(1, 1));
+}
+
+#[test]
+fn new_york_fall_back_a_repeated_end_is_its_first_occurrence() {
+    // 2026-11-01 (Sunday): 02:00 EDT = 06:00 UTC falls back to 01:00 EST; 01:00–02:00 repeats.
+    let s = schedule("dst-edges-new-york");
+    // Saturday 22:00 EDT to the first 01:30 EDT (05:30 UTC).
+    assert_eq!(s.state_at(utc("2026-11-01T05:29:00Z")).desired, awake(5, 5));
+    assert_eq!(s.state_at(utc("2026-11-01T05:30:00Z")).desired, awake(1, 1));
+    // The second 01:10 (EST, 06:10 UTC) is off-hours.
+    assert_eq!(s.state_at(utc("2026-11-01T06:10:00Z")).desired, awake(1, 1));
+    // 02:15 EST (07:15 UTC) starts the Sunday period.
+    assert_eq!(s.state_at(utc("2026-11-01T07:15:00Z")).desired, awake(4, 4));
+}
+
+#[test]
+fn a_weekday_period_follows_local_time_across_a_dst_change() {
+    let s = schedule("office-hours");
+    // 08:00 Berlin is 07:00 UTC in winter and 06:00 UTC in summer.
+    assert_eq!(
+        s.state_at(utc("2026-03-27T07:00:00Z")).desired,
+        awake(2, 10)
+    );
+    assert_eq!(
+        s.state_at(utc("2026-03-30T06:00:00Z")).desired,
+        awake(2, 10)
+    );
+    assert_eq!(s.state_at(utc("2026-03-30T05:59:00Z")).desired, awake(1, 1));
+}
+
+#[test]
+fn next_transition_after_friday_evening_is_monday_morning() {
+    let s = schedule("office-hours");
+    let (when, state) = s
+        .next_transition(at("2026-11-27T19:00[Europe/Berlin]"))
+        .unwrap();
+    assert_eq!(when, at("2026-11-30T08:00[Europe/Berlin]"));
+    assert_eq!(state.desired, awake(2, 10));
+}
+
+#[test]
+fn next_transition_skips_holidays() {
+    let s = schedule("office-hours");
+    let (when, _) = s
+        .next_transition(at("2026-12-23T19:00[Europe/Berlin]"))
+        .unwrap();
+    // 24th and 25th are holidays, then the weekend.
+    assert_eq!(when, at("2026-12-28T08:00[Europe/Berlin]"));
+}
+
+#[test]
+fn sleep_schedule_is_asleep_off_hours_and_awake_from_start_minus_prewarm() {
+    let s = schedule("sleepy");
+    assert_eq!(
+        desired("sleepy", "2026-11-23T08:44[America/New_York]"),
+        Desired::Asleep
+    );
+    let prewarm = s.state_at(at("2026-11-23T08:45[America/New_York]"));
+    assert_eq!(prewarm.desired, awake(1, 3));
+    assert_eq!(prewarm.why, Why::Prewarm("mon-fri 09:00-17:00".into()));
+    assert_eq!(
+        desired("sleepy", "2026-11-23T17:00[America/New_York]"),
+        Desired::Asleep
+    );
+    let (when, _) = s
+        .next_transition(at("2026-11-23T17:00[America/New_York]"))
+        .unwrap();
+    assert_eq!(when, at("2026-11-24T08:45[America/New_York]"));
+}
+
+#[test]
+fn override_capacity_is_the_largest_of_all_periods() {
+    assert_eq!(
+        schedule("night-batch").awake_capacity(),
+        Some(Capacity::new(3, 4).unwrap())
+    );
+}
+
+#[test]
+fn a_schedule_without_periods_never_changes() {
+    let doc = "schedules:\n  flat:\n    timezone: UTC\n    off_hours: { min: 1, max: 2 }\n";
+    let config = Config::parse(doc).unwrap();
+    let flat = config.schedule("flat").unwrap();
+    assert_eq!(
+        flat.state_at(utc("2026-01-01T00:00:00Z")).desired,
+        awake(1, 2)
+    );
+    assert_eq!(flat.next_transition(utc("2026-01-01T00:00:00Z")), None);
+}
