@@ -1,0 +1,42 @@
+"""moto server with one fix: SageMaker Search honours tag filters with the `Exists` and
+`NotExists` operators.
+
+AWS documents `{"Name": "Tags.<key>", "Operator": "Exists"}` with no `Value`, and sagetide uses
+it to find every tagged endpoint in one paginated call. moto 5.2 reads `Value` unconditionally
+and answers HTTP 500. This wrapper evaluates those two operators itself, the way AWS does, and
+passes everything else to moto unchanged. Remove it once moto handles them.
+"""
+
+import sys
+
+from moto.sagemaker import models
+from moto.server import main
+
+_search = models.SageMakerModelBackend.search
+_PRESENCE = ("Exists", "NotExists")
+
+
+def _is_presence_test(f):
+    return f.get("Name", "").startswith("Tags.") and f.get("Operator") in _PRESENCE
+
+
+def search(self, resource=None, search_expression=None):
+    expression = dict(search_expression or {})
+    filters = expression.get("Filters") or []
+    presence = [f for f in filters if _is_presence_test(f)]
+    expression["Filters"] = [f for f in filters if not _is_presence_test(f)]
+    result = _search(self, resource=resource, search_expression=expression)
+
+    def keep(record):
+        found = next(iter(record.values()))
+        keys = {t["Key"] for t in found.get("Tags") or []}
+        return all((f["Name"][len("Tags."):] in keys) == (f["Operator"] == "Exists") for f in presence)
+
+    result["Results"] = [r for r in result["Results"] if keep(r)]
+    return result
+
+
+models.SageMakerModelBackend.search = search
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+//! A tiny HTTP/1.1 server loop shared by the proxy and the Runtime API emulator.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub type Body = Full<Bytes>;
+
+/// Serves `handler` on a free loopback port until the returned task is aborted.
+pub async fn serve<H, F>(handler: H) -> (SocketAddr, JoinHandle<()>)
+where
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let addr = listener.local_addr().expect("local address");
+    let handler = Arc::new(handler);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let handler = handler.clone();
+                    async move { Ok::<_, Infallible>(handler(req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, task)
+}
+
+pub fn response(status: u16, body: impl Into<Bytes>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .body(Full::new(body.into()))
+        .expect("a valid response")
+}

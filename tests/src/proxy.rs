@@ -1,0 +1,107 @@
+//! A proxy between the functions and moto that records every AWS call by operation, so tests
+//! and the benchmark can count calls per tick (and tell mutating calls from reads).
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::task::JoinHandle;
+
+use crate::http::{self, Body};
+
+pub struct Proxy {
+    pub url: String,
+    calls: Arc<Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream.to_owned();
+        let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build_http();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let recorded = calls.clone();
+        let (addr, task) = http::serve(move |req: Request<hyper::body::Incoming>| {
+            let (client, upstream, recorded) = (client.clone(), upstream.clone(), recorded.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                recorded.lock().unwrap().push(operation(&parts.headers, &body));
+                let uri = format!(
+                    "{upstream}{}",
+                    parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+                );
+                let mut forward = Request::builder().method(parts.method).uri(uri);
+                for (name, value) in &parts.headers {
+                    forward = forward.header(name, value);
+                }
+                let forward = forward.body(Full::new(body)).expect("a valid request");
+                match client.request(forward).await {
+                    Ok(resp) => {
+                        let (parts, body) = resp.into_parts();
+                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        hyper::Response::from_parts(parts, Full::new(body))
+                    }
+                    Err(e) => http::response(502, format!("proxy: {e}")),
+                }
+            }
+        })
+        .await;
+        Self {
+            url: format!("http://{addr}"),
+            calls,
+            task,
+        }
+    }
+
+    /// Every call since the last `take`, as `service:Operation`, in order.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Calls that change nothing: everything else counts as mutating.
+pub fn is_read(call: &str) -> bool {
+    let op = call.split_once(':').map_or(call, |(_, op)| op);
+    ["Describe", "List", "Get", "Search", "BatchGet", "Query", "Scan"]
+        .iter()
+        .any(|prefix| op.starts_with(prefix))
+}
+
+pub fn mutating(calls: &[String]) -> Vec<String> {
+    calls.iter().filter(|c| !is_read(c)).cloned().collect()
+}
+
+/// The operation of a request: from `X-Amz-Target` (JSON protocols) or the `Action` form field
+/// (the query protocol CloudWatch speaks here).
+fn operation(headers: &hyper::HeaderMap, body: &Bytes) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let (service, op) = target.split_once('.').unwrap_or(("unknown", target));
+        let service = match service {
+            "SageMaker" => "sagemaker",
+            "AnyScaleFrontendService" => "application-autoscaling",
+            "AmazonSSM" => "ssm",
+            s if s.starts_with("DynamoDB") => "dynamodb",
+            s if s.starts_with("ResourceGroupsTaggingAPI") => "tag",
+            s if s.starts_with("GraniteServiceVersion") => "cloudwatch",
+            other => other,
+        };
+        return format!("{service}:{op}");
+    }
+    let body = String::from_utf8_lossy(body);
+    let action = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("unknown");
+    format!("cloudwatch:{action}")
+}

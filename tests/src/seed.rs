@@ -1,0 +1,235 @@
+//! SDK clients pointed straight at moto (not through the counting proxy), to seed a fleet and
+//! to read back what the functions left behind.
+
+use std::collections::BTreeMap;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_applicationautoscaling::types::{
+    ScalableDimension, ScalableTarget, ScalingPolicy, ScheduledAction, ServiceNamespace,
+    SuspendedState,
+};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use aws_sdk_sagemaker::types::{ContainerDefinition, ProductionVariant, ProductionVariantInstanceType, Tag};
+
+pub const TABLE: &str = "sagetide";
+pub const CONFIG_PARAMETER: &str = "/sagetide/config";
+const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
+
+pub struct Aws {
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+pub fn resource_id(endpoint: &str, variant: &str) -> String {
+    format!("endpoint/{endpoint}/variant/{variant}")
+}
+
+impl Aws {
+    pub async fn new(url: &str) -> Self {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(url)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sagemaker::config::Credentials::new(
+                "test", "test", None, None, "static",
+            ))
+            .load()
+            .await;
+        Self {
+            sagemaker: aws_sdk_sagemaker::Client::new(&sdk),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(&sdk),
+            ssm: aws_sdk_ssm::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        }
+    }
+
+    /// The table the template creates: `pk`/`sk` strings, on demand.
+    pub async fn create_table(&self) {
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .unwrap()
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        self.dynamodb
+            .create_table()
+            .table_name(TABLE)
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("create table");
+    }
+
+    pub async fn put_config(&self, yaml: &str) {
+        self.ssm
+            .put_parameter()
+            .name(CONFIG_PARAMETER)
+            .value(yaml)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("put config parameter");
+    }
+
+    /// A model, an EndpointConfig `<name>-config` with one instance per variant, and the endpoint
+    /// with `tags`.
+    pub async fn create_endpoint(&self, name: &str, variants: &[&str], tags: &[(&str, &str)]) {
+        let model = format!("{name}-model");
+        self.sagemaker
+            .create_model()
+            .model_name(&model)
+            .execution_role_arn("arn:aws:iam::123456789012:role/sagemaker")
+            .primary_container(
+                ContainerDefinition::builder()
+                    .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/model:latest")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create model");
+        let mut config = self
+            .sagemaker
+            .create_endpoint_config()
+            .endpoint_config_name(format!("{name}-config"));
+        for variant in variants {
+            config = config.production_variants(
+                ProductionVariant::builder()
+                    .variant_name(*variant)
+                    .model_name(&model)
+                    .instance_type(ProductionVariantInstanceType::MlM5Large)
+                    .initial_instance_count(1)
+                    .initial_variant_weight(1.0)
+                    .build(),
+            );
+        }
+        config.send().await.expect("create endpoint config");
+        let mut endpoint = self
+            .sagemaker
+            .create_endpoint()
+            .endpoint_name(name)
+            .endpoint_config_name(format!("{name}-config"));
+        for (key, value) in tags {
+            endpoint = endpoint.tags(Tag::builder().key(*key).value(*value).build());
+        }
+        endpoint.send().await.expect("create endpoint");
+    }
+
+    pub async fn endpoint_arn(&self, name: &str) -> String {
+        self.sagemaker
+            .describe_endpoint()
+            .endpoint_name(name)
+            .send()
+            .await
+            .expect("describe endpoint")
+            .endpoint_arn
+            .unwrap_or_default()
+    }
+
+    pub async fn tags(&self, endpoint: &str) -> BTreeMap<String, String> {
+        let arn = self.endpoint_arn(endpoint).await;
+        self.sagemaker
+            .list_tags()
+            .resource_arn(arn)
+            .send()
+            .await
+            .expect("list tags")
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| Some((t.key?, t.value?)))
+            .collect()
+    }
+
+    pub async fn set_tag(&self, endpoint: &str, key: &str, value: &str) {
+        let arn = self.endpoint_arn(endpoint).await;
+        self.sagemaker
+            .add_tags()
+            .resource_arn(arn)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .expect("add tags");
+    }
+
+    pub async fn register_target(
+        &self,
+        endpoint: &str,
+        variant: &str,
+        min: i32,
+        max: i32,
+        suspended: Option<SuspendedState>,
+    ) {
+        self.autoscaling
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(DIMENSION)
+            .resource_id(resource_id(endpoint, variant))
+            .min_capacity(min)
+            .max_capacity(max)
+            .set_suspended_state(suspended)
+            .send()
+            .await
+            .expect("register scalable target");
+    }
+
+    pub async fn target(&self, endpoint: &str, variant: &str) -> Option<ScalableTarget> {
+        self.autoscaling
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_ids(resource_id(endpoint, variant))
+            .send()
+            .await
+            .expect("describe scalable targets")
+            .scalable_targets
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+    }
+
+    /// `(min, max)` of a variant's scalable target.
+    pub async fn capacity(&self, endpoint: &str, variant: &str) -> Option<(i32, i32)> {
+        self.target(endpoint, variant)
+            .await
+            .map(|t| (t.min_capacity, t.max_capacity))
+    }
+
+    pub async fn policies(&self, endpoint: &str, variant: &str) -> Vec<ScalingPolicy> {
+        self.autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(resource_id(endpoint, variant))
+            .send()
+            .await
+            .expect("describe scaling policies")
+            .scaling_policies
+            .unwrap_or_default()
+    }
+
+    pub async fn scheduled_actions(&self, endpoint: &str, variant: &str) -> Vec<ScheduledAction> {
+        self.autoscaling
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(resource_id(endpoint, variant))
+            .send()
+            .await
+            .expect("describe scheduled actions")
+            .scheduled_actions
+            .unwrap_or_default()
+    }
+}
