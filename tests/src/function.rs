@@ -187,8 +187,13 @@ async fn runtime_api(
                     "lambda-runtime-invoked-function-arn",
                     "arn:aws:lambda:us-east-1:123456789012:function:local",
                 )
-                .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
-                .body(http_body_util::Full::new(invocation.event.to_string().into()))
+                .header(
+                    "lambda-runtime-trace-id",
+                    "Root=1-00000000-000000000000000000000000",
+                )
+                .body(http_body_util::Full::new(
+                    invocation.event.to_string().into(),
+                ))
                 .expect("a valid response")
         }
         (Method::POST, ["2018-06-01", "runtime", "invocation", id, outcome]) => {

@@ -50,7 +50,10 @@ impl Harness {
         let mut env = vec![
             ("AWS_ENDPOINT_URL", self.proxy.url.clone()),
             ("SAGETIDE_TABLE", seed::TABLE.to_owned()),
-            ("SAGETIDE_CONFIG_PARAMETER", seed::CONFIG_PARAMETER.to_owned()),
+            (
+                "SAGETIDE_CONFIG_PARAMETER",
+                seed::CONFIG_PARAMETER.to_owned(),
+            ),
         ];
         env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         function::Function::start(name, &env).await

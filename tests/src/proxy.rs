@@ -22,18 +22,30 @@ pub struct Proxy {
 impl Proxy {
     pub async fn start(upstream: &str) -> Self {
         let upstream = upstream.to_owned();
-        let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build_http();
+        let client: Client<HttpConnector, Body> =
+            Client::builder(TokioExecutor::new()).build_http();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let recorded = calls.clone();
         let (addr, task) = http::serve(move |req: Request<hyper::body::Incoming>| {
             let (client, upstream, recorded) = (client.clone(), upstream.clone(), recorded.clone());
             async move {
                 let (parts, body) = req.into_parts();
-                let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                recorded.lock().unwrap().push(operation(&parts.headers, &body));
+                let body = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                recorded
+                    .lock()
+                    .unwrap()
+                    .push(operation(&parts.headers, &body));
                 let uri = format!(
                     "{upstream}{}",
-                    parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+                    parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.as_str())
+                        .unwrap_or("/")
                 );
                 let mut forward = Request::builder().method(parts.method).uri(uri);
                 for (name, value) in &parts.headers {
@@ -43,7 +55,11 @@ impl Proxy {
                 match client.request(forward).await {
                     Ok(resp) => {
                         let (parts, body) = resp.into_parts();
-                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         hyper::Response::from_parts(parts, Full::new(body))
                     }
                     Err(e) => http::response(502, format!("proxy: {e}")),
@@ -73,9 +89,11 @@ impl Drop for Proxy {
 /// Calls that change nothing: everything else counts as mutating.
 pub fn is_read(call: &str) -> bool {
     let op = call.split_once(':').map_or(call, |(_, op)| op);
-    ["Describe", "List", "Get", "Search", "BatchGet", "Query", "Scan"]
-        .iter()
-        .any(|prefix| op.starts_with(prefix))
+    [
+        "Describe", "List", "Get", "Search", "BatchGet", "Query", "Scan",
+    ]
+    .iter()
+    .any(|prefix| op.starts_with(prefix))
 }
 
 pub fn mutating(calls: &[String]) -> Vec<String> {

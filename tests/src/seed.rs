@@ -11,7 +11,9 @@ use aws_sdk_applicationautoscaling::types::{
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use aws_sdk_sagemaker::types::{ContainerDefinition, ProductionVariant, ProductionVariantInstanceType, Tag};
+use aws_sdk_sagemaker::types::{
+    ContainerDefinition, ProductionVariant, ProductionVariantInstanceType, Tag,
+};
 
 pub const TABLE: &str = "sagetide";
 pub const CONFIG_PARAMETER: &str = "/sagetide/config";
