@@ -519,3 +519,27 @@ async fn seed_policies(aws: &Aws, endpoint: &str, variant: &str) {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_steady_tick_costs_one_describe_per_fifty_variants_whatever_the_fleet() {
+    let h = Harness::start(CONFIG).await;
+    for i in 0..120 {
+        h.aws
+            .create_endpoint(&format!("ep-{i:03}"), &["AllTraffic"], &[OFFICE])
+            .await;
+    }
+    let mut scheduler = h.function("scheduler", &[]).await;
+    let tick = scheduled_event("2026-11-23T10:00:00Z");
+
+    scheduler.invoke(tick.clone()).await.unwrap();
+    let first = h.proxy.take();
+    assert_eq!(proxy::mutating(&first).len(), 120);
+
+    scheduler.invoke(tick).await.unwrap();
+    let steady = h.proxy.take();
+    let count = |op: &str| steady.iter().filter(|c| *c == op).count();
+    // moto returns every Search result in one page; AWS pages by 100 (⌈N/100⌉ calls).
+    assert_eq!(count("sagemaker:Search"), 1);
+    assert_eq!(count("application-autoscaling:DescribeScalableTargets"), 3);
+    assert_eq!(steady.len(), 4, "{steady:?}");
+}

@@ -26,6 +26,19 @@ pub enum Outcome {
     Failed(String),
 }
 
+impl Outcome {
+    /// The name used in logs and in the function's response.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::DryRun => "dry-run",
+            Outcome::AlreadyDone => "already-done",
+            Outcome::Deferred(_) => "deferred",
+            Outcome::Failed(_) => "failed",
+        }
+    }
+}
+
 pub struct Executor {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
