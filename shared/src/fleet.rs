@@ -13,8 +13,18 @@ pub struct Endpoint {
     /// Not every API that lists endpoints returns their ARN.
     pub arn: Option<String>,
     pub status: String,
-    pub variants: Vec<VariantName>,
+    pub config_name: Option<String>,
+    pub variants: Vec<Variant>,
     pub tags: Tags,
+}
+
+/// A production variant as the endpoint reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    pub name: VariantName,
+    pub instances: u32,
+    /// Instances per type, for a variant with instance pools; empty for a single-type variant.
+    pub pools: Vec<(String, u32)>,
 }
 
 impl Endpoint {
@@ -24,6 +34,13 @@ impl Endpoint {
 
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags.get(key).map(String::as_str)
+    }
+
+    pub fn variant_refs(&self) -> impl Iterator<Item = VariantRef> + '_ {
+        self.variants.iter().map(|v| VariantRef {
+            endpoint: self.name.clone(),
+            variant: v.name.clone(),
+        })
     }
 }
 

@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod handlers;
 pub mod names;
 pub mod plan;
+pub mod pool;
 pub mod schedule;
 pub mod tags;
 pub mod telemetry;

@@ -1,6 +1,8 @@
 //! Thin adapters over the AWS SDK: paging, batching and error mapping, no business rules.
 
 pub mod autoscaling;
+pub mod cloudwatch;
+pub mod policies;
 pub mod sagemaker;
 pub mod ssm;
 

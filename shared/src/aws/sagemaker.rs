@@ -1,8 +1,10 @@
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::types::{Filter, Operator, ResourceType, SearchExpression, Tag};
+use aws_sdk_sagemaker::types::{
+    Filter, Operator, ProductionVariantSummary, ResourceType, SearchExpression, Tag,
+};
 
 use super::AwsError;
-use crate::fleet::Endpoint;
+use crate::fleet::{Endpoint, Variant};
 use crate::names::{EndpointName, VariantName};
 
 /// Search returns at most this many records a page.
@@ -45,7 +47,7 @@ pub async fn endpoints_tagged(client: &Client, key: &str) -> Result<Vec<Endpoint
                 .production_variants
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|v| VariantName::new(v.variant_name?).ok())
+                .filter_map(variant)
                 .collect();
             endpoints.push(Endpoint {
                 name,
@@ -54,6 +56,7 @@ pub async fn endpoints_tagged(client: &Client, key: &str) -> Result<Vec<Endpoint
                     .endpoint_status
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
+                config_name: found.endpoint_config_name,
                 variants,
                 tags,
             });
@@ -103,6 +106,50 @@ pub async fn remove_tag_if_unchanged(
         .await
         .map_err(|e| AwsError::new("sagemaker:DeleteTags", e))?;
     Ok(true)
+}
+
+fn variant(summary: ProductionVariantSummary) -> Option<Variant> {
+    let count = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+    Some(Variant {
+        name: VariantName::new(summary.variant_name?).ok()?,
+        instances: count(summary.current_instance_count),
+        pools: summary
+            .instance_pools
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| {
+                Some((
+                    p.instance_type?.as_str().to_owned(),
+                    count(p.current_instance_count),
+                ))
+            })
+            .collect(),
+    })
+}
+
+/// The instance type of each variant of an EndpointConfig (empty for a variant with instance
+/// pools). EndpointConfigs cannot change, so callers may keep the answer.
+pub async fn variant_instance_types(
+    client: &Client,
+    config_name: &str,
+) -> Result<Vec<(VariantName, String)>, AwsError> {
+    let config = client
+        .describe_endpoint_config()
+        .endpoint_config_name(config_name)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("sagemaker:DescribeEndpointConfig", e))?;
+    Ok(config
+        .production_variants
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| {
+            Some((
+                VariantName::new(v.variant_name?).ok()?,
+                v.instance_type?.as_str().to_owned(),
+            ))
+        })
+        .collect())
 }
 
 fn tags_to_map(tags: Vec<Tag>) -> crate::tags::Tags {

@@ -1,3 +1,4 @@
 //! One handler per function: observe → plan → act, with the I/O kept at the edges.
 
+pub mod pool_metrics;
 pub mod scheduler;

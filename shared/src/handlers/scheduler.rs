@@ -69,7 +69,7 @@ impl Scheduler {
         )?;
 
         let endpoints = self.observe_endpoints().await?;
-        let variants: Vec<VariantRef> = endpoints.iter().flat_map(variant_refs).collect();
+        let variants: Vec<VariantRef> = endpoints.iter().flat_map(Endpoint::variant_refs).collect();
         let targets =
             aws::autoscaling::variant_targets(&self.executor.autoscaling, &variants).await?;
 
@@ -128,11 +128,4 @@ impl Scheduler {
     async fn observe_endpoints(&self) -> Result<Vec<Endpoint>, aws::AwsError> {
         aws::sagemaker::endpoints_tagged(&self.executor.sagemaker, tags::SCHEDULE).await
     }
-}
-
-fn variant_refs(endpoint: &Endpoint) -> impl Iterator<Item = VariantRef> + '_ {
-    endpoint.variants.iter().map(|variant| VariantRef {
-        endpoint: endpoint.name.clone(),
-        variant: variant.clone(),
-    })
 }

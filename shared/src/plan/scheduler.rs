@@ -99,6 +99,7 @@ fn plan_endpoint(
             let variants: BTreeSet<&VariantName> = endpoint
                 .variants
                 .iter()
+                .map(|v| &v.name)
                 .chain(targets.keys().copied())
                 .collect();
             for variant in variants {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::fleet::IN_SERVICE;
+use crate::fleet::{IN_SERVICE, Variant};
 use crate::names::VariantRef;
 
 const DOC: &str = r#"
@@ -31,9 +31,14 @@ fn endpoint(name: &str, variants: &[&str], tags: &[(&str, &str)]) -> Endpoint {
             "arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}"
         )),
         status: IN_SERVICE.into(),
+        config_name: Some(format!("{name}-config")),
         variants: variants
             .iter()
-            .map(|v| VariantName::new(*v).unwrap())
+            .map(|v| Variant {
+                name: VariantName::new(*v).unwrap(),
+                instances: 1,
+                pools: Vec::new(),
+            })
             .collect(),
         tags: tags
             .iter()

@@ -1,0 +1,187 @@
+//! The `pool-metrics` function: every minute, `Sagetide/FleetUtilization` for each variant of
+//! the endpoints tagged `sagetide:pool-capacity`, and (with `sagetide:target-utilization`) the
+//! target-tracking policy that scales on it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_config::SdkConfig;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::aws::{self, AwsError};
+use crate::env::Env;
+use crate::error::HandlerError;
+use crate::events::ScheduledEvent;
+use crate::fleet::Endpoint;
+use crate::names::VariantName;
+use crate::pool::{self, POOL_CAPACITY_TAG, Problem, VariantPools};
+
+/// `ConcurrentRequestsPerModel` is a high-resolution metric: 10-second buckets.
+const BUCKET_SECONDS: i64 = 10;
+/// Each run publishes the buckets of the last minute.
+const WINDOW: SignedDuration = SignedDuration::from_secs(60);
+
+pub struct PoolMetrics {
+    sagemaker: aws_sdk_sagemaker::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    autoscaling: aws_sdk_applicationautoscaling::Client,
+    dry_run: bool,
+    /// Instance types of single-type variants by EndpointConfig, which cannot change: read
+    /// once per container.
+    config_types: Mutex<HashMap<String, Vec<(VariantName, String)>>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MetricsReport {
+    pub now: Timestamp,
+    pub dry_run: bool,
+    pub variants: usize,
+    pub datapoints: usize,
+    pub put_metric_data_calls: usize,
+    pub policies_put: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+impl PoolMetrics {
+    pub fn new(sdk: &SdkConfig, env: &Env) -> Self {
+        Self {
+            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
+            dry_run: env.dry_run,
+            config_types: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn handle(&self, payload: Value) -> Result<MetricsReport, HandlerError> {
+        let now = ScheduledEvent::parse(payload)
+            .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?
+            .time;
+        let end = bucket_start(now);
+        let start = end - WINDOW;
+
+        let endpoints: Vec<Endpoint> =
+            aws::sagemaker::endpoints_tagged(&self.sagemaker, POOL_CAPACITY_TAG)
+                .await?
+                .into_iter()
+                .filter(Endpoint::is_in_service)
+                .collect();
+        let mut problems = Vec::new();
+        let mut variants: Vec<VariantPools> = Vec::new();
+        for endpoint in &endpoints {
+            let types = self.single_types(endpoint).await?;
+            match pool::resolve(endpoint, &types) {
+                Ok(v) => variants.extend(v),
+                Err(p) => problems.push(p),
+            }
+        }
+
+        let series = pool::series(&variants);
+        let values = aws::cloudwatch::concurrency(
+            &self.cloudwatch,
+            &series,
+            start,
+            end,
+            BUCKET_SECONDS as i32,
+        )
+        .await?;
+        let fetched: BTreeMap<_, _> = series.into_iter().zip(values).collect();
+        let (points, more) = pool::datapoints(&variants, &fetched);
+        problems.extend(more);
+
+        let existing = if endpoints
+            .iter()
+            .any(|e| e.tag(pool::TARGET_UTILIZATION_TAG).is_some())
+        {
+            aws::policies::fleet_utilization_targets(&self.autoscaling).await?
+        } else {
+            Vec::new()
+        };
+        let (policies, more) = pool::policies_to_put(&endpoints, &variants, &existing);
+        problems.extend(more);
+
+        let mut put_metric_data_calls = 0;
+        let mut failed = 0;
+        if !self.dry_run {
+            put_metric_data_calls =
+                aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await?;
+        }
+        for (variant, target) in &policies {
+            let outcome = if self.dry_run {
+                Ok(())
+            } else {
+                aws::policies::put_fleet_utilization_policy(&self.autoscaling, variant, *target)
+                    .await
+            };
+            let (endpoint, detail) = (
+                variant.endpoint.as_str(),
+                format!("{variant} target {target}"),
+            );
+            match outcome {
+                Ok(()) => tracing::info!(
+                    endpoint,
+                    action = "put-policy",
+                    detail,
+                    dry_run = self.dry_run,
+                    reason = "tag sagetide:target-utilization",
+                    "action"
+                ),
+                Err(e) => {
+                    failed += 1;
+                    tracing::error!(endpoint, action = "put-policy", detail, error = %e, "action failed");
+                }
+            }
+        }
+        for p in &problems {
+            tracing::error!(endpoint = %p.endpoint, problem = %p.message, "endpoint not published");
+        }
+        tracing::info!(now = %now, variants = variants.len(), datapoints = points.len(), "metrics published");
+        if failed > 0 {
+            return Err(HandlerError::ActionsFailed {
+                failed,
+                total: policies.len(),
+            });
+        }
+        Ok(MetricsReport {
+            now,
+            dry_run: self.dry_run,
+            variants: variants.len(),
+            datapoints: points.len(),
+            put_metric_data_calls,
+            policies_put: policies.iter().map(|(v, t)| format!("{v} {t}")).collect(),
+            problems: problems.iter().map(describe).collect(),
+        })
+    }
+
+    /// Instance types of the endpoint's single-type variants (none needed if all have pools).
+    async fn single_types(
+        &self,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<(VariantName, String)>, AwsError> {
+        let Some(config) = endpoint.config_name.as_deref() else {
+            return Ok(Vec::new());
+        };
+        if endpoint.variants.iter().all(|v| !v.pools.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut cache = self.config_types.lock().await;
+        if let Some(types) = cache.get(config) {
+            return Ok(types.clone());
+        }
+        let types = aws::sagemaker::variant_instance_types(&self.sagemaker, config).await?;
+        cache.insert(config.to_owned(), types.clone());
+        Ok(types)
+    }
+}
+
+fn describe(p: &Problem) -> String {
+    format!("{}: {}", p.endpoint, p.message)
+}
+
+/// The start of the 10-second bucket that contains `t`.
+fn bucket_start(t: Timestamp) -> Timestamp {
+    let s = t.as_second();
+    Timestamp::from_second(s - s.rem_euclid(BUCKET_SECONDS)).expect("within range")
+}
