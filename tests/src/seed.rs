@@ -24,6 +24,7 @@ pub struct Aws {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 pub fn resource_id(endpoint: &str, variant: &str) -> String {
@@ -45,6 +46,7 @@ impl Aws {
             autoscaling: aws_sdk_applicationautoscaling::Client::new(&sdk),
             ssm: aws_sdk_ssm::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
         }
     }
 
@@ -89,9 +91,20 @@ impl Aws {
             .expect("put config parameter");
     }
 
-    /// A model, an EndpointConfig `<name>-config` with one instance per variant, and the endpoint
-    /// with `tags`.
+    /// A model, an EndpointConfig `<name>-config` with one ml.m5.large instance per variant, and
+    /// the endpoint with `tags`.
     pub async fn create_endpoint(&self, name: &str, variants: &[&str], tags: &[(&str, &str)]) {
+        let variants: Vec<(&str, &str, i32)> = variants.iter().map(|v| (*v, "ml.m5.large", 1)).collect();
+        self.create_endpoint_with(name, &variants, tags).await;
+    }
+
+    /// Like `create_endpoint`, with `(variant, instance type, instance count)` per variant.
+    pub async fn create_endpoint_with(
+        &self,
+        name: &str,
+        variants: &[(&str, &str, i32)],
+        tags: &[(&str, &str)],
+    ) {
         let model = format!("{name}-model");
         self.sagemaker
             .create_model()
@@ -109,13 +122,13 @@ impl Aws {
             .sagemaker
             .create_endpoint_config()
             .endpoint_config_name(format!("{name}-config"));
-        for variant in variants {
+        for (variant, instance_type, count) in variants {
             config = config.production_variants(
                 ProductionVariant::builder()
                     .variant_name(*variant)
                     .model_name(&model)
-                    .instance_type(ProductionVariantInstanceType::MlM5Large)
-                    .initial_instance_count(1)
+                    .instance_type(ProductionVariantInstanceType::from(*instance_type))
+                    .initial_instance_count(*count)
                     .initial_variant_weight(1.0)
                     .build(),
             );

@@ -1,0 +1,188 @@
+//! The real `pool-metrics` binary against moto: ConcurrentRequestsPerModel in, FleetUtilization
+//! out. moto cannot create instance pools (see tests/tests/instance_pools.rs for that path).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat};
+use sagetide_tests::seed::Aws;
+use sagetide_tests::{Harness, proxy, scheduled_event};
+
+const CONFIG: &str = "schedules: {}\n";
+/// moto only knows older instance types: g4dn sizes stand in for g6 and g6e.
+const CAPACITIES: (&str, &str) = ("sagetide:pool-capacity", "ml.g4dn.xlarge=8,ml.g4dn.2xlarge=14");
+/// The run at 12:01:05 publishes the buckets 12:00:00 … 12:00:50.
+const NOW: &str = "2026-11-23T12:01:05Z";
+const MINUTE: i64 = 1_795_435_200; // 2026-11-23T12:00:00Z
+
+fn dims(pairs: &[(&str, &str)]) -> Vec<Dimension> {
+    pairs
+        .iter()
+        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+        .collect()
+}
+
+/// Puts ConcurrentRequestsPerModel datapoints at `MINUTE + offset` seconds.
+async fn put_concurrency(aws: &Aws, dimensions: &[(&str, &str)], points: &[(i64, f64)]) {
+    let data = points.iter().map(|(offset, value)| {
+        MetricDatum::builder()
+            .metric_name("ConcurrentRequestsPerModel")
+            .set_dimensions(Some(dims(dimensions)))
+            .timestamp(DateTime::from_secs(MINUTE + offset))
+            .value(*value)
+            .storage_resolution(1)
+            .build()
+    });
+    aws.cloudwatch
+        .put_metric_data()
+        .namespace("AWS/SageMaker")
+        .set_metric_data(Some(data.collect()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// FleetUtilization of a variant, by second offset from `MINUTE`.
+async fn fleet_utilization(aws: &Aws, endpoint: &str, variant: &str) -> BTreeMap<i64, f64> {
+    let query = MetricDataQuery::builder()
+        .id("u")
+        .metric_stat(
+            MetricStat::builder()
+                .metric(
+                    Metric::builder()
+                        .namespace("Sagetide")
+                        .metric_name("FleetUtilization")
+                        .set_dimensions(Some(dims(&[("EndpointName", endpoint), ("VariantName", variant)])))
+                        .build(),
+                )
+                .period(10)
+                .stat("Average")
+                .build(),
+        )
+        .build();
+    let out = aws
+        .cloudwatch
+        .get_metric_data()
+        .metric_data_queries(query)
+        .start_time(DateTime::from_secs(MINUTE - 600))
+        .end_time(DateTime::from_secs(MINUTE + 600))
+        .send()
+        .await
+        .unwrap();
+    let result = out.metric_data_results.unwrap_or_default().into_iter().next().unwrap();
+    result
+        .timestamps
+        .unwrap_or_default()
+        .iter()
+        .zip(result.values.unwrap_or_default())
+        .map(|(t, v)| (t.secs() - MINUTE, v))
+        .collect()
+}
+
+fn assert_close(actual: &BTreeMap<i64, f64>, expected: &[(i64, f64)]) {
+    assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
+    for (offset, value) in expected {
+        let got = actual[offset];
+        assert!((got - value).abs() < 1e-9, "at +{offset}s: {got} vs {value}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishes_fleet_utilization_per_bucket_and_reports_bad_endpoints() {
+    let h = Harness::start(CONFIG).await;
+    // Two instances of the "g6" stand-in, reporting per InstanceType.
+    h.aws
+        .create_endpoint_with("typed", &[("AllTraffic", "ml.g4dn.xlarge", 2)], &[CAPACITIES])
+        .await;
+    put_concurrency(
+        &h.aws,
+        &[("EndpointName", "typed"), ("VariantName", "AllTraffic"), ("InstanceType", "ml.g4dn.xlarge")],
+        &[(0, 4.0), (10, 6.0), (30, 8.0)],
+    )
+    .await;
+    // One "g6e" stand-in that publishes only the variant-level series.
+    h.aws
+        .create_endpoint_with("plain", &[("AllTraffic", "ml.g4dn.2xlarge", 1)], &[CAPACITIES])
+        .await;
+    put_concurrency(
+        &h.aws,
+        &[("EndpointName", "plain"), ("VariantName", "AllTraffic")],
+        &[(20, 7.0)],
+    )
+    .await;
+    // Runs a type its tag does not list: an error for this endpoint only.
+    h.aws
+        .create_endpoint_with("untyped", &[("AllTraffic", "ml.m5.large", 1)], &[CAPACITIES])
+        .await;
+    put_concurrency(
+        &h.aws,
+        &[("EndpointName", "untyped"), ("VariantName", "AllTraffic"), ("InstanceType", "ml.m5.large")],
+        &[(0, 1.0)],
+    )
+    .await;
+    // No datapoint at all: nothing published, not zero.
+    h.aws
+        .create_endpoint_with("silent", &[("AllTraffic", "ml.g4dn.xlarge", 1)], &[CAPACITIES])
+        .await;
+    // A malformed tag: an error naming the type.
+    h.aws
+        .create_endpoint_with(
+            "broken",
+            &[("AllTraffic", "ml.g4dn.xlarge", 1)],
+            &[("sagetide:pool-capacity", "ml.g4dn.xlarge=0")],
+        )
+        .await;
+    let mut metrics = h.function("pool-metrics", &[]).await;
+
+    let report = metrics.invoke(scheduled_event(NOW)).await.unwrap();
+
+    // Σ c·n / Σ k·n with n = 2, k = 8: c / 8.
+    assert_close(
+        &fleet_utilization(&h.aws, "typed", "AllTraffic").await,
+        &[(0, 0.5), (10, 0.75), (30, 1.0)],
+    );
+    assert_close(&fleet_utilization(&h.aws, "plain", "AllTraffic").await, &[(20, 0.5)]);
+    assert_close(&fleet_utilization(&h.aws, "untyped", "AllTraffic").await, &[]);
+    assert_close(&fleet_utilization(&h.aws, "silent", "AllTraffic").await, &[]);
+    let problems: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(problems.len(), 2, "{report}");
+    assert!(problems.iter().any(|p| p.starts_with("untyped:") && p.contains("ml.m5.large")));
+    assert!(problems.iter().any(|p| p.starts_with("broken:") && p.contains("ml.g4dn.xlarge")));
+    let calls = h.proxy.take();
+    let count = |op: &str| calls.iter().filter(|c| *c == op).count();
+    assert_eq!(count("cloudwatch:GetMetricData"), 1, "{calls:?}");
+    assert_eq!(count("cloudwatch:PutMetricData"), 1, "{calls:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn installs_the_target_tracking_policy_once() {
+    let h = Harness::start(CONFIG).await;
+    h.aws
+        .create_endpoint_with(
+            "scaled",
+            &[("AllTraffic", "ml.g4dn.xlarge", 1)],
+            &[CAPACITIES, ("sagetide:target-utilization", "0.75")],
+        )
+        .await;
+    h.aws.register_target("scaled", "AllTraffic", 1, 4, None).await;
+    let mut metrics = h.function("pool-metrics", &[]).await;
+
+    metrics.invoke(scheduled_event(NOW)).await.unwrap();
+    let policies = h.aws.policies("scaled", "AllTraffic").await;
+    assert_eq!(policies.len(), 1);
+    let config = policies[0].target_tracking_scaling_policy_configuration.as_ref().unwrap();
+    assert_eq!(config.target_value, 0.75);
+    let metric = config.customized_metric_specification.as_ref().unwrap();
+    assert_eq!(metric.namespace.as_deref(), Some("Sagetide"));
+    assert_eq!(metric.metric_name.as_deref(), Some("FleetUtilization"));
+    assert!(proxy::mutating(&h.proxy.take()).contains(&"application-autoscaling:PutScalingPolicy".to_owned()));
+
+    metrics.invoke(scheduled_event("2026-11-23T12:02:05Z")).await.unwrap();
+    let second = proxy::mutating(&h.proxy.take());
+    assert!(!second.iter().any(|c| c.ends_with("PutScalingPolicy")), "{second:?}");
+}
