@@ -94,7 +94,8 @@ impl Aws {
     /// A model, an EndpointConfig `<name>-config` with one ml.m5.large instance per variant, and
     /// the endpoint with `tags`.
     pub async fn create_endpoint(&self, name: &str, variants: &[&str], tags: &[(&str, &str)]) {
-        let variants: Vec<(&str, &str, i32)> = variants.iter().map(|v| (*v, "ml.m5.large", 1)).collect();
+        let variants: Vec<(&str, &str, i32)> =
+            variants.iter().map(|v| (*v, "ml.m5.large", 1)).collect();
         self.create_endpoint_with(name, &variants, tags).await;
     }
 

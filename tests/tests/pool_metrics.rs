@@ -10,7 +10,10 @@ use sagetide_tests::{Harness, proxy, scheduled_event};
 
 const CONFIG: &str = "schedules: {}\n";
 /// moto only knows older instance types: g4dn sizes stand in for g6 and g6e.
-const CAPACITIES: (&str, &str) = ("sagetide:pool-capacity", "ml.g4dn.xlarge=8,ml.g4dn.2xlarge=14");
+const CAPACITIES: (&str, &str) = (
+    "sagetide:pool-capacity",
+    "ml.g4dn.xlarge=8,ml.g4dn.2xlarge=14",
+);
 /// The run at 12:01:05 publishes the buckets 12:00:00 … 12:00:50.
 const NOW: &str = "2026-11-23T12:01:05Z";
 const MINUTE: i64 = 1_795_435_200; // 2026-11-23T12:00:00Z
@@ -52,7 +55,10 @@ async fn fleet_utilization(aws: &Aws, endpoint: &str, variant: &str) -> BTreeMap
                     Metric::builder()
                         .namespace("Sagetide")
                         .metric_name("FleetUtilization")
-                        .set_dimensions(Some(dims(&[("EndpointName", endpoint), ("VariantName", variant)])))
+                        .set_dimensions(Some(dims(&[
+                            ("EndpointName", endpoint),
+                            ("VariantName", variant),
+                        ])))
                         .build(),
                 )
                 .period(10)
@@ -69,7 +75,12 @@ async fn fleet_utilization(aws: &Aws, endpoint: &str, variant: &str) -> BTreeMap
         .send()
         .await
         .unwrap();
-    let result = out.metric_data_results.unwrap_or_default().into_iter().next().unwrap();
+    let result = out
+        .metric_data_results
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .unwrap();
     result
         .timestamps
         .unwrap_or_default()
@@ -83,7 +94,10 @@ fn assert_close(actual: &BTreeMap<i64, f64>, expected: &[(i64, f64)]) {
     assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
     for (offset, value) in expected {
         let got = actual[offset];
-        assert!((got - value).abs() < 1e-9, "at +{offset}s: {got} vs {value}");
+        assert!(
+            (got - value).abs() < 1e-9,
+            "at +{offset}s: {got} vs {value}"
+        );
     }
 }
 
@@ -92,17 +106,29 @@ async fn publishes_fleet_utilization_per_bucket_and_reports_bad_endpoints() {
     let h = Harness::start(CONFIG).await;
     // Two instances of the "g6" stand-in, reporting per InstanceType.
     h.aws
-        .create_endpoint_with("typed", &[("AllTraffic", "ml.g4dn.xlarge", 2)], &[CAPACITIES])
+        .create_endpoint_with(
+            "typed",
+            &[("AllTraffic", "ml.g4dn.xlarge", 2)],
+            &[CAPACITIES],
+        )
         .await;
     put_concurrency(
         &h.aws,
-        &[("EndpointName", "typed"), ("VariantName", "AllTraffic"), ("InstanceType", "ml.g4dn.xlarge")],
+        &[
+            ("EndpointName", "typed"),
+            ("VariantName", "AllTraffic"),
+            ("InstanceType", "ml.g4dn.xlarge"),
+        ],
         &[(0, 4.0), (10, 6.0), (30, 8.0)],
     )
     .await;
     // One "g6e" stand-in that publishes only the variant-level series.
     h.aws
-        .create_endpoint_with("plain", &[("AllTraffic", "ml.g4dn.2xlarge", 1)], &[CAPACITIES])
+        .create_endpoint_with(
+            "plain",
+            &[("AllTraffic", "ml.g4dn.2xlarge", 1)],
+            &[CAPACITIES],
+        )
         .await;
     put_concurrency(
         &h.aws,
@@ -112,17 +138,29 @@ async fn publishes_fleet_utilization_per_bucket_and_reports_bad_endpoints() {
     .await;
     // Runs a type its tag does not list: an error for this endpoint only.
     h.aws
-        .create_endpoint_with("untyped", &[("AllTraffic", "ml.m5.large", 1)], &[CAPACITIES])
+        .create_endpoint_with(
+            "untyped",
+            &[("AllTraffic", "ml.m5.large", 1)],
+            &[CAPACITIES],
+        )
         .await;
     put_concurrency(
         &h.aws,
-        &[("EndpointName", "untyped"), ("VariantName", "AllTraffic"), ("InstanceType", "ml.m5.large")],
+        &[
+            ("EndpointName", "untyped"),
+            ("VariantName", "AllTraffic"),
+            ("InstanceType", "ml.m5.large"),
+        ],
         &[(0, 1.0)],
     )
     .await;
     // No datapoint at all: nothing published, not zero.
     h.aws
-        .create_endpoint_with("silent", &[("AllTraffic", "ml.g4dn.xlarge", 1)], &[CAPACITIES])
+        .create_endpoint_with(
+            "silent",
+            &[("AllTraffic", "ml.g4dn.xlarge", 1)],
+            &[CAPACITIES],
+        )
         .await;
     // A malformed tag: an error naming the type.
     h.aws
@@ -141,9 +179,18 @@ async fn publishes_fleet_utilization_per_bucket_and_reports_bad_endpoints() {
         &fleet_utilization(&h.aws, "typed", "AllTraffic").await,
         &[(0, 0.5), (10, 0.75), (30, 1.0)],
     );
-    assert_close(&fleet_utilization(&h.aws, "plain", "AllTraffic").await, &[(20, 0.5)]);
-    assert_close(&fleet_utilization(&h.aws, "untyped", "AllTraffic").await, &[]);
-    assert_close(&fleet_utilization(&h.aws, "silent", "AllTraffic").await, &[]);
+    assert_close(
+        &fleet_utilization(&h.aws, "plain", "AllTraffic").await,
+        &[(20, 0.5)],
+    );
+    assert_close(
+        &fleet_utilization(&h.aws, "untyped", "AllTraffic").await,
+        &[],
+    );
+    assert_close(
+        &fleet_utilization(&h.aws, "silent", "AllTraffic").await,
+        &[],
+    );
     let problems: Vec<&str> = report["problems"]
         .as_array()
         .unwrap()
@@ -151,8 +198,16 @@ async fn publishes_fleet_utilization_per_bucket_and_reports_bad_endpoints() {
         .map(|p| p.as_str().unwrap())
         .collect();
     assert_eq!(problems.len(), 2, "{report}");
-    assert!(problems.iter().any(|p| p.starts_with("untyped:") && p.contains("ml.m5.large")));
-    assert!(problems.iter().any(|p| p.starts_with("broken:") && p.contains("ml.g4dn.xlarge")));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("untyped:") && p.contains("ml.m5.large"))
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("broken:") && p.contains("ml.g4dn.xlarge"))
+    );
     let calls = h.proxy.take();
     let count = |op: &str| calls.iter().filter(|c| *c == op).count();
     assert_eq!(count("cloudwatch:GetMetricData"), 1, "{calls:?}");
@@ -169,20 +224,34 @@ async fn installs_the_target_tracking_policy_once() {
             &[CAPACITIES, ("sagetide:target-utilization", "0.75")],
         )
         .await;
-    h.aws.register_target("scaled", "AllTraffic", 1, 4, None).await;
+    h.aws
+        .register_target("scaled", "AllTraffic", 1, 4, None)
+        .await;
     let mut metrics = h.function("pool-metrics", &[]).await;
 
     metrics.invoke(scheduled_event(NOW)).await.unwrap();
     let policies = h.aws.policies("scaled", "AllTraffic").await;
     assert_eq!(policies.len(), 1);
-    let config = policies[0].target_tracking_scaling_policy_configuration.as_ref().unwrap();
+    let config = policies[0]
+        .target_tracking_scaling_policy_configuration
+        .as_ref()
+        .unwrap();
     assert_eq!(config.target_value, 0.75);
     let metric = config.customized_metric_specification.as_ref().unwrap();
     assert_eq!(metric.namespace.as_deref(), Some("Sagetide"));
     assert_eq!(metric.metric_name.as_deref(), Some("FleetUtilization"));
-    assert!(proxy::mutating(&h.proxy.take()).contains(&"application-autoscaling:PutScalingPolicy".to_owned()));
+    assert!(
+        proxy::mutating(&h.proxy.take())
+            .contains(&"application-autoscaling:PutScalingPolicy".to_owned())
+    );
 
-    metrics.invoke(scheduled_event("2026-11-23T12:02:05Z")).await.unwrap();
+    metrics
+        .invoke(scheduled_event("2026-11-23T12:02:05Z"))
+        .await
+        .unwrap();
     let second = proxy::mutating(&h.proxy.take());
-    assert!(!second.iter().any(|c| c.ends_with("PutScalingPolicy")), "{second:?}");
+    assert!(
+        !second.iter().any(|c| c.ends_with("PutScalingPolicy")),
+        "{second:?}"
+    );
 }
