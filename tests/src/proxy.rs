@@ -116,7 +116,18 @@ fn operation(headers: &hyper::HeaderMap, body: &Bytes) -> String {
         };
         return format!("{service}:{op}");
     }
-    let body = String::from_utf8_lossy(body);
+    // The SDK gzips large query-protocol bodies (PutMetricData).
+    let gzipped = headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let body = if gzipped {
+        let mut text = String::new();
+        let _ =
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text);
+        text
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    };
     let action = body
         .split('&')
         .find_map(|kv| kv.strip_prefix("Action="))

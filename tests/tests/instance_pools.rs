@@ -198,7 +198,7 @@ fn worked_comparison_with_fixed_weights() {
         ];
         let ours = fleet_utilization(&pools, &capacity).unwrap()[0].1;
         // Metric math over a series with no datapoint has no value: the policy cannot act.
-        let fixed = (n6e > 0).then(|| 0.5 * c6 + 0.5 * c6e);
+        let fixed = (n6e > 0).then_some(0.5 * c6 + 0.5 * c6e);
         let load = f64::from(n6) * c6 + f64::from(n6e) * c6e;
         let truth = load / (8.0 * f64::from(n6) + 14.0 * f64::from(n6e));
         rows.push((

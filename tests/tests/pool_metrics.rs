@@ -255,3 +255,76 @@ async fn installs_the_target_tracking_policy_once() {
         "{second:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn five_hundred_variants_take_the_fewest_calls_the_limits_allow() {
+    let h = Harness::start(CONFIG).await;
+    let names: Vec<String> = (0..500).map(|i| format!("ep-{i:03}")).collect();
+    for chunk in names.chunks(10) {
+        futures::future::join_all(chunk.iter().map(|name| {
+            h.aws
+                .create_endpoint_with(name, &[("AllTraffic", "ml.g4dn.xlarge", 1)], &[CAPACITIES])
+        }))
+        .await;
+    }
+    // Six buckets for every variant: 3000 datapoints in, 3000 out.
+    for chunk in names.chunks(100) {
+        let data = chunk.iter().flat_map(|name| {
+            (0..6).map(move |b| {
+                MetricDatum::builder()
+                    .metric_name("ConcurrentRequestsPerModel")
+                    .set_dimensions(Some(dims(&[
+                        ("EndpointName", name),
+                        ("VariantName", "AllTraffic"),
+                        ("InstanceType", "ml.g4dn.xlarge"),
+                    ])))
+                    .timestamp(DateTime::from_secs(MINUTE + 10 * b))
+                    .value(4.0)
+                    .storage_resolution(1)
+                    .build()
+            })
+        });
+        h.aws
+            .cloudwatch
+            .put_metric_data()
+            .namespace("AWS/SageMaker")
+            .set_metric_data(Some(data.collect()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut metrics = h.function("pool-metrics", &[]).await;
+
+    let report = metrics.invoke(scheduled_event(NOW)).await.unwrap();
+    assert_eq!(report["datapoints"], 3000, "{report}");
+    let cold = h.proxy.take();
+    let count = |calls: &[String], op: &str| calls.iter().filter(|c| *c == op).count();
+    // 500 typed + 500 variant-level series: ⌈1000/500⌉; 3000 datapoints: ⌈3000/1000⌉.
+    assert_eq!(count(&cold, "cloudwatch:GetMetricData"), 2);
+    assert_eq!(count(&cold, "cloudwatch:PutMetricData"), 3);
+    assert_eq!(count(&cold, "sagemaker:DescribeEndpointConfig"), 500);
+
+    metrics
+        .invoke(scheduled_event("2026-11-23T12:02:05Z"))
+        .await
+        .unwrap();
+    let warm = h.proxy.take();
+    assert_eq!(
+        count(&warm, "sagemaker:DescribeEndpointConfig"),
+        0,
+        "EndpointConfigs are cached"
+    );
+    assert_eq!(count(&warm, "sagemaker:Search"), 1);
+    assert_eq!(count(&warm, "cloudwatch:GetMetricData"), 2);
+    assert_close(
+        &fleet_utilization(&h.aws, "ep-499", "AllTraffic").await,
+        &[
+            (0, 0.5),
+            (10, 0.5),
+            (20, 0.5),
+            (30, 0.5),
+            (40, 0.5),
+            (50, 0.5),
+        ],
+    );
+}

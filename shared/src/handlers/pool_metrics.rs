@@ -2,7 +2,9 @@
 //! the endpoints tagged `sagetide:pool-capacity`, and (with `sagetide:target-utilization`) the
 //! target-tracking policy that scales on it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use futures::StreamExt;
 
 use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};
@@ -20,6 +22,8 @@ use crate::pool::{self, POOL_CAPACITY_TAG, Problem, VariantPools};
 
 /// `ConcurrentRequestsPerModel` is a high-resolution metric: 10-second buckets.
 const BUCKET_SECONDS: i64 = 10;
+/// EndpointConfigs described at once on a cold start.
+const DESCRIBE_CONCURRENCY: usize = 8;
 /// Each run publishes the buckets of the last minute.
 const WINDOW: SignedDuration = SignedDuration::from_secs(60);
 
@@ -68,11 +72,17 @@ impl PoolMetrics {
                 .into_iter()
                 .filter(Endpoint::is_in_service)
                 .collect();
+        let types = self.single_types(&endpoints).await?;
         let mut problems = Vec::new();
         let mut variants: Vec<VariantPools> = Vec::new();
         for endpoint in &endpoints {
-            let types = self.single_types(endpoint).await?;
-            match pool::resolve(endpoint, &types) {
+            let config_types = endpoint
+                .config_name
+                .as_ref()
+                .and_then(|c| types.get(c))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            match pool::resolve(endpoint, config_types) {
                 Ok(v) => variants.extend(v),
                 Err(p) => problems.push(p),
             }
@@ -155,24 +165,33 @@ impl PoolMetrics {
         })
     }
 
-    /// Instance types of the endpoint's single-type variants (none needed if all have pools).
+    /// Instance types of the single-type variants, by EndpointConfig. Configs not seen before
+    /// in this container are described a few at a time; the rest come from the cache.
     async fn single_types(
         &self,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<(VariantName, String)>, AwsError> {
-        let Some(config) = endpoint.config_name.as_deref() else {
-            return Ok(Vec::new());
-        };
-        if endpoint.variants.iter().all(|v| !v.pools.is_empty()) {
-            return Ok(Vec::new());
-        }
+        endpoints: &[Endpoint],
+    ) -> Result<HashMap<String, Vec<(VariantName, String)>>, AwsError> {
         let mut cache = self.config_types.lock().await;
-        if let Some(types) = cache.get(config) {
-            return Ok(types.clone());
+        let missing: BTreeSet<&str> = endpoints
+            .iter()
+            .filter(|e| e.variants.iter().any(|v| v.pools.is_empty()))
+            .filter_map(|e| e.config_name.as_deref())
+            .filter(|c| !cache.contains_key(*c))
+            .collect();
+        let described: Vec<_> = futures::stream::iter(missing)
+            .map(|config| async move {
+                aws::sagemaker::variant_instance_types(&self.sagemaker, config)
+                    .await
+                    .map(|types| (config.to_owned(), types))
+            })
+            .buffer_unordered(DESCRIBE_CONCURRENCY)
+            .collect()
+            .await;
+        for result in described {
+            let (config, types) = result?;
+            cache.insert(config, types);
         }
-        let types = aws::sagemaker::variant_instance_types(&self.sagemaker, config).await?;
-        cache.insert(config.to_owned(), types.clone());
-        Ok(types)
+        Ok(cache.clone())
     }
 }
 
