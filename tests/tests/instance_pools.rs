@@ -13,45 +13,30 @@ use aws_sdk_sagemaker::types::{
     Endpoint, EndpointStatus, InstancePoolSummary, ProductionVariantInstanceType,
     ProductionVariantSummary, SearchRecord, Tag,
 };
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
 use jiff::Timestamp;
 use sagetide::aws::{cloudwatch, sagemaker};
 use sagetide::pool::{self, POOL_CAPACITY_TAG, Pool, PoolCapacity, fleet_utilization};
 
 const T0: i64 = 1_795_435_200;
 
-fn sagemaker_client(rule: &Rule) -> aws_sdk_sagemaker::Client {
-    let config = aws_sdk_sagemaker::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_sagemaker::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sagemaker::config::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .http_client(create_mock_http_client())
-        .interceptor(
-            MockResponseInterceptor::new()
-                .rule_mode(RuleMode::MatchAny)
-                .with_rule(rule),
+/// A client of SDK crate `$sdk` whose calls are answered by `$rule`.
+macro_rules! mocked {
+    ($sdk:ident, $rule:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::Config::builder()
+                .behavior_version_latest()
+                .region($sdk::config::Region::new("us-east-1"))
+                .credentials_provider($sdk::config::Credentials::new("a", "b", None, None, "test"))
+                .http_client(create_mock_http_client())
+                .interceptor(
+                    MockResponseInterceptor::new()
+                        .rule_mode(RuleMode::MatchAny)
+                        .with_rule($rule),
+                )
+                .build(),
         )
-        .build();
-    aws_sdk_sagemaker::Client::from_conf(config)
-}
-
-fn cloudwatch_client(rule: &Rule) -> aws_sdk_cloudwatch::Client {
-    let config = aws_sdk_cloudwatch::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .http_client(create_mock_http_client())
-        .interceptor(
-            MockResponseInterceptor::new()
-                .rule_mode(RuleMode::MatchAny)
-                .with_rule(rule),
-        )
-        .build();
-    aws_sdk_cloudwatch::Client::from_conf(config)
+    };
 }
 
 fn pool_summary(instance_type: &str, count: i32) -> InstancePoolSummary {
@@ -91,9 +76,10 @@ fn mixed_fleet_search() -> SearchOutput {
 #[tokio::test]
 async fn instance_pool_summaries_become_weighted_utilization() {
     let search = mock!(aws_sdk_sagemaker::Client::search).then_output(mixed_fleet_search);
-    let endpoints = sagemaker::endpoints_tagged(&sagemaker_client(&search), POOL_CAPACITY_TAG)
-        .await
-        .unwrap();
+    let endpoints =
+        sagemaker::endpoints_tagged(&mocked!(aws_sdk_sagemaker, &search), POOL_CAPACITY_TAG)
+            .await
+            .unwrap();
     assert_eq!(
         endpoints[0].variants[0].pools,
         [
@@ -137,7 +123,7 @@ async fn instance_pool_summaries_become_weighted_utilization() {
     });
     let start = Timestamp::from_second(T0).unwrap();
     let values = cloudwatch::concurrency(
-        &cloudwatch_client(&metrics),
+        &mocked!(aws_sdk_cloudwatch, &metrics),
         &series,
         start,
         start + jiff::SignedDuration::from_secs(60),

@@ -36,6 +36,16 @@ async fn capacity(aws: &Aws, endpoint: &str) -> Option<(i32, i32)> {
     aws.capacity(endpoint, "AllTraffic").await
 }
 
+/// Endpoint "ep" on office-hours, its one variant's scalable target at `min..max`.
+async fn office_endpoint(h: &Harness, min: i32, max: i32) {
+    h.aws
+        .create_endpoint("ep", &["AllTraffic"], &[OFFICE])
+        .await;
+    h.aws
+        .register_target("ep", "AllTraffic", min, max, None)
+        .await;
+}
+
 fn log_lines_about<'a>(logs: &'a [Value], endpoint: &str) -> Vec<&'a Value> {
     logs.iter().filter(|l| l["endpoint"] == endpoint).collect()
 }
@@ -43,10 +53,7 @@ fn log_lines_about<'a>(logs: &'a [Value], endpoint: &str) -> Vec<&'a Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn berlin_schedule_at_0759_0800_1859_1900_local() {
     let h = Harness::start(CONFIG).await;
-    h.aws
-        .create_endpoint("ep", &["AllTraffic"], &[OFFICE])
-        .await;
-    h.aws.register_target("ep", "AllTraffic", 1, 1, None).await;
+    office_endpoint(&h, 1, 1).await;
     let mut scheduler = h.function("scheduler", &[]).await;
 
     // Monday 2026-11-23, CET (UTC+1).
@@ -74,10 +81,7 @@ async fn berlin_schedule_at_0759_0800_1859_1900_local() {
 #[tokio::test(flavor = "multi_thread")]
 async fn berlin_schedule_follows_local_time_across_the_spring_dst_change() {
     let h = Harness::start(CONFIG).await;
-    h.aws
-        .create_endpoint("ep", &["AllTraffic"], &[OFFICE])
-        .await;
-    h.aws.register_target("ep", "AllTraffic", 1, 1, None).await;
+    office_endpoint(&h, 1, 1).await;
     let mut scheduler = h.function("scheduler", &[]).await;
 
     // Friday before the change (CET): 08:00 local is 07:00 UTC. Monday after (CEST): 06:00 UTC.
@@ -213,10 +217,7 @@ async fn a_duplicate_tick_makes_no_mutating_call() {
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_plans_and_logs_but_mutates_nothing() {
     let h = Harness::start(CONFIG).await;
-    h.aws
-        .create_endpoint("ep", &["AllTraffic"], &[OFFICE])
-        .await;
-    h.aws.register_target("ep", "AllTraffic", 1, 1, None).await;
+    office_endpoint(&h, 1, 1).await;
     h.aws
         .set_tag(
             "ep",
@@ -262,10 +263,7 @@ async fn dry_run_plans_and_logs_but_mutates_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_override_holds_until_it_expires_and_is_then_removed() {
     let h = Harness::start(CONFIG).await;
-    h.aws
-        .create_endpoint("ep", &["AllTraffic"], &[OFFICE])
-        .await;
-    h.aws.register_target("ep", "AllTraffic", 1, 1, None).await;
+    office_endpoint(&h, 1, 1).await;
     h.aws
         .set_tag(
             "ep",
@@ -300,10 +298,7 @@ async fn an_override_holds_until_it_expires_and_is_then_removed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_asleep_override_holds_off_hours_capacity_during_a_period() {
     let h = Harness::start(CONFIG).await;
-    h.aws
-        .create_endpoint("ep", &["AllTraffic"], &[OFFICE])
-        .await;
-    h.aws.register_target("ep", "AllTraffic", 2, 10, None).await;
+    office_endpoint(&h, 2, 10).await;
     h.aws
         .set_tag(
             "ep",
@@ -378,10 +373,7 @@ async fn bad_tags_are_logged_by_endpoint_and_the_rest_of_the_fleet_is_handled() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_event_is_rejected_and_nothing_changes() {
     let h = Harness::start(CONFIG).await;
-    h.aws
-        .create_endpoint("ep", &["AllTraffic"], &[OFFICE])
-        .await;
-    h.aws.register_target("ep", "AllTraffic", 1, 1, None).await;
+    office_endpoint(&h, 1, 1).await;
     let mut scheduler = h.function("scheduler", &[]).await;
 
     for event in [
@@ -405,10 +397,7 @@ async fn a_malformed_event_is_rejected_and_nothing_changes() {
 async fn an_invalid_document_changes_nothing_at_all() {
     let invalid = CONFIG.replace("min: 2, max: 10", "min: 20, max: 10");
     let h = Harness::start(&invalid).await;
-    h.aws
-        .create_endpoint("ep", &["AllTraffic"], &[OFFICE])
-        .await;
-    h.aws.register_target("ep", "AllTraffic", 1, 1, None).await;
+    office_endpoint(&h, 1, 1).await;
     let mut scheduler = h.function("scheduler", &[]).await;
 
     let error = scheduler
