@@ -8,6 +8,8 @@ use aws_sdk_applicationautoscaling::types::{
     ScalableDimension, ScalableTarget, ScalingPolicy, ScheduledAction, ServiceNamespace,
     SuspendedState,
 };
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
@@ -248,4 +250,81 @@ impl Aws {
             .scheduled_actions
             .unwrap_or_default()
     }
+
+    /// Puts `AWS/SageMaker` `ConcurrentRequestsPerModel` datapoints `(epoch second, value)`
+    /// with `dimensions`.
+    pub async fn put_concurrency(&self, dimensions: &[(&str, &str)], points: &[(i64, f64)]) {
+        let data = points.iter().map(|(at, value)| {
+            MetricDatum::builder()
+                .metric_name("ConcurrentRequestsPerModel")
+                .set_dimensions(Some(metric_dimensions(dimensions)))
+                .timestamp(DateTime::from_secs(*at))
+                .value(*value)
+                .storage_resolution(1)
+                .build()
+        });
+        self.cloudwatch
+            .put_metric_data()
+            .namespace("AWS/SageMaker")
+            .set_metric_data(Some(data.collect()))
+            .send()
+            .await
+            .expect("put metric data");
+    }
+
+    /// `Sagetide/FleetUtilization` of a variant in [from, to), by epoch second, at 10 s.
+    pub async fn fleet_utilization(
+        &self,
+        endpoint: &str,
+        variant: &str,
+        from: i64,
+        to: i64,
+    ) -> BTreeMap<i64, f64> {
+        let dims = metric_dimensions(&[("EndpointName", endpoint), ("VariantName", variant)]);
+        let query = MetricDataQuery::builder()
+            .id("u")
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace("Sagetide")
+                            .metric_name("FleetUtilization")
+                            .set_dimensions(Some(dims))
+                            .build(),
+                    )
+                    .period(10)
+                    .stat("Average")
+                    .build(),
+            )
+            .build();
+        let out = self
+            .cloudwatch
+            .get_metric_data()
+            .metric_data_queries(query)
+            .start_time(DateTime::from_secs(from))
+            .end_time(DateTime::from_secs(to))
+            .send()
+            .await
+            .expect("get metric data");
+        let result = out
+            .metric_data_results
+            .unwrap_or_default()
+            .into_iter()
+            .next();
+        let result = result.expect("one result for one query");
+        result
+            .timestamps
+            .unwrap_or_default()
+            .iter()
+            .zip(result.values.unwrap_or_default())
+            .map(|(t, v)| (t.secs(), v))
+            .collect()
+    }
+}
+
+pub fn metric_dimensions(pairs: &[(&str, &str)]) -> Vec<Dimension> {
+    pairs
+        .iter()
+        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+        .collect()
 }

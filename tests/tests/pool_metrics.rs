@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat};
-use sagetide_tests::seed::Aws;
+use aws_sdk_cloudwatch::types::MetricDatum;
+use sagetide_tests::seed::{Aws, metric_dimensions};
 use sagetide_tests::{Harness, proxy, scheduled_event};
 
 const CONFIG: &str = "schedules: {}\n";
@@ -18,75 +18,18 @@ const CAPACITIES: (&str, &str) = (
 const NOW: &str = "2026-11-23T12:01:05Z";
 const MINUTE: i64 = 1_795_435_200; // 2026-11-23T12:00:00Z
 
-fn dims(pairs: &[(&str, &str)]) -> Vec<Dimension> {
-    pairs
-        .iter()
-        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
-        .collect()
-}
-
 /// Puts ConcurrentRequestsPerModel datapoints at `MINUTE + offset` seconds.
 async fn put_concurrency(aws: &Aws, dimensions: &[(&str, &str)], points: &[(i64, f64)]) {
-    let data = points.iter().map(|(offset, value)| {
-        MetricDatum::builder()
-            .metric_name("ConcurrentRequestsPerModel")
-            .set_dimensions(Some(dims(dimensions)))
-            .timestamp(DateTime::from_secs(MINUTE + offset))
-            .value(*value)
-            .storage_resolution(1)
-            .build()
-    });
-    aws.cloudwatch
-        .put_metric_data()
-        .namespace("AWS/SageMaker")
-        .set_metric_data(Some(data.collect()))
-        .send()
-        .await
-        .unwrap();
+    let points: Vec<(i64, f64)> = points.iter().map(|(o, v)| (MINUTE + o, *v)).collect();
+    aws.put_concurrency(dimensions, &points).await;
 }
 
 /// FleetUtilization of a variant, by second offset from `MINUTE`.
 async fn fleet_utilization(aws: &Aws, endpoint: &str, variant: &str) -> BTreeMap<i64, f64> {
-    let query = MetricDataQuery::builder()
-        .id("u")
-        .metric_stat(
-            MetricStat::builder()
-                .metric(
-                    Metric::builder()
-                        .namespace("Sagetide")
-                        .metric_name("FleetUtilization")
-                        .set_dimensions(Some(dims(&[
-                            ("EndpointName", endpoint),
-                            ("VariantName", variant),
-                        ])))
-                        .build(),
-                )
-                .period(10)
-                .stat("Average")
-                .build(),
-        )
-        .build();
-    let out = aws
-        .cloudwatch
-        .get_metric_data()
-        .metric_data_queries(query)
-        .start_time(DateTime::from_secs(MINUTE - 600))
-        .end_time(DateTime::from_secs(MINUTE + 600))
-        .send()
+    aws.fleet_utilization(endpoint, variant, MINUTE - 600, MINUTE + 600)
         .await
-        .unwrap();
-    let result = out
-        .metric_data_results
-        .unwrap_or_default()
         .into_iter()
-        .next()
-        .unwrap();
-    result
-        .timestamps
-        .unwrap_or_default()
-        .iter()
-        .zip(result.values.unwrap_or_default())
-        .map(|(t, v)| (t.secs() - MINUTE, v))
+        .map(|(t, v)| (t - MINUTE, v))
         .collect()
 }
 
@@ -273,7 +216,7 @@ async fn five_hundred_variants_take_the_fewest_calls_the_limits_allow() {
             (0..6).map(move |b| {
                 MetricDatum::builder()
                     .metric_name("ConcurrentRequestsPerModel")
-                    .set_dimensions(Some(dims(&[
+                    .set_dimensions(Some(metric_dimensions(&[
                         ("EndpointName", name),
                         ("VariantName", "AllTraffic"),
                         ("InstanceType", "ml.g4dn.xlarge"),
