@@ -39,6 +39,14 @@ impl Outcome {
     }
 }
 
+/// How many of `outcomes` failed.
+pub fn failures(outcomes: &[Outcome]) -> usize {
+    outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Failed(_)))
+        .count()
+}
+
 pub struct Executor {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
@@ -115,6 +123,15 @@ impl Executor {
                 } else {
                     Outcome::AlreadyDone
                 })
+            }
+            Action::PutUtilizationPolicy { variant, target } => {
+                let variant = VariantRef {
+                    endpoint: planned.endpoint.clone(),
+                    variant: variant.clone(),
+                };
+                aws::policies::put_fleet_utilization_policy(&self.autoscaling, &variant, *target)
+                    .await?;
+                Ok(Outcome::Applied)
             }
             Action::Sleep => Ok(Outcome::Deferred(
                 "sleeping endpoints on a schedule is not implemented yet; the endpoint is left as it is".into(),

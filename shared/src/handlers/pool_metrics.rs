@@ -10,8 +10,9 @@ use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
+use crate::act::{self, Executor};
 use crate::aws::{self, AwsError};
 use crate::env::Env;
 use crate::error::HandlerError;
@@ -27,14 +28,15 @@ const DESCRIBE_CONCURRENCY: usize = 8;
 /// Each run publishes the buckets of the last minute.
 const WINDOW: SignedDuration = SignedDuration::from_secs(60);
 
+/// Instance type of each single-type variant, by EndpointConfig name.
+type ConfigTypes = HashMap<String, Vec<(VariantName, String)>>;
+
 pub struct PoolMetrics {
-    sagemaker: aws_sdk_sagemaker::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
-    autoscaling: aws_sdk_applicationautoscaling::Client,
-    dry_run: bool,
+    executor: Executor,
     /// Instance types of single-type variants by EndpointConfig, which cannot change: read
     /// once per container.
-    config_types: Mutex<HashMap<String, Vec<(VariantName, String)>>>,
+    config_types: Mutex<ConfigTypes>,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,10 +53,12 @@ pub struct MetricsReport {
 impl PoolMetrics {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Self {
         Self {
-            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-            autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
-            dry_run: env.dry_run,
+            executor: Executor {
+                sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+                autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
+                dry_run: env.dry_run,
+            },
             config_types: Mutex::new(HashMap::new()),
         }
     }
@@ -67,7 +71,7 @@ impl PoolMetrics {
         let start = end - WINDOW;
 
         let endpoints: Vec<Endpoint> =
-            aws::sagemaker::endpoints_tagged(&self.sagemaker, POOL_CAPACITY_TAG)
+            aws::sagemaker::endpoints_tagged(&self.executor.sagemaker, POOL_CAPACITY_TAG)
                 .await?
                 .into_iter()
                 .filter(Endpoint::is_in_service)
@@ -87,6 +91,7 @@ impl PoolMetrics {
                 Err(p) => problems.push(p),
             }
         }
+        drop(types);
 
         let series = pool::series(&variants);
         let values = aws::cloudwatch::concurrency(
@@ -105,7 +110,7 @@ impl PoolMetrics {
             .iter()
             .any(|e| e.tag(pool::TARGET_UTILIZATION_TAG).is_some())
         {
-            aws::policies::fleet_utilization_targets(&self.autoscaling).await?
+            aws::policies::fleet_utilization_targets(&self.executor.autoscaling).await?
         } else {
             Vec::new()
         };
@@ -113,37 +118,12 @@ impl PoolMetrics {
         problems.extend(more);
 
         let mut put_metric_data_calls = 0;
-        let mut failed = 0;
-        if !self.dry_run {
+        if !self.executor.dry_run {
             put_metric_data_calls =
                 aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await?;
         }
-        for (variant, target) in &policies {
-            let outcome = if self.dry_run {
-                Ok(())
-            } else {
-                aws::policies::put_fleet_utilization_policy(&self.autoscaling, variant, *target)
-                    .await
-            };
-            let (endpoint, detail) = (
-                variant.endpoint.as_str(),
-                format!("{variant} target {target}"),
-            );
-            match outcome {
-                Ok(()) => tracing::info!(
-                    endpoint,
-                    action = "put-policy",
-                    detail,
-                    dry_run = self.dry_run,
-                    reason = "tag sagetide:target-utilization",
-                    "action"
-                ),
-                Err(e) => {
-                    failed += 1;
-                    tracing::error!(endpoint, action = "put-policy", detail, error = %e, "action failed");
-                }
-            }
-        }
+        let outcomes = self.executor.run(&policies).await;
+        let failed = act::failures(&outcomes);
         for p in &problems {
             tracing::error!(endpoint = %p.endpoint, problem = %p.message, "endpoint not published");
         }
@@ -156,11 +136,15 @@ impl PoolMetrics {
         }
         Ok(MetricsReport {
             now,
-            dry_run: self.dry_run,
+            dry_run: self.executor.dry_run,
             variants: variants.len(),
             datapoints: points.len(),
             put_metric_data_calls,
-            policies_put: policies.iter().map(|(v, t)| format!("{v} {t}")).collect(),
+            policies_put: policies
+                .iter()
+                .zip(&outcomes)
+                .map(|(p, o)| format!("{}: {} ({})", p.endpoint, p.action, o.label()))
+                .collect(),
             problems: problems.iter().map(describe).collect(),
         })
     }
@@ -170,7 +154,7 @@ impl PoolMetrics {
     async fn single_types(
         &self,
         endpoints: &[Endpoint],
-    ) -> Result<HashMap<String, Vec<(VariantName, String)>>, AwsError> {
+    ) -> Result<MutexGuard<'_, ConfigTypes>, AwsError> {
         let mut cache = self.config_types.lock().await;
         let missing: BTreeSet<&str> = endpoints
             .iter()
@@ -180,7 +164,7 @@ impl PoolMetrics {
             .collect();
         let described: Vec<_> = futures::stream::iter(missing)
             .map(|config| async move {
-                aws::sagemaker::variant_instance_types(&self.sagemaker, config)
+                aws::sagemaker::variant_instance_types(&self.executor.sagemaker, config)
                     .await
                     .map(|types| (config.to_owned(), types))
             })
@@ -191,7 +175,7 @@ impl PoolMetrics {
             let (config, types) = result?;
             cache.insert(config, types);
         }
-        Ok(cache.clone())
+        Ok(cache)
     }
 }
 

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::act::{Executor, Outcome};
+use crate::act::{self, Executor, Outcome};
 use crate::aws;
 use crate::config::ConfigSource;
 use crate::env::Env;
@@ -79,10 +79,7 @@ impl Scheduler {
         }
         let outcomes = self.executor.run(&plan.actions).await;
 
-        let failed = outcomes
-            .iter()
-            .filter(|o| matches!(o, Outcome::Failed(_)))
-            .count();
+        let failed = act::failures(&outcomes);
         let report = TickReport {
             now,
             dry_run: self.executor.dry_run,

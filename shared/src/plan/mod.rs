@@ -8,7 +8,7 @@ use std::fmt;
 use crate::capacity::Capacity;
 use crate::names::{EndpointName, VariantName};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Give a variant's scalable target this min/max; `from: None` registers a new target.
     SetCapacity {
@@ -20,6 +20,8 @@ pub enum Action {
     RemoveOverride { arn: Option<String>, value: String },
     /// Off-hours of an `off_hours: sleep` schedule: the endpoint should not exist.
     Sleep,
+    /// Create or update the variant's target-tracking policy on `Sagetide/FleetUtilization`.
+    PutUtilizationPolicy { variant: VariantName, target: f64 },
 }
 
 impl Action {
@@ -30,6 +32,7 @@ impl Action {
             Action::SetCapacity { .. } => "set-capacity",
             Action::RemoveOverride { .. } => "remove-override",
             Action::Sleep => "sleep",
+            Action::PutUtilizationPolicy { .. } => "put-policy",
         }
     }
 }
@@ -49,12 +52,15 @@ impl fmt::Display for Action {
             } => write!(f, "register-target {variant} {to}"),
             Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
             Action::Sleep => f.write_str("sleep"),
+            Action::PutUtilizationPolicy { variant, target } => {
+                write!(f, "put-policy {variant} target {target}")
+            }
         }
     }
 }
 
 /// One action on one endpoint, with the reason the planner chose it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     pub endpoint: EndpointName,
     pub action: Action,
@@ -68,7 +74,7 @@ pub struct Skipped {
     pub why: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub actions: Vec<Planned>,
     pub skipped: Vec<Skipped>,

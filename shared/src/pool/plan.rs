@@ -10,6 +10,7 @@ use super::{Pool, PoolCapacity, TargetUtilization, fleet_utilization};
 use crate::aws::cloudwatch::ConcurrencySeries;
 use crate::fleet::Endpoint;
 use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::plan::{Action, Planned};
 
 /// A variant whose instance types and counts are known, with its endpoint's capacities.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,13 +146,13 @@ pub fn datapoints(
     (points, problems)
 }
 
-/// The variants whose sagetide policy is missing or has another target, with the target they
-/// should have. Endpoints without `sagetide:target-utilization` get none.
+/// A policy put for each variant whose sagetide policy is missing or has another target.
+/// Endpoints without `sagetide:target-utilization` get none.
 pub fn policies_to_put(
     endpoints: &[Endpoint],
     variants: &[VariantPools],
     existing: &[(VariantRef, f64)],
-) -> (Vec<(VariantRef, f64)>, Vec<Problem>) {
+) -> (Vec<Planned>, Vec<Problem>) {
     let mut put = Vec::new();
     let mut problems = Vec::new();
     for endpoint in endpoints {
@@ -177,7 +178,14 @@ pub fn policies_to_put(
                 .find(|(e, _)| *e == v.variant)
                 .map(|(_, t)| *t);
             if current.is_none_or(|c| (c - target).abs() > 1e-9) {
-                put.push((v.variant.clone(), target));
+                put.push(Planned {
+                    endpoint: endpoint.name.clone(),
+                    action: Action::PutUtilizationPolicy {
+                        variant: v.variant.variant.clone(),
+                        target,
+                    },
+                    reason: format!("tag {TARGET_UTILIZATION_TAG}={tag}"),
+                });
             }
         }
     }
