@@ -19,6 +19,8 @@ pub struct Env {
     pub dry_run: bool,
     /// `SAGETIDE_NOW`: a fixed *now* for simulations; unset in production.
     pub now: Option<Timestamp>,
+    /// `SAGETIDE_TABLE`: the DynamoDB table of snapshots, leases and history.
+    pub table: Option<String>,
 }
 
 pub const DEFAULT_CONFIG_PARAMETER: &str = "/sagetide/config";
@@ -55,7 +57,22 @@ impl Env {
                 .unwrap_or_else(|| DEFAULT_CONFIG_PARAMETER.to_owned()),
             dry_run,
             now,
+            table: get("SAGETIDE_TABLE").filter(|v| !v.trim().is_empty()),
         })
+    }
+
+    /// The table, for the functions that cannot work without one.
+    pub fn require_table(&self) -> Result<&str, EnvError> {
+        self.table.as_deref().ok_or(EnvError {
+            name: "SAGETIDE_TABLE",
+            value: String::new(),
+            why: "this function keeps snapshots and leases in it; set it to the table's name",
+        })
+    }
+
+    /// *Now*: `SAGETIDE_NOW` if set, else the clock.
+    pub fn now(&self) -> Timestamp {
+        self.now.unwrap_or_else(Timestamp::now)
     }
 }
 
@@ -78,6 +95,14 @@ mod tests {
         assert_eq!(env.config_parameter, "/sagetide/config");
         assert!(!env.dry_run);
         assert_eq!(env.now, None);
+        assert!(env.require_table().is_err());
+        assert_eq!(
+            load(&[("SAGETIDE_TABLE", "t")])
+                .unwrap()
+                .require_table()
+                .unwrap(),
+            "t"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use lambda_runtime::Diagnostic;
 use thiserror::Error;
 
+use crate::act::Outcome;
 use crate::aws::AwsError;
 use crate::config::ConfigError;
 use crate::events::EventError;
@@ -19,8 +20,38 @@ pub enum HandlerError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     /// Some actions failed; the others were carried out.
-    #[error("{failed} of {total} actions failed (see the log lines with \"action failed\")")]
-    ActionsFailed { failed: usize, total: usize },
+    #[error("{failed} of {total} actions failed; the first: {first}")]
+    ActionsFailed {
+        failed: usize,
+        total: usize,
+        first: String,
+    },
+    /// Some actions cannot be done yet (another function holds the lease, the endpoint is
+    /// still being deleted); a retry of the event will do them.
+    #[error("{deferred} actions deferred; retry the event later")]
+    Deferred { deferred: usize },
+}
+
+impl HandlerError {
+    /// `ActionsFailed` if any of `outcomes` failed, quoting the first failure.
+    pub fn check<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Result<(), Self> {
+        let mut total = 0;
+        let mut failures = Vec::new();
+        for outcome in outcomes {
+            total += 1;
+            if let Outcome::Failed(error) = outcome {
+                failures.push(error);
+            }
+        }
+        match failures.first() {
+            None => Ok(()),
+            Some(first) => Err(Self::ActionsFailed {
+                failed: failures.len(),
+                total,
+                first: (*first).clone(),
+            }),
+        }
+    }
 }
 
 impl From<HandlerError> for Diagnostic {
@@ -30,6 +61,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Config(_) => "InvalidConfiguration",
             HandlerError::Aws(_) => "AwsCallFailed",
             HandlerError::ActionsFailed { .. } => "ActionsFailed",
+            HandlerError::Deferred { .. } => "Deferred",
         };
         Diagnostic {
             error_type: kind.into(),

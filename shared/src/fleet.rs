@@ -1,5 +1,7 @@
 //! What sagetide observed of the fleet: plain data, filled in by the adapters in `aws`.
 
+use jiff::Timestamp;
+
 use crate::capacity::Capacity;
 use crate::names::{EndpointName, VariantName, VariantRef};
 use crate::tags::Tags;
@@ -14,6 +16,8 @@ pub struct Endpoint {
     pub arn: Option<String>,
     pub status: String,
     pub config_name: Option<String>,
+    /// When the endpoint was (re)created.
+    pub created: Option<Timestamp>,
     pub variants: Vec<Variant>,
     pub tags: Tags,
 }

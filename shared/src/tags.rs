@@ -8,6 +8,9 @@ use thiserror::Error;
 
 pub const SCHEDULE: &str = "sagetide:schedule";
 pub const OVERRIDE: &str = "sagetide:override";
+pub const IDLE_AFTER: &str = "sagetide:idle-after";
+pub const WAKE_ON: &str = "sagetide:wake-on";
+pub const WAKE_ALARM: &str = "sagetide:wake-alarm";
 
 /// An endpoint's tags, key to value.
 pub type Tags = BTreeMap<String, String>;
@@ -69,6 +72,68 @@ impl fmt::Display for Override {
     }
 }
 
+/// The shortest and longest idle windows: a CloudWatch alarm evaluates at most seven days of
+/// data, and anything below one alarm period (5 minutes) would sleep endpoints between requests.
+pub const IDLE_AFTER_RANGE: (SignedDuration, SignedDuration) = (
+    SignedDuration::from_mins(5),
+    SignedDuration::from_hours(7 * 24),
+);
+
+/// `sagetide:idle-after`: how long an endpoint must have had no invocations to be put to sleep.
+pub fn idle_after(value: &str) -> Result<SignedDuration, TagError> {
+    let fail = |why: String| TagError {
+        tag: IDLE_AFTER,
+        value: value.to_owned(),
+        why,
+    };
+    let window = parse_duration(value).map_err(fail)?;
+    let (shortest, longest) = IDLE_AFTER_RANGE;
+    if window < shortest || window > longest {
+        return Err(fail(format!(
+            "must be between {shortest:#} and {longest:#}"
+        )));
+    }
+    Ok(window)
+}
+
+/// What may bring a sleeping endpoint back (`sagetide:wake-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WakeSource {
+    Schedule,
+    Alarm,
+    Manual,
+}
+
+impl fmt::Display for WakeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Schedule => "schedule",
+            Self::Alarm => "alarm",
+            Self::Manual => "manual",
+        })
+    }
+}
+
+/// The sources `sagetide:wake-on` allows; without the tag, `schedule,manual`.
+pub fn wake_on(value: Option<&str>) -> Result<Vec<WakeSource>, TagError> {
+    let Some(value) = value else {
+        return Ok(vec![WakeSource::Schedule, WakeSource::Manual]);
+    };
+    value
+        .split(',')
+        .map(|part| match part.trim() {
+            "schedule" => Ok(WakeSource::Schedule),
+            "alarm" => Ok(WakeSource::Alarm),
+            "manual" => Ok(WakeSource::Manual),
+            other => Err(TagError {
+                tag: WAKE_ON,
+                value: value.to_owned(),
+                why: format!("{other:?} is none of schedule, alarm, manual"),
+            }),
+        })
+        .collect()
+}
+
 /// Durations as people write them in tags and the document: `15m`, `90m`, `2h`, `1d`, `1h 30m`.
 pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     let std = humantime::parse_duration(text.trim())
@@ -115,5 +180,22 @@ mod tests {
         assert_eq!(parse_duration("1d"), Ok(SignedDuration::from_hours(24)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-5m").is_err());
+    }
+
+    #[test]
+    fn idle_windows_are_bounded_by_what_an_alarm_can_watch() {
+        assert_eq!(idle_after("90m"), Ok(SignedDuration::from_mins(90)));
+        assert_eq!(idle_after("7d"), Ok(SignedDuration::from_hours(168)));
+        for bad in ["1m", "8d", "never"] {
+            assert_eq!(idle_after(bad).unwrap_err().tag, IDLE_AFTER, "{bad}");
+        }
+    }
+
+    #[test]
+    fn wake_on_defaults_to_schedule_and_manual() {
+        use WakeSource::*;
+        assert_eq!(wake_on(None), Ok(vec![Schedule, Manual]));
+        assert_eq!(wake_on(Some("alarm, manual")), Ok(vec![Alarm, Manual]));
+        assert_eq!(wake_on(Some("alarm,sometimes")).unwrap_err().tag, WAKE_ON);
     }
 }

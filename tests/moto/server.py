@@ -1,10 +1,11 @@
 """moto server with one fix: SageMaker Search honours tag filters with the `Exists` and
-`NotExists` operators.
+`NotExists` operators, combined by the expression's `Operator` (`And`, the default, or `Or`).
 
 AWS documents `{"Name": "Tags.<key>", "Operator": "Exists"}` with no `Value`, and sagetide uses
 it to find every tagged endpoint in one paginated call. moto 5.2 reads `Value` unconditionally
-and answers HTTP 500. This wrapper evaluates those two operators itself, the way AWS does, and
-passes everything else to moto unchanged. Remove it once moto handles them.
+and answers HTTP 500, and ignores the expression's `Operator`. This wrapper evaluates those
+tag filters itself, the way AWS does, and passes everything else to moto unchanged. Remove it
+once moto handles them.
 """
 
 import sys
@@ -30,7 +31,9 @@ def search(self, resource=None, search_expression=None):
     def keep(record):
         found = next(iter(record.values()))
         keys = {t["Key"] for t in found.get("Tags") or []}
-        return all((f["Name"][len("Tags."):] in keys) == (f["Operator"] == "Exists") for f in presence)
+        tests = [(f["Name"][len("Tags."):] in keys) == (f["Operator"] == "Exists") for f in presence]
+        combine = any if expression.get("Operator") == "Or" else all
+        return combine(tests) if tests else True
 
     result["Results"] = [r for r in result["Results"] if keep(r)]
     return result

@@ -3,6 +3,7 @@
 //! real function binaries, and helpers to seed a fleet.
 
 pub mod function;
+pub mod lifecycle;
 pub mod moto;
 pub mod proxy;
 pub mod seed;
@@ -45,6 +46,14 @@ impl Harness {
         Self { aws, proxy, moto }
     }
 
+    /// Empties moto and seeds the table and `config` again, for tests that repeat a scenario.
+    pub async fn reset(&self, config: &str) {
+        self.moto.reset();
+        self.aws.create_table().await;
+        self.aws.put_config(config).await;
+        self.proxy.take();
+    }
+
     /// Starts function `name` against this harness, through the counting proxy.
     pub async fn function(&self, name: &str, extra_env: &[(&str, &str)]) -> function::Function {
         let mut env = vec![
@@ -58,6 +67,54 @@ impl Harness {
         env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         function::Function::start(name, &env).await
     }
+}
+
+/// An EventBridge "CloudWatch Alarm State Change" of `alarm` to `state`, on a metric of
+/// `endpoint` (`None`: a metric without the EndpointName dimension).
+pub fn alarm_event(alarm: &str, state: &str, endpoint: Option<&str>) -> serde_json::Value {
+    let dimensions = match endpoint {
+        Some(name) => serde_json::json!({"EndpointName": name, "VariantName": "AllTraffic"}),
+        None => serde_json::json!({"QueueName": "requests"}),
+    };
+    serde_json::json!({
+        "version": "0",
+        "id": format!("alarm-{alarm}-{state}"),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": "2026-11-24T02:00:00Z",
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
+        "detail": {
+            "alarmName": alarm,
+            "state": {"value": state, "reason": "test", "timestamp": "2026-11-24T02:00:00.000+0000"},
+            "previousState": {"value": "OK", "reason": "test", "timestamp": "2026-11-24T01:00:00.000+0000"},
+            "configuration": {"metrics": [{
+                "id": "m0",
+                "metricStat": {
+                    "metric": {"namespace": "AWS/SageMaker", "name": "Invocations", "dimensions": dimensions},
+                    "period": 300,
+                    "stat": "Sum"
+                },
+                "returnData": true
+            }]}
+        }
+    })
+}
+
+/// An EventBridge "SageMaker Endpoint State Change" of `endpoint` to `status` (`IN_SERVICE`…).
+pub fn endpoint_state_event(endpoint: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": "0",
+        "id": format!("state-{endpoint}-{status}"),
+        "detail-type": "SageMaker Endpoint State Change",
+        "source": "aws.sagemaker",
+        "account": "123456789012",
+        "time": "2026-11-24T06:50:00Z",
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}")],
+        "detail": {"EndpointName": endpoint, "EndpointStatus": status}
+    })
 }
 
 /// An EventBridge "Scheduled Event" whose `time` is `time` (RFC 3339).

@@ -40,6 +40,26 @@ impl Moto {
         moto
     }
 
+    /// Empties every service, as if moto had just started.
+    pub fn reset(&self) {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("moto is up");
+        write!(
+            stream,
+            "POST /moto-api/reset HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send reset");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("read reset answer");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "moto reset failed: {answer}"
+        );
+    }
+
     fn wait_until_up(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr = self.url.trim_start_matches("http://").to_owned();

@@ -16,7 +16,31 @@ use crate::http::{self, Body};
 pub struct Proxy {
     pub url: String,
     calls: Arc<Mutex<Vec<String>>>,
+    crash: Arc<Mutex<Option<usize>>>,
     task: JoinHandle<()>,
+}
+
+/// The answer to every call after a simulated crash: a client error that the SDK does not
+/// retry, so the function stops at that call as if its process had died there.
+fn crashed(headers: &hyper::HeaderMap) -> hyper::Response<Full<Bytes>> {
+    let json = headers.contains_key("x-amz-target");
+    let (content_type, body) = if json {
+        (
+            "application/x-amz-json-1.1",
+            r#"{"__type":"InjectedCrash","message":"the process stopped here (test)"}"#,
+        )
+    } else {
+        (
+            "text/xml",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InjectedCrash</Code>\
+             <Message>the process stopped here (test)</Message></Error></ErrorResponse>",
+        )
+    };
+    hyper::Response::builder()
+        .status(400)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid response")
 }
 
 impl Proxy {
@@ -25,9 +49,16 @@ impl Proxy {
         let client: Client<HttpConnector, Body> =
             Client::builder(TokioExecutor::new()).build_http();
         let calls = Arc::new(Mutex::new(Vec::new()));
+        let crash: Arc<Mutex<Option<usize>>> = Arc::new(Mutex::new(None));
         let recorded = calls.clone();
+        let budget = crash.clone();
         let (addr, task) = http::serve(move |req: Request<hyper::body::Incoming>| {
-            let (client, upstream, recorded) = (client.clone(), upstream.clone(), recorded.clone());
+            let (client, upstream, recorded, budget) = (
+                client.clone(),
+                upstream.clone(),
+                recorded.clone(),
+                budget.clone(),
+            );
             async move {
                 let (parts, body) = req.into_parts();
                 let body = body
@@ -35,6 +66,14 @@ impl Proxy {
                     .await
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
+                {
+                    let mut budget = budget.lock().unwrap();
+                    match budget.as_mut() {
+                        Some(0) => return crashed(&parts.headers),
+                        Some(left) => *left -= 1,
+                        None => {}
+                    }
+                }
                 recorded
                     .lock()
                     .unwrap()
@@ -70,11 +109,18 @@ impl Proxy {
         Self {
             url: format!("http://{addr}"),
             calls,
+            crash,
             task,
         }
     }
 
-    /// Every call since the last `take`, as `service:Operation`, in order.
+    /// Lets the next `calls` calls through and refuses every one after them, as if the caller
+    /// had crashed there; `None` lets everything through again.
+    pub fn crash_after(&self, calls: Option<usize>) {
+        *self.crash.lock().unwrap() = calls;
+    }
+
+    /// Every call since the last `take` that reached moto, as `service:Operation`, in order.
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.calls.lock().unwrap())
     }

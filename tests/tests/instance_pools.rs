@@ -77,7 +77,7 @@ fn mixed_fleet_search() -> SearchOutput {
 async fn instance_pool_summaries_become_weighted_utilization() {
     let search = mock!(aws_sdk_sagemaker::Client::search).then_output(mixed_fleet_search);
     let endpoints =
-        sagemaker::endpoints_tagged(&mocked!(aws_sdk_sagemaker, &search), POOL_CAPACITY_TAG)
+        sagemaker::endpoints_tagged(&mocked!(aws_sdk_sagemaker, &search), &[POOL_CAPACITY_TAG])
             .await
             .unwrap();
     assert_eq!(

@@ -530,5 +530,8 @@ async fn a_steady_tick_costs_one_describe_per_fifty_variants_whatever_the_fleet(
     // moto returns every Search result in one page; AWS pages by 100 (⌈N/100⌉ calls).
     assert_eq!(count("sagemaker:Search"), 1);
     assert_eq!(count("application-autoscaling:DescribeScalableTargets"), 3);
-    assert_eq!(steady.len(), 4, "{steady:?}");
+    // The sleeping endpoints (one Query) and the idle alarms (one DescribeAlarms per 100).
+    assert_eq!(count("dynamodb:Query"), 1);
+    assert_eq!(count("cloudwatch:DescribeAlarms"), 1);
+    assert_eq!(steady.len(), 6, "{steady:?}");
 }

@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     sagetide::telemetry::init();
     let env = Env::load()?;
     let sdk = sagetide::aws::load_config().await;
-    let scheduler = Scheduler::new(&sdk, &env);
+    let scheduler = Scheduler::new(&sdk, &env)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         scheduler.handle(event.payload)
     }))

@@ -5,9 +5,12 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::aws::{self, AwsError};
+use crate::idle;
+use crate::lifecycle::decide::SleepTrigger;
+use crate::lifecycle::{Actor, Lifecycle, Report};
 use crate::names::VariantRef;
 use crate::plan::{Action, Planned};
-use crate::tags;
+use crate::tags::WakeSource;
 
 /// How many mutating calls run at once: enough to finish a busy tick quickly, few enough to
 /// stay far below the services' throttling limits.
@@ -21,7 +24,9 @@ pub enum Outcome {
     DryRun,
     /// Nothing to do after all (e.g. the tag was changed by someone else meanwhile).
     AlreadyDone,
-    /// Planned, but carried out by another function of sagetide.
+    /// Not eligible: nothing changed (e.g. an endpoint without the opt-in tag).
+    Declined,
+    /// Not now: retried by the next event or tick.
     Deferred(String),
     Failed(String),
 }
@@ -33,6 +38,7 @@ impl Outcome {
             Outcome::Applied => "applied",
             Outcome::DryRun => "dry-run",
             Outcome::AlreadyDone => "already-done",
+            Outcome::Declined => "declined",
             Outcome::Deferred(_) => "deferred",
             Outcome::Failed(_) => "failed",
         }
@@ -50,21 +56,26 @@ pub fn failures(outcomes: &[Outcome]) -> usize {
 pub struct Executor {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// Sleep, wake, restore and idle alarms; functions that plan none of them have none.
+    pub lifecycle: Option<Lifecycle>,
     pub dry_run: bool,
 }
 
 impl Executor {
     /// Runs every action and returns their outcomes in the same order. A failed action does not
     /// stop the others.
-    pub async fn run(&self, actions: &[Planned]) -> Vec<Outcome> {
+    pub async fn run(&self, actions: &[Planned], actor: Actor<'_>) -> Vec<Outcome> {
         futures::stream::iter(actions)
-            .map(|planned| self.run_one(planned))
+            .map(|planned| self.run_one(planned, actor))
             .buffered(CONCURRENCY)
             .collect()
             .await
     }
 
-    async fn run_one(&self, planned: &Planned) -> Outcome {
+    async fn run_one(&self, planned: &Planned, actor: Actor<'_>) -> Outcome {
+        if let Some(report) = self.run_lifecycle(planned, actor).await {
+            return report.outcome;
+        }
         let outcome = if self.dry_run {
             Outcome::DryRun
         } else {
@@ -114,7 +125,7 @@ impl Executor {
                     &self.sagemaker,
                     &planned.endpoint,
                     arn.as_deref(),
-                    tags::OVERRIDE,
+                    crate::tags::OVERRIDE,
                     value,
                 )
                 .await?;
@@ -133,9 +144,48 @@ impl Executor {
                     .await?;
                 Ok(Outcome::Applied)
             }
-            Action::Sleep => Ok(Outcome::Deferred(
-                "sleeping endpoints on a schedule is not implemented yet; the endpoint is left as it is".into(),
-            )),
+            Action::PutIdleAlarm(alarm) => {
+                aws::cloudwatch::put_idle_alarm(&self.lifecycle()?.cloudwatch, alarm).await?;
+                Ok(Outcome::Applied)
+            }
+            Action::DeleteIdleAlarm => {
+                let name = idle::alarm_name(&planned.endpoint);
+                aws::cloudwatch::delete_alarm(&self.lifecycle()?.cloudwatch, &name).await?;
+                Ok(Outcome::Applied)
+            }
+            // With a lifecycle, `run_lifecycle` has carried these out already.
+            Action::Sleep | Action::Wake | Action::Restore => Err(no_lifecycle()),
         }
+    }
+
+    /// Sleep, wake and restore run under the endpoint's lease, log themselves and keep history.
+    async fn run_lifecycle(&self, planned: &Planned, actor: Actor<'_>) -> Option<Report> {
+        let lifecycle = self.lifecycle.as_ref()?;
+        let (name, why) = (&planned.endpoint, planned.reason.as_str());
+        Some(match planned.action {
+            Action::Sleep => {
+                lifecycle
+                    .sleep(name, SleepTrigger::Schedule, why, actor)
+                    .await
+            }
+            Action::Wake => {
+                lifecycle
+                    .wake(name, WakeSource::Schedule, None, why, actor)
+                    .await
+            }
+            Action::Restore => lifecycle.restore(name, why, actor).await,
+            _ => return None,
+        })
+    }
+
+    fn lifecycle(&self) -> Result<&Lifecycle, AwsError> {
+        self.lifecycle.as_ref().ok_or_else(no_lifecycle)
+    }
+}
+
+fn no_lifecycle() -> AwsError {
+    AwsError {
+        operation: "sagetide",
+        message: "this function has no table configured for sleep, wake and idle alarms".into(),
     }
 }

@@ -1,14 +1,17 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatch::types::{
-    Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy, StandardUnit,
+    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat,
+    ScanBy, StandardUnit, StateValue, Tag,
 };
 use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
 use super::AwsError;
-use crate::names::VariantRef;
+use crate::idle::{self, IdleAlarm};
+use crate::names::{VariantName, VariantRef};
 
 /// GetMetricData takes at most this many queries a call.
 const QUERIES_PER_CALL: usize = 500;
@@ -133,6 +136,179 @@ pub async fn put_fleet_utilization(
         calls += 1;
     }
     Ok(calls)
+}
+
+/// The total `Invocations` of the variants in [start, end): one GetMetricData call with one
+/// Sum query per variant.
+pub async fn invocations(
+    client: &Client,
+    variants: &[VariantRef],
+    start: Timestamp,
+    end: Timestamp,
+    period_seconds: i32,
+) -> Result<f64, AwsError> {
+    let queries = variants.iter().enumerate().map(|(i, variant)| {
+        MetricDataQuery::builder()
+            .id(format!("v{i}"))
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(invocations_metric(variant))
+                    .period(period_seconds)
+                    .stat("Sum")
+                    .build(),
+            )
+            .return_data(true)
+            .build()
+    });
+    let mut pages = client
+        .get_metric_data()
+        .set_metric_data_queries(Some(queries.collect()))
+        .start_time(to_smithy(start))
+        .end_time(to_smithy(end))
+        .into_paginator()
+        .send();
+    let mut total = 0.0;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new("cloudwatch:GetMetricData", e))?;
+        for result in page.metric_data_results.unwrap_or_default() {
+            total += result.values.unwrap_or_default().iter().sum::<f64>();
+        }
+    }
+    Ok(total)
+}
+
+fn invocations_metric(variant: &VariantRef) -> Metric {
+    Metric::builder()
+        .namespace("AWS/SageMaker")
+        .metric_name("Invocations")
+        .set_dimensions(Some(dimensions(variant).to_vec()))
+        .build()
+}
+
+/// Every idle alarm sagetide keeps, as it is configured now: ⌈alarms/100⌉ DescribeAlarms calls.
+pub async fn idle_alarms(client: &Client) -> Result<Vec<IdleAlarm>, AwsError> {
+    let mut pages = client
+        .describe_alarms()
+        .alarm_name_prefix(idle::ALARM_PREFIX)
+        .alarm_types(AlarmType::MetricAlarm)
+        .max_records(100)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
+        for alarm in page.metric_alarms.unwrap_or_default() {
+            let Some(endpoint) = alarm
+                .alarm_name
+                .as_deref()
+                .and_then(idle::endpoint_of_alarm)
+            else {
+                continue;
+            };
+            let stats: Vec<&MetricStat> = alarm
+                .metrics()
+                .iter()
+                .filter_map(|q| q.metric_stat.as_ref())
+                .collect();
+            let mut variants: Vec<VariantName> = stats
+                .iter()
+                .filter_map(|s| s.metric.as_ref())
+                .flat_map(|m| m.dimensions())
+                .filter(|d| d.name() == Some("VariantName"))
+                .filter_map(|d| VariantName::new(d.value()?).ok())
+                .collect();
+            variants.sort();
+            out.push(IdleAlarm {
+                endpoint,
+                variants,
+                period_seconds: stats.first().and_then(|s| s.period).unwrap_or(0),
+                evaluation_periods: alarm.evaluation_periods.unwrap_or(0),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Creates or replaces an idle alarm. Its state changes reach the sleeper through an
+/// EventBridge rule; the alarm itself has no actions.
+pub async fn put_idle_alarm(client: &Client, alarm: &IdleAlarm) -> Result<(), AwsError> {
+    let mut queries: Vec<MetricDataQuery> = alarm
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(i, variant)| {
+            let variant = VariantRef {
+                endpoint: alarm.endpoint.clone(),
+                variant: variant.clone(),
+            };
+            MetricDataQuery::builder()
+                .id(format!("m{i}"))
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(invocations_metric(&variant))
+                        .period(alarm.period_seconds)
+                        .stat("Sum")
+                        .build(),
+                )
+                .return_data(false)
+                .build()
+        })
+        .collect();
+    queries.push(
+        MetricDataQuery::builder()
+            .id("invocations")
+            .expression("SUM(METRICS())")
+            .label("Invocations of all variants")
+            .return_data(true)
+            .build(),
+    );
+    client
+        .put_metric_alarm()
+        .alarm_name(alarm.name())
+        .alarm_description(format!(
+            "sagetide: {} had no invocations for {} periods of {} s; its ALARM asks the sleeper to delete it",
+            alarm.endpoint, alarm.evaluation_periods, alarm.period_seconds
+        ))
+        .set_metrics(Some(queries))
+        .evaluation_periods(alarm.evaluation_periods)
+        .datapoints_to_alarm(alarm.evaluation_periods)
+        .threshold(0.0)
+        .comparison_operator(ComparisonOperator::LessThanOrEqualToThreshold)
+        .treat_missing_data("breaching")
+        .tags(Tag::builder().key("sagetide:endpoint").value(alarm.endpoint.as_str()).build())
+        .send()
+        .await
+        .map_err(|e| AwsError::new("cloudwatch:PutMetricAlarm", e))?;
+    Ok(())
+}
+
+pub async fn delete_alarm(client: &Client, name: &str) -> Result<(), AwsError> {
+    client
+        .delete_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("cloudwatch:DeleteAlarms", e))?;
+    Ok(())
+}
+
+/// Puts an alarm back to OK so that it fires again if its condition still holds at the next
+/// evaluation: the sleeper's way of asking to be called again after declining. An alarm that
+/// does not exist (yet) has nothing to re-arm.
+pub async fn rearm_alarm(client: &Client, name: &str, reason: &str) -> Result<(), AwsError> {
+    let result = client
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(StateValue::Ok)
+        .state_reason(reason.chars().take(1000).collect::<String>())
+        .send()
+        .await;
+    match result {
+        Err(e) if e.code() == Some("ResourceNotFound") => Ok(()),
+        other => other
+            .map(drop)
+            .map_err(|e| AwsError::new("cloudwatch:SetAlarmState", e)),
+    }
 }
 
 fn to_smithy(t: Timestamp) -> DateTime {

@@ -4,7 +4,9 @@ pub mod autoscaling;
 pub mod cloudwatch;
 pub mod policies;
 pub mod sagemaker;
+pub mod scaling_state;
 pub mod ssm;
+pub mod table;
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;

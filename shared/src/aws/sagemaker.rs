@@ -1,7 +1,11 @@
 use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::types::{
-    Filter, Operator, ProductionVariantSummary, ResourceType, SearchExpression, Tag,
+    BooleanOperator, EndpointStatus, Filter, Operator, ProductionVariantSummary, ResourceType,
+    SearchExpression, Tag,
 };
+use aws_smithy_types::DateTime;
+use jiff::Timestamp;
 
 use super::AwsError;
 use crate::fleet::{Endpoint, Variant};
@@ -10,20 +14,27 @@ use crate::names::{EndpointName, VariantName};
 /// Search returns at most this many records a page.
 const SEARCH_PAGE: i32 = 100;
 
-/// Every endpoint that carries tag `key`, with its status, variants and tags, in one paginated
-/// Search for the whole fleet (⌈N/100⌉ calls) instead of a Describe and a ListTags per endpoint.
+/// Every endpoint that carries at least one of the tags `keys`, with its status, variants and
+/// tags, in one paginated Search for the whole fleet (⌈N/100⌉ calls) instead of a Describe and
+/// a ListTags per endpoint.
 ///
 /// Search is eventually consistent, so callers act level-triggered: what a tick misses, the
-/// next one catches.
-pub async fn endpoints_tagged(client: &Client, key: &str) -> Result<Vec<Endpoint>, AwsError> {
-    let filter = Filter::builder()
-        .name(format!("Tags.{key}"))
-        .operator(Operator::Exists)
+/// next one catches, and nothing is deleted on its word alone.
+pub async fn endpoints_tagged(client: &Client, keys: &[&str]) -> Result<Vec<Endpoint>, AwsError> {
+    let filters = keys.iter().map(|key| {
+        Filter::builder()
+            .name(format!("Tags.{key}"))
+            .operator(Operator::Exists)
+            .build()
+    });
+    let expression = SearchExpression::builder()
+        .set_filters(Some(filters.collect()))
+        .operator(BooleanOperator::Or)
         .build();
     let mut pages = client
         .search()
         .resource(ResourceType::Endpoint)
-        .search_expression(SearchExpression::builder().filters(filter).build())
+        .search_expression(expression)
         .max_results(SEARCH_PAGE)
         .into_paginator()
         .send();
@@ -36,33 +47,130 @@ pub async fn endpoints_tagged(client: &Client, key: &str) -> Result<Vec<Endpoint
             };
             let tags = tags_to_map(found.tags.unwrap_or_default());
             // The filter is applied again here: the service treats it as a hint only in some
-            // emulators, and an endpoint without the tag must never be touched.
-            if !tags.contains_key(key) {
+            // emulators, and an endpoint without the tags must never be touched.
+            if !keys.iter().any(|key| tags.contains_key(*key)) {
                 continue;
             }
             let Some(Ok(name)) = found.endpoint_name.map(EndpointName::new) else {
                 continue;
             };
-            let variants = found
-                .production_variants
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(variant)
-                .collect();
             endpoints.push(Endpoint {
                 name,
                 arn: found.endpoint_arn,
-                status: found
-                    .endpoint_status
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
+                status: status(found.endpoint_status),
                 config_name: found.endpoint_config_name,
-                variants,
+                created: found.creation_time.and_then(timestamp),
+                variants: variants(found.production_variants),
                 tags,
             });
         }
     }
     Ok(endpoints)
+}
+
+/// The endpoint as DescribeEndpoint and ListTags see it now (authoritative, unlike Search), or
+/// `None` if it does not exist.
+pub async fn endpoint(client: &Client, name: &EndpointName) -> Result<Option<Endpoint>, AwsError> {
+    const OP: &str = "sagemaker:DescribeEndpoint";
+    let found = match client
+        .describe_endpoint()
+        .endpoint_name(name.as_str())
+        .send()
+        .await
+    {
+        Ok(found) => found,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(AwsError::new(OP, e)),
+    };
+    let arn = found.endpoint_arn.ok_or_else(|| AwsError {
+        operation: OP,
+        message: format!("endpoint {name} has no ARN"),
+    })?;
+    let tags = client
+        .list_tags()
+        .resource_arn(&arn)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<Tag>, _>>()
+        .await
+        .map_err(|e| AwsError::new("sagemaker:ListTags", e))?;
+    Ok(Some(Endpoint {
+        name: name.clone(),
+        arn: Some(arn),
+        status: status(found.endpoint_status),
+        config_name: found.endpoint_config_name,
+        created: found.creation_time.and_then(timestamp),
+        variants: variants(found.production_variants),
+        tags: tags_to_map(tags),
+    }))
+}
+
+/// SageMaker answers a ValidationException "Could not find …" for a missing endpoint or config.
+fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+    error.code() == Some("ValidationException")
+        && error
+            .message()
+            .is_some_and(|m| m.contains("Could not find") || m.contains("does not exist"))
+}
+
+pub async fn endpoint_config_exists(client: &Client, name: &str) -> Result<bool, AwsError> {
+    match client
+        .describe_endpoint_config()
+        .endpoint_config_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(AwsError::new("sagemaker:DescribeEndpointConfig", e)),
+    }
+}
+
+pub async fn delete_endpoint(client: &Client, name: &EndpointName) -> Result<(), AwsError> {
+    client
+        .delete_endpoint()
+        .endpoint_name(name.as_str())
+        .send()
+        .await
+        .map_err(|e| AwsError::new("sagemaker:DeleteEndpoint", e))?;
+    Ok(())
+}
+
+pub async fn create_endpoint<'a>(
+    client: &Client,
+    name: &EndpointName,
+    config_name: &str,
+    tags: impl Iterator<Item = (&'a String, &'a String)>,
+) -> Result<(), AwsError> {
+    let tags = tags
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    client
+        .create_endpoint()
+        .endpoint_name(name.as_str())
+        .endpoint_config_name(config_name)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("sagemaker:CreateEndpoint", e))?;
+    Ok(())
+}
+
+fn status(status: Option<EndpointStatus>) -> String {
+    status.map(|s| s.as_str().to_owned()).unwrap_or_default()
+}
+
+fn timestamp(t: DateTime) -> Option<Timestamp> {
+    Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()
+}
+
+fn variants(summaries: Option<Vec<ProductionVariantSummary>>) -> Vec<Variant> {
+    summaries
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(variant)
+        .collect()
 }
 
 /// Removes tag `key` from the endpoint, but only while it still has the value `expected`: a

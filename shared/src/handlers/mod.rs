@@ -1,4 +1,5 @@
 //! One handler per function: observe → plan → act, with the I/O kept at the edges.
 
+pub mod lifecycle;
 pub mod pool_metrics;
 pub mod scheduler;

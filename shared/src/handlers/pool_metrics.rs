@@ -12,12 +12,13 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::act::{self, Executor};
+use crate::act::Executor;
 use crate::aws::{self, AwsError};
 use crate::env::Env;
 use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
 use crate::fleet::Endpoint;
+use crate::lifecycle::Actor;
 use crate::names::VariantName;
 use crate::pool::{self, POOL_CAPACITY_TAG, Problem, VariantPools};
 
@@ -57,6 +58,7 @@ impl PoolMetrics {
             executor: Executor {
                 sagemaker: aws_sdk_sagemaker::Client::new(sdk),
                 autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
+                lifecycle: None,
                 dry_run: env.dry_run,
             },
             config_types: Mutex::new(HashMap::new()),
@@ -71,7 +73,7 @@ impl PoolMetrics {
         let start = end - WINDOW;
 
         let endpoints: Vec<Endpoint> =
-            aws::sagemaker::endpoints_tagged(&self.executor.sagemaker, POOL_CAPACITY_TAG)
+            aws::sagemaker::endpoints_tagged(&self.executor.sagemaker, &[POOL_CAPACITY_TAG])
                 .await?
                 .into_iter()
                 .filter(Endpoint::is_in_service)
@@ -122,18 +124,13 @@ impl PoolMetrics {
             put_metric_data_calls =
                 aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await?;
         }
-        let outcomes = self.executor.run(&policies).await;
-        let failed = act::failures(&outcomes);
+        let who = format!("pool-metrics@{now}");
+        let outcomes = self.executor.run(&policies, Actor { who: &who, now }).await;
         for p in &problems {
             tracing::error!(endpoint = %p.endpoint, problem = %p.message, "endpoint not published");
         }
         tracing::info!(now = %now, variants = variants.len(), datapoints = points.len(), "metrics published");
-        if failed > 0 {
-            return Err(HandlerError::ActionsFailed {
-                failed,
-                total: policies.len(),
-            });
-        }
+        HandlerError::check(&outcomes)?;
         Ok(MetricsReport {
             now,
             dry_run: self.executor.dry_run,

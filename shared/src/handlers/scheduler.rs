@@ -9,12 +9,14 @@ use serde_json::Value;
 use crate::act::{self, Executor, Outcome};
 use crate::aws;
 use crate::config::ConfigSource;
-use crate::env::Env;
+use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
 use crate::fleet::Endpoint;
+use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::VariantRef;
 use crate::plan;
+use crate::plan::scheduler::Observed;
 use crate::tags;
 
 pub struct Scheduler {
@@ -49,15 +51,24 @@ pub struct SkipReport {
 }
 
 impl Scheduler {
-    pub fn new(sdk: &SdkConfig, env: &Env) -> Self {
-        Self {
+    pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
+        let lifecycle = Lifecycle::new(sdk, env.require_table()?, env.dry_run);
+        Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), &env.config_parameter),
             executor: Executor {
-                sagemaker: aws_sdk_sagemaker::Client::new(sdk),
-                autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
+                sagemaker: lifecycle.sagemaker.clone(),
+                autoscaling: lifecycle.autoscaling.clone(),
+                lifecycle: Some(lifecycle),
                 dry_run: env.dry_run,
             },
-        }
+        })
+    }
+
+    fn lifecycle(&self) -> &Lifecycle {
+        self.executor
+            .lifecycle
+            .as_ref()
+            .expect("the scheduler always has a lifecycle")
     }
 
     pub async fn handle(&self, payload: Value) -> Result<TickReport, HandlerError> {
@@ -68,16 +79,34 @@ impl Scheduler {
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
 
-        let endpoints = self.observe_endpoints().await?;
-        let variants: Vec<VariantRef> = endpoints.iter().flat_map(Endpoint::variant_refs).collect();
+        let endpoints = aws::sagemaker::endpoints_tagged(
+            &self.executor.sagemaker,
+            &[tags::SCHEDULE, tags::IDLE_AFTER],
+        )
+        .await?;
+        let variants: Vec<VariantRef> = endpoints
+            .iter()
+            .filter(|e| e.tag(tags::SCHEDULE).is_some())
+            .flat_map(Endpoint::variant_refs)
+            .collect();
         let targets =
             aws::autoscaling::variant_targets(&self.executor.autoscaling, &variants).await?;
+        let sleeping = self.lifecycle().table.unrestored().await?;
+        let idle_alarms = aws::cloudwatch::idle_alarms(&self.lifecycle().cloudwatch).await?;
 
-        let plan = plan::scheduler::plan(&endpoints, &targets, &config, now);
+        let observed = Observed {
+            endpoints: &endpoints,
+            targets: &targets,
+            sleeping: &sleeping,
+            idle_alarms: &idle_alarms,
+        };
+        let plan = plan::scheduler::plan(&observed, &config, now);
         for skipped in &plan.skipped {
             tracing::warn!(endpoint = %skipped.endpoint, why = %skipped.why, "endpoint skipped");
         }
-        let outcomes = self.executor.run(&plan.actions).await;
+        let who = format!("scheduler@{now}");
+        let actor = Actor { who: &who, now };
+        let outcomes = self.executor.run(&plan.actions, actor).await;
 
         let failed = act::failures(&outcomes);
         let report = TickReport {
@@ -113,16 +142,7 @@ impl Scheduler {
             skipped = report.skipped.len(),
             "tick done"
         );
-        if failed > 0 {
-            return Err(HandlerError::ActionsFailed {
-                failed,
-                total: report.actions.len(),
-            });
-        }
+        HandlerError::check(report.actions.iter().map(|a| &a.outcome))?;
         Ok(report)
-    }
-
-    async fn observe_endpoints(&self) -> Result<Vec<Endpoint>, aws::AwsError> {
-        aws::sagemaker::endpoints_tagged(&self.executor.sagemaker, tags::SCHEDULE).await
     }
 }

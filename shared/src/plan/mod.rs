@@ -6,6 +6,7 @@ pub mod scheduler;
 use std::fmt;
 
 use crate::capacity::Capacity;
+use crate::idle::IdleAlarm;
 use crate::names::{EndpointName, VariantName};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,8 +19,16 @@ pub enum Action {
     },
     /// Remove an expired `sagetide:override` tag that still has this value.
     RemoveOverride { arn: Option<String>, value: String },
-    /// Off-hours of an `off_hours: sleep` schedule: the endpoint should not exist.
+    /// Off-hours of an `off_hours: sleep` schedule: snapshot the endpoint, then delete it.
     Sleep,
+    /// A sleeping endpoint's period (or prewarm) begins: create it again from its snapshot.
+    Wake,
+    /// A woken endpoint is InService: bring its autoscaling back from the snapshot.
+    Restore,
+    /// Create or replace the endpoint's idle alarm.
+    PutIdleAlarm(IdleAlarm),
+    /// Delete the idle alarm of an endpoint that is gone or lost `sagetide:idle-after`.
+    DeleteIdleAlarm,
     /// Create or update the variant's target-tracking policy on `Sagetide/FleetUtilization`.
     PutUtilizationPolicy { variant: VariantName, target: f64 },
 }
@@ -32,6 +41,10 @@ impl Action {
             Action::SetCapacity { .. } => "set-capacity",
             Action::RemoveOverride { .. } => "remove-override",
             Action::Sleep => "sleep",
+            Action::Wake => "wake",
+            Action::Restore => "restore",
+            Action::PutIdleAlarm(_) => "put-idle-alarm",
+            Action::DeleteIdleAlarm => "delete-idle-alarm",
             Action::PutUtilizationPolicy { .. } => "put-policy",
         }
     }
@@ -51,7 +64,16 @@ impl fmt::Display for Action {
                 to,
             } => write!(f, "register-target {variant} {to}"),
             Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
-            Action::Sleep => f.write_str("sleep"),
+            Action::Sleep | Action::Wake | Action::Restore | Action::DeleteIdleAlarm => {
+                f.write_str(self.kind())
+            }
+            Action::PutIdleAlarm(alarm) => write!(
+                f,
+                "put-idle-alarm {} ({} x {} s)",
+                alarm.name(),
+                alarm.evaluation_periods,
+                alarm.period_seconds
+            ),
             Action::PutUtilizationPolicy { variant, target } => {
                 write!(f, "put-policy {variant} target {target}")
             }

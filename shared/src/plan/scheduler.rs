@@ -8,30 +8,46 @@ use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
 use crate::config::Config;
 use crate::fleet::{Endpoint, ScalableTarget};
+use crate::idle::IdleAlarm;
 use crate::names::{EndpointName, VariantName};
-use crate::schedule::{Desired, Schedule};
-use crate::tags::{self, Override};
+use crate::schedule::{Desired, Schedule, Why};
+use crate::snapshot::{Phase, Stored};
+use crate::tags::{self, Override, Tags, WakeSource};
 
-/// Plans one tick for every endpoint tagged with a schedule. Level-triggered: the plan only
-/// depends on what is observed now, so a missed or repeated tick changes nothing.
-pub fn plan(
-    endpoints: &[Endpoint],
-    targets: &[ScalableTarget],
-    config: &Config,
-    now: Timestamp,
-) -> Plan {
+/// What one tick observed: the endpoints that carry a schedule or an idle window, their
+/// scalable targets, the snapshots not yet restored, and the idle alarms that exist.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    pub endpoints: &'a [Endpoint],
+    pub targets: &'a [ScalableTarget],
+    pub sleeping: &'a [Stored],
+    pub idle_alarms: &'a [IdleAlarm],
+}
+
+/// Plans one tick. Level-triggered: the plan only depends on what is observed now, so a missed
+/// or repeated tick changes nothing.
+pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
     let mut current: BTreeMap<&EndpointName, BTreeMap<&VariantName, Capacity>> = BTreeMap::new();
-    for t in targets {
+    for t in observed.targets {
         current
             .entry(&t.variant.endpoint)
             .or_default()
             .insert(&t.variant.variant, t.capacity);
     }
+    let sleeping: BTreeMap<&EndpointName, &Stored> = observed
+        .sleeping
+        .iter()
+        .map(|s| (&s.snapshot.endpoint, s))
+        .collect();
     let no_targets = BTreeMap::new();
     let mut plan = Plan::default();
-    for endpoint in endpoints {
+    for endpoint in observed.endpoints {
         let targets = current.get(&endpoint.name).unwrap_or(&no_targets);
-        match plan_endpoint(endpoint, targets, config, now) {
+        let planned = match sleeping.get(&endpoint.name) {
+            Some(stored) => plan_woken(endpoint, stored),
+            None => plan_endpoint(endpoint, targets, config, now),
+        };
+        match planned {
             Ok(actions) => plan.actions.extend(actions),
             Err(why) => plan.skipped.push(Skipped {
                 endpoint: endpoint.name.clone(),
@@ -39,7 +55,144 @@ pub fn plan(
             }),
         }
     }
+    let existing: BTreeSet<&EndpointName> = observed.endpoints.iter().map(|e| &e.name).collect();
+    for stored in observed.sleeping {
+        if existing.contains(&stored.snapshot.endpoint) {
+            continue;
+        }
+        match plan_asleep(stored, config, now) {
+            Ok(actions) => plan.actions.extend(actions),
+            Err(why) => plan.skipped.push(Skipped {
+                endpoint: stored.snapshot.endpoint.clone(),
+                why,
+            }),
+        }
+    }
+    plan.actions
+        .extend(plan_idle_alarms(observed.endpoints, observed.idle_alarms));
     plan
+}
+
+/// An endpoint that exists while its snapshot is not restored: it was woken, and its
+/// autoscaling comes back first (the restorer's event may have been lost). Until then, the
+/// schedule leaves it alone.
+fn plan_woken(endpoint: &Endpoint, stored: &Stored) -> Result<Vec<Planned>, String> {
+    if stored.phase != Phase::Asleep || !endpoint.is_in_service() {
+        return Err(format!(
+            "snapshot is {} and status {}: the sleep or wake in progress finishes first",
+            stored.phase, endpoint.status
+        ));
+    }
+    Ok(vec![Planned {
+        endpoint: endpoint.name.clone(),
+        action: Action::Restore,
+        reason: format!(
+            "InService with snapshot v{} not restored yet",
+            stored.version
+        ),
+    }])
+}
+
+/// A sleeping endpoint: woken when its schedule enters a period (or its prewarm), or an awake
+/// override holds, and its `sagetide:wake-on` allows the schedule.
+fn plan_asleep(stored: &Stored, config: &Config, now: Timestamp) -> Result<Vec<Planned>, String> {
+    let snapshot = &stored.snapshot;
+    let Some(name) = snapshot.tags.get(tags::SCHEDULE) else {
+        return Ok(Vec::new());
+    };
+    let schedule = unknown_schedule(config, name)?;
+    let allowed = tags::wake_on(snapshot.tags.get(tags::WAKE_ON).map(String::as_str))
+        .map_err(|e| e.to_string())?;
+    if !allowed.contains(&WakeSource::Schedule) {
+        return Ok(Vec::new());
+    }
+    let (desired, reason) = match active_override(&snapshot.tags, now)? {
+        Some(o) => (override_desired(schedule, o)?, format!("override {o}")),
+        None => {
+            let state = schedule.state_at(now);
+            if !matches!(state.why, Why::Period(_) | Why::Prewarm(_)) {
+                return Ok(Vec::new());
+            }
+            (
+                state.desired,
+                format!("schedule {}: {}", schedule.name, state.why),
+            )
+        }
+    };
+    Ok(match desired {
+        Desired::Awake(_) => vec![Planned {
+            endpoint: snapshot.endpoint.clone(),
+            action: Action::Wake,
+            reason,
+        }],
+        Desired::Asleep => Vec::new(),
+    })
+}
+
+/// The override in `tags` that holds at `now`, if any (an expired one is removed by the tick
+/// that sees the endpoint awake).
+fn active_override(tags: &Tags, now: Timestamp) -> Result<Option<Override>, String> {
+    match tags
+        .get(tags::OVERRIDE)
+        .map(|v| Override::parse(v))
+        .transpose()
+    {
+        Ok(o) => Ok(o.filter(|o| now < o.until())),
+        Err(e) => Err(format!(
+            "{e}; the endpoint is left as it is until the tag is fixed"
+        )),
+    }
+}
+
+fn unknown_schedule<'c>(config: &'c Config, name: &str) -> Result<&'c Schedule, String> {
+    config.schedule(name).ok_or_else(|| {
+        format!(
+            "tag {} names schedule {name:?}, which the configuration does not define",
+            tags::SCHEDULE
+        )
+    })
+}
+
+/// Every endpoint with a valid `sagetide:idle-after` has its idle alarm, as its variants and
+/// window say; the alarms of endpoints that are gone or lost the tag are deleted.
+fn plan_idle_alarms(endpoints: &[Endpoint], existing: &[IdleAlarm]) -> Vec<Planned> {
+    let mut actions = Vec::new();
+    let mut wanted = BTreeSet::new();
+    for endpoint in endpoints {
+        let Some(value) = endpoint.tag(tags::IDLE_AFTER) else {
+            continue;
+        };
+        wanted.insert(&endpoint.name);
+        let window = match tags::idle_after(value) {
+            Ok(window) => window,
+            Err(_) => continue,
+        };
+        if endpoint.variants.is_empty() {
+            continue;
+        }
+        let alarm = IdleAlarm::new(
+            endpoint.name.clone(),
+            endpoint.variants.iter().map(|v| v.name.clone()),
+            window,
+        );
+        if !existing.contains(&alarm) {
+            actions.push(Planned {
+                endpoint: endpoint.name.clone(),
+                action: Action::PutIdleAlarm(alarm),
+                reason: format!("{} = {value}", tags::IDLE_AFTER),
+            });
+        }
+    }
+    for alarm in existing {
+        if !wanted.contains(&alarm.endpoint) {
+            actions.push(Planned {
+                endpoint: alarm.endpoint.clone(),
+                action: Action::DeleteIdleAlarm,
+                reason: format!("no endpoint with {} by this name", tags::IDLE_AFTER),
+            });
+        }
+    }
+    actions
 }
 
 fn plan_endpoint(
@@ -51,12 +204,7 @@ fn plan_endpoint(
     let Some(name) = endpoint.tag(tags::SCHEDULE) else {
         return Ok(Vec::new());
     };
-    let schedule = config.schedule(name).ok_or_else(|| {
-        format!(
-            "tag {} names schedule {name:?}, which the configuration does not define",
-            tags::SCHEDULE
-        )
-    })?;
+    let schedule = unknown_schedule(config, name)?;
     if !endpoint.is_in_service() {
         return Err(format!(
             "status is {}: scaling waits until it is InService",

@@ -16,6 +16,25 @@ schedules:
     off_hours: sleep
 "#;
 
+/// The plan for a fleet with nothing asleep and no idle alarms.
+fn plan(
+    endpoints: &[Endpoint],
+    targets: &[ScalableTarget],
+    config: &Config,
+    now: Timestamp,
+) -> Plan {
+    super::plan(
+        &Observed {
+            endpoints,
+            targets,
+            sleeping: &[],
+            idle_alarms: &[],
+        },
+        config,
+        now,
+    )
+}
+
 fn config() -> Config {
     Config::parse(DOC).unwrap()
 }
@@ -31,6 +50,7 @@ fn endpoint(name: &str, variants: &[&str], tags: &[(&str, &str)]) -> Endpoint {
             "arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}"
         )),
         status: IN_SERVICE.into(),
+        created: None,
         config_name: Some(format!("{name}-config")),
         variants: variants
             .iter()

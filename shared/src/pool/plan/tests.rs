@@ -6,6 +6,7 @@ fn endpoint(name: &str, tags: &[(&str, &str)], variants: Vec<Variant>) -> Endpoi
         name: EndpointName::new(name).unwrap(),
         arn: None,
         status: IN_SERVICE.into(),
+        created: None,
         config_name: Some(format!("{name}-config")),
         variants,
         tags: tags

@@ -1,0 +1,387 @@
+//! A variant's whole Application Auto Scaling state: read in full for a snapshot, written back in
+//! full on restore. Every field the API returns for SageMaker targets is carried both ways.
+
+use aws_sdk_applicationautoscaling::Client;
+use aws_sdk_applicationautoscaling::types as aas;
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_smithy_types::DateTime;
+use jiff::Timestamp;
+
+use super::AwsError;
+use crate::names::VariantRef;
+use crate::snapshot::{
+    CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
+    PredefinedMetric, ScheduledAction, Step, StepScaling, Suspended, TargetSnapshot,
+    TargetTracking,
+};
+
+const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
+
+/// The scalable target of each of `variants` that has one, with its policies and scheduled
+/// actions: one DescribeScalableTargets, then one DescribeScalingPolicies and one
+/// DescribeScheduledActions per target. A policy sagetide could not re-create is an error, so
+/// nothing is deleted that could not come back.
+pub async fn read(
+    client: &Client,
+    variants: &[VariantRef],
+) -> Result<Vec<TargetSnapshot>, AwsError> {
+    const OP: &str = "application-autoscaling:DescribeScalableTargets";
+    let mut pages = client
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .set_resource_ids(Some(variants.iter().map(VariantRef::resource_id).collect()))
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new(OP, e))?;
+        found.extend(page.scalable_targets.unwrap_or_default());
+    }
+    let mut targets = Vec::new();
+    for variant in variants {
+        let resource_id = variant.resource_id();
+        let Some(target) = found.iter().find(|t| t.resource_id == resource_id) else {
+            continue;
+        };
+        let suspended = target.suspended_state.as_ref();
+        targets.push(TargetSnapshot {
+            variant: variant.variant.clone(),
+            min: target.min_capacity,
+            max: target.max_capacity,
+            suspended: Suspended {
+                dynamic_scaling_in: suspended
+                    .and_then(|s| s.dynamic_scaling_in_suspended)
+                    .unwrap_or(false),
+                dynamic_scaling_out: suspended
+                    .and_then(|s| s.dynamic_scaling_out_suspended)
+                    .unwrap_or(false),
+                scheduled_scaling: suspended
+                    .and_then(|s| s.scheduled_scaling_suspended)
+                    .unwrap_or(false),
+            },
+            policies: policies(client, variant).await?,
+            scheduled_actions: scheduled_actions(client, &resource_id).await?,
+        });
+    }
+    Ok(targets)
+}
+
+async fn policies(client: &Client, variant: &VariantRef) -> Result<Vec<Policy>, AwsError> {
+    const OP: &str = "application-autoscaling:DescribeScalingPolicies";
+    let mut pages = client
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .resource_id(variant.resource_id())
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new(OP, e))?;
+        for policy in page.scaling_policies.unwrap_or_default() {
+            let configuration = match (
+                policy.target_tracking_scaling_policy_configuration,
+                policy.step_scaling_policy_configuration,
+            ) {
+                (Some(c), _) => PolicyConfiguration::TargetTracking(target_tracking(c)),
+                (None, Some(c)) => PolicyConfiguration::StepScaling(step_scaling(c)),
+                (None, None) => {
+                    return Err(AwsError {
+                        operation: OP,
+                        message: format!(
+                            "{variant}: policy {:?} has type {}, which sagetide cannot re-create; \
+                             remove the sagetide:idle-after tag or the policy",
+                            policy.policy_name,
+                            policy.policy_type.as_str()
+                        ),
+                    });
+                }
+            };
+            out.push(Policy {
+                name: policy.policy_name,
+                configuration,
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn scheduled_actions(
+    client: &Client,
+    resource_id: &str,
+) -> Result<Vec<ScheduledAction>, AwsError> {
+    const OP: &str = "application-autoscaling:DescribeScheduledActions";
+    let mut pages = client
+        .describe_scheduled_actions()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .resource_id(resource_id)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new(OP, e))?;
+        for a in page.scheduled_actions.unwrap_or_default() {
+            let action = a.scalable_target_action.as_ref();
+            out.push(ScheduledAction {
+                name: a.scheduled_action_name,
+                schedule: a.schedule,
+                timezone: a.timezone,
+                start_time: a.start_time.map(timestamp).transpose()?,
+                end_time: a.end_time.map(timestamp).transpose()?,
+                min: action.and_then(|t| t.min_capacity),
+                max: action.and_then(|t| t.max_capacity),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Registers the target with its capacity and suspended state, then puts every policy and
+/// scheduled action. Every call is an upsert, so a restore cut short can simply run again.
+pub async fn write(
+    client: &Client,
+    variant: &VariantRef,
+    target: &TargetSnapshot,
+) -> Result<(), AwsError> {
+    let resource_id = variant.resource_id();
+    let suspended = aas::SuspendedState::builder()
+        .dynamic_scaling_in_suspended(target.suspended.dynamic_scaling_in)
+        .dynamic_scaling_out_suspended(target.suspended.dynamic_scaling_out)
+        .scheduled_scaling_suspended(target.suspended.scheduled_scaling)
+        .build();
+    client
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .resource_id(&resource_id)
+        .min_capacity(target.min)
+        .max_capacity(target.max)
+        .suspended_state(suspended)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("application-autoscaling:RegisterScalableTarget", e))?;
+    for policy in &target.policies {
+        let put = client
+            .put_scaling_policy()
+            .policy_name(&policy.name)
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(DIMENSION)
+            .resource_id(&resource_id);
+        let put = match &policy.configuration {
+            PolicyConfiguration::TargetTracking(c) => put
+                .policy_type(aas::PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(to_target_tracking(c)),
+            PolicyConfiguration::StepScaling(c) => put
+                .policy_type(aas::PolicyType::StepScaling)
+                .step_scaling_policy_configuration(to_step_scaling(c)),
+        };
+        put.send()
+            .await
+            .map_err(|e| AwsError::new("application-autoscaling:PutScalingPolicy", e))?;
+    }
+    for action in &target.scheduled_actions {
+        client
+            .put_scheduled_action()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(DIMENSION)
+            .resource_id(&resource_id)
+            .scheduled_action_name(&action.name)
+            .schedule(&action.schedule)
+            .set_timezone(action.timezone.clone())
+            .set_start_time(action.start_time.map(date_time))
+            .set_end_time(action.end_time.map(date_time))
+            .scalable_target_action(
+                aas::ScalableTargetAction::builder()
+                    .set_min_capacity(action.min)
+                    .set_max_capacity(action.max)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::new("application-autoscaling:PutScheduledAction", e))?;
+    }
+    Ok(())
+}
+
+fn target_tracking(c: aas::TargetTrackingScalingPolicyConfiguration) -> TargetTracking {
+    TargetTracking {
+        target_value: c.target_value,
+        predefined: c.predefined_metric_specification.map(|p| PredefinedMetric {
+            metric_type: p.predefined_metric_type.as_str().to_owned(),
+            resource_label: p.resource_label,
+        }),
+        customized: c.customized_metric_specification.map(|m| CustomizedMetric {
+            metric_name: m.metric_name,
+            namespace: m.namespace,
+            dimensions: m
+                .dimensions
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| Dimension {
+                    name: d.name,
+                    value: d.value,
+                })
+                .collect(),
+            statistic: m.statistic.map(|s| s.as_str().to_owned()),
+            unit: m.unit,
+            metrics: m
+                .metrics
+                .unwrap_or_default()
+                .into_iter()
+                .map(|q| MetricQuery {
+                    id: q.id,
+                    expression: q.expression,
+                    label: q.label,
+                    return_data: q.return_data,
+                    metric_stat: q.metric_stat.map(|s| {
+                        let metric = s
+                            .metric
+                            .unwrap_or_else(|| aas::TargetTrackingMetric::builder().build());
+                        MetricStat {
+                            namespace: metric.namespace,
+                            metric_name: metric.metric_name,
+                            dimensions: metric
+                                .dimensions
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|d| Dimension {
+                                    name: d.name,
+                                    value: d.value,
+                                })
+                                .collect(),
+                            stat: s.stat,
+                            unit: s.unit,
+                        }
+                    }),
+                })
+                .collect(),
+        }),
+        scale_out_cooldown: c.scale_out_cooldown,
+        scale_in_cooldown: c.scale_in_cooldown,
+        disable_scale_in: c.disable_scale_in,
+    }
+}
+
+fn step_scaling(c: aas::StepScalingPolicyConfiguration) -> StepScaling {
+    StepScaling {
+        adjustment_type: c.adjustment_type.map(|a| a.as_str().to_owned()),
+        steps: c
+            .step_adjustments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| Step {
+                lower_bound: s.metric_interval_lower_bound,
+                upper_bound: s.metric_interval_upper_bound,
+                adjustment: s.scaling_adjustment,
+            })
+            .collect(),
+        min_adjustment_magnitude: c.min_adjustment_magnitude,
+        cooldown: c.cooldown,
+        metric_aggregation_type: c.metric_aggregation_type.map(|a| a.as_str().to_owned()),
+    }
+}
+
+fn to_target_tracking(c: &TargetTracking) -> aas::TargetTrackingScalingPolicyConfiguration {
+    let predefined = c.predefined.as_ref().map(|p| {
+        aas::PredefinedMetricSpecification::builder()
+            .predefined_metric_type(aas::MetricType::from(p.metric_type.as_str()))
+            .set_resource_label(p.resource_label.clone())
+            .build()
+            .expect("the metric type is set")
+    });
+    let customized = c.customized.as_ref().map(|m| {
+        let queries = m.metrics.iter().map(|q| {
+            let stat = q.metric_stat.as_ref().map(|s| {
+                let metric = aas::TargetTrackingMetric::builder()
+                    .set_namespace(s.namespace.clone())
+                    .set_metric_name(s.metric_name.clone())
+                    .set_dimensions(non_empty(s.dimensions.iter().map(|d| {
+                        aas::TargetTrackingMetricDimension::builder()
+                            .name(&d.name)
+                            .value(&d.value)
+                            .build()
+                            .expect("name and value are set")
+                    })))
+                    .build();
+                aas::TargetTrackingMetricStat::builder()
+                    .metric(metric)
+                    .stat(&s.stat)
+                    .set_unit(s.unit.clone())
+                    .build()
+                    .expect("the stat is set")
+            });
+            aas::TargetTrackingMetricDataQuery::builder()
+                .id(&q.id)
+                .set_expression(q.expression.clone())
+                .set_label(q.label.clone())
+                .set_return_data(q.return_data)
+                .set_metric_stat(stat)
+                .build()
+                .expect("the id is set")
+        });
+        aas::CustomizedMetricSpecification::builder()
+            .set_metric_name(m.metric_name.clone())
+            .set_namespace(m.namespace.clone())
+            .set_dimensions(non_empty(m.dimensions.iter().map(|d| {
+                aas::MetricDimension::builder()
+                    .name(&d.name)
+                    .value(&d.value)
+                    .build()
+                    .expect("name and value are set")
+            })))
+            .set_statistic(m.statistic.as_deref().map(aas::MetricStatistic::from))
+            .set_unit(m.unit.clone())
+            .set_metrics(non_empty(queries))
+            .build()
+    });
+    aas::TargetTrackingScalingPolicyConfiguration::builder()
+        .target_value(c.target_value)
+        .set_predefined_metric_specification(predefined)
+        .set_customized_metric_specification(customized)
+        .set_scale_out_cooldown(c.scale_out_cooldown)
+        .set_scale_in_cooldown(c.scale_in_cooldown)
+        .set_disable_scale_in(c.disable_scale_in)
+        .build()
+        .expect("the target value is set")
+}
+
+fn to_step_scaling(c: &StepScaling) -> aas::StepScalingPolicyConfiguration {
+    aas::StepScalingPolicyConfiguration::builder()
+        .set_adjustment_type(c.adjustment_type.as_deref().map(aas::AdjustmentType::from))
+        .set_step_adjustments(non_empty(c.steps.iter().map(|s| {
+            aas::StepAdjustment::builder()
+                .set_metric_interval_lower_bound(s.lower_bound)
+                .set_metric_interval_upper_bound(s.upper_bound)
+                .scaling_adjustment(s.adjustment)
+                .build()
+                .expect("the adjustment is set")
+        })))
+        .set_min_adjustment_magnitude(c.min_adjustment_magnitude)
+        .set_cooldown(c.cooldown)
+        .set_metric_aggregation_type(
+            c.metric_aggregation_type
+                .as_deref()
+                .map(aas::MetricAggregationType::from),
+        )
+        .build()
+}
+
+/// The API tells "absent" from "empty" for lists; the snapshot records both as empty, and
+/// writes them back as absent.
+fn non_empty<T>(items: impl Iterator<Item = T>) -> Option<Vec<T>> {
+    let items: Vec<T> = items.collect();
+    (!items.is_empty()).then_some(items)
+}
+
+fn timestamp(t: DateTime) -> Result<Timestamp, AwsError> {
+    Timestamp::new(t.secs(), t.subsec_nanos() as i32).map_err(|e| AwsError {
+        operation: "application-autoscaling:DescribeScheduledActions",
+        message: format!("time {t} is out of range: {e}"),
+    })
+}
+
+fn date_time(t: Timestamp) -> DateTime {
+    DateTime::from_secs_and_nanos(t.as_second(), t.subsec_nanosecond() as u32)
+}

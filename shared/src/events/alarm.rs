@@ -1,0 +1,178 @@
+use std::collections::BTreeMap;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::EventError;
+use crate::names::EndpointName;
+
+const DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+const SOURCE: &str = "aws.cloudwatch";
+
+/// The states an alarm can change to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    Alarm,
+    Ok,
+    InsufficientData,
+}
+
+/// An EventBridge "CloudWatch Alarm State Change".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmStateChange {
+    pub alarm: String,
+    pub state: AlarmState,
+    /// When the alarm entered `state` (orders changes that arrive out of order).
+    pub at: Timestamp,
+    /// The `EndpointName` dimension of the alarm's metric(s), if it has one.
+    pub endpoint: Option<EndpointName>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Detail {
+    alarm_name: String,
+    state: State,
+    #[serde(default)]
+    configuration: Configuration,
+}
+
+#[derive(Deserialize)]
+struct State {
+    value: AlarmState,
+    timestamp: String,
+}
+
+#[derive(Deserialize, Default)]
+struct Configuration {
+    #[serde(default)]
+    metrics: Vec<MetricEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MetricEntry {
+    metric_stat: Option<MetricStat>,
+}
+
+#[derive(Deserialize)]
+struct MetricStat {
+    metric: Metric,
+}
+
+#[derive(Deserialize)]
+struct Metric {
+    #[serde(default)]
+    dimensions: BTreeMap<String, String>,
+}
+
+impl AlarmStateChange {
+    pub fn parse(payload: Value) -> Result<Self, EventError> {
+        let event: EventBridgeEvent<Value> = serde_json::from_value(payload)
+            .map_err(|e| EventError(format!("expected an EventBridge \"{DETAIL_TYPE}\": {e}")))?;
+        if event.detail_type != DETAIL_TYPE || event.source != SOURCE {
+            return Err(EventError(format!(
+                "detail-type {:?} from {:?}, expected {DETAIL_TYPE:?} from {SOURCE:?}",
+                event.detail_type, event.source
+            )));
+        }
+        let detail: Detail = serde_json::from_value(event.detail).map_err(|e| {
+            EventError(format!(
+                "the detail of a {DETAIL_TYPE:?} needs alarmName and state {{value, timestamp}}: {e}"
+            ))
+        })?;
+        let at = parse_time(&detail.state.timestamp)?;
+        let endpoint = detail
+            .configuration
+            .metrics
+            .iter()
+            .filter_map(|m| {
+                m.metric_stat
+                    .as_ref()?
+                    .metric
+                    .dimensions
+                    .get("EndpointName")
+            })
+            .next()
+            .map(|name| {
+                EndpointName::new(name.as_str())
+                    .map_err(|e| EventError(format!("alarm {}: {e}", detail.alarm_name)))
+            })
+            .transpose()?;
+        Ok(Self {
+            alarm: detail.alarm_name,
+            state: detail.state.value,
+            at,
+            endpoint,
+        })
+    }
+}
+
+/// CloudWatch writes state timestamps as `2026-11-23T08:00:00.000+0000`, without the colon
+/// RFC 3339 wants in the offset.
+fn parse_time(text: &str) -> Result<Timestamp, EventError> {
+    text.parse::<Timestamp>()
+        .or_else(|_| {
+            jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%.f%z", text).and_then(|t| t.to_timestamp())
+        })
+        .map_err(|e| EventError(format!("state timestamp {text:?} is not a time: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn event(state: &str, dimensions: Value) -> Value {
+        json!({
+            "version": "0", "id": "c4c1c1c9", "detail-type": DETAIL_TYPE, "source": SOURCE,
+            "account": "123456789012", "time": "2026-11-24T02:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:sagetide-idle-chat"],
+            "detail": {
+                "alarmName": "sagetide-idle-chat",
+                "state": {"value": state, "reason": "r", "timestamp": "2026-11-24T02:00:00.000+0000"},
+                "previousState": {"value": "OK", "timestamp": "2026-11-24T01:00:00.000+0000"},
+                "configuration": {"metrics": [
+                    {"id": "m0", "metricStat": {"metric": {"namespace": "AWS/SageMaker",
+                        "name": "Invocations", "dimensions": dimensions}, "period": 300, "stat": "Sum"},
+                     "returnData": false},
+                    {"id": "invocations", "expression": "SUM(METRICS())", "returnData": true}
+                ]}
+            }
+        })
+    }
+
+    #[test]
+    fn the_endpoint_comes_from_the_metric_dimension() {
+        let change = AlarmStateChange::parse(event(
+            "ALARM",
+            json!({"EndpointName": "chat", "VariantName": "AllTraffic"}),
+        ))
+        .unwrap();
+        assert_eq!(change.alarm, "sagetide-idle-chat");
+        assert_eq!(change.state, AlarmState::Alarm);
+        assert_eq!(change.at, "2026-11-24T02:00:00Z".parse().unwrap());
+        assert_eq!(change.endpoint, Some(EndpointName::new("chat").unwrap()));
+    }
+
+    #[test]
+    fn an_alarm_without_the_dimension_has_no_endpoint() {
+        let change = AlarmStateChange::parse(event("OK", json!({"QueueName": "q"}))).unwrap();
+        assert_eq!(change.state, AlarmState::Ok);
+        assert_eq!(change.endpoint, None);
+    }
+
+    #[test]
+    fn other_events_and_bad_states_are_rejected() {
+        let mut wrong = event("ALARM", json!({}));
+        wrong["detail-type"] = json!("Scheduled Event");
+        assert!(AlarmStateChange::parse(wrong).is_err());
+        assert!(AlarmStateChange::parse(event("MAYBE", json!({}))).is_err());
+        let mut bad_time = event("ALARM", json!({}));
+        bad_time["detail"]["state"]["timestamp"] = json!("yesterday");
+        assert!(AlarmStateChange::parse(bad_time).is_err());
+    }
+}

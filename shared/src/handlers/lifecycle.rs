@@ -1,0 +1,246 @@
+//! The `sleeper`, `waker` and `restorer` functions: each turns its events into sleeps, wakes or
+//! restores of single endpoints, carried out by [`Lifecycle`].
+
+use aws_config::SdkConfig;
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::act::Outcome;
+use crate::config::ConfigSource;
+use crate::env::{Env, EnvError};
+use crate::error::HandlerError;
+use crate::events::{
+    AlarmState, AlarmStateChange, EndpointStateChange, EventError, ManualAction, ManualRequest,
+};
+use crate::lifecycle::decide::SleepTrigger;
+use crate::lifecycle::{Actor, Lifecycle, Report};
+use crate::tags::WakeSource;
+
+/// What one invocation did: a report per endpoint acted on, or why the event asked nothing.
+#[derive(Debug, Default, Serialize)]
+pub struct Response {
+    pub reports: Vec<Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+}
+
+impl Response {
+    fn ignored(why: String) -> Result<Self, HandlerError> {
+        tracing::info!(why, "event ignored");
+        Ok(Self {
+            reports: Vec::new(),
+            ignored: Some(why),
+        })
+    }
+
+    /// Failed actions make the invocation fail, and so do deferred ones (busy lease, endpoint
+    /// still being deleted): Lambda's retries of asynchronous events then try again later.
+    fn finish(reports: Vec<Report>) -> Result<Self, HandlerError> {
+        HandlerError::check(reports.iter().map(|r| &r.outcome))?;
+        let deferred = reports
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Deferred(_)))
+            .count();
+        if deferred > 0 {
+            return Err(HandlerError::Deferred { deferred });
+        }
+        Ok(Self {
+            reports,
+            ignored: None,
+        })
+    }
+}
+
+/// The lease holder and history signature of one invocation.
+fn who(function: &str, event: &LambdaEvent<Value>) -> String {
+    format!("{function}/{}", event.context.request_id)
+}
+
+fn rejected(e: EventError) -> HandlerError {
+    tracing::error!(error = %e, "rejected event");
+    HandlerError::Event(e)
+}
+
+pub struct Sleeper {
+    config: ConfigSource,
+    lifecycle: Lifecycle,
+    env: Env,
+}
+
+impl Sleeper {
+    pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
+        Ok(Self {
+            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), &env.config_parameter),
+            lifecycle: Lifecycle::new(sdk, env.require_table()?, env.dry_run),
+            env: env.clone(),
+        })
+    }
+
+    /// An idle alarm's ALARM, or `{"action":"sleep","endpoint":…}`.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
+        let who = who("sleeper", &event);
+        let (endpoint, force, why) = match ManualRequest::parse(&event.payload) {
+            Some(request) => {
+                let request = request.map_err(rejected)?;
+                if request.action != ManualAction::Sleep {
+                    return Err(rejected(EventError(
+                        "the sleeper only puts endpoints to sleep; send {\"action\":\"wake\"} to the waker".into(),
+                    )));
+                }
+                let why = if request.force {
+                    "manual sleep (force: idle check skipped)"
+                } else {
+                    "manual sleep"
+                };
+                (request.endpoint, Some(request.force), why.to_owned())
+            }
+            None => {
+                let change = AlarmStateChange::parse(event.payload).map_err(rejected)?;
+                if change.state != AlarmState::Alarm {
+                    return Response::ignored(format!(
+                        "alarm {} changed to {:?}, not ALARM",
+                        change.alarm, change.state
+                    ));
+                }
+                let endpoint = change.endpoint.ok_or_else(|| {
+                    rejected(EventError(format!(
+                        "alarm {} has no metric with an EndpointName dimension, so it names no endpoint",
+                        change.alarm
+                    )))
+                })?;
+                (endpoint, None, format!("idle alarm {}", change.alarm))
+            }
+        };
+        let config = self.config.get().await.inspect_err(
+            |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
+        )?;
+        let trigger = match force {
+            Some(force) => SleepTrigger::Manual {
+                force,
+                config: &config,
+            },
+            None => SleepTrigger::IdleAlarm(&config),
+        };
+        let actor = Actor {
+            who: &who,
+            now: self.env.now(),
+        };
+        Response::finish(vec![
+            self.lifecycle.sleep(&endpoint, trigger, &why, actor).await,
+        ])
+    }
+}
+
+pub struct Waker {
+    lifecycle: Lifecycle,
+    env: Env,
+}
+
+impl Waker {
+    pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
+        Ok(Self {
+            lifecycle: Lifecycle::new(sdk, env.require_table()?, env.dry_run),
+            env: env.clone(),
+        })
+    }
+
+    /// `{"action":"wake","endpoint":…}`, or the ALARM of an alarm that sleeping endpoints
+    /// named as their wake alarm (every one of them wakes).
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
+        let who = who("waker", &event);
+        let actor = Actor {
+            who: &who,
+            now: self.env.now(),
+        };
+        if let Some(request) = ManualRequest::parse(&event.payload) {
+            let request = request.map_err(rejected)?;
+            if request.action != ManualAction::Wake {
+                return Err(rejected(EventError(
+                    "the waker only wakes endpoints; send {\"action\":\"sleep\"} to the sleeper"
+                        .into(),
+                )));
+            }
+            let report = self
+                .lifecycle
+                .wake(
+                    &request.endpoint,
+                    WakeSource::Manual,
+                    None,
+                    "manual wake",
+                    actor,
+                )
+                .await;
+            return Response::finish(vec![report]);
+        }
+        let change = AlarmStateChange::parse(event.payload).map_err(rejected)?;
+        if change.state != AlarmState::Alarm {
+            return Response::ignored(format!(
+                "alarm {} changed to {:?}, not ALARM",
+                change.alarm, change.state
+            ));
+        }
+        let sleeping = self.lifecycle.table.unrestored().await?;
+        let woken: Vec<_> = sleeping
+            .iter()
+            .filter(|s| s.snapshot.wake_alarm() == Some(change.alarm.as_str()))
+            .collect();
+        if woken.is_empty() {
+            return Response::ignored(format!(
+                "no sleeping endpoint has {} as its wake alarm",
+                change.alarm
+            ));
+        }
+        let why = format!("wake alarm {}", change.alarm);
+        let mut reports = Vec::new();
+        for stored in woken {
+            reports.push(
+                self.lifecycle
+                    .wake(
+                        &stored.snapshot.endpoint,
+                        WakeSource::Alarm,
+                        Some(&change.alarm),
+                        &why,
+                        actor,
+                    )
+                    .await,
+            );
+        }
+        Response::finish(reports)
+    }
+}
+
+pub struct Restorer {
+    lifecycle: Lifecycle,
+    env: Env,
+}
+
+impl Restorer {
+    pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
+        Ok(Self {
+            lifecycle: Lifecycle::new(sdk, env.require_table()?, env.dry_run),
+            env: env.clone(),
+        })
+    }
+
+    /// "SageMaker Endpoint State Change" to `IN_SERVICE`.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
+        let who = who("restorer", &event);
+        let change = EndpointStateChange::parse(event.payload).map_err(rejected)?;
+        if !change.is_in_service() {
+            return Response::ignored(format!(
+                "{} changed to {}, not IN_SERVICE",
+                change.endpoint, change.status
+            ));
+        }
+        let actor = Actor {
+            who: &who,
+            now: self.env.now(),
+        };
+        Response::finish(vec![
+            self.lifecycle
+                .restore(&change.endpoint, "endpoint IN_SERVICE", actor)
+                .await,
+        ])
+    }
+}

@@ -1,0 +1,236 @@
+//! Pure decisions of sleep, wake and restore: what to do given what is observed now. No call is
+//! made here; `super` observes, asks, and carries the answer out.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::config::Config;
+use crate::fleet::Endpoint;
+use crate::schedule::{Desired, Why};
+use crate::snapshot::{Phase, Stored};
+use crate::tags::{self, Override, WakeSource};
+
+/// The API's status of an endpoint whose deletion has begun.
+const DELETING: &str = "Deleting";
+
+/// What asked for a sleep. Idle and manual sleeps look up the endpoint's schedule in the
+/// configuration: an endpoint inside a scheduled period stays awake.
+#[derive(Debug, Clone, Copy)]
+pub enum SleepTrigger<'a> {
+    /// The endpoint's idle alarm went to ALARM.
+    IdleAlarm(&'a Config),
+    /// `{"action":"sleep"}`; `force` skips the idle check, never the tag check.
+    Manual { force: bool, config: &'a Config },
+    /// Off-hours of an `off_hours: sleep` schedule (the scheduler decided the time).
+    Schedule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SleepDecision {
+    Verdict(Verdict),
+    /// Eligible if `Invocations` were zero over the whole window ending now
+    /// (see [`after_idle_check`]).
+    CheckIdle {
+        window: SignedDuration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not eligible; nothing changes.
+    Decline(String),
+    /// A previous run wrote the snapshot and deleted the endpoint but stopped before recording
+    /// it: record it now.
+    Finish { version: u64 },
+    /// Asleep already.
+    Done(String),
+    /// Take the snapshot (as the version after `previous`) and delete.
+    Sleep { previous: Option<u64> },
+}
+
+/// Decides a sleep from the endpoint as DescribeEndpoint and ListTags see it (`None`: it does
+/// not exist) and its stored snapshot.
+pub fn sleep(
+    endpoint: Option<&Endpoint>,
+    stored: Option<&Stored>,
+    trigger: SleepTrigger<'_>,
+    now: Timestamp,
+) -> SleepDecision {
+    use Verdict::*;
+    let verdict = |v| SleepDecision::Verdict(v);
+    let gone = endpoint.is_none_or(|e| e.status == DELETING);
+    match (stored.map(|s| (s.phase, s.version)), gone) {
+        (Some((Phase::Sleeping, version)), true) => return verdict(Finish { version }),
+        (Some((Phase::Asleep, _)), true) => return verdict(Done("already asleep".into())),
+        (Some((Phase::Asleep, _)), false) => {
+            return verdict(Decline(
+                "it was woken and its autoscaling is not restored yet; the restorer finishes first"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
+    let Some(endpoint) = endpoint else {
+        return verdict(Decline("no such endpoint".into()));
+    };
+    let (opt_in, config, force) = match trigger {
+        SleepTrigger::Schedule => (tags::SCHEDULE, None, false),
+        SleepTrigger::IdleAlarm(config) => (tags::IDLE_AFTER, Some(config), false),
+        SleepTrigger::Manual { force, config } => (tags::IDLE_AFTER, Some(config), force),
+    };
+    let Some(opt_in_value) = endpoint.tag(opt_in) else {
+        return verdict(Decline(format!("it does not have the opt-in tag {opt_in}")));
+    };
+    if !endpoint.is_in_service() {
+        return verdict(Decline(format!(
+            "its status is {}, not InService",
+            endpoint.status
+        )));
+    }
+    let previous = stored.map(|s| s.version);
+    let Some(config) = config else {
+        return verdict(Sleep { previous });
+    };
+    if let Err(why) = outside_periods(endpoint, config, now) {
+        return verdict(Decline(why));
+    }
+    let window = match tags::idle_after(opt_in_value) {
+        Ok(window) => window,
+        Err(e) => return verdict(Decline(e.to_string())),
+    };
+    if force {
+        return verdict(Sleep { previous });
+    }
+    match endpoint.created {
+        Some(created) if created + window <= now => SleepDecision::CheckIdle { window },
+        Some(created) => verdict(Decline(format!(
+            "it was created at {created}, less than {window:#} ago"
+        ))),
+        None => verdict(Decline("its creation time is unknown".into())),
+    }
+}
+
+/// The idle verdict once the invocations of the window are known.
+pub fn after_idle_check(
+    total_invocations: f64,
+    window: SignedDuration,
+    previous: Option<u64>,
+) -> Verdict {
+    if total_invocations > 0.0 {
+        Verdict::Decline(format!(
+            "{total_invocations} invocations in the last {window:#}"
+        ))
+    } else {
+        Verdict::Sleep { previous }
+    }
+}
+
+/// An idle endpoint is still not put to sleep inside a scheduled period (or its prewarm), nor
+/// while an awake override holds.
+fn outside_periods(endpoint: &Endpoint, config: &Config, now: Timestamp) -> Result<(), String> {
+    if let Some(Ok(Override::AwakeUntil(until))) = endpoint.tag(tags::OVERRIDE).map(Override::parse)
+        && now < until
+    {
+        return Err(format!("override awake-until={until} holds"));
+    }
+    let Some(name) = endpoint.tag(tags::SCHEDULE) else {
+        return Ok(());
+    };
+    let schedule = config.schedule(name).ok_or_else(|| {
+        format!("its schedule {name:?} is not in the configuration, so its periods are unknown")
+    })?;
+    let state = schedule.state_at(now);
+    match (&state.desired, &state.why) {
+        (Desired::Awake(_), Why::Period(_) | Why::Prewarm(_)) => {
+            Err(format!("schedule {name}: inside {}", state.why))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WakeDecision {
+    Decline(String),
+    Done(String),
+    /// Cannot wake yet; the event should be retried.
+    Retry(String),
+    /// Create the endpoint from the snapshot; first record that the sleep finished, if a
+    /// crashed sleep left the snapshot in phase `sleeping`.
+    Create {
+        finish_sleep: Option<u64>,
+    },
+}
+
+/// Decides a wake from the stored snapshot, the endpoint as it exists now, and what asks.
+pub fn wake(
+    stored: Option<&Stored>,
+    endpoint: Option<&Endpoint>,
+    source: WakeSource,
+    alarm: Option<&str>,
+) -> WakeDecision {
+    use WakeDecision::*;
+    let stored = match stored {
+        Some(s) if s.phase != Phase::Restored => s,
+        _ if endpoint.is_some() => return Done("it is awake".into()),
+        _ => {
+            return Decline("there is no snapshot of it: sagetide did not put it to sleep".into());
+        }
+    };
+    let snapshot = &stored.snapshot;
+    match tags::wake_on(snapshot.tags.get(tags::WAKE_ON).map(String::as_str)) {
+        Ok(allowed) if allowed.contains(&source) => {}
+        Ok(_) => {
+            return Decline(format!(
+                "its {} tag does not allow waking by {source}",
+                tags::WAKE_ON
+            ));
+        }
+        Err(e) => return Decline(e.to_string()),
+    }
+    if source == WakeSource::Alarm && snapshot.wake_alarm() != alarm {
+        return Decline(format!(
+            "alarm {:?} is not its wake alarm ({:?})",
+            alarm.unwrap_or_default(),
+            snapshot.wake_alarm()
+        ));
+    }
+    match endpoint {
+        Some(e) if e.status == DELETING => {
+            Retry("it is still being deleted; wake it once it is gone".into())
+        }
+        Some(_) if stored.phase == Phase::Sleeping => Done("the sleep never deleted it".into()),
+        Some(e) => Done(format!(
+            "it exists ({}); the restorer brings its autoscaling back once it is InService",
+            e.status
+        )),
+        None => Create {
+            finish_sleep: (stored.phase == Phase::Sleeping).then_some(stored.version),
+        },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreDecision {
+    Done(String),
+    /// Not yet: the endpoint must be InService first.
+    Wait(String),
+    Restore {
+        version: u64,
+    },
+}
+
+pub fn restore(stored: Option<&Stored>, endpoint: Option<&Endpoint>) -> RestoreDecision {
+    use RestoreDecision::*;
+    let Some(stored) = stored.filter(|s| s.phase == Phase::Asleep) else {
+        return Done("no snapshot waits to be restored".into());
+    };
+    match endpoint {
+        None => Wait("it does not exist (yet)".into()),
+        Some(e) if !e.is_in_service() => Wait(format!("its status is {}", e.status)),
+        Some(_) => Restore {
+            version: stored.version,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,390 @@
+//! Seeding and reading what sleep, wake and restore touch: a variant's whole autoscaling set-up
+//! in a form that compares field by field, the table's snapshots and history, Invocations.
+
+use aws_sdk_applicationautoscaling::types::{
+    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
+    MetricStatistic, MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension,
+    ScalableTargetAction, ServiceNamespace, StepAdjustment, StepScalingPolicyConfiguration,
+    SuspendedState, TargetTrackingMetric, TargetTrackingMetricDataQuery,
+    TargetTrackingMetricDimension, TargetTrackingMetricStat,
+    TargetTrackingScalingPolicyConfiguration,
+};
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::MetricDatum;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::seed::{Aws, TABLE, metric_dimensions, resource_id};
+
+const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
+
+impl Aws {
+    /// A variant with everything a snapshot must carry: a target partly suspended by its
+    /// owner, target-tracking policies on a predefined metric, a customized metric and a metric
+    /// math expression, a step policy, and cron and one-time scheduled actions.
+    pub async fn seed_autoscaling(&self, endpoint: &str, variant: &str) {
+        let id = resource_id(endpoint, variant);
+        self.register_target(
+            endpoint,
+            variant,
+            1,
+            4,
+            Some(
+                SuspendedState::builder()
+                    .dynamic_scaling_in_suspended(true)
+                    .build(),
+            ),
+        )
+        .await;
+        let dims = |pairs: &[(&str, &str)]| -> Vec<MetricDimension> {
+            pairs
+                .iter()
+                .map(|(n, v)| {
+                    MetricDimension::builder()
+                        .name(*n)
+                        .value(*v)
+                        .build()
+                        .unwrap()
+                })
+                .collect()
+        };
+        let tracking = [
+            (
+                "invocations-per-instance",
+                TargetTrackingScalingPolicyConfiguration::builder()
+                    .target_value(70.0)
+                    .predefined_metric_specification(
+                        PredefinedMetricSpecification::builder()
+                            .predefined_metric_type(
+                                MetricType::SageMakerVariantInvocationsPerInstance,
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .scale_in_cooldown(300)
+                    .scale_out_cooldown(60)
+                    .build()
+                    .unwrap(),
+            ),
+            (
+                "cpu",
+                TargetTrackingScalingPolicyConfiguration::builder()
+                    .target_value(60.5)
+                    .customized_metric_specification(
+                        CustomizedMetricSpecification::builder()
+                            .metric_name("CPUUtilization")
+                            .namespace("/aws/sagemaker/Endpoints")
+                            .set_dimensions(Some(dims(&[
+                                ("EndpointName", endpoint),
+                                ("VariantName", variant),
+                            ])))
+                            .statistic(MetricStatistic::Average)
+                            .unit("Percent")
+                            .build(),
+                    )
+                    .disable_scale_in(true)
+                    .build()
+                    .unwrap(),
+            ),
+            (
+                "concurrency-per-slot",
+                TargetTrackingScalingPolicyConfiguration::builder()
+                    .target_value(0.75)
+                    .customized_metric_specification(
+                        CustomizedMetricSpecification::builder()
+                            .metrics(
+                                TargetTrackingMetricDataQuery::builder()
+                                    .id("m1")
+                                    .metric_stat(
+                                        TargetTrackingMetricStat::builder()
+                                            .metric(
+                                                TargetTrackingMetric::builder()
+                                                    .namespace("AWS/SageMaker")
+                                                    .metric_name("ConcurrentRequestsPerModel")
+                                                    .dimensions(
+                                                        TargetTrackingMetricDimension::builder()
+                                                            .name("EndpointName")
+                                                            .value(endpoint)
+                                                            .build()
+                                                            .unwrap(),
+                                                    )
+                                                    .build(),
+                                            )
+                                            .stat("Average")
+                                            .build()
+                                            .unwrap(),
+                                    )
+                                    .return_data(false)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .metrics(
+                                TargetTrackingMetricDataQuery::builder()
+                                    .id("e1")
+                                    .expression("m1 / 4")
+                                    .label("concurrency per slot")
+                                    .return_data(true)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            ),
+        ];
+        for (name, config) in tracking {
+            self.autoscaling
+                .put_scaling_policy()
+                .policy_name(name)
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(&id)
+                .scalable_dimension(DIMENSION)
+                .policy_type(PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(config)
+                .send()
+                .await
+                .expect("put target-tracking policy");
+        }
+        let step = |lower: f64, upper: Option<f64>, adjustment: i32| {
+            StepAdjustment::builder()
+                .metric_interval_lower_bound(lower)
+                .set_metric_interval_upper_bound(upper)
+                .scaling_adjustment(adjustment)
+                .build()
+                .unwrap()
+        };
+        self.autoscaling
+            .put_scaling_policy()
+            .policy_name("step-out")
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(&id)
+            .scalable_dimension(DIMENSION)
+            .policy_type(PolicyType::StepScaling)
+            .step_scaling_policy_configuration(
+                StepScalingPolicyConfiguration::builder()
+                    .adjustment_type(AdjustmentType::ChangeInCapacity)
+                    .step_adjustments(step(0.0, Some(10.0), 1))
+                    .step_adjustments(step(10.0, None, 3))
+                    .cooldown(120)
+                    .metric_aggregation_type(MetricAggregationType::Maximum)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("put step policy");
+        let scheduled = [
+            (
+                "weekday-warmup",
+                "cron(0 7 ? * MON-FRI *)",
+                Some("Europe/Berlin"),
+                Some((1_767_225_600, 1_830_297_600)),
+                ScalableTargetAction::builder()
+                    .min_capacity(3)
+                    .max_capacity(8)
+                    .build(),
+            ),
+            (
+                "launch-day",
+                "at(2027-06-01T06:00:00)",
+                None,
+                None,
+                ScalableTargetAction::builder().min_capacity(5).build(),
+            ),
+        ];
+        for (name, schedule, timezone, window, action) in scheduled {
+            self.autoscaling
+                .put_scheduled_action()
+                .scheduled_action_name(name)
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(&id)
+                .scalable_dimension(DIMENSION)
+                .schedule(schedule)
+                .set_timezone(timezone.map(str::to_owned))
+                .set_start_time(window.map(|(start, _)| DateTime::from_secs(start)))
+                .set_end_time(window.map(|(_, end)| DateTime::from_secs(end)))
+                .scalable_target_action(action)
+                .send()
+                .await
+                .expect("put scheduled action");
+        }
+    }
+
+    /// A variant's scalable target, policies and scheduled actions as lines that compare field
+    /// by field (ARNs and creation times left out: AWS assigns new ones).
+    pub async fn autoscaling_state(&self, endpoint: &str, variant: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(t) = self.target(endpoint, variant).await {
+            let s = t
+                .suspended_state
+                .unwrap_or_else(|| SuspendedState::builder().build());
+            lines.push(format!(
+                "target {variant} {}..{} suspended in={} out={} scheduled={}",
+                t.min_capacity,
+                t.max_capacity,
+                s.dynamic_scaling_in_suspended.unwrap_or(false),
+                s.dynamic_scaling_out_suspended.unwrap_or(false),
+                s.scheduled_scaling_suspended.unwrap_or(false),
+            ));
+        }
+        let mut policies: Vec<String> = self
+            .policies(endpoint, variant)
+            .await
+            .into_iter()
+            .map(|p| {
+                format!(
+                    "policy {variant} {} {} {:?} {:?}",
+                    p.policy_name,
+                    p.policy_type.as_str(),
+                    p.target_tracking_scaling_policy_configuration,
+                    p.step_scaling_policy_configuration
+                )
+            })
+            .collect();
+        policies.sort();
+        let mut actions: Vec<String> = self
+            .scheduled_actions(endpoint, variant)
+            .await
+            .into_iter()
+            .map(|a| {
+                format!(
+                    "scheduled-action {variant} {} {} {:?} {:?} {:?} {:?}",
+                    a.scheduled_action_name,
+                    a.schedule,
+                    a.timezone,
+                    a.start_time.map(|t| t.secs()),
+                    a.end_time.map(|t| t.secs()),
+                    a.scalable_target_action
+                )
+            })
+            .collect();
+        actions.sort();
+        lines.extend(policies);
+        lines.extend(actions);
+        lines
+    }
+
+    /// What AWS does to a variant's autoscaling when its endpoint is deleted, and moto does not:
+    /// the scheduled actions, the policies and the target go.
+    pub async fn forget_autoscaling(&self, endpoint: &str, variant: &str) {
+        let id = resource_id(endpoint, variant);
+        for a in self.scheduled_actions(endpoint, variant).await {
+            self.autoscaling
+                .delete_scheduled_action()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(&id)
+                .scalable_dimension(DIMENSION)
+                .scheduled_action_name(a.scheduled_action_name)
+                .send()
+                .await
+                .expect("delete scheduled action");
+        }
+        for p in self.policies(endpoint, variant).await {
+            self.autoscaling
+                .delete_scaling_policy()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(&id)
+                .scalable_dimension(DIMENSION)
+                .policy_name(p.policy_name)
+                .send()
+                .await
+                .expect("delete scaling policy");
+        }
+        if self.target(endpoint, variant).await.is_some() {
+            self.autoscaling
+                .deregister_scalable_target()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(&id)
+                .scalable_dimension(DIMENSION)
+                .send()
+                .await
+                .expect("deregister scalable target");
+        }
+    }
+
+    /// The endpoint's status and EndpointConfig, if it exists.
+    pub async fn endpoint(&self, name: &str) -> Option<(String, String)> {
+        let found = self
+            .sagemaker
+            .describe_endpoint()
+            .endpoint_name(name)
+            .send()
+            .await
+            .ok()?;
+        Some((
+            found.endpoint_status?.as_str().to_owned(),
+            found.endpoint_config_name?,
+        ))
+    }
+
+    pub async fn delete_endpoint_config(&self, name: &str) {
+        self.sagemaker
+            .delete_endpoint_config()
+            .endpoint_config_name(name)
+            .send()
+            .await
+            .expect("delete endpoint config");
+    }
+
+    /// Puts `AWS/SageMaker` `Invocations` datapoints `(epoch second, count)` for a variant.
+    pub async fn put_invocations(&self, endpoint: &str, variant: &str, points: &[(i64, f64)]) {
+        let data = points.iter().map(|(at, value)| {
+            MetricDatum::builder()
+                .metric_name("Invocations")
+                .set_dimensions(Some(metric_dimensions(&[
+                    ("EndpointName", endpoint),
+                    ("VariantName", variant),
+                ])))
+                .timestamp(DateTime::from_secs(*at))
+                .value(*value)
+                .build()
+        });
+        self.cloudwatch
+            .put_metric_data()
+            .namespace("AWS/SageMaker")
+            .set_metric_data(Some(data.collect()))
+            .send()
+            .await
+            .expect("put invocations");
+    }
+
+    /// The phase of the endpoint's snapshot in the table, if it has one.
+    pub async fn snapshot_phase(&self, endpoint: &str) -> Option<String> {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S("snapshot".into()))
+            .key("sk", AttributeValue::S(endpoint.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get snapshot")
+            .item?;
+        Some(item.get("phase")?.as_s().ok()?.clone())
+    }
+
+    /// The endpoint's history as `action outcome` lines, oldest first.
+    pub async fn history(&self, endpoint: &str) -> Vec<String> {
+        self.dynamodb
+            .query()
+            .table_name(TABLE)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("history#{endpoint}")))
+            .send()
+            .await
+            .expect("query history")
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                let text = |k: &str| {
+                    item.get(k)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                format!("{} {}", text("action"), text("outcome"))
+            })
+            .collect()
+    }
+}

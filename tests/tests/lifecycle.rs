@@ -1,0 +1,494 @@
+//! sleeper, waker and restorer, run as real binaries against moto: the full cycle, the refusals,
+//! duplicates, leases, and a crash after every AWS call of every step.
+
+use jiff::{SignedDuration, Timestamp};
+use sagetide_tests::proxy;
+use sagetide_tests::{Harness, alarm_event, endpoint_state_event, function::Function};
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"
+schedules:
+  office-hours:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 1, max: 4 } }
+    off_hours: { min: 1, max: 1 }
+"#;
+
+const ENDPOINT: &str = "chat";
+const VARIANTS: [&str; 2] = ["AllTraffic", "shadow"];
+const TAGS: [(&str, &str); 3] = [
+    ("sagetide:idle-after", "90m"),
+    ("sagetide:wake-on", "manual,alarm"),
+    ("team", "search"),
+];
+
+/// An instant `minutes` after the real clock: moto stamps endpoints with the real time, and an
+/// endpoint is idle only once it has existed for its whole window.
+fn later(minutes: i64) -> String {
+    (Timestamp::now() + SignedDuration::from_mins(minutes)).to_string()
+}
+
+/// The idle endpoint with its whole autoscaling set-up on both variants.
+async fn seed(h: &Harness) {
+    h.aws.create_endpoint(ENDPOINT, &VARIANTS, &TAGS).await;
+    for variant in VARIANTS {
+        h.aws.seed_autoscaling(ENDPOINT, variant).await;
+    }
+}
+
+async fn autoscaling(h: &Harness) -> Vec<String> {
+    let mut lines = Vec::new();
+    for variant in VARIANTS {
+        lines.extend(h.aws.autoscaling_state(ENDPOINT, variant).await);
+    }
+    lines
+}
+
+/// What AWS does when the endpoint is deleted and moto does not.
+async fn forget_autoscaling(h: &Harness) {
+    for variant in VARIANTS {
+        h.aws.forget_autoscaling(ENDPOINT, variant).await;
+    }
+}
+
+fn manual(action: &str) -> Value {
+    json!({"action": action, "endpoint": ENDPOINT})
+}
+
+fn idle_alarm() -> Value {
+    alarm_event("sagetide-idle-chat", "ALARM", Some(ENDPOINT))
+}
+
+fn in_service() -> Value {
+    endpoint_state_event(ENDPOINT, "IN_SERVICE")
+}
+
+fn outcome(response: &Value) -> &str {
+    response["reports"][0]["outcome"].as_str().unwrap_or("none")
+}
+
+/// sleeper, waker and restorer acting at `now`.
+struct Functions {
+    sleeper: Function,
+    waker: Function,
+    restorer: Function,
+}
+
+impl Functions {
+    async fn start(h: &Harness, now: &str) -> Self {
+        let env = [("SAGETIDE_NOW", now)];
+        Self {
+            sleeper: h.function("sleeper", &env).await,
+            waker: h.function("waker", &env).await,
+            restorer: h.function("restorer", &env).await,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sleep_wake_and_restore_bring_back_tags_targets_policies_and_scheduled_actions() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let tags_before = h.aws.tags(ENDPOINT).await;
+    let before = autoscaling(&h).await;
+    assert_eq!(before.len(), 2 * (1 + 4 + 2), "{before:#?}");
+    let mut f = Functions::start(&h, &later(120)).await;
+
+    let slept = f.sleeper.invoke(idle_alarm()).await.unwrap();
+    assert_eq!(outcome(&slept), "applied", "{slept}");
+    assert_eq!(h.aws.endpoint(ENDPOINT).await, None);
+    assert_eq!(
+        h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
+        Some("asleep")
+    );
+    forget_autoscaling(&h).await;
+    assert_eq!(autoscaling(&h).await, Vec::<String>::new());
+
+    let woken = f.waker.invoke(manual("wake")).await.unwrap();
+    assert_eq!(outcome(&woken), "applied", "{woken}");
+    assert_eq!(
+        h.aws.endpoint(ENDPOINT).await,
+        Some(("InService".into(), "chat-config".into()))
+    );
+    assert_eq!(h.aws.tags(ENDPOINT).await, tags_before);
+
+    let restored = f.restorer.invoke(in_service()).await.unwrap();
+    assert_eq!(outcome(&restored), "applied", "{restored}");
+    assert_eq!(autoscaling(&h).await, before);
+    assert_eq!(
+        h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
+        Some("restored")
+    );
+    let mut history = h.aws.history(ENDPOINT).await;
+    history.sort();
+    assert_eq!(
+        history,
+        ["restore applied", "sleep applied", "wake applied"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recently_invoked_endpoint_is_not_deleted() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let now = later(120);
+    let thirty_minutes_before = now.parse::<Timestamp>().unwrap().as_second() - 1800;
+    h.aws
+        .put_invocations(ENDPOINT, "shadow", &[(thirty_minutes_before, 2.0)])
+        .await;
+    let mut f = Functions::start(&h, &now).await;
+
+    let response = f.sleeper.invoke(idle_alarm()).await.unwrap();
+
+    assert_eq!(outcome(&response), "declined", "{response}");
+    assert!(
+        response["reports"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2 invocations"),
+        "{response}"
+    );
+    assert!(h.aws.endpoint(ENDPOINT).await.is_some());
+    assert_eq!(h.aws.snapshot_phase(ENDPOINT).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_young_endpoint_is_not_idle_yet() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let mut f = Functions::start(&h, &later(30)).await;
+
+    let response = f.sleeper.invoke(idle_alarm()).await.unwrap();
+
+    assert_eq!(outcome(&response), "declined", "{response}");
+    assert!(h.aws.endpoint(ENDPOINT).await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_without_the_opt_in_tag_is_never_deleted() {
+    let h = Harness::start(CONFIG).await;
+    h.aws
+        .create_endpoint(ENDPOINT, &VARIANTS, &[("team", "search")])
+        .await;
+    let mut f = Functions::start(&h, &later(120)).await;
+
+    let forced = f
+        .sleeper
+        .invoke(json!({"action": "sleep", "endpoint": ENDPOINT, "force": true}))
+        .await
+        .unwrap();
+    let by_alarm = f.sleeper.invoke(idle_alarm()).await.unwrap();
+
+    for response in [forced, by_alarm] {
+        assert_eq!(outcome(&response), "declined", "{response}");
+        assert!(
+            response["reports"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("sagetide:idle-after")
+        );
+    }
+    assert!(h.aws.endpoint(ENDPOINT).await.is_some());
+    assert_eq!(h.aws.snapshot_phase(ENDPOINT).await, None);
+    let deletes: Vec<String> = h
+        .proxy
+        .take()
+        .into_iter()
+        .filter(|c| c.starts_with("sagemaker:Delete"))
+        .collect();
+    assert_eq!(deletes, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_events_are_rejected_without_a_change() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let mut f = Functions::start(&h, &later(120)).await;
+
+    let bad = [
+        json!({"action": "sleep"}),
+        json!({"action": "wake", "endpoint": ENDPOINT}),
+        json!({"action": "sleep", "endpoint": "not a name"}),
+        alarm_event("queue-depth", "ALARM", None),
+        json!({"detail-type": "Scheduled Event"}),
+    ];
+    for event in bad {
+        let error = f.sleeper.invoke(event.clone()).await.unwrap_err();
+        assert_eq!(error["errorType"], "RejectedEvent", "{event} → {error}");
+    }
+    let ok = f
+        .sleeper
+        .invoke(alarm_event("sagetide-idle-chat", "OK", Some(ENDPOINT)))
+        .await
+        .unwrap();
+    assert!(
+        ok["ignored"].as_str().unwrap().contains("not ALARM"),
+        "{ok}"
+    );
+    assert_eq!(proxy::mutating(&h.proxy.take()), Vec::<String>::new());
+    assert!(h.aws.endpoint(ENDPOINT).await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_events_change_nothing_more() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let before = autoscaling(&h).await;
+    let mut f = Functions::start(&h, &later(120)).await;
+    // Only the lease (put, then deleted) may be written by a duplicate.
+    let only_lease = |calls: Vec<String>| {
+        proxy::mutating(&calls)
+            .into_iter()
+            .filter(|c| c != "dynamodb:PutItem" && c != "dynamodb:DeleteItem")
+            .collect::<Vec<_>>()
+    };
+
+    assert_eq!(
+        outcome(&f.sleeper.invoke(idle_alarm()).await.unwrap()),
+        "applied"
+    );
+    forget_autoscaling(&h).await;
+    h.proxy.take();
+    let again = f.sleeper.invoke(idle_alarm()).await.unwrap();
+    assert_eq!(outcome(&again), "already-done", "{again}");
+    assert_eq!(only_lease(h.proxy.take()), Vec::<String>::new());
+
+    assert_eq!(
+        outcome(&f.waker.invoke(manual("wake")).await.unwrap()),
+        "applied"
+    );
+    h.proxy.take();
+    let again = f.waker.invoke(manual("wake")).await.unwrap();
+    assert_eq!(outcome(&again), "already-done", "{again}");
+    assert_eq!(only_lease(h.proxy.take()), Vec::<String>::new());
+
+    // A woken endpoint is not put back to sleep before its autoscaling is back.
+    let early = f
+        .sleeper
+        .invoke(json!({"action": "sleep", "endpoint": ENDPOINT, "force": true}))
+        .await
+        .unwrap();
+    assert_eq!(outcome(&early), "declined", "{early}");
+
+    assert_eq!(
+        outcome(&f.restorer.invoke(in_service()).await.unwrap()),
+        "applied"
+    );
+    h.proxy.take();
+    let again = f.restorer.invoke(in_service()).await.unwrap();
+    assert_eq!(outcome(&again), "already-done", "{again}");
+    assert_eq!(only_lease(h.proxy.take()), Vec::<String>::new());
+    assert_eq!(autoscaling(&h).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_endpoint_config_is_a_clear_error_and_the_snapshot_stays() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let mut f = Functions::start(&h, &later(120)).await;
+    assert_eq!(
+        outcome(&f.sleeper.invoke(idle_alarm()).await.unwrap()),
+        "applied"
+    );
+    h.aws.delete_endpoint_config("chat-config").await;
+
+    let error = f.waker.invoke(manual("wake")).await.unwrap_err();
+
+    assert_eq!(error["errorType"], "ActionsFailed", "{error}");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("EndpointConfig chat-config no longer exists"),
+        "{error}"
+    );
+    assert_eq!(h.aws.endpoint(ENDPOINT).await, None);
+    assert_eq!(
+        h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
+        Some("asleep")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_lease_defers_the_action_until_it_expires() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let now = later(120);
+    let expires = now.parse::<Timestamp>().unwrap().as_second() + 60;
+    h.aws
+        .dynamodb
+        .put_item()
+        .table_name(sagetide_tests::seed::TABLE)
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("lease".into()),
+        )
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(ENDPOINT.into()),
+        )
+        .item(
+            "holder",
+            aws_sdk_dynamodb::types::AttributeValue::S("waker/other".into()),
+        )
+        .item(
+            "expires",
+            aws_sdk_dynamodb::types::AttributeValue::N(expires.to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut f = Functions::start(&h, &now).await;
+
+    let error = f.sleeper.invoke(idle_alarm()).await.unwrap_err();
+    assert_eq!(error["errorType"], "Deferred", "{error}");
+    assert!(h.aws.endpoint(ENDPOINT).await.is_some());
+
+    let mut after_expiry = h
+        .function("sleeper", &[("SAGETIDE_NOW", &later(123))])
+        .await;
+    let response = after_expiry.invoke(idle_alarm()).await.unwrap();
+    assert_eq!(outcome(&response), "applied", "{response}");
+}
+
+/// Runs `step` once to count its calls, then, for every k, replays the scenario with the
+/// process stopped after its k-th call, delivers the same event again after the lease expired,
+/// and checks with `verify` that the end state is the crash-free one.
+struct CrashTest {
+    harness: Harness,
+    first: Functions,
+    rerun: Functions,
+    /// Tags and autoscaling of the freshly seeded endpoint: what every run must end with.
+    original: Original,
+}
+
+type Original = (Vec<String>, std::collections::BTreeMap<String, String>);
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Sleep,
+    Wake,
+    Restore,
+}
+
+impl CrashTest {
+    async fn new() -> Self {
+        let harness = Harness::start(CONFIG).await;
+        let first = Functions::start(&harness, &later(120)).await;
+        // Past the lease the crashed run may have left behind.
+        let rerun = Functions::start(&harness, &later(124)).await;
+        seed(&harness).await;
+        let original = Self::observe(&harness).await;
+        Self {
+            harness,
+            first,
+            rerun,
+            original,
+        }
+    }
+
+    /// The scenario up to just before `step`.
+    async fn prepare(&mut self, step: Step) {
+        let h = &self.harness;
+        h.reset(CONFIG).await;
+        seed(h).await;
+        if matches!(step, Step::Wake | Step::Restore) {
+            assert_eq!(
+                outcome(&self.first.sleeper.invoke(idle_alarm()).await.unwrap()),
+                "applied"
+            );
+            forget_autoscaling(h).await;
+        }
+        if matches!(step, Step::Restore) {
+            assert_eq!(
+                outcome(&self.first.waker.invoke(manual("wake")).await.unwrap()),
+                "applied"
+            );
+        }
+        h.proxy.take();
+    }
+
+    async fn run(functions: &mut Functions, step: Step) -> Result<Value, Value> {
+        match step {
+            Step::Sleep => functions.sleeper.invoke(idle_alarm()).await,
+            Step::Wake => functions.waker.invoke(manual("wake")).await,
+            Step::Restore => functions.restorer.invoke(in_service()).await,
+        }
+    }
+
+    async fn every_k(&mut self, step: Step) -> usize {
+        self.prepare(step).await;
+        Self::run(&mut self.first, step).await.unwrap();
+        let calls = self.harness.proxy.take().len();
+        for k in 0..calls {
+            self.prepare(step).await;
+            self.harness.proxy.crash_after(Some(k));
+            let _ = Self::run(&mut self.first, step).await;
+            self.harness.proxy.crash_after(None);
+            let crashed = self.harness.proxy.take();
+            let rerun = Self::run(&mut self.rerun, step).await;
+            let rerun = rerun.unwrap_or_else(|e| {
+                panic!("{step:?}, crash after call {k} ({crashed:?}): rerun failed: {e}")
+            });
+            let context =
+                format!("{step:?}, crash after call {k} of {calls} ({crashed:?}), rerun {rerun}");
+            let creates = crashed
+                .iter()
+                .chain(self.harness.proxy.take().iter())
+                .filter(|c| *c == "sagemaker:CreateEndpoint")
+                .count();
+            assert!(creates <= 1, "{context}: {creates} CreateEndpoint calls");
+            self.finish_cycle(step, &context).await;
+            assert_eq!(
+                Self::observe(&self.harness).await,
+                self.original,
+                "{context}"
+            );
+        }
+        calls
+    }
+
+    /// Brings the endpoint the rest of the way round, and checks nothing was lost.
+    async fn finish_cycle(&mut self, step: Step, context: &str) {
+        let h = &self.harness;
+        if matches!(step, Step::Sleep) {
+            assert_eq!(h.aws.endpoint(ENDPOINT).await, None, "{context}");
+            assert_eq!(
+                h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
+                Some("asleep"),
+                "{context}"
+            );
+            forget_autoscaling(h).await;
+        }
+        if matches!(step, Step::Sleep | Step::Wake) {
+            let woken = self.rerun.waker.invoke(manual("wake")).await;
+            assert!(woken.is_ok(), "{context}: wake {woken:?}");
+            assert!(h.aws.endpoint(ENDPOINT).await.is_some(), "{context}");
+        }
+        let restored = self.rerun.restorer.invoke(in_service()).await;
+        assert!(restored.is_ok(), "{context}: restore {restored:?}");
+        assert_eq!(
+            h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
+            Some("restored"),
+            "{context}"
+        );
+    }
+
+    async fn observe(h: &Harness) -> Original {
+        (autoscaling(h).await, h.aws.tags(ENDPOINT).await)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_after_any_call_of_sleep_wake_or_restore_is_finished_by_the_next_event() {
+    let mut test = CrashTest::new().await;
+    let sleep = test.every_k(Step::Sleep).await;
+    let wake = test.every_k(Step::Wake).await;
+    let restore = test.every_k(Step::Restore).await;
+    // Every step was cut at every one of its calls.
+    assert!(
+        sleep >= 14 && wake >= 6 && restore >= 20,
+        "{sleep} {wake} {restore}"
+    );
+}
