@@ -347,6 +347,52 @@ impl Aws {
             .expect("put invocations");
     }
 
+    /// Every CloudWatch alarm as `name periods x seconds [variants]`.
+    pub async fn alarms(&self) -> Vec<String> {
+        let alarms = self
+            .cloudwatch
+            .describe_alarms()
+            .send()
+            .await
+            .expect("describe alarms")
+            .metric_alarms
+            .unwrap_or_default();
+        alarms
+            .iter()
+            .map(|a| {
+                let stats: Vec<_> = a
+                    .metrics()
+                    .iter()
+                    .filter_map(|q| q.metric_stat.as_ref())
+                    .collect();
+                let variants: Vec<&str> = stats
+                    .iter()
+                    .filter_map(|s| s.metric.as_ref())
+                    .flat_map(|m| m.dimensions())
+                    .filter(|d| d.name() == Some("VariantName"))
+                    .filter_map(|d| d.value())
+                    .collect();
+                format!(
+                    "{} {} x {} s {variants:?}",
+                    a.alarm_name().unwrap_or_default(),
+                    a.evaluation_periods.unwrap_or_default(),
+                    stats.first().and_then(|s| s.period).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    pub async fn remove_tag(&self, endpoint: &str, key: &str) {
+        let arn = self.endpoint_arn(endpoint).await;
+        self.sagemaker
+            .delete_tags()
+            .resource_arn(arn)
+            .tag_keys(key)
+            .send()
+            .await
+            .expect("delete tags");
+    }
+
     /// The phase of the endpoint's snapshot in the table, if it has one.
     pub async fn snapshot_phase(&self, endpoint: &str) -> Option<String> {
         let item = self

@@ -27,6 +27,7 @@ schedules:
         end: "02:00"
         capacity: { min: 3, max: 6 }
     off_hours: sleep
+    prewarm: 30m
 "#;
 
 const OFFICE: (&str, &str) = ("sagetide:schedule", "office-hours");
@@ -201,15 +202,19 @@ async fn a_duplicate_tick_makes_no_mutating_call() {
     assert_eq!(proxy::mutating(&first).len(), 5, "{first:?}");
 
     let report = scheduler.invoke(tick).await.unwrap();
-    let second = h.proxy.take();
+    let mut second = h.proxy.take();
     assert_eq!(proxy::mutating(&second), Vec::<String>::new());
     assert_eq!(report["actions"], serde_json::json!([]));
-    // One Search page and one DescribeScalableTargets batch (the configuration is cached).
+    // One Search page, one DescribeScalableTargets batch, the sleeping endpoints and the idle
+    // alarms (the configuration is cached).
+    second.sort();
     assert_eq!(
         second,
         [
+            "application-autoscaling:DescribeScalableTargets",
+            "cloudwatch:DescribeAlarms",
+            "dynamodb:Query",
             "sagemaker:Search",
-            "application-autoscaling:DescribeScalableTargets"
         ]
     );
 }
@@ -415,29 +420,113 @@ async fn an_invalid_document_changes_nothing_at_all() {
     assert_eq!(capacity(&h.aws, "ep").await, Some((1, 1)));
 }
 
+/// The action names and outcomes of a tick's report.
+fn actions(report: &Value) -> Vec<String> {
+    report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} {}",
+                a["endpoint"].as_str().unwrap(),
+                a["action"].as_str().unwrap(),
+                a["outcome"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_sleep_schedule_is_planned_but_not_executed_yet() {
+async fn a_sleep_schedule_deletes_off_hours_and_recreates_prewarmed_with_its_autoscaling() {
     let h = Harness::start(CONFIG).await;
     h.aws
         .create_endpoint(
             "owl",
             &["AllTraffic"],
-            &[("sagetide:schedule", "night-owl")],
+            &[("sagetide:schedule", "night-owl"), ("team", "nightly")],
         )
         .await;
     h.aws.register_target("owl", "AllTraffic", 3, 6, None).await;
+    seed_policies(&h.aws, "owl", "AllTraffic").await;
+    let before = h.aws.autoscaling_state("owl", "AllTraffic").await;
+    let tags = h.aws.tags("owl").await;
     let mut scheduler = h.function("scheduler", &[]).await;
+    let mut tick =
+        async |time: &str| actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
 
-    // Noon in New York is off-hours of a sleep schedule.
-    let report = scheduler
-        .invoke(scheduled_event("2026-11-23T17:00:00Z"))
-        .await
-        .unwrap();
+    // Noon in New York is off-hours of the night-owl schedule.
+    assert_eq!(tick("2026-11-23T17:00:00Z").await, ["owl sleep applied"]);
+    assert_eq!(h.aws.endpoint("owl").await, None);
+    assert_eq!(h.aws.snapshot_phase("owl").await.as_deref(), Some("asleep"));
+    h.aws.forget_autoscaling("owl", "AllTraffic").await;
 
-    assert_eq!(report["actions"][0]["action"], "sleep", "{report}");
-    assert_eq!(report["actions"][0]["outcome"], "deferred");
+    // 19:00 is still off-hours; 19:31 is inside the 30 minutes of prewarm before 20:00.
+    assert_eq!(tick("2026-11-24T00:00:00Z").await, Vec::<String>::new());
+    assert_eq!(tick("2026-11-24T00:31:00Z").await, ["owl wake applied"]);
+    assert_eq!(h.aws.tags("owl").await, tags);
+    // The restorer's event is not delivered here: the next tick restores instead.
+    assert_eq!(tick("2026-11-24T00:36:00Z").await, ["owl restore applied"]);
+    assert_eq!(h.aws.autoscaling_state("owl", "AllTraffic").await, before);
+    assert_eq!(
+        h.aws.snapshot_phase("owl").await.as_deref(),
+        Some("restored")
+    );
+
+    h.proxy.take();
+    assert_eq!(tick("2026-11-24T01:05:00Z").await, Vec::<String>::new());
     assert_eq!(proxy::mutating(&h.proxy.take()), Vec::<String>::new());
-    assert_eq!(capacity(&h.aws, "owl").await, Some((3, 6)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_alarms_follow_the_idle_after_tag() {
+    let h = Harness::start(CONFIG).await;
+    h.aws
+        .create_endpoint(
+            "quiet",
+            &["blue", "green"],
+            &[("sagetide:idle-after", "90m")],
+        )
+        .await;
+    h.aws
+        .create_endpoint("busy", &["AllTraffic"], &[OFFICE])
+        .await;
+    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut tick =
+        async |time: &str| actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
+
+    assert_eq!(
+        tick("2026-11-23T10:00:00Z").await,
+        [
+            "busy register-target applied",
+            "quiet put-idle-alarm applied"
+        ]
+    );
+    assert_eq!(
+        h.aws.alarms().await,
+        [r#"sagetide-idle-quiet 18 x 300 s ["blue", "green"]"#]
+    );
+
+    h.proxy.take();
+    assert_eq!(tick("2026-11-23T10:05:00Z").await, Vec::<String>::new());
+    assert_eq!(proxy::mutating(&h.proxy.take()), Vec::<String>::new());
+
+    h.aws.set_tag("quiet", "sagetide:idle-after", "2d").await;
+    assert_eq!(
+        tick("2026-11-23T10:10:00Z").await,
+        ["quiet put-idle-alarm applied"]
+    );
+    assert_eq!(
+        h.aws.alarms().await,
+        [r#"sagetide-idle-quiet 48 x 3600 s ["blue", "green"]"#]
+    );
+
+    h.aws.remove_tag("quiet", "sagetide:idle-after").await;
+    assert_eq!(
+        tick("2026-11-23T10:15:00Z").await,
+        ["quiet delete-idle-alarm applied"]
+    );
+    assert_eq!(h.aws.alarms().await, Vec::<String>::new());
 }
 
 async fn seed_policies(aws: &Aws, endpoint: &str, variant: &str) {

@@ -89,10 +89,11 @@ impl Scheduler {
             .filter(|e| e.tag(tags::SCHEDULE).is_some())
             .flat_map(Endpoint::variant_refs)
             .collect();
-        let targets =
-            aws::autoscaling::variant_targets(&self.executor.autoscaling, &variants).await?;
-        let sleeping = self.lifecycle().table.unrestored().await?;
-        let idle_alarms = aws::cloudwatch::idle_alarms(&self.lifecycle().cloudwatch).await?;
+        let (targets, sleeping, idle_alarms) = tokio::try_join!(
+            aws::autoscaling::variant_targets(&self.executor.autoscaling, &variants),
+            self.lifecycle().table.unrestored(),
+            aws::cloudwatch::idle_alarms(&self.lifecycle().cloudwatch),
+        )?;
 
         let observed = Observed {
             endpoints: &endpoints,
