@@ -176,7 +176,7 @@ impl Lifecycle {
             .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
             .await?;
         Ok(Step::Applied(format!(
-            "snapshot v{version} with {} scalable targets stored and verified, endpoint deleted",
+            "snapshot v{version} with {} scalable target(s) stored and verified, endpoint deleted",
             expected.snapshot.targets.len()
         )))
     }
@@ -259,7 +259,7 @@ impl Lifecycle {
                     let actions: usize =
                         snapshot.targets.iter().map(|t| t.scheduled_actions.len()).sum();
                     Ok(Step::Applied(format!(
-                        "{} scalable targets, {policies} policies, {actions} scheduled actions restored from snapshot v{version}",
+                        "{} scalable target(s), {policies} policies, {actions} scheduled actions restored from snapshot v{version}",
                         snapshot.targets.len()
                     )))
                 }
