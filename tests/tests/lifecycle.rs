@@ -492,3 +492,134 @@ async fn a_crash_after_any_call_of_sleep_wake_or_restore_is_finished_by_the_next
         "{sleep} {wake} {restore}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn racing_invocations_give_one_effective_sleep() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let now = later(120);
+    let mut a = h.function("sleeper", &[("SAGETIDE_NOW", &now)]).await;
+    let mut b = h.function("sleeper", &[("SAGETIDE_NOW", &now)]).await;
+    let mut c = h.function("sleeper", &[("SAGETIDE_NOW", &now)]).await;
+    let force = json!({"action": "sleep", "endpoint": ENDPOINT, "force": true});
+
+    let (ra, rb, rc) = tokio::join!(
+        a.invoke(idle_alarm()),
+        b.invoke(force.clone()),
+        c.invoke(idle_alarm())
+    );
+
+    let outcomes: Vec<String> = [ra, rb, rc]
+        .into_iter()
+        .map(|r| match r {
+            Ok(response) => outcome(&response).to_owned(),
+            Err(error) => error["errorType"].as_str().unwrap().to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "applied").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| ["applied", "already-done", "Deferred"].contains(&o.as_str())),
+        "{outcomes:?}"
+    );
+    let calls = h.proxy.take();
+    let count = |op: &str| calls.iter().filter(|c| *c == op).count();
+    assert_eq!(count("sagemaker:DeleteEndpoint"), 1, "{calls:?}");
+    assert_eq!(
+        h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
+        Some("asleep")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wake_alarm_wakes_the_endpoints_that_named_it_and_only_those() {
+    let h = Harness::start(CONFIG).await;
+    let by_alarm = [
+        ("sagetide:idle-after", "90m"),
+        ("sagetide:wake-on", "alarm"),
+        ("sagetide:wake-alarm", "queue-backlog"),
+    ];
+    let by_hand_only = [
+        ("sagetide:idle-after", "90m"),
+        ("sagetide:wake-alarm", "queue-backlog"),
+    ];
+    h.aws
+        .create_endpoint("batch-a", &["AllTraffic"], &by_alarm)
+        .await;
+    h.aws
+        .create_endpoint("batch-b", &["AllTraffic"], &by_alarm)
+        .await;
+    h.aws
+        .create_endpoint("batch-c", &["AllTraffic"], &by_hand_only)
+        .await;
+    let mut f = Functions::start(&h, &later(120)).await;
+    for name in ["batch-a", "batch-b", "batch-c"] {
+        let slept = f
+            .sleeper
+            .invoke(alarm_event(
+                &format!("sagetide-idle-{name}"),
+                "ALARM",
+                Some(name),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(outcome(&slept), "applied", "{slept}");
+    }
+
+    let unrelated = f
+        .waker
+        .invoke(alarm_event("cpu-high", "ALARM", None))
+        .await
+        .unwrap();
+    assert!(unrelated["ignored"].is_string(), "{unrelated}");
+    let response = f
+        .waker
+        .invoke(alarm_event("queue-backlog", "ALARM", None))
+        .await
+        .unwrap();
+
+    let mut reports: Vec<String> = response["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["endpoint"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    reports.sort();
+    assert_eq!(
+        reports,
+        ["batch-a applied", "batch-b applied", "batch-c declined"]
+    );
+    assert!(h.aws.endpoint("batch-a").await.is_some());
+    assert!(h.aws.endpoint("batch-b").await.is_some());
+    assert_eq!(h.aws.endpoint("batch-c").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_decides_and_deletes_nothing() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let now = later(120);
+    let mut sleeper = h
+        .function(
+            "sleeper",
+            &[("SAGETIDE_NOW", &now), ("SAGETIDE_DRY_RUN", "true")],
+        )
+        .await;
+
+    let response = sleeper.invoke(idle_alarm()).await.unwrap();
+
+    assert_eq!(outcome(&response), "dry-run", "{response}");
+    assert_eq!(proxy::mutating(&h.proxy.take()), Vec::<String>::new());
+    assert!(h.aws.endpoint(ENDPOINT).await.is_some());
+}
