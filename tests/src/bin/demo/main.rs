@@ -342,8 +342,9 @@ fn describe(reports: &Value) -> Vec<String> {
         .flatten()
         .map(|r| {
             let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+            // A scheduler action's detail may only repeat the action: its reason says more.
             let detail = text("detail");
-            let detail = if detail.is_empty() {
+            let detail = if detail.is_empty() || detail == text("action") {
                 text("reason")
             } else {
                 detail
