@@ -8,6 +8,8 @@
 //! | history entry | `history#<endpoint>` | `<at>#<who>#<action>` |
 //!
 //! Snapshots share one partition so that a single Query lists every sleeping endpoint.
+//! Expressions name attributes through `#placeholders`, so that none of our attribute names can
+//! collide with DynamoDB's long list of reserved words.
 
 use std::collections::HashMap;
 
@@ -124,7 +126,8 @@ impl Table {
         let put = match previous {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(v) => put
-                .condition_expression("version = :v")
+                .condition_expression("#version = :v")
+                .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":v", n(v)),
         };
         Ok(condition_held(OP, put.send().await)?.then_some(version))
@@ -143,8 +146,10 @@ impl Table {
             .update_item()
             .table_name(&self.name)
             .set_key(Some(key(SNAPSHOT, endpoint.as_str())))
-            .update_expression("SET phase = :to")
-            .condition_expression("version = :v AND phase = :from")
+            .update_expression("SET #phase = :to")
+            .condition_expression("#version = :v AND #phase = :from")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#phase", "phase")
             .expression_attribute_values(":v", n(version))
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":to", s(to.as_str()))
@@ -161,7 +166,8 @@ impl Table {
             .query()
             .table_name(&self.name)
             .key_condition_expression("pk = :pk")
-            .filter_expression("phase <> :restored")
+            .filter_expression("#phase <> :restored")
+            .expression_attribute_names("#phase", "phase")
             .expression_attribute_values(":pk", s(SNAPSHOT))
             .expression_attribute_values(":restored", s(Phase::Restored.as_str()))
             .consistent_read(true)
@@ -196,7 +202,9 @@ impl Table {
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR expires < :now OR holder = :me")
+            .condition_expression("attribute_not_exists(pk) OR #expires < :now OR #holder = :me")
+            .expression_attribute_names("#expires", "expires")
+            .expression_attribute_names("#holder", "holder")
             .expression_attribute_values(":now", n(now.as_second()))
             .expression_attribute_values(":me", s(holder))
             .send()
@@ -211,7 +219,8 @@ impl Table {
             .delete_item()
             .table_name(&self.name)
             .set_key(Some(key(LEASE, endpoint.as_str())))
-            .condition_expression("holder = :me")
+            .condition_expression("#holder = :me")
+            .expression_attribute_names("#holder", "holder")
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
