@@ -4,6 +4,7 @@ use jiff::Timestamp;
 
 use crate::capacity::Capacity;
 use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::snapshot::Suspended;
 use crate::tags::Tags;
 
 /// The API's status of an endpoint that can take traffic and be scaled.
@@ -53,4 +54,5 @@ impl Endpoint {
 pub struct ScalableTarget {
     pub variant: VariantRef,
     pub capacity: Capacity,
+    pub suspended: Suspended,
 }

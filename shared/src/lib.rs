@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod names;
 pub mod plan;
 pub mod pool;
+pub mod remediation;
 pub mod schedule;
 pub mod snapshot;
 pub mod tags;

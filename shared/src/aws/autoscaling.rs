@@ -1,10 +1,11 @@
 use aws_sdk_applicationautoscaling::Client;
-use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
 
 use super::AwsError;
 use crate::capacity::Capacity;
 use crate::fleet::ScalableTarget;
 use crate::names::VariantRef;
+use crate::snapshot::Suspended;
 
 /// DescribeScalableTargets takes at most this many resource ids a call.
 const RESOURCE_IDS_PER_CALL: usize = 50;
@@ -44,11 +45,33 @@ pub async fn variant_targets(
                             t.min_capacity, t.max_capacity
                         ),
                     })?;
-                targets.push(ScalableTarget { variant, capacity });
+                targets.push(ScalableTarget {
+                    variant,
+                    capacity,
+                    suspended: suspended_from(t.suspended_state.as_ref()),
+                });
             }
         }
     }
     Ok(targets)
+}
+
+/// Sets a variant's SuspendedState, leaving its capacity as it is.
+pub async fn set_suspended(
+    client: &Client,
+    variant: &VariantRef,
+    suspended: Suspended,
+) -> Result<(), AwsError> {
+    client
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .resource_id(variant.resource_id())
+        .suspended_state(suspended_to(suspended))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("application-autoscaling:RegisterScalableTarget", e))?;
+    Ok(())
 }
 
 /// Sets a variant's MinCapacity and MaxCapacity, registering the target if it has none. The
@@ -75,4 +98,23 @@ pub async fn set_capacity(
 /// instances).
 fn capacity_arg(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// The API leaves out flags that are off.
+pub(super) fn suspended_from(state: Option<&SuspendedState>) -> Suspended {
+    let flag = |f: fn(&SuspendedState) -> Option<bool>| state.and_then(f).unwrap_or(false);
+    Suspended {
+        dynamic_scaling_in: flag(|s| s.dynamic_scaling_in_suspended),
+        dynamic_scaling_out: flag(|s| s.dynamic_scaling_out_suspended),
+        scheduled_scaling: flag(|s| s.scheduled_scaling_suspended),
+    }
+}
+
+/// Every flag is sent, so the call sets the whole state.
+pub(super) fn suspended_to(suspended: Suspended) -> SuspendedState {
+    SuspendedState::builder()
+        .dynamic_scaling_in_suspended(suspended.dynamic_scaling_in)
+        .dynamic_scaling_out_suspended(suspended.dynamic_scaling_out)
+        .scheduled_scaling_suspended(suspended.scheduled_scaling)
+        .build()
 }

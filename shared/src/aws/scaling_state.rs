@@ -8,10 +8,11 @@ use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
 use super::AwsError;
+use super::autoscaling::{suspended_from, suspended_to};
 use crate::names::VariantRef;
 use crate::snapshot::{
     CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
-    PredefinedMetric, ScheduledAction, Step, StepScaling, Suspended, TargetSnapshot,
+    PredefinedMetric, ScheduledAction, Step, StepScaling, TargetSnapshot,
     TargetTracking,
 };
 
@@ -44,22 +45,11 @@ pub async fn read(
         let Some(target) = found.iter().find(|t| t.resource_id == resource_id) else {
             continue;
         };
-        let suspended = target.suspended_state.as_ref();
         targets.push(TargetSnapshot {
             variant: variant.variant.clone(),
             min: target.min_capacity,
             max: target.max_capacity,
-            suspended: Suspended {
-                dynamic_scaling_in: suspended
-                    .and_then(|s| s.dynamic_scaling_in_suspended)
-                    .unwrap_or(false),
-                dynamic_scaling_out: suspended
-                    .and_then(|s| s.dynamic_scaling_out_suspended)
-                    .unwrap_or(false),
-                scheduled_scaling: suspended
-                    .and_then(|s| s.scheduled_scaling_suspended)
-                    .unwrap_or(false),
-            },
+            suspended: suspended_from(target.suspended_state.as_ref()),
             policies: policies(client, variant).await?,
             scheduled_actions: scheduled_actions(client, &resource_id).await?,
         });
@@ -146,11 +136,6 @@ pub async fn write(
     target: &TargetSnapshot,
 ) -> Result<(), AwsError> {
     let resource_id = variant.resource_id();
-    let suspended = aas::SuspendedState::builder()
-        .dynamic_scaling_in_suspended(target.suspended.dynamic_scaling_in)
-        .dynamic_scaling_out_suspended(target.suspended.dynamic_scaling_out)
-        .scheduled_scaling_suspended(target.suspended.scheduled_scaling)
-        .build();
     client
         .register_scalable_target()
         .service_namespace(ServiceNamespace::Sagemaker)
@@ -158,7 +143,7 @@ pub async fn write(
         .resource_id(&resource_id)
         .min_capacity(target.min)
         .max_capacity(target.max)
-        .suspended_state(suspended)
+        .suspended_state(suspended_to(target.suspended))
         .send()
         .await
         .map_err(|e| AwsError::new("application-autoscaling:RegisterScalableTarget", e))?;

@@ -9,12 +9,30 @@ use serde::Deserialize;
 
 use super::{Config, ConfigError, Problem};
 use crate::capacity::Capacity;
+use crate::names::EndpointName;
+use crate::remediation::{AlarmPattern, Remedy, Rule};
 use crate::schedule::{Days, OffHours, Period, Schedule};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDocument {
+    #[serde(default)]
     schedules: BTreeMap<String, RawSchedule>,
+    #[serde(default)]
+    remediation: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    #[serde(default)]
+    alarms: Vec<String>,
+    #[serde(default)]
+    alarm_tags: BTreeMap<String, String>,
+    endpoint: Option<String>,
+    action: String,
+    min: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -59,34 +77,106 @@ pub(super) fn parse(yaml: &str) -> Result<Config, ConfigError> {
     let mut schedules = BTreeMap::new();
     for (name, raw) in raw.schedules {
         let mut check = Checker {
-            schedule: &name,
+            place: format!("schedule {name:?}"),
             problems: &mut problems,
         };
         if let Some(schedule) = check.schedule(&name, raw) {
             schedules.insert(name, schedule);
         }
     }
+    let mut remediation: Vec<Rule> = Vec::new();
+    for (index, raw) in raw.remediation.into_iter().enumerate() {
+        let mut check = Checker {
+            place: format!("remediation rule {:?} (#{})", raw.name, index + 1),
+            problems: &mut problems,
+        };
+        if remediation.iter().any(|r| r.name == raw.name) {
+            check.fail::<()>("name", "another rule has this name; names must be unique");
+        }
+        if let Some(rule) = check.rule(raw) {
+            remediation.push(rule);
+        }
+    }
     if problems.is_empty() {
-        Ok(Config { schedules })
+        Ok(Config {
+            schedules,
+            remediation,
+        })
     } else {
         Err(ConfigError::Invalid(problems))
     }
 }
 
-/// Validates one schedule, recording every problem rather than stopping at the first.
+/// Validates one schedule or rule, recording every problem rather than stopping at the first.
 struct Checker<'a> {
-    schedule: &'a str,
+    place: String,
     problems: &'a mut Vec<Problem>,
 }
 
 impl Checker<'_> {
     fn fail<T>(&mut self, field: impl Into<String>, message: impl Into<String>) -> Option<T> {
         self.problems.push(Problem {
-            schedule: self.schedule.to_owned(),
+            place: self.place.clone(),
             field: field.into(),
             message: message.into(),
         });
         None
+    }
+
+    fn rule(&mut self, raw: RawRule) -> Option<Rule> {
+        if raw.name.trim().is_empty() {
+            self.fail::<()>("name", "a rule needs a non-empty name");
+        }
+        if raw.alarms.is_empty() && raw.alarm_tags.is_empty() {
+            self.fail::<()>(
+                "alarms",
+                "say which alarms the rule answers: alarm names (a trailing * matches a prefix), alarm_tags, or both",
+            );
+        }
+        let alarms: Vec<Option<AlarmPattern>> = raw
+            .alarms
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                AlarmPattern::parse(text)
+                    .map_err(|why| self.fail::<()>(format!("alarms[{i}]"), why))
+                    .ok()
+            })
+            .collect();
+        let endpoint = match raw.endpoint {
+            None => Some(None),
+            Some(name) => match EndpointName::new(name) {
+                Ok(name) => Some(Some(name)),
+                Err(e) => self.fail("endpoint", e.to_string()),
+            },
+        };
+        let min = match raw.min {
+            None => Some(None),
+            Some(n) => match u32::try_from(n) {
+                Ok(n) if n > 0 => Some(Some(n)),
+                _ => self.fail("min", format!("{n} is not a whole number of instances from 1 up")),
+            },
+        };
+        let remedy = match (raw.action.as_str(), min) {
+            ("suspend-scale-in", Some(None)) => Some(Remedy::SuspendScaleIn),
+            ("raise-min", Some(min)) => Some(Remedy::RaiseMin(min)),
+            ("wake", Some(None)) => Some(Remedy::Wake),
+            ("suspend-scale-in" | "wake", Some(Some(_))) => {
+                self.fail("min", "only raise-min takes a min")
+            }
+            (_, None) => None,
+            (other, _) => self.fail(
+                "action",
+                format!("{other:?} is none of suspend-scale-in, raise-min, wake"),
+            ),
+        };
+        Some(Rule {
+            name: raw.name,
+            alarms: alarms.into_iter().collect::<Option<_>>()?,
+            alarm_tags: raw.alarm_tags,
+            endpoint: endpoint?,
+            remedy: remedy?,
+        })
     }
 
     fn schedule(&mut self, name: &str, raw: RawSchedule) -> Option<Schedule> {

@@ -12,6 +12,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::remediation::Rule;
 use crate::schedule::Schedule;
 
 pub use source::ConfigSource;
@@ -20,6 +21,7 @@ pub use source::ConfigSource;
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     schedules: BTreeMap<String, Schedule>,
+    remediation: Vec<Rule>,
 }
 
 impl Config {
@@ -34,23 +36,29 @@ impl Config {
     pub fn schedules(&self) -> impl Iterator<Item = &Schedule> {
         self.schedules.values()
     }
+
+    /// The remediation rules, in the document's order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.remediation
+    }
+
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.remediation.iter().find(|r| r.name == name)
+    }
 }
 
-/// One thing wrong with the document, located by schedule and field.
+/// One thing wrong with the document, located by schedule (or remediation rule) and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub schedule: String,
+    /// `schedule "office-hours"` or `remediation rule "hold-on-errors"`.
+    pub place: String,
     pub field: String,
     pub message: String,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "schedule {:?}, field {}: {}",
-            self.schedule, self.field, self.message
-        )
+        write!(f, "{}, field {}: {}", self.place, self.field, self.message)
     }
 }
 

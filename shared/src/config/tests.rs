@@ -10,12 +10,12 @@ fn problems(yaml: &str) -> Vec<Problem> {
 fn fields(yaml: &str) -> Vec<(String, String)> {
     problems(yaml)
         .into_iter()
-        .map(|p| (p.schedule, p.field))
+        .map(|p| (p.place, p.field))
         .collect()
 }
 
 fn pair(schedule: &str, field: &str) -> (String, String) {
-    (schedule.to_owned(), field.to_owned())
+    (format!("schedule {schedule:?}"), field.to_owned())
 }
 
 #[test]

@@ -74,6 +74,7 @@ fn target(endpoint: &str, variant: &str, capacity: Capacity) -> ScalableTarget {
             variant: VariantName::new(variant).unwrap(),
         },
         capacity,
+        suspended: Default::default(),
     }
 }
 

@@ -1,0 +1,334 @@
+//! Alarm-triggered remediation: rules from the configuration map alarms to remedies, and an
+//! endpoint's record in the table keeps what its targets were before the first remedy began.
+//! Everything here is pure; the remediator handler observes and acts.
+//!
+//! Alarm state changes arrive at least once and in any order, so each (rule, alarm) keeps the
+//! time of the last state it took: an older change is ignored, and the remedies in force are
+//! those of the pairs whose last state is ALARM. When the first one fires, the targets'
+//! settings are recorded (the *baseline*); when the last one clears, they are put back.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::capacity::Capacity;
+use crate::config::Config;
+use crate::events::AlarmState;
+use crate::fleet::ScalableTarget;
+use crate::names::{EndpointName, VariantName};
+use crate::snapshot::Suspended;
+use crate::tags::Tags;
+
+/// One `remediation:` rule of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub name: String,
+    /// Alarm names the rule answers (any, if empty and `alarm_tags` is set).
+    pub alarms: Vec<AlarmPattern>,
+    /// Tags the alarm must carry, all of them.
+    pub alarm_tags: BTreeMap<String, String>,
+    /// The endpoint acted on; `None`: the alarm metric's `EndpointName` dimension.
+    pub endpoint: Option<EndpointName>,
+    pub remedy: Remedy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// Suspend dynamic scale-in of every scalable target of the endpoint.
+    SuspendScaleIn,
+    /// Raise every target's MinCapacity to this many instances, or (`None`) to the instances
+    /// running when the alarm fires; never above MaxCapacity, never lowered.
+    RaiseMin(Option<u32>),
+    /// Wake the sleeping endpoint (handed to the waker's logic).
+    Wake,
+}
+
+impl fmt::Display for Remedy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SuspendScaleIn => f.write_str("suspend-scale-in"),
+            Self::RaiseMin(Some(n)) => write!(f, "raise-min to {n}"),
+            Self::RaiseMin(None) => f.write_str("raise-min to the running instances"),
+            Self::Wake => f.write_str("wake"),
+        }
+    }
+}
+
+/// An alarm name, or a prefix written with a trailing `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmPattern {
+    text: String,
+}
+
+impl AlarmPattern {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let stem = text.strip_suffix('*').unwrap_or(text);
+        if stem.is_empty() || stem.contains('*') {
+            return Err(format!(
+                "{text:?}: write an alarm name, or a prefix followed by one *"
+            ));
+        }
+        Ok(Self {
+            text: text.to_owned(),
+        })
+    }
+
+    pub fn matches(&self, alarm: &str) -> bool {
+        match self.text.strip_suffix('*') {
+            Some(prefix) => alarm.starts_with(prefix),
+            None => alarm == self.text,
+        }
+    }
+}
+
+impl Rule {
+    /// Whether the rule answers `alarm`, judged by its name only.
+    pub fn names(&self, alarm: &str) -> bool {
+        self.alarms.is_empty() || self.alarms.iter().any(|p| p.matches(alarm))
+    }
+
+    /// Whether the alarm's tags (read only when some candidate rule asks for tags) satisfy it.
+    pub fn tags_match(&self, tags: &Tags) -> bool {
+        self.alarm_tags.iter().all(|(k, v)| tags.get(k) == Some(v))
+    }
+}
+
+/// Identifies one (rule, alarm) pair within an endpoint's record.
+pub fn trigger_key(rule: &str, alarm: &str) -> String {
+    format!("{rule}/{alarm}")
+}
+
+/// An endpoint's remediation record, kept in the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// The last state seen of each (rule, alarm), keyed by [`trigger_key`].
+    pub triggers: BTreeMap<String, Trigger>,
+    /// The targets' settings before the first remedy began; `None` when nothing fires.
+    pub baseline: Option<Vec<Baseline>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    pub rule: String,
+    pub firing: bool,
+    pub at: Timestamp,
+    /// raise-min: the minimum this trigger holds each variant at, fixed when it fired (so a
+    /// fleet that grows meanwhile does not ratchet the minimum up).
+    #[serde(default)]
+    pub raise: BTreeMap<VariantName, u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub variant: VariantName,
+    pub suspended: Suspended,
+    pub min: u32,
+}
+
+/// A record as the table holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub endpoint: EndpointName,
+    pub record: Record,
+    pub version: u64,
+}
+
+impl Record {
+    /// The minimum the firing raise-min triggers hold `variant` at, if any.
+    pub fn held_min(&self, variant: &VariantName) -> Option<u32> {
+        self.triggers
+            .values()
+            .filter(|t| t.firing)
+            .filter_map(|t| t.raise.get(variant).copied())
+            .max()
+    }
+
+    fn firing(&self) -> impl Iterator<Item = &Trigger> {
+        self.triggers.values().filter(|t| t.firing)
+    }
+}
+
+/// A change to one variant's scalable target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    Suspended { variant: VariantName, to: Suspended },
+    Capacity { variant: VariantName, to: Capacity },
+}
+
+impl fmt::Display for Write {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Write::Suspended { variant, to } => write!(
+                f,
+                "{variant}: suspended in={} out={} scheduled={}",
+                to.dynamic_scaling_in, to.dynamic_scaling_out, to.scheduled_scaling
+            ),
+            Write::Capacity { variant, to } => write!(f, "{variant}: capacity {to}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Older than what the record already holds, or nothing to do for this state.
+    Ignore(String),
+    /// Store `record` (unless unchanged) and carry out `writes`. With a baseline in the new
+    /// record, the record is written first, so that what must come back is durable before
+    /// anything changes; without, the writes go first, so that a run cut short still finds
+    /// the baseline to restore.
+    Change {
+        record: Record,
+        writes: Vec<Write>,
+        record_first: bool,
+    },
+}
+
+/// What one rule's alarm state change means for one endpoint.
+pub struct Change<'a> {
+    pub rule: &'a Rule,
+    pub alarm: &'a str,
+    pub state: AlarmState,
+    pub at: Timestamp,
+}
+
+/// The endpoint as observed: its targets, the instances each variant runs, and the capacity
+/// its schedule wants now (`None`: no schedule applies).
+pub struct Observed<'a> {
+    pub targets: &'a [ScalableTarget],
+    pub instances: &'a BTreeMap<VariantName, u32>,
+    pub scheduled: Option<Capacity>,
+}
+
+pub fn decide(
+    stored: Option<&Record>,
+    change: &Change,
+    observed: &Observed,
+    config: &Config,
+) -> Decision {
+    let firing = match change.state {
+        AlarmState::Alarm => true,
+        AlarmState::Ok => false,
+        AlarmState::InsufficientData => {
+            return Decision::Ignore(
+                "INSUFFICIENT_DATA neither starts nor ends a remedy".into(),
+            );
+        }
+    };
+    let key = trigger_key(&change.rule.name, change.alarm);
+    let mut record = stored.cloned().unwrap_or_default();
+    if let Some(seen) = record.triggers.get(&key)
+        && (change.at < seen.at || (change.at == seen.at && !firing && !seen.firing))
+    {
+        return Decision::Ignore(format!(
+            "a {} change at {} is not newer than the {} already seen at {}",
+            if firing { "ALARM" } else { "OK" },
+            change.at,
+            if seen.firing { "ALARM" } else { "OK" },
+            seen.at
+        ));
+    }
+    let raise = match (firing, change.rule.remedy) {
+        (true, Remedy::RaiseMin(n)) => observed
+            .targets
+            .iter()
+            .map(|t| {
+                let wanted = n.unwrap_or_else(|| {
+                    observed.instances.get(&t.variant.variant).copied().unwrap_or(0)
+                });
+                (t.variant.variant.clone(), wanted.min(t.capacity.max()))
+            })
+            .collect(),
+        _ => record
+            .triggers
+            .get(&key)
+            .filter(|t| t.firing && firing)
+            .map(|t| t.raise.clone())
+            .unwrap_or_default(),
+    };
+    record.triggers.insert(
+        key,
+        Trigger {
+            rule: change.rule.name.clone(),
+            firing,
+            at: change.at,
+            raise,
+        },
+    );
+
+    let any_firing = record.firing().next().is_some();
+    let baseline = match (&record.baseline, any_firing) {
+        (_, false) => None,
+        (Some(b), true) => Some(b.clone()),
+        (None, true) => Some(
+            observed
+                .targets
+                .iter()
+                .map(|t| Baseline {
+                    variant: t.variant.variant.clone(),
+                    suspended: t.suspended,
+                    min: t.capacity.min(),
+                })
+                .collect(),
+        ),
+    };
+    // A remedy only touches what it is about: the suspended state while a suspend-scale-in
+    // fires (or just stopped), the minimum while a raise-min holds it (or just let go).
+    let suspending = |r: &Record| {
+        r.firing().any(|t| {
+            config
+                .rule(&t.rule)
+                .is_some_and(|rule| rule.remedy == Remedy::SuspendScaleIn)
+        })
+    };
+    let (suspend, was_suspending) = (suspending(&record), stored.is_some_and(suspending));
+    let reference = baseline.as_ref().or(record.baseline.as_ref());
+    let mut writes = Vec::new();
+    for target in observed.targets {
+        let variant = &target.variant.variant;
+        let Some(base) = reference.and_then(|b| b.iter().find(|b| &b.variant == variant)) else {
+            continue;
+        };
+        let suspended = Suspended {
+            dynamic_scaling_in: suspend || base.suspended.dynamic_scaling_in,
+            ..base.suspended
+        };
+        if (suspend || was_suspending) && target.suspended != suspended {
+            writes.push(Write::Suspended {
+                variant: variant.clone(),
+                to: suspended,
+            });
+        }
+        let held = record.held_min(variant);
+        let was_held = stored.and_then(|r| r.held_min(variant));
+        if held.is_none() && was_held.is_none() {
+            continue;
+        }
+        // The schedule's minimum, when a schedule applies, is what the scheduler would set
+        // without the remedy: restoring to it agrees with the next tick.
+        let floor = observed.scheduled.map_or(base.min, |c| c.min());
+        let min = held
+            .map_or(floor, |held| held.max(floor))
+            .min(target.capacity.max());
+        if min != target.capacity.min() {
+            let to = Capacity::new(min, target.capacity.max()).expect("min is capped at max");
+            writes.push(Write::Capacity {
+                variant: variant.clone(),
+                to,
+            });
+        }
+    }
+    record.baseline = baseline;
+    Decision::Change {
+        record_first: record.baseline.is_some(),
+        record,
+        writes,
+    }
+}
+
+#[cfg(test)]
+mod tests;
