@@ -1,6 +1,6 @@
 //! The environment every function reads once at start-up.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -21,9 +21,14 @@ pub struct Env {
     pub now: Option<Timestamp>,
     /// `SAGETIDE_TABLE`: the DynamoDB table of snapshots, leases and history.
     pub table: Option<String>,
+    /// `SAGETIDE_LEASE_TTL` (default 2m): how long an endpoint's lease holds, on the real clock.
+    pub lease_ttl: SignedDuration,
 }
 
 pub const DEFAULT_CONFIG_PARAMETER: &str = "/sagetide/config";
+/// Longer than any function runs (their timeout is 60 s), so a live holder never loses its
+/// lease; short enough that a crashed one blocks the endpoint only briefly.
+pub const DEFAULT_LEASE_TTL: SignedDuration = SignedDuration::from_secs(120);
 
 impl Env {
     pub fn load() -> Result<Self, EnvError> {
@@ -51,7 +56,16 @@ impl Env {
                 why: "expected an RFC 3339 instant such as 2026-11-23T08:00:00Z",
             })?),
         };
+        let lease_ttl = match get("SAGETIDE_LEASE_TTL").filter(|v| !v.trim().is_empty()) {
+            None => DEFAULT_LEASE_TTL,
+            Some(v) => crate::tags::parse_duration(&v).map_err(|_| EnvError {
+                name: "SAGETIDE_LEASE_TTL",
+                value: v.clone(),
+                why: "expected a duration such as 2m or 90s",
+            })?,
+        };
         Ok(Self {
+            lease_ttl,
             config_parameter: get("SAGETIDE_CONFIG_PARAMETER")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_CONFIG_PARAMETER.to_owned()),

@@ -77,11 +77,14 @@ struct Functions {
 
 impl Functions {
     async fn start(h: &Harness, now: &str) -> Self {
-        let env = [("SAGETIDE_NOW", now)];
+        Self::start_with(h, &[("SAGETIDE_NOW", now)]).await
+    }
+
+    async fn start_with(h: &Harness, env: &[(&str, &str)]) -> Self {
         Self {
-            sleeper: h.function("sleeper", &env).await,
-            waker: h.function("waker", &env).await,
-            restorer: h.function("restorer", &env).await,
+            sleeper: h.function("sleeper", env).await,
+            waker: h.function("waker", env).await,
+            restorer: h.function("restorer", env).await,
         }
     }
 }
@@ -314,8 +317,8 @@ async fn a_deleted_endpoint_config_is_a_clear_error_and_the_snapshot_stays() {
 async fn a_held_lease_defers_the_action_until_it_expires() {
     let h = Harness::start(CONFIG).await;
     seed(&h).await;
-    let now = later(120);
-    let expires = now.parse::<Timestamp>().unwrap().as_second() + 60;
+    // Leases run on the real clock (epoch milliseconds): this one expires in two seconds.
+    let expires = Timestamp::now().as_millisecond() + 2000;
     h.aws
         .dynamodb
         .put_item()
@@ -339,22 +342,20 @@ async fn a_held_lease_defers_the_action_until_it_expires() {
         .send()
         .await
         .unwrap();
-    let mut f = Functions::start(&h, &now).await;
+    let mut f = Functions::start(&h, &later(120)).await;
 
     let error = f.sleeper.invoke(idle_alarm()).await.unwrap_err();
     assert_eq!(error["errorType"], "Deferred", "{error}");
     assert!(h.aws.endpoint(ENDPOINT).await.is_some());
 
-    let mut after_expiry = h
-        .function("sleeper", &[("SAGETIDE_NOW", &later(123))])
-        .await;
-    let response = after_expiry.invoke(idle_alarm()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let response = f.sleeper.invoke(idle_alarm()).await.unwrap();
     assert_eq!(outcome(&response), "applied", "{response}");
 }
 
-/// Runs `step` once to count its calls, then, for every k, replays the scenario with the
-/// process stopped after its k-th call, delivers the same event again after the lease expired,
-/// and checks with `verify` that the end state is the crash-free one.
+/// Runs a step once to count its calls, then, for every k, replays the scenario with the
+/// process stopped after its k-th call, delivers the same event again once the lease it may
+/// have left has expired, and checks that the end state is the crash-free one.
 struct CrashTest {
     harness: Harness,
     first: Functions,
@@ -364,6 +365,8 @@ struct CrashTest {
 }
 
 type Original = (Vec<String>, std::collections::BTreeMap<String, String>);
+
+const LEASE_EXPIRED: std::time::Duration = std::time::Duration::from_millis(1100);
 
 #[derive(Clone, Copy, Debug)]
 enum Step {
@@ -375,9 +378,11 @@ enum Step {
 impl CrashTest {
     async fn new() -> Self {
         let harness = Harness::start(CONFIG).await;
-        let first = Functions::start(&harness, &later(120)).await;
-        // Past the lease the crashed run may have left behind.
-        let rerun = Functions::start(&harness, &later(124)).await;
+        let now = later(120);
+        // A lease left by a crashed run blocks the endpoint for a second only.
+        let env = [("SAGETIDE_NOW", now.as_str()), ("SAGETIDE_LEASE_TTL", "1s")];
+        let first = Functions::start_with(&harness, &env).await;
+        let rerun = Functions::start_with(&harness, &env).await;
         seed(&harness).await;
         let original = Self::observe(&harness).await;
         Self {
@@ -427,6 +432,8 @@ impl CrashTest {
             let _ = Self::run(&mut self.first, step).await;
             self.harness.proxy.crash_after(None);
             let crashed = self.harness.proxy.take();
+            // The same event again, once a lease the crash left behind has expired.
+            tokio::time::sleep(LEASE_EXPIRED).await;
             let rerun = Self::run(&mut self.rerun, step).await;
             let rerun = rerun.unwrap_or_else(|e| {
                 panic!("{step:?}, crash after call {k} ({crashed:?}): rerun failed: {e}")

@@ -5,6 +5,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::aws::{self, AwsError};
+use crate::config::Config;
 use crate::idle;
 use crate::lifecycle::decide::SleepTrigger;
 use crate::lifecycle::{Actor, Lifecycle, Report};
@@ -64,16 +65,21 @@ pub struct Executor {
 impl Executor {
     /// Runs every action and returns their outcomes in the same order. A failed action does not
     /// stop the others.
-    pub async fn run(&self, actions: &[Planned], actor: Actor<'_>) -> Vec<Outcome> {
+    pub async fn run(
+        &self,
+        actions: &[Planned],
+        actor: Actor<'_>,
+        config: &Config,
+    ) -> Vec<Outcome> {
         futures::stream::iter(actions)
-            .map(|planned| self.run_one(planned, actor))
+            .map(|planned| self.run_one(planned, actor, config))
             .buffered(CONCURRENCY)
             .collect()
             .await
     }
 
-    async fn run_one(&self, planned: &Planned, actor: Actor<'_>) -> Outcome {
-        if let Some(report) = self.run_lifecycle(planned, actor).await {
+    async fn run_one(&self, planned: &Planned, actor: Actor<'_>, config: &Config) -> Outcome {
+        if let Some(report) = self.run_lifecycle(planned, actor, config).await {
             return report.outcome;
         }
         let outcome = if self.dry_run {
@@ -159,13 +165,18 @@ impl Executor {
     }
 
     /// Sleep, wake and restore run under the endpoint's lease, log themselves and keep history.
-    async fn run_lifecycle(&self, planned: &Planned, actor: Actor<'_>) -> Option<Report> {
+    async fn run_lifecycle(
+        &self,
+        planned: &Planned,
+        actor: Actor<'_>,
+        config: &Config,
+    ) -> Option<Report> {
         let lifecycle = self.lifecycle.as_ref()?;
         let (name, why) = (&planned.endpoint, planned.reason.as_str());
         Some(match planned.action {
             Action::Sleep => {
                 lifecycle
-                    .sleep(name, SleepTrigger::Schedule, why, actor)
+                    .sleep(name, SleepTrigger::Schedule(config), why, actor)
                     .await
             }
             Action::Wake => {

@@ -12,8 +12,7 @@ use super::autoscaling::{suspended_from, suspended_to};
 use crate::names::VariantRef;
 use crate::snapshot::{
     CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
-    PredefinedMetric, ScheduledAction, Step, StepScaling, TargetSnapshot,
-    TargetTracking,
+    PredefinedMetric, ScheduledAction, Step, StepScaling, TargetSnapshot, TargetTracking,
 };
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;

@@ -4,7 +4,7 @@
 //! | item | pk | sk |
 //! |---|---|---|
 //! | snapshot of an endpoint | `snapshot` | endpoint name |
-//! | lease on an endpoint | `lease` | endpoint name |
+//! | lease on an endpoint (expiry in epoch milliseconds) | `lease` | endpoint name |
 //! | history entry | `history#<endpoint>` | `<at>#<who>#<action>` |
 //!
 //! Snapshots share one partition so that a single Query lists every sleeping endpoint.
@@ -125,15 +125,19 @@ impl Table {
             .set_item(Some(item));
         let put = match previous {
             None => put.condition_expression("attribute_not_exists(pk)"),
+            // Never over a snapshot whose endpoint was deleted: that one must come back first.
             Some(v) => put
-                .condition_expression("#version = :v")
+                .condition_expression("#version = :v AND #phase <> :asleep")
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":v", n(v)),
+                .expression_attribute_names("#phase", "phase")
+                .expression_attribute_values(":v", n(v))
+                .expression_attribute_values(":asleep", s(Phase::Asleep.as_str())),
         };
         Ok(condition_held(OP, put.send().await)?.then_some(version))
     }
 
-    /// Moves the snapshot from phase `from` to `to`, if it is still that version in that phase.
+    /// Moves the snapshot from phase `from` to `to`, if it is still that version in that phase;
+    /// the move makes a new version, so that no writer who read the old one can overwrite it.
     pub async fn set_phase(
         &self,
         endpoint: &EndpointName,
@@ -146,11 +150,12 @@ impl Table {
             .update_item()
             .table_name(&self.name)
             .set_key(Some(key(SNAPSHOT, endpoint.as_str())))
-            .update_expression("SET #phase = :to")
+            .update_expression("SET #phase = :to, #version = :next")
             .condition_expression("#version = :v AND #phase = :from")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#phase", "phase")
             .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":next", n(version + 1))
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":to", s(to.as_str()))
             .send()
@@ -195,7 +200,7 @@ impl Table {
         let mut item = key(LEASE, endpoint.as_str());
         item.extend([
             ("holder".to_owned(), s(holder)),
-            ("expires".to_owned(), n((now + ttl).as_second())),
+            ("expires".to_owned(), n((now + ttl).as_millisecond())),
         ]);
         let result = self
             .client
@@ -205,7 +210,7 @@ impl Table {
             .condition_expression("attribute_not_exists(pk) OR #expires < :now OR #holder = :me")
             .expression_attribute_names("#expires", "expires")
             .expression_attribute_names("#holder", "holder")
-            .expression_attribute_values(":now", n(now.as_second()))
+            .expression_attribute_values(":now", n(now.as_millisecond()))
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;

@@ -154,7 +154,10 @@ impl Checker<'_> {
             None => Some(None),
             Some(n) => match u32::try_from(n) {
                 Ok(n) if n > 0 => Some(Some(n)),
-                _ => self.fail("min", format!("{n} is not a whole number of instances from 1 up")),
+                _ => self.fail(
+                    "min",
+                    format!("{n} is not a whole number of instances from 1 up"),
+                ),
             },
         };
         let remedy = match (raw.action.as_str(), min) {

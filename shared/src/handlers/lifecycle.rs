@@ -72,7 +72,7 @@ impl Sleeper {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), &env.config_parameter),
-            lifecycle: Lifecycle::new(sdk, env.require_table()?, env.dry_run),
+            lifecycle: Lifecycle::new(sdk, env)?,
             env: env.clone(),
         })
     }
@@ -140,7 +140,7 @@ pub struct Waker {
 impl Waker {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
-            lifecycle: Lifecycle::new(sdk, env.require_table()?, env.dry_run),
+            lifecycle: Lifecycle::new(sdk, env)?,
             env: env.clone(),
         })
     }
@@ -218,7 +218,7 @@ pub struct Restorer {
 impl Restorer {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
-            lifecycle: Lifecycle::new(sdk, env.require_table()?, env.dry_run),
+            lifecycle: Lifecycle::new(sdk, env)?,
             env: env.clone(),
         })
     }

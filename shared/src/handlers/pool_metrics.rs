@@ -14,6 +14,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::act::Executor;
 use crate::aws::{self, AwsError};
+use crate::config::Config;
 use crate::env::Env;
 use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
@@ -125,7 +126,12 @@ impl PoolMetrics {
                 aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await?;
         }
         let who = format!("pool-metrics@{now}");
-        let outcomes = self.executor.run(&policies, Actor { who: &who, now }).await;
+        // pool-metrics plans no sleep, so no schedule is ever looked up.
+        let no_schedules = Config::default();
+        let outcomes = self
+            .executor
+            .run(&policies, Actor { who: &who, now }, &no_schedules)
+            .await;
         for p in &problems {
             tracing::error!(endpoint = %p.endpoint, problem = %p.message, "endpoint not published");
         }

@@ -52,7 +52,7 @@ pub struct SkipReport {
 
 impl Scheduler {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
-        let lifecycle = Lifecycle::new(sdk, env.require_table()?, env.dry_run);
+        let lifecycle = Lifecycle::new(sdk, env)?;
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), &env.config_parameter),
             executor: Executor {
@@ -107,7 +107,7 @@ impl Scheduler {
         }
         let who = format!("scheduler@{now}");
         let actor = Actor { who: &who, now };
-        let outcomes = self.executor.run(&plan.actions, actor).await;
+        let outcomes = self.executor.run(&plan.actions, actor, &config).await;
 
         let failed = act::failures(&outcomes);
         let report = TickReport {

@@ -5,23 +5,25 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::config::Config;
 use crate::fleet::Endpoint;
-use crate::schedule::{Desired, Why};
+use crate::plan::wanted::{Wanted, wanted};
+use crate::schedule::Desired;
 use crate::snapshot::{Phase, Stored};
 use crate::tags::{self, Override, WakeSource};
 
 /// The API's status of an endpoint whose deletion has begun.
 const DELETING: &str = "Deleting";
 
-/// What asked for a sleep. Idle and manual sleeps look up the endpoint's schedule in the
-/// configuration: an endpoint inside a scheduled period stays awake.
+/// What asked for a sleep. Every sleep looks the endpoint's schedule up again in the
+/// configuration, against the tags just read: an idle endpoint inside a scheduled period stays
+/// awake, and a scheduled sleep happens only while its schedule wants it asleep.
 #[derive(Debug, Clone, Copy)]
 pub enum SleepTrigger<'a> {
     /// The endpoint's idle alarm went to ALARM.
     IdleAlarm(&'a Config),
     /// `{"action":"sleep"}`; `force` skips the idle check, never the tag check.
     Manual { force: bool, config: &'a Config },
-    /// Off-hours of an `off_hours: sleep` schedule (the scheduler decided the time).
-    Schedule,
+    /// Off-hours of an `off_hours: sleep` schedule.
+    Schedule(&'a Config),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +75,9 @@ pub fn sleep(
         return verdict(Decline("no such endpoint".into()));
     };
     let (opt_in, config, force) = match trigger {
-        SleepTrigger::Schedule => (tags::SCHEDULE, None, false),
-        SleepTrigger::IdleAlarm(config) => (tags::IDLE_AFTER, Some(config), false),
-        SleepTrigger::Manual { force, config } => (tags::IDLE_AFTER, Some(config), force),
+        SleepTrigger::Schedule(config) => (tags::SCHEDULE, config, false),
+        SleepTrigger::IdleAlarm(config) => (tags::IDLE_AFTER, config, false),
+        SleepTrigger::Manual { force, config } => (tags::IDLE_AFTER, config, force),
     };
     let Some(opt_in_value) = endpoint.tag(opt_in) else {
         return verdict(Decline(format!("it does not have the opt-in tag {opt_in}")));
@@ -86,12 +88,29 @@ pub fn sleep(
             endpoint.status
         )));
     }
-    let previous = stored.map(|s| s.version);
-    let Some(config) = config else {
-        return verdict(Sleep { previous });
-    };
-    if let Err(why) = outside_periods(endpoint, config, now) {
+    if let Err(why) = can_be_woken(endpoint, matches!(trigger, SleepTrigger::Schedule(_))) {
         return verdict(Decline(why));
+    }
+    let wanted = match wanted_now(endpoint, config, now) {
+        Ok(wanted) => wanted,
+        Err(why) => return verdict(Decline(why)),
+    };
+    let previous = stored.map(|s| s.version);
+    if let SleepTrigger::Schedule(_) = trigger {
+        return verdict(match wanted {
+            Some(w) if w.desired == Desired::Asleep => Sleep { previous },
+            Some(w) => Decline(format!("{} wants it awake now", w.reason)),
+            None => Decline("its schedule is unknown".into()),
+        });
+    }
+    if let Some(w) = wanted.filter(|w| w.in_period) {
+        return verdict(Decline(format!("{}: it stays awake", w.reason)));
+    }
+    if let Some(Ok(o @ Override::AwakeUntil(until))) =
+        endpoint.tag(tags::OVERRIDE).map(Override::parse)
+        && now < until
+    {
+        return verdict(Decline(format!("override {o} holds")));
     }
     let window = match tags::idle_after(opt_in_value) {
         Ok(window) => window,
@@ -109,6 +128,48 @@ pub fn sleep(
     }
 }
 
+/// Whether something could bring the endpoint back: `sagetide:wake-on` parses and names a
+/// source that can act (a wake alarm needs `sagetide:wake-alarm`; a schedule, the schedule
+/// tag). A scheduled sleep needs `schedule` itself, or the scheduler would never wake it.
+fn can_be_woken(endpoint: &Endpoint, scheduled: bool) -> Result<(), String> {
+    let sources = tags::wake_on(endpoint.tag(tags::WAKE_ON)).map_err(|e| e.to_string())?;
+    if scheduled && !sources.contains(&WakeSource::Schedule) {
+        return Err(format!(
+            "its {} does not include schedule, so the schedule could not wake it",
+            tags::WAKE_ON
+        ));
+    }
+    let usable = sources.iter().any(|s| match s {
+        WakeSource::Manual => true,
+        WakeSource::Schedule => endpoint.tag(tags::SCHEDULE).is_some(),
+        WakeSource::Alarm => endpoint.tag(tags::WAKE_ALARM).is_some(),
+    });
+    if usable {
+        Ok(())
+    } else {
+        Err(format!(
+            "nothing could wake it: {} allows {:?} but the tags they need are missing",
+            tags::WAKE_ON,
+            sources.iter().map(ToString::to_string).collect::<Vec<_>>()
+        ))
+    }
+}
+
+/// What the endpoint's schedule (or an override of it) wants now; `None` without a schedule.
+fn wanted_now(
+    endpoint: &Endpoint,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Option<Wanted>, String> {
+    let Some(name) = endpoint.tag(tags::SCHEDULE) else {
+        return Ok(None);
+    };
+    let schedule = config.schedule(name).ok_or_else(|| {
+        format!("its schedule {name:?} is not in the configuration, so its periods are unknown")
+    })?;
+    wanted(&endpoint.tags, schedule, now).map(Some)
+}
+
 /// The idle verdict once the invocations of the window are known.
 pub fn after_idle_check(
     total_invocations: f64,
@@ -121,29 +182,6 @@ pub fn after_idle_check(
         ))
     } else {
         Verdict::Sleep { previous }
-    }
-}
-
-/// An idle endpoint is still not put to sleep inside a scheduled period (or its prewarm), nor
-/// while an awake override holds.
-fn outside_periods(endpoint: &Endpoint, config: &Config, now: Timestamp) -> Result<(), String> {
-    if let Some(Ok(Override::AwakeUntil(until))) = endpoint.tag(tags::OVERRIDE).map(Override::parse)
-        && now < until
-    {
-        return Err(format!("override awake-until={until} holds"));
-    }
-    let Some(name) = endpoint.tag(tags::SCHEDULE) else {
-        return Ok(());
-    };
-    let schedule = config.schedule(name).ok_or_else(|| {
-        format!("its schedule {name:?} is not in the configuration, so its periods are unknown")
-    })?;
-    let state = schedule.state_at(now);
-    match (&state.desired, &state.why) {
-        (Desired::Awake(_), Why::Period(_) | Why::Prewarm(_)) => {
-            Err(format!("schedule {name}: inside {}", state.why))
-        }
-        _ => Ok(()),
     }
 }
 

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::act::Outcome;
 use crate::aws::table::{HistoryEntry, Table};
 use crate::aws::{self, AwsError};
+use crate::env::{Env, EnvError};
 use crate::fleet::Endpoint;
 use crate::idle;
 use crate::names::{EndpointName, VariantRef};
@@ -23,11 +24,8 @@ use crate::snapshot::{Phase, Snapshot, Stored};
 use crate::tags::WakeSource;
 use decide::{RestoreDecision, SleepDecision, SleepTrigger, Verdict, WakeDecision};
 
-/// How long a lease holds: longer than any function runs (their timeout is 60 s), so a live
-/// holder never loses it, short enough that a crashed one blocks the endpoint only briefly.
-pub const LEASE_TTL: SignedDuration = SignedDuration::from_secs(120);
-
-/// Who acts and when: the lease holder and the signature of history entries.
+/// Who acts and when: the lease holder and the signature of history entries; `now` is the
+/// instant decisions are made for (a tick's time), while leases always run on the real clock.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
     pub who: &'a str,
@@ -53,17 +51,19 @@ pub struct Lifecycle {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub table: Table,
     pub dry_run: bool,
+    lease_ttl: SignedDuration,
 }
 
 impl Lifecycle {
-    pub fn new(sdk: &SdkConfig, table: &str, dry_run: bool) -> Self {
-        Self {
+    pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
+        Ok(Self {
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-            table: Table::new(aws_sdk_dynamodb::Client::new(sdk), table),
-            dry_run,
-        }
+            table: Table::new(aws_sdk_dynamodb::Client::new(sdk), env.require_table()?),
+            dry_run: env.dry_run,
+            lease_ttl: env.lease_ttl,
+        })
     }
 
     /// Puts the endpoint to sleep if `decide::sleep` finds it eligible: snapshot, read back,
@@ -75,64 +75,70 @@ impl Lifecycle {
         why: &str,
         actor: Actor<'_>,
     ) -> Report {
-        self.leased(name, "sleep", why, actor, async {
-            let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-            let stored = self.table.snapshot(name).await?;
-            let verdict =
-                match decide::sleep(endpoint.as_ref(), stored.as_ref(), trigger, actor.now) {
-                    SleepDecision::Verdict(v) => v,
-                    SleepDecision::CheckIdle { window } => {
-                        let e = endpoint
-                            .as_ref()
-                            .expect("only an existing endpoint is checked");
-                        let variants: Vec<VariantRef> = e.variant_refs().collect();
-                        let (start, end, period) = idle::invocation_window(window, actor.now);
-                        let total = aws::cloudwatch::invocations(
-                            &self.cloudwatch,
-                            &variants,
-                            start,
-                            end,
-                            period,
-                        )
-                        .await?;
-                        decide::after_idle_check(total, window, stored.as_ref().map(|s| s.version))
+        let report = self
+            .leased(name, "sleep", why, actor, async {
+                // The snapshot first: an endpoint seen afterwards is at least as new as it.
+                let stored = self.table.snapshot(name).await?;
+                let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
+                let verdict =
+                    match decide::sleep(endpoint.as_ref(), stored.as_ref(), trigger, actor.now) {
+                        SleepDecision::Verdict(v) => v,
+                        SleepDecision::CheckIdle { window } => {
+                            let e = endpoint
+                                .as_ref()
+                                .expect("only an existing endpoint is checked");
+                            let variants: Vec<VariantRef> = e.variant_refs().collect();
+                            let (start, end, period) = idle::invocation_window(window, actor.now);
+                            let total = aws::cloudwatch::invocations(
+                                &self.cloudwatch,
+                                &variants,
+                                start,
+                                end,
+                                period,
+                            )
+                            .await?;
+                            decide::after_idle_check(
+                                total,
+                                window,
+                                stored.as_ref().map(|s| s.version),
+                            )
+                        }
+                    };
+                match verdict {
+                    Verdict::Decline(reason) => Ok(Step::Declined(reason)),
+                    Verdict::Done(reason) => Ok(Step::AlreadyDone(reason)),
+                    _ if self.dry_run => Ok(Step::DryRun),
+                    Verdict::Finish { version } => {
+                        self.table
+                            .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
+                            .await?;
+                        Ok(Step::Applied(
+                            "a previous run deleted it after its snapshot; recorded as asleep"
+                                .into(),
+                        ))
                     }
-                };
-            match verdict {
-                Verdict::Decline(reason) => {
-                    if matches!(trigger, SleepTrigger::IdleAlarm(_))
-                        && endpoint.is_some()
-                        && !self.dry_run
-                    {
-                        // The alarm fires on a change only: put it back to OK so it asks again
-                        // at its next evaluation if the endpoint is still idle then.
-                        aws::cloudwatch::rearm_alarm(
-                            &self.cloudwatch,
-                            &idle::alarm_name(name),
-                            &format!("sagetide declined to sleep it: {reason}"),
-                        )
-                        .await?;
+                    Verdict::Sleep { previous } => {
+                        let endpoint = endpoint.expect("only an existing endpoint is put to sleep");
+                        self.snapshot_and_delete(&endpoint, previous, actor.now)
+                            .await
                     }
-                    Ok(Step::Declined(reason))
                 }
-                Verdict::Done(reason) => Ok(Step::AlreadyDone(reason)),
-                _ if self.dry_run => Ok(Step::DryRun),
-                Verdict::Finish { version } => {
-                    self.table
-                        .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
-                        .await?;
-                    Ok(Step::Applied(
-                        "a previous run deleted it after its snapshot; recorded as asleep".into(),
-                    ))
-                }
-                Verdict::Sleep { previous } => {
-                    let endpoint = endpoint.expect("only an existing endpoint is put to sleep");
-                    self.snapshot_and_delete(&endpoint, previous, actor.now)
-                        .await
-                }
+            })
+            .await;
+        let asks_again = matches!(
+            report.outcome,
+            Outcome::Declined | Outcome::Deferred(_) | Outcome::Failed(_)
+        );
+        if matches!(trigger, SleepTrigger::IdleAlarm(_)) && asks_again && !self.dry_run {
+            // An alarm reports changes only: back to OK, it fires again at its next evaluation
+            // if the endpoint is still idle then, so a declined or failed sleep is retried.
+            let reason = format!("sagetide did not sleep it: {}", report.detail);
+            let alarm = idle::alarm_name(name);
+            if let Err(e) = aws::cloudwatch::rearm_alarm(&self.cloudwatch, &alarm, &reason).await {
+                tracing::warn!(endpoint = %name, error = %e, "idle alarm not re-armed");
             }
-        })
-        .await
+        }
+        report
     }
 
     async fn snapshot_and_delete(
@@ -280,11 +286,11 @@ impl Lifecycle {
         let result = if self.dry_run {
             body.await
         } else {
-            match self
+            let acquired = self
                 .table
-                .acquire(name, actor.who, actor.now, LEASE_TTL)
-                .await
-            {
+                .acquire(name, actor.who, Timestamp::now(), self.lease_ttl)
+                .await;
+            match acquired {
                 Ok(true) => {
                     let result = body.await;
                     if let Err(e) = self.table.release(name, actor.who).await {

@@ -2,6 +2,7 @@
 //! A plan is data: it can be printed, diffed, dry-run and tested without AWS.
 
 pub mod scheduler;
+pub mod wanted;
 
 use std::fmt;
 

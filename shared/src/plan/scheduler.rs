@@ -4,15 +4,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
+use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
 use crate::config::Config;
 use crate::fleet::{Endpoint, ScalableTarget};
 use crate::idle::IdleAlarm;
 use crate::names::{EndpointName, VariantName};
-use crate::schedule::{Desired, Schedule, Why};
+use crate::schedule::{Desired, Schedule};
 use crate::snapshot::{Phase, Stored};
-use crate::tags::{self, Override, Tags, WakeSource};
+use crate::tags::{self, Override, WakeSource};
 
 /// What one tick observed: the endpoints that carry a schedule or an idle window, their
 /// scalable targets, the snapshots not yet restored, and the idle alarms that exist.
@@ -43,9 +44,11 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
     let mut plan = Plan::default();
     for endpoint in observed.endpoints {
         let targets = current.get(&endpoint.name).unwrap_or(&no_targets);
+        // A snapshot left `sleeping` by a sleep that never deleted the endpoint does not stop
+        // the schedule: the next sleep writes it again.
         let planned = match sleeping.get(&endpoint.name) {
-            Some(stored) => plan_woken(endpoint, stored),
-            None => plan_endpoint(endpoint, targets, config, now),
+            Some(stored) if stored.phase == Phase::Asleep => plan_woken(endpoint, stored),
+            _ => plan_endpoint(endpoint, targets, config, now),
         };
         match planned {
             Ok(actions) => plan.actions.extend(actions),
@@ -77,10 +80,10 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
 /// autoscaling comes back first (the restorer's event may have been lost). Until then, the
 /// schedule leaves it alone.
 fn plan_woken(endpoint: &Endpoint, stored: &Stored) -> Result<Vec<Planned>, String> {
-    if stored.phase != Phase::Asleep || !endpoint.is_in_service() {
+    if !endpoint.is_in_service() {
         return Err(format!(
-            "snapshot is {} and status {}: the sleep or wake in progress finishes first",
-            stored.phase, endpoint.status
+            "woken, status {}: its autoscaling is restored once it is InService",
+            endpoint.status
         ));
     }
     Ok(vec![Planned {
@@ -106,19 +109,11 @@ fn plan_asleep(stored: &Stored, config: &Config, now: Timestamp) -> Result<Vec<P
     if !allowed.contains(&WakeSource::Schedule) {
         return Ok(Vec::new());
     }
-    let (desired, reason) = match active_override(&snapshot.tags, now)? {
-        Some(o) => (override_desired(schedule, o)?, format!("override {o}")),
-        None => {
-            let state = schedule.state_at(now);
-            if !matches!(state.why, Why::Period(_) | Why::Prewarm(_)) {
-                return Ok(Vec::new());
-            }
-            (
-                state.desired,
-                format!("schedule {}: {}", schedule.name, state.why),
-            )
-        }
-    };
+    let wanted = wanted(&snapshot.tags, schedule, now)?;
+    if !wanted.in_period {
+        return Ok(Vec::new());
+    }
+    let (desired, reason) = (wanted.desired, wanted.reason);
     Ok(match desired {
         Desired::Awake(_) => vec![Planned {
             endpoint: snapshot.endpoint.clone(),
@@ -127,21 +122,6 @@ fn plan_asleep(stored: &Stored, config: &Config, now: Timestamp) -> Result<Vec<P
         }],
         Desired::Asleep => Vec::new(),
     })
-}
-
-/// The override in `tags` that holds at `now`, if any (an expired one is removed by the tick
-/// that sees the endpoint awake).
-fn active_override(tags: &Tags, now: Timestamp) -> Result<Option<Override>, String> {
-    match tags
-        .get(tags::OVERRIDE)
-        .map(|v| Override::parse(v))
-        .transpose()
-    {
-        Ok(o) => Ok(o.filter(|o| now < o.until())),
-        Err(e) => Err(format!(
-            "{e}; the endpoint is left as it is until the tag is fixed"
-        )),
-    }
 }
 
 fn unknown_schedule<'c>(config: &'c Config, name: &str) -> Result<&'c Schedule, String> {
@@ -211,12 +191,7 @@ fn plan_endpoint(
             endpoint.status
         ));
     }
-    let override_tag = endpoint
-        .tag(tags::OVERRIDE)
-        .map(|value| Override::parse(value).map(|o| (o, value)))
-        .transpose()
-        .map_err(|e| format!("{e}; the endpoint is left as it is until the tag is fixed"))?;
-
+    let wanted = wanted(&endpoint.tags, schedule, now)?;
     let mut actions = Vec::new();
     let mut planned = |action, reason: &str| {
         actions.push(Planned {
@@ -225,23 +200,19 @@ fn plan_endpoint(
             reason: reason.to_owned(),
         })
     };
-    let (desired, reason) = match override_tag {
-        Some((o, _)) if now < o.until() => {
-            (override_desired(schedule, o)?, format!("override {o}"))
-        }
-        Some((o, value)) => {
-            planned(
-                Action::RemoveOverride {
-                    arn: endpoint.arn.clone(),
-                    value: value.to_owned(),
-                },
-                &format!("override expired at {}", o.until()),
-            );
-            scheduled(schedule, now)
-        }
-        None => scheduled(schedule, now),
-    };
-
+    if let Some(value) = endpoint.tag(tags::OVERRIDE)
+        && let Ok(o) = Override::parse(value)
+        && now >= o.until()
+    {
+        planned(
+            Action::RemoveOverride {
+                arn: endpoint.arn.clone(),
+                value: value.to_owned(),
+            },
+            &format!("override expired at {}", o.until()),
+        );
+    }
+    let (desired, reason) = (wanted.desired, wanted.reason);
     match desired {
         Desired::Awake(to) => {
             let variants: BTreeSet<&VariantName> = endpoint
@@ -267,26 +238,6 @@ fn plan_endpoint(
         Desired::Asleep => planned(Action::Sleep, &reason),
     }
     Ok(actions)
-}
-
-fn scheduled(schedule: &Schedule, now: Timestamp) -> (Desired, String) {
-    let state = schedule.state_at(now);
-    (
-        state.desired,
-        format!("schedule {}: {}", schedule.name, state.why),
-    )
-}
-
-fn override_desired(schedule: &Schedule, o: Override) -> Result<Desired, String> {
-    match o {
-        Override::AwakeUntil(_) => schedule.awake_capacity().map(Desired::Awake).ok_or_else(|| {
-            format!(
-                "override {o}: schedule {} has no period whose capacity an awake endpoint could take",
-                schedule.name
-            )
-        }),
-        Override::AsleepUntil(_) => Ok(schedule.off_hours_desired()),
-    }
 }
 
 #[cfg(test)]

@@ -214,9 +214,7 @@ pub fn decide(
         AlarmState::Alarm => true,
         AlarmState::Ok => false,
         AlarmState::InsufficientData => {
-            return Decision::Ignore(
-                "INSUFFICIENT_DATA neither starts nor ends a remedy".into(),
-            );
+            return Decision::Ignore("INSUFFICIENT_DATA neither starts nor ends a remedy".into());
         }
     };
     let key = trigger_key(&change.rule.name, change.alarm);
@@ -238,7 +236,11 @@ pub fn decide(
             .iter()
             .map(|t| {
                 let wanted = n.unwrap_or_else(|| {
-                    observed.instances.get(&t.variant.variant).copied().unwrap_or(0)
+                    observed
+                        .instances
+                        .get(&t.variant.variant)
+                        .copied()
+                        .unwrap_or(0)
                 });
                 (t.variant.variant.clone(), wanted.min(t.capacity.max()))
             })

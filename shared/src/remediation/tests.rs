@@ -139,7 +139,10 @@ fn a_late_ok_never_undoes_a_newer_alarm() {
 fn an_ok_that_overtook_its_alarm_leaves_nothing_suspended() {
     let mut e = Endpoint::new(target(1, 4, Suspended::default()));
     assert_eq!(e.receive("hold-on-errors", "chat-5xx", Ok, 5), Vec::new());
-    assert_eq!(e.receive("hold-on-errors", "chat-5xx", Alarm, 0), Vec::new());
+    assert_eq!(
+        e.receive("hold-on-errors", "chat-5xx", Alarm, 0),
+        Vec::new()
+    );
     assert_eq!(e.suspended(), Suspended::default());
 }
 
@@ -148,7 +151,10 @@ fn duplicates_change_nothing_and_keep_the_baseline() {
     let mut e = Endpoint::new(target(1, 4, OWNER));
     e.receive("hold-on-errors", "chat-5xx", Alarm, 0);
     let record = e.record.clone();
-    assert_eq!(e.receive("hold-on-errors", "chat-5xx", Alarm, 0), Vec::new());
+    assert_eq!(
+        e.receive("hold-on-errors", "chat-5xx", Alarm, 0),
+        Vec::new()
+    );
     assert_eq!(e.record, record);
     e.receive("hold-on-errors", "chat-5xx", Ok, 3);
     assert_eq!(e.receive("hold-on-errors", "chat-5xx", Ok, 3), Vec::new());
@@ -183,7 +189,10 @@ fn raise_min_never_goes_above_max_nor_lowers_a_higher_minimum() {
     capped.receive("keep-capacity", "chat-latency", Alarm, 0);
     assert_eq!(capped.min(), 3);
     let mut higher = Endpoint::new(target(6, 10, Suspended::default()));
-    assert_eq!(higher.receive("keep-capacity", "chat-latency", Alarm, 0), Vec::new());
+    assert_eq!(
+        higher.receive("keep-capacity", "chat-latency", Alarm, 0),
+        Vec::new()
+    );
     assert_eq!(higher.min(), 6);
 }
 
@@ -205,7 +214,10 @@ fn a_suspend_rule_does_not_touch_the_minimum_and_raise_min_not_the_suspended_sta
     e.receive("hold-on-errors", "chat-5xx", Alarm, 0);
     // The owner lowers the minimum meanwhile; the remedy leaves it.
     e.target.capacity = Capacity::new(1, 10).unwrap();
-    assert_eq!(e.receive("hold-on-errors", "chat-5xx", Alarm, 0), Vec::new());
+    assert_eq!(
+        e.receive("hold-on-errors", "chat-5xx", Alarm, 0),
+        Vec::new()
+    );
     e.receive("keep-capacity", "chat-latency", Alarm, 1);
     assert_eq!(e.min(), 4);
     e.receive("hold-on-errors", "chat-5xx", Ok, 2);
@@ -217,7 +229,12 @@ fn a_suspend_rule_does_not_touch_the_minimum_and_raise_min_not_the_suspended_sta
 fn insufficient_data_is_ignored() {
     let mut e = Endpoint::new(target(1, 4, Suspended::default()));
     assert_eq!(
-        e.receive("hold-on-errors", "chat-5xx", AlarmState::InsufficientData, 0),
+        e.receive(
+            "hold-on-errors",
+            "chat-5xx",
+            AlarmState::InsufficientData,
+            0
+        ),
         Vec::new()
     );
     assert_eq!(e.record, None);

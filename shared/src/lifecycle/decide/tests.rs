@@ -10,6 +10,11 @@ schedules:
     periods:
       - { days: mon-fri, start: "08:00", end: "18:00", capacity: { min: 1, max: 4 } }
     off_hours: { min: 1, max: 1 }
+  desk:
+    timezone: UTC
+    periods:
+      - { days: mon-fri, start: "08:00", end: "18:00", capacity: { min: 1, max: 4 } }
+    off_hours: sleep
 "#;
 
 fn config() -> Config {
@@ -101,14 +106,19 @@ fn an_endpoint_without_the_opt_in_tag_is_never_slept_even_by_force() {
         at(NIGHT),
     );
     assert!(declined(forced).contains("opt-in"));
-    let scheduled = sleep(Some(&untagged), None, SleepTrigger::Schedule, at(NIGHT));
+    let scheduled = sleep(
+        Some(&untagged),
+        None,
+        SleepTrigger::Schedule(&config()),
+        at(NIGHT),
+    );
     assert!(declined(scheduled).contains("sagetide:schedule"));
 }
 
 #[test]
 fn inside_a_period_an_idle_endpoint_stays() {
     let e = endpoint(&[IDLE, ("sagetide:schedule", "office-hours")]);
-    assert!(declined(idle(Some(&e), None, "2026-11-23T10:00:00Z")).contains("inside period"));
+    assert!(declined(idle(Some(&e), None, "2026-11-23T10:00:00Z")).contains("period mon-fri"));
     let unknown = endpoint(&[IDLE, ("sagetide:schedule", "night-shift")]);
     assert!(declined(idle(Some(&unknown), None, NIGHT)).contains("not in the configuration"));
     assert!(matches!(
@@ -277,5 +287,44 @@ fn restore_waits_for_in_service_and_happens_once() {
     assert!(matches!(
         restore(Some(&sleeping), Some(&endpoint(&[IDLE]))),
         RestoreDecision::Done(_)
+    ));
+}
+
+fn scheduled(e: &Endpoint, now: &str) -> SleepDecision {
+    sleep(Some(e), None, SleepTrigger::Schedule(&config()), at(now))
+}
+
+const DESK: (&str, &str) = ("sagetide:schedule", "desk");
+
+#[test]
+fn a_scheduled_sleep_is_checked_again_against_the_tags_just_read() {
+    assert_eq!(
+        scheduled(&endpoint(&[DESK]), NIGHT),
+        SleepDecision::Verdict(Verdict::Sleep { previous: None })
+    );
+    assert!(declined(scheduled(&endpoint(&[DESK]), "2026-11-23T10:00:00Z")).contains("awake"));
+    let overridden = endpoint(&[
+        DESK,
+        ("sagetide:override", "awake-until=2026-11-23T05:00:00Z"),
+    ]);
+    assert!(declined(scheduled(&overridden, NIGHT)).contains("override"));
+}
+
+#[test]
+fn nothing_is_slept_that_nothing_could_wake() {
+    let no_schedule_source = endpoint(&[DESK, ("sagetide:wake-on", "manual")]);
+    assert!(declined(scheduled(&no_schedule_source, NIGHT)).contains("schedule could not wake"));
+    let alarm_without_name = endpoint(&[IDLE, ("sagetide:wake-on", "alarm")]);
+    assert!(declined(idle(Some(&alarm_without_name), None, NIGHT)).contains("nothing could wake"));
+    let garbled = endpoint(&[IDLE, ("sagetide:wake-on", "whenever")]);
+    assert!(declined(idle(Some(&garbled), None, NIGHT)).contains("sagetide:wake-on"));
+    let by_alarm = endpoint(&[
+        IDLE,
+        ("sagetide:wake-on", "alarm"),
+        ("sagetide:wake-alarm", "queue-backlog"),
+    ]);
+    assert!(matches!(
+        idle(Some(&by_alarm), None, NIGHT),
+        SleepDecision::CheckIdle { .. }
     ));
 }
