@@ -630,3 +630,54 @@ async fn dry_run_decides_and_deletes_nothing() {
     assert_eq!(proxy::mutating(&h.proxy.take()), Vec::<String>::new());
     assert!(h.aws.endpoint(ENDPOINT).await.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wake_alarm_still_in_alarm_wakes_its_endpoint_at_the_next_tick() {
+    let h = Harness::start(CONFIG).await;
+    let tags = [
+        ("sagetide:idle-after", "90m"),
+        ("sagetide:wake-on", "alarm"),
+        ("sagetide:wake-alarm", "queue-backlog"),
+    ];
+    h.aws.create_endpoint("batch", &["AllTraffic"], &tags).await;
+    let now = later(120);
+    let mut sleeper = h.function("sleeper", &[("SAGETIDE_NOW", &now)]).await;
+    let slept = sleeper
+        .invoke(alarm_event("sagetide-idle-batch", "ALARM", Some("batch")))
+        .await
+        .unwrap();
+    assert_eq!(outcome(&slept), "applied", "{slept}");
+    let mut scheduler = h.function("scheduler", &[]).await;
+    let tick = sagetide_tests::scheduled_event(&now);
+    assert_eq!(
+        scheduler.invoke(tick.clone()).await.unwrap()["actions"],
+        json!([])
+    );
+
+    // The wake alarm went to ALARM; its one event was lost (or came while it could not wake).
+    let cw = &h.aws.cloudwatch;
+    cw.put_metric_alarm()
+        .alarm_name("queue-backlog")
+        .namespace("AWS/SQS")
+        .metric_name("ApproximateNumberOfMessagesVisible")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Maximum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(100.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    cw.set_alarm_state()
+        .alarm_name("queue-backlog")
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("test")
+        .send()
+        .await
+        .unwrap();
+
+    let report = scheduler.invoke(tick).await.unwrap();
+    assert_eq!(report["actions"][0]["action"], "wake", "{report}");
+    assert_eq!(report["actions"][0]["outcome"], "applied", "{report}");
+    assert!(h.aws.endpoint("batch").await.is_some());
+}

@@ -160,7 +160,7 @@ impl Executor {
                 Ok(Outcome::Applied)
             }
             // With a lifecycle, `run_lifecycle` has carried these out already.
-            Action::Sleep | Action::Wake | Action::Restore => Err(no_lifecycle()),
+            Action::Sleep | Action::Wake { .. } | Action::Restore => Err(no_lifecycle()),
         }
     }
 
@@ -173,15 +173,20 @@ impl Executor {
     ) -> Option<Report> {
         let lifecycle = self.lifecycle.as_ref()?;
         let (name, why) = (&planned.endpoint, planned.reason.as_str());
-        Some(match planned.action {
+        Some(match &planned.action {
             Action::Sleep => {
                 lifecycle
                     .sleep(name, SleepTrigger::Schedule(config), why, actor)
                     .await
             }
-            Action::Wake => {
+            Action::Wake { alarm: None } => {
                 lifecycle
                     .wake(name, WakeSource::Schedule, None, why, actor)
+                    .await
+            }
+            Action::Wake { alarm: Some(alarm) } => {
+                lifecycle
+                    .wake(name, WakeSource::Alarm, Some(alarm), why, actor)
                     .await
             }
             Action::Restore => lifecycle.restore(name, why, actor).await,

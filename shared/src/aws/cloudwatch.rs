@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
@@ -225,6 +225,31 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<IdleAlarm>, AwsError> {
                 evaluation_periods: alarm.evaluation_periods.unwrap_or(0),
             });
         }
+    }
+    Ok(out)
+}
+
+/// Which of the alarms `names` are in ALARM now: ⌈names/100⌉ DescribeAlarms calls.
+pub async fn firing(client: &Client, names: &[String]) -> Result<BTreeSet<String>, AwsError> {
+    let mut out = BTreeSet::new();
+    for chunk in names.chunks(100) {
+        let page = client
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .state_value(StateValue::Alarm)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
+        out.extend(
+            page.metric_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name.clone()),
+        );
+        out.extend(
+            page.composite_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name.clone()),
+        );
     }
     Ok(out)
 }

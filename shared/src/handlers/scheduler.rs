@@ -1,6 +1,8 @@
 //! The `scheduler` function: each tick makes every scheduled endpoint's capacity match its
 //! schedule for *now*.
 
+use std::collections::BTreeSet;
+
 use aws_config::SdkConfig;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -95,11 +97,21 @@ impl Scheduler {
             aws::cloudwatch::idle_alarms(&self.lifecycle().cloudwatch),
         )?;
 
+        let wake_alarms: Vec<String> = sleeping
+            .iter()
+            .filter_map(|s| s.snapshot.wake_alarm().map(str::to_owned))
+            .collect();
+        let firing_wake_alarms = if wake_alarms.is_empty() {
+            BTreeSet::new()
+        } else {
+            aws::cloudwatch::firing(&self.lifecycle().cloudwatch, &wake_alarms).await?
+        };
         let observed = Observed {
             endpoints: &endpoints,
             targets: &targets,
             sleeping: &sleeping,
             idle_alarms: &idle_alarms,
+            firing_wake_alarms: &firing_wake_alarms,
         };
         let plan = plan::scheduler::plan(&observed, &config, now);
         for skipped in &plan.skipped {

@@ -22,8 +22,9 @@ pub enum Action {
     RemoveOverride { arn: Option<String>, value: String },
     /// Off-hours of an `off_hours: sleep` schedule: snapshot the endpoint, then delete it.
     Sleep,
-    /// A sleeping endpoint's period (or prewarm) begins: create it again from its snapshot.
-    Wake,
+    /// Create a sleeping endpoint again from its snapshot: its period (or prewarm) begins, or
+    /// (`alarm`) its wake alarm is in ALARM.
+    Wake { alarm: Option<String> },
     /// A woken endpoint is InService: bring its autoscaling back from the snapshot.
     Restore,
     /// Create or replace the endpoint's idle alarm.
@@ -42,7 +43,7 @@ impl Action {
             Action::SetCapacity { .. } => "set-capacity",
             Action::RemoveOverride { .. } => "remove-override",
             Action::Sleep => "sleep",
-            Action::Wake => "wake",
+            Action::Wake { .. } => "wake",
             Action::Restore => "restore",
             Action::PutIdleAlarm(_) => "put-idle-alarm",
             Action::DeleteIdleAlarm => "delete-idle-alarm",
@@ -65,7 +66,7 @@ impl fmt::Display for Action {
                 to,
             } => write!(f, "register-target {variant} {to}"),
             Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
-            Action::Sleep | Action::Wake | Action::Restore | Action::DeleteIdleAlarm => {
+            Action::Sleep | Action::Wake { .. } | Action::Restore | Action::DeleteIdleAlarm => {
                 f.write_str(self.kind())
             }
             Action::PutIdleAlarm(alarm) => write!(

@@ -23,6 +23,8 @@ pub struct Observed<'a> {
     pub targets: &'a [ScalableTarget],
     pub sleeping: &'a [Stored],
     pub idle_alarms: &'a [IdleAlarm],
+    /// The wake alarms of sleeping endpoints that are in ALARM now.
+    pub firing_wake_alarms: &'a BTreeSet<String>,
 }
 
 /// Plans one tick. Level-triggered: the plan only depends on what is observed now, so a missed
@@ -63,7 +65,7 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
         if existing.contains(&stored.snapshot.endpoint) {
             continue;
         }
-        match plan_asleep(stored, config, now) {
+        match plan_asleep(stored, observed.firing_wake_alarms, config, now) {
             Ok(actions) => plan.actions.extend(actions),
             Err(why) => plan.skipped.push(Skipped {
                 endpoint: stored.snapshot.endpoint.clone(),
@@ -96,16 +98,39 @@ fn plan_woken(endpoint: &Endpoint, stored: &Stored) -> Result<Vec<Planned>, Stri
     }])
 }
 
-/// A sleeping endpoint: woken when its schedule enters a period (or its prewarm), or an awake
-/// override holds, and its `sagetide:wake-on` allows the schedule.
-fn plan_asleep(stored: &Stored, config: &Config, now: Timestamp) -> Result<Vec<Planned>, String> {
+/// A sleeping endpoint: woken while its wake alarm is in ALARM (an alarm reports changes
+/// once, and that event may have come while the endpoint could not be woken), or when its
+/// schedule enters a period (or its prewarm) or an awake override holds; each only if its
+/// `sagetide:wake-on` allows it.
+fn plan_asleep(
+    stored: &Stored,
+    firing_wake_alarms: &BTreeSet<String>,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Vec<Planned>, String> {
     let snapshot = &stored.snapshot;
+    let allowed = tags::wake_on(snapshot.tags.get(tags::WAKE_ON).map(String::as_str))
+        .map_err(|e| e.to_string())?;
+    let wake = |alarm: Option<String>, reason: String| {
+        vec![Planned {
+            endpoint: snapshot.endpoint.clone(),
+            action: Action::Wake { alarm },
+            reason,
+        }]
+    };
+    if let Some(alarm) = snapshot.wake_alarm()
+        && allowed.contains(&WakeSource::Alarm)
+        && firing_wake_alarms.contains(alarm)
+    {
+        return Ok(wake(
+            Some(alarm.to_owned()),
+            format!("wake alarm {alarm} is in ALARM"),
+        ));
+    }
     let Some(name) = snapshot.tags.get(tags::SCHEDULE) else {
         return Ok(Vec::new());
     };
     let schedule = unknown_schedule(config, name)?;
-    let allowed = tags::wake_on(snapshot.tags.get(tags::WAKE_ON).map(String::as_str))
-        .map_err(|e| e.to_string())?;
     if !allowed.contains(&WakeSource::Schedule) {
         return Ok(Vec::new());
     }
@@ -113,13 +138,8 @@ fn plan_asleep(stored: &Stored, config: &Config, now: Timestamp) -> Result<Vec<P
     if !wanted.in_period {
         return Ok(Vec::new());
     }
-    let (desired, reason) = (wanted.desired, wanted.reason);
-    Ok(match desired {
-        Desired::Awake(_) => vec![Planned {
-            endpoint: snapshot.endpoint.clone(),
-            action: Action::Wake,
-            reason,
-        }],
+    Ok(match wanted.desired {
+        Desired::Awake(_) => wake(None, wanted.reason),
         Desired::Asleep => Vec::new(),
     })
 }

@@ -29,6 +29,7 @@ fn plan(
             targets,
             sleeping: &[],
             idle_alarms: &[],
+            firing_wake_alarms: &BTreeSet::new(),
         },
         config,
         now,
