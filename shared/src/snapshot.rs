@@ -60,6 +60,9 @@ pub struct Suspended {
 pub struct Policy {
     pub name: String,
     pub configuration: PolicyConfiguration,
+    /// Alarms whose actions invoke this (step) policy. A re-created policy gets a new ARN, so
+    /// on restore they are pointed at it, or the restored policy would never run.
+    pub alarms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

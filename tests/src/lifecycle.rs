@@ -17,6 +17,10 @@ use crate::seed::{Aws, TABLE, metric_dimensions, resource_id};
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
+fn backlog_alarm(endpoint: &str, variant: &str) -> String {
+    format!("{endpoint}-{variant}-latency")
+}
+
 impl Aws {
     /// A variant with everything a snapshot must carry: a target partly suspended by its
     /// owner, target-tracking policies on a predefined metric, a customized metric and a metric
@@ -153,7 +157,8 @@ impl Aws {
                 .build()
                 .unwrap()
         };
-        self.autoscaling
+        let step_out = self
+            .autoscaling
             .put_scaling_policy()
             .policy_name("step-out")
             .service_namespace(ServiceNamespace::Sagemaker)
@@ -171,7 +176,31 @@ impl Aws {
             )
             .send()
             .await
-            .expect("put step policy");
+            .expect("put step policy")
+            .policy_arn;
+        // The owner's alarm that runs the step policy.
+        self.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(backlog_alarm(endpoint, variant))
+            .namespace("AWS/SageMaker")
+            .metric_name("ModelLatency")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("EndpointName")
+                    .value(endpoint)
+                    .build(),
+            )
+            .period(60)
+            .evaluation_periods(3)
+            .threshold(250_000.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+            )
+            .alarm_actions(step_out)
+            .send()
+            .await
+            .expect("put the step policy's alarm");
         let scheduled = [
             (
                 "weekday-warmup",
@@ -260,7 +289,40 @@ impl Aws {
         actions.sort();
         lines.extend(policies);
         lines.extend(actions);
+        if !lines.is_empty() {
+            lines.push(self.backlog_alarm_target(endpoint, variant).await);
+        }
         lines
+    }
+
+    /// Which of the variant's policies the owner's backlog alarm runs (by ARN, as CloudWatch
+    /// does): a policy re-created under a new ARN leaves the alarm dangling unless re-pointed.
+    async fn backlog_alarm_target(&self, endpoint: &str, variant: &str) -> String {
+        let name = backlog_alarm(endpoint, variant);
+        let alarms = self
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(&name)
+            .send()
+            .await
+            .expect("describe alarms")
+            .metric_alarms
+            .unwrap_or_default();
+        let Some(alarm) = alarms.first() else {
+            return format!("alarm {name} missing");
+        };
+        let policies = self.policies(endpoint, variant).await;
+        let targets: Vec<&str> = alarm
+            .alarm_actions()
+            .iter()
+            .map(|arn| {
+                policies
+                    .iter()
+                    .find(|p| &p.policy_arn == arn)
+                    .map_or("a policy that does not exist", |p| p.policy_name.as_str())
+            })
+            .collect();
+        format!("alarm {name} runs {targets:?}")
     }
 
     /// What AWS does to a variant's autoscaling when its endpoint is deleted, and moto does not:

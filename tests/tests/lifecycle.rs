@@ -95,7 +95,11 @@ async fn sleep_wake_and_restore_bring_back_tags_targets_policies_and_scheduled_a
     seed(&h).await;
     let tags_before = h.aws.tags(ENDPOINT).await;
     let before = autoscaling(&h).await;
-    assert_eq!(before.len(), 2 * (1 + 4 + 2), "{before:#?}");
+    assert_eq!(before.len(), 2 * (1 + 4 + 2 + 1), "{before:#?}");
+    assert!(
+        before.iter().any(|l| l.contains("runs [\"step-out\"]")),
+        "{before:#?}"
+    );
     let mut f = Functions::start(&h, &later(120)).await;
 
     let slept = f.sleeper.invoke(idle_alarm()).await.unwrap();

@@ -229,6 +229,95 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<IdleAlarm>, AwsError> {
     Ok(out)
 }
 
+/// The alarms with an action starting with `action` (a scaling policy's ARN).
+pub async fn invoking(client: &Client, action: &str) -> Result<Vec<String>, AwsError> {
+    let mut pages = client
+        .describe_alarms()
+        .action_prefix(action)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
+        out.extend(
+            page.metric_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name.clone()),
+        );
+    }
+    Ok(out)
+}
+
+/// Rewrites alarm `name` so that its actions that run a scaling policy whose ARN ends with
+/// `policy_suffix` (`:resource/…:policyName/…`) run the policy with ARN `arn`. PutMetricAlarm
+/// replaces a whole alarm, so every setting is sent back as DescribeAlarms returned it. An
+/// alarm that no longer exists, or already runs `arn`, is left alone.
+pub async fn point_at_policy(
+    client: &Client,
+    name: &str,
+    policy_suffix: &str,
+    arn: &str,
+) -> Result<(), AwsError> {
+    let found = client
+        .describe_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
+    let Some(alarm) = found.metric_alarms.unwrap_or_default().into_iter().next() else {
+        tracing::warn!(
+            alarm = name,
+            "alarm gone; its scaling policy action was not restored"
+        );
+        return Ok(());
+    };
+    let stale = |action: &String| action.ends_with(policy_suffix) && action != arn;
+    let swap = |actions: Option<Vec<String>>| {
+        actions.map(|list| {
+            list.into_iter()
+                .map(|a| if stale(&a) { arn.to_owned() } else { a })
+                .collect::<Vec<_>>()
+        })
+    };
+    let any_stale = [
+        &alarm.alarm_actions,
+        &alarm.ok_actions,
+        &alarm.insufficient_data_actions,
+    ]
+    .iter()
+    .any(|list| list.iter().flatten().any(stale));
+    if !any_stale {
+        return Ok(());
+    }
+    client
+        .put_metric_alarm()
+        .alarm_name(name)
+        .set_alarm_description(alarm.alarm_description)
+        .set_actions_enabled(alarm.actions_enabled)
+        .set_ok_actions(swap(alarm.ok_actions))
+        .set_alarm_actions(swap(alarm.alarm_actions))
+        .set_insufficient_data_actions(swap(alarm.insufficient_data_actions))
+        .set_metric_name(alarm.metric_name)
+        .set_namespace(alarm.namespace)
+        .set_statistic(alarm.statistic)
+        .set_extended_statistic(alarm.extended_statistic)
+        .set_dimensions(alarm.dimensions)
+        .set_period(alarm.period)
+        .set_unit(alarm.unit)
+        .set_evaluation_periods(alarm.evaluation_periods)
+        .set_datapoints_to_alarm(alarm.datapoints_to_alarm)
+        .set_threshold(alarm.threshold)
+        .set_comparison_operator(alarm.comparison_operator)
+        .set_treat_missing_data(alarm.treat_missing_data)
+        .set_evaluate_low_sample_count_percentile(alarm.evaluate_low_sample_count_percentile)
+        .set_metrics(alarm.metrics)
+        .set_threshold_metric_id(alarm.threshold_metric_id)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("cloudwatch:PutMetricAlarm", e))?;
+    Ok(())
+}
+
 /// Which of the alarms `names` are in ALARM now: ⌈names/100⌉ DescribeAlarms calls.
 pub async fn firing(client: &Client, names: &[String]) -> Result<BTreeSet<String>, AwsError> {
     let mut out = BTreeSet::new();

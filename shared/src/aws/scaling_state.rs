@@ -19,10 +19,12 @@ const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredI
 
 /// The scalable target of each of `variants` that has one, with its policies and scheduled
 /// actions: one DescribeScalableTargets, then one DescribeScalingPolicies and one
-/// DescribeScheduledActions per target. A policy sagetide could not re-create is an error, so
-/// nothing is deleted that could not come back.
+/// DescribeScheduledActions per target, and one DescribeAlarms per step policy (the alarms
+/// that invoke it). A policy sagetide could not re-create is an error, so nothing is deleted
+/// that could not come back.
 pub async fn read(
     client: &Client,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
     variants: &[VariantRef],
 ) -> Result<Vec<TargetSnapshot>, AwsError> {
     const OP: &str = "application-autoscaling:DescribeScalableTargets";
@@ -49,14 +51,18 @@ pub async fn read(
             min: target.min_capacity,
             max: target.max_capacity,
             suspended: suspended_from(target.suspended_state.as_ref()),
-            policies: policies(client, variant).await?,
+            policies: policies(client, cloudwatch, variant).await?,
             scheduled_actions: scheduled_actions(client, &resource_id).await?,
         });
     }
     Ok(targets)
 }
 
-async fn policies(client: &Client, variant: &VariantRef) -> Result<Vec<Policy>, AwsError> {
+async fn policies(
+    client: &Client,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    variant: &VariantRef,
+) -> Result<Vec<Policy>, AwsError> {
     const OP: &str = "application-autoscaling:DescribeScalingPolicies";
     let mut pages = client
         .describe_scaling_policies()
@@ -69,12 +75,17 @@ async fn policies(client: &Client, variant: &VariantRef) -> Result<Vec<Policy>, 
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new(OP, e))?;
         for policy in page.scaling_policies.unwrap_or_default() {
+            // Target tracking keeps its own alarms; a step policy is run by the owner's.
+            let mut alarms = Vec::new();
             let configuration = match (
                 policy.target_tracking_scaling_policy_configuration,
                 policy.step_scaling_policy_configuration,
             ) {
                 (Some(c), _) => PolicyConfiguration::TargetTracking(target_tracking(c)),
-                (None, Some(c)) => PolicyConfiguration::StepScaling(step_scaling(c)),
+                (None, Some(c)) => {
+                    alarms = super::cloudwatch::invoking(cloudwatch, &policy.policy_arn).await?;
+                    PolicyConfiguration::StepScaling(step_scaling(c))
+                }
                 (None, None) => {
                     return Err(AwsError {
                         operation: OP,
@@ -90,6 +101,7 @@ async fn policies(client: &Client, variant: &VariantRef) -> Result<Vec<Policy>, 
             out.push(Policy {
                 name: policy.policy_name,
                 configuration,
+                alarms,
             });
         }
     }
@@ -127,10 +139,12 @@ async fn scheduled_actions(
     Ok(out)
 }
 
-/// Registers the target with its capacity and suspended state, then puts every policy and
-/// scheduled action. Every call is an upsert, so a restore cut short can simply run again.
+/// Registers the target with its capacity and suspended state, then puts every policy (and
+/// points the alarms that ran a step policy at its new ARN) and every scheduled action. Every
+/// call is an upsert, so a restore cut short can simply run again.
 pub async fn write(
     client: &Client,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
     variant: &VariantRef,
     target: &TargetSnapshot,
 ) -> Result<(), AwsError> {
@@ -161,9 +175,20 @@ pub async fn write(
                 .policy_type(aas::PolicyType::StepScaling)
                 .step_scaling_policy_configuration(to_step_scaling(c)),
         };
-        put.send()
+        let arn = put
+            .send()
             .await
-            .map_err(|e| AwsError::new("application-autoscaling:PutScalingPolicy", e))?;
+            .map_err(|e| AwsError::new("application-autoscaling:PutScalingPolicy", e))?
+            .policy_arn;
+        // Whatever ARN the alarm names (the one before the sleep, or one from a restore cut
+        // short), it names this policy by its resource and name.
+        let policy_suffix = format!(
+            ":resource/sagemaker/{resource_id}:policyName/{}",
+            policy.name
+        );
+        for alarm in &policy.alarms {
+            super::cloudwatch::point_at_policy(cloudwatch, alarm, &policy_suffix, &arn).await?;
+        }
     }
     for action in &target.scheduled_actions {
         client

@@ -156,7 +156,8 @@ impl Lifecycle {
                 message: format!("endpoint {name} reports no EndpointConfig; nothing deleted"),
             })?,
             tags: endpoint.tags.clone(),
-            targets: aws::scaling_state::read(&self.autoscaling, &variants).await?,
+            targets: aws::scaling_state::read(&self.autoscaling, &self.cloudwatch, &variants)
+                .await?,
             taken_at: now,
         };
         let Some(version) = self.table.put_snapshot(&snapshot, previous).await? else {
@@ -256,7 +257,7 @@ impl Lifecycle {
                             endpoint: name.clone(),
                             variant: target.variant.clone(),
                         };
-                        aws::scaling_state::write(&self.autoscaling, &variant, target).await?;
+                        aws::scaling_state::write(&self.autoscaling, &self.cloudwatch, &variant, target).await?;
                     }
                     self.table
                         .set_phase(name, version, Phase::Asleep, Phase::Restored)
