@@ -72,13 +72,23 @@ impl Harness {
 /// An EventBridge "CloudWatch Alarm State Change" of `alarm` to `state`, on a metric of
 /// `endpoint` (`None`: a metric without the EndpointName dimension).
 pub fn alarm_event(alarm: &str, state: &str, endpoint: Option<&str>) -> serde_json::Value {
+    alarm_change(alarm, state, endpoint, "2026-11-24T02:00:00Z")
+}
+
+/// Like [`alarm_event`], with the state's timestamp `at` (RFC 3339).
+pub fn alarm_change(
+    alarm: &str,
+    state: &str,
+    endpoint: Option<&str>,
+    at: &str,
+) -> serde_json::Value {
     let dimensions = match endpoint {
         Some(name) => serde_json::json!({"EndpointName": name, "VariantName": "AllTraffic"}),
         None => serde_json::json!({"QueueName": "requests"}),
     };
     serde_json::json!({
         "version": "0",
-        "id": format!("alarm-{alarm}-{state}"),
+        "id": format!("alarm-{alarm}-{state}-{at}"),
         "detail-type": "CloudWatch Alarm State Change",
         "source": "aws.cloudwatch",
         "account": "123456789012",
@@ -87,7 +97,7 @@ pub fn alarm_event(alarm: &str, state: &str, endpoint: Option<&str>) -> serde_js
         "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
         "detail": {
             "alarmName": alarm,
-            "state": {"value": state, "reason": "test", "timestamp": "2026-11-24T02:00:00.000+0000"},
+            "state": {"value": state, "reason": "test", "timestamp": at},
             "previousState": {"value": "OK", "reason": "test", "timestamp": "2026-11-24T01:00:00.000+0000"},
             "configuration": {"metrics": [{
                 "id": "m0",

@@ -318,6 +318,22 @@ pub async fn point_at_policy(
     Ok(())
 }
 
+/// An alarm's tags, by its ARN.
+pub async fn alarm_tags(client: &Client, arn: &str) -> Result<crate::tags::Tags, AwsError> {
+    let found = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("cloudwatch:ListTagsForResource", e))?;
+    Ok(found
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.key?, t.value?)))
+        .collect())
+}
+
 /// Which of the alarms `names` are in ALARM now: ⌈names/100⌉ DescribeAlarms calls.
 pub async fn firing(client: &Client, names: &[String]) -> Result<BTreeSet<String>, AwsError> {
     let mut out = BTreeSet::new();

@@ -6,6 +6,7 @@
 //! | snapshot of an endpoint | `snapshot` | endpoint name |
 //! | lease on an endpoint (expiry in epoch milliseconds) | `lease` | endpoint name |
 //! | history entry | `history#<endpoint>` | `<at>#<who>#<action>` |
+//! | remediation record of an endpoint | `remediation` | endpoint name |
 //!
 //! Snapshots share one partition so that a single Query lists every sleeping endpoint.
 //! Expressions name attributes through `#placeholders`, so that none of our attribute names can
@@ -20,10 +21,12 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::AwsError;
 use crate::names::EndpointName;
+use crate::remediation::{Record, StoredRecord};
 use crate::snapshot::{Phase, Snapshot, Stored};
 
 const SNAPSHOT: &str = "snapshot";
 const LEASE: &str = "lease";
+const REMEDIATION: &str = "remediation";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -188,6 +191,88 @@ impl Table {
         Ok(out)
     }
 
+    /// The endpoint's remediation record, read consistently.
+    pub async fn remediation(
+        &self,
+        endpoint: &EndpointName,
+    ) -> Result<Option<StoredRecord>, AwsError> {
+        const OP: &str = "dynamodb:GetItem";
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key(REMEDIATION, endpoint.as_str())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::new(OP, e))?
+            .item;
+        item.map(|item| stored_record(OP, &item)).transpose()
+    }
+
+    /// Writes the endpoint's remediation record as the version after `previous` (`None`: none
+    /// may exist yet). Returns the new version, or `None` if someone else wrote first.
+    pub async fn put_remediation(
+        &self,
+        endpoint: &EndpointName,
+        record: &Record,
+        previous: Option<u64>,
+    ) -> Result<Option<u64>, AwsError> {
+        const OP: &str = "dynamodb:PutItem";
+        let body = serde_json::to_string(record).map_err(|e| AwsError {
+            operation: OP,
+            message: format!("remediation record of {endpoint} cannot be encoded: {e}"),
+        })?;
+        let version = previous.map_or(1, |v| v + 1);
+        let mut item = key(REMEDIATION, endpoint.as_str());
+        item.extend([
+            ("version".to_owned(), n(version)),
+            ("body".to_owned(), s(body)),
+            (
+                "active".to_owned(),
+                AttributeValue::Bool(record.baseline.is_some()),
+            ),
+        ]);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item));
+        let put = match previous {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => put
+                .condition_expression("#version = :v")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":v", n(v)),
+        };
+        Ok(condition_held(OP, put.send().await)?.then_some(version))
+    }
+
+    /// Every remediation record with a remedy in force, in one paginated Query.
+    pub async fn active_remediations(&self) -> Result<Vec<StoredRecord>, AwsError> {
+        const OP: &str = "dynamodb:Query";
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk")
+            .filter_expression("#active = :yes")
+            .expression_attribute_names("#active", "active")
+            .expression_attribute_values(":pk", s(REMEDIATION))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::new(OP, e))?;
+            for item in page.items.unwrap_or_default() {
+                out.push(stored_record(OP, &item)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Takes the endpoint's lease for `holder` until `now + ttl`, unless someone else holds an
     /// unexpired one. Returns whether `holder` has it.
     pub async fn acquire(
@@ -275,6 +360,33 @@ fn stored(operation: &'static str, item: &Item) -> Result<Stored, AwsError> {
     Ok(Stored {
         snapshot,
         phase,
+        version,
+    })
+}
+
+fn stored_record(operation: &'static str, item: &Item) -> Result<StoredRecord, AwsError> {
+    let bad = |what: &str| AwsError {
+        operation,
+        message: format!("remediation item {:?} has {what}", item.get("sk")),
+    };
+    let endpoint = item
+        .get("sk")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|name| EndpointName::new(name.as_str()).ok())
+        .ok_or_else(|| bad("no valid endpoint name"))?;
+    let version = item
+        .get("version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("no valid version"))?;
+    let record = item
+        .get("body")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|b| serde_json::from_str(b).ok())
+        .ok_or_else(|| bad("a body that is not a remediation record"))?;
+    Ok(StoredRecord {
+        endpoint,
+        record,
         version,
     })
 }

@@ -85,12 +85,13 @@ pub(super) fn parse(yaml: &str) -> Result<Config, ConfigError> {
         }
     }
     let mut remediation: Vec<Rule> = Vec::new();
+    let mut names = BTreeSet::new();
     for (index, raw) in raw.remediation.into_iter().enumerate() {
         let mut check = Checker {
             place: format!("remediation rule {:?} (#{})", raw.name, index + 1),
             problems: &mut problems,
         };
-        if remediation.iter().any(|r| r.name == raw.name) {
+        if !names.insert(raw.name.clone()) {
             check.fail::<()>("name", "another rule has this name; names must be unique");
         }
         if let Some(rule) = check.rule(raw) {

@@ -109,3 +109,56 @@ fn sleep_is_an_off_hours_keyword() {
         crate::schedule::OffHours::Sleep
     );
 }
+
+#[test]
+fn remediation_rules_are_validated_with_the_rest() {
+    let config = Config::parse(
+        r#"
+remediation:
+  - name: hold-on-5xx
+    alarms: ["sagetide-remediate-*"]
+    action: suspend-scale-in
+  - name: keep
+    alarm_tags: { team: search }
+    endpoint: chat
+    action: raise-min
+    min: 3
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.rules().len(), 2);
+    assert_eq!(
+        config.rule("keep").unwrap().remedy,
+        crate::remediation::Remedy::RaiseMin(Some(3))
+    );
+    let bad = problems(
+        r#"
+remediation:
+  - { name: a, alarms: ["x"], action: reboot }
+  - { name: b, action: wake }
+  - { name: c, alarms: ["x"], action: suspend-scale-in, min: 2 }
+  - { name: c, alarms: ["x"], endpoint: "not a name", action: raise-min, min: 0 }
+"#,
+    );
+    let fields: Vec<(String, String)> = bad.into_iter().map(|p| (p.place, p.field)).collect();
+    assert_eq!(
+        fields,
+        [
+            (
+                "remediation rule \"a\" (#1)".to_owned(),
+                "action".to_owned()
+            ),
+            (
+                "remediation rule \"b\" (#2)".to_owned(),
+                "alarms".to_owned()
+            ),
+            ("remediation rule \"c\" (#3)".to_owned(), "min".to_owned()),
+            ("remediation rule \"c\" (#4)".to_owned(), "name".to_owned()),
+            (
+                "remediation rule \"c\" (#4)".to_owned(),
+                "endpoint".to_owned()
+            ),
+            ("remediation rule \"c\" (#4)".to_owned(), "min".to_owned()),
+        ]
+    );
+}

@@ -24,6 +24,8 @@ pub enum AlarmState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmStateChange {
     pub alarm: String,
+    /// The alarm's ARN (the event's first resource), to read its tags.
+    pub arn: Option<String>,
     pub state: AlarmState,
     /// When the alarm entered `state` (orders changes that arrive out of order).
     pub at: Timestamp,
@@ -103,6 +105,7 @@ impl AlarmStateChange {
             })
             .transpose()?;
         Ok(Self {
+            arn: event.resources.into_iter().flatten().next(),
             alarm: detail.alarm_name,
             state: detail.state.value,
             at,

@@ -26,7 +26,7 @@ pub struct Response {
 }
 
 impl Response {
-    fn ignored(why: String) -> Result<Self, HandlerError> {
+    pub(super) fn ignored(why: String) -> Result<Self, HandlerError> {
         tracing::info!(why, "event ignored");
         Ok(Self {
             reports: Vec::new(),
@@ -36,7 +36,7 @@ impl Response {
 
     /// Failed actions make the invocation fail, and so do deferred ones (busy lease, endpoint
     /// still being deleted): Lambda's retries of asynchronous events then try again later.
-    fn finish(reports: Vec<Report>) -> Result<Self, HandlerError> {
+    pub(super) fn finish(reports: Vec<Report>) -> Result<Self, HandlerError> {
         HandlerError::check(reports.iter().map(|r| &r.outcome))?;
         let deferred = reports
             .iter()

@@ -2,4 +2,5 @@
 
 pub mod lifecycle;
 pub mod pool_metrics;
+pub mod remediator;
 pub mod scheduler;

@@ -91,10 +91,11 @@ impl Scheduler {
             .filter(|e| e.tag(tags::SCHEDULE).is_some())
             .flat_map(Endpoint::variant_refs)
             .collect();
-        let (targets, sleeping, idle_alarms) = tokio::try_join!(
+        let (targets, sleeping, idle_alarms, remediations) = tokio::try_join!(
             aws::autoscaling::variant_targets(&self.executor.autoscaling, &variants),
             self.lifecycle().table.unrestored(),
             aws::cloudwatch::idle_alarms(&self.lifecycle().cloudwatch),
+            self.lifecycle().table.active_remediations(),
         )?;
 
         let wake_alarms: Vec<String> = sleeping
@@ -112,6 +113,7 @@ impl Scheduler {
             sleeping: &sleeping,
             idle_alarms: &idle_alarms,
             firing_wake_alarms: &firing_wake_alarms,
+            remediations: &remediations,
         };
         let plan = plan::scheduler::plan(&observed, &config, now);
         for skipped in &plan.skipped {

@@ -199,6 +199,9 @@ pub enum WakeDecision {
 }
 
 /// Decides a wake from the stored snapshot, the endpoint as it exists now, and what asks.
+/// `alarm`: the alarm that asks, which must be the endpoint's wake alarm; `None` with
+/// [`WakeSource::Alarm`] is an alarm a remediation rule maps to this endpoint, which the rule
+/// itself authorizes.
 pub fn wake(
     stored: Option<&Stored>,
     endpoint: Option<&Endpoint>,
@@ -224,10 +227,11 @@ pub fn wake(
         }
         Err(e) => return Decline(e.to_string()),
     }
-    if source == WakeSource::Alarm && snapshot.wake_alarm() != alarm {
+    if let Some(alarm) = alarm
+        && snapshot.wake_alarm() != Some(alarm)
+    {
         return Decline(format!(
-            "alarm {:?} is not its wake alarm ({:?})",
-            alarm.unwrap_or_default(),
+            "alarm {alarm:?} is not its wake alarm ({:?})",
             snapshot.wake_alarm()
         ));
     }

@@ -8,6 +8,7 @@
 //! next run finishes from.
 
 pub mod decide;
+mod remedies;
 
 use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};

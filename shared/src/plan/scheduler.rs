@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::fleet::{Endpoint, ScalableTarget};
 use crate::idle::IdleAlarm;
 use crate::names::{EndpointName, VariantName};
+use crate::remediation::{Record, StoredRecord};
 use crate::schedule::{Desired, Schedule};
 use crate::snapshot::{Phase, Stored};
 use crate::tags::{self, Override, WakeSource};
@@ -25,6 +26,8 @@ pub struct Observed<'a> {
     pub idle_alarms: &'a [IdleAlarm],
     /// The wake alarms of sleeping endpoints that are in ALARM now.
     pub firing_wake_alarms: &'a BTreeSet<String>,
+    /// Remediation records with a remedy in force: a raise-min holds the minimum up.
+    pub remediations: &'a [StoredRecord],
 }
 
 /// Plans one tick. Level-triggered: the plan only depends on what is observed now, so a missed
@@ -50,7 +53,14 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
         // the schedule: the next sleep writes it again.
         let planned = match sleeping.get(&endpoint.name) {
             Some(stored) if stored.phase == Phase::Asleep => plan_woken(endpoint, stored),
-            _ => plan_endpoint(endpoint, targets, config, now),
+            _ => {
+                let held = observed
+                    .remediations
+                    .iter()
+                    .find(|r| r.endpoint == endpoint.name)
+                    .map(|r| &r.record);
+                plan_endpoint(endpoint, targets, held, config, now)
+            }
         };
         match planned {
             Ok(actions) => plan.actions.extend(actions),
@@ -198,6 +208,7 @@ fn plan_idle_alarms(endpoints: &[Endpoint], existing: &[IdleAlarm]) -> Vec<Plann
 fn plan_endpoint(
     endpoint: &Endpoint,
     targets: &BTreeMap<&VariantName, Capacity>,
+    remediation: Option<&Record>,
     config: &Config,
     now: Timestamp,
 ) -> Result<Vec<Planned>, String> {
@@ -243,6 +254,15 @@ fn plan_endpoint(
                 .collect();
             for variant in variants {
                 let from = targets.get(variant).copied();
+                // A raise-min remedy in force holds the minimum up; the schedule's bounds
+                // still cap it, as the remediator does.
+                let (to, reason) = match remediation.and_then(|r| r.held_min(variant)) {
+                    Some(held) if held > to.min() => (
+                        Capacity::new(held.min(to.max()), to.max()).expect("capped at max"),
+                        format!("{reason}; minimum held at {held} by a raise-min remedy"),
+                    ),
+                    _ => (to, reason.clone()),
+                };
                 if from != Some(to) {
                     planned(
                         Action::SetCapacity {

@@ -30,6 +30,7 @@ fn plan(
             sleeping: &[],
             idle_alarms: &[],
             firing_wake_alarms: &BTreeSet::new(),
+            remediations: &[],
         },
         config,
         now,
@@ -284,4 +285,47 @@ fn an_endpoint_without_the_schedule_tag_is_never_planned() {
         berlin("2026-11-23T10:00"),
     );
     assert_eq!(plan, Plan::default());
+}
+
+#[test]
+fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
+    let e = endpoint(
+        "ep",
+        &["AllTraffic"],
+        &[("sagetide:schedule", "office-hours")],
+    );
+    let record = crate::remediation::Record {
+        triggers: std::collections::BTreeMap::from([(
+            "keep/latency".to_owned(),
+            crate::remediation::Trigger {
+                rule: "keep".into(),
+                firing: true,
+                at: berlin("2026-11-23T07:00"),
+                raise: std::collections::BTreeMap::from([(
+                    VariantName::new("AllTraffic").unwrap(),
+                    4,
+                )]),
+            },
+        )]),
+        baseline: None,
+    };
+    let held = [crate::remediation::StoredRecord {
+        endpoint: EndpointName::new("ep").unwrap(),
+        record,
+        version: 1,
+    }];
+    let observed = Observed {
+        endpoints: std::slice::from_ref(&e),
+        targets: &[target("ep", "AllTraffic", cap(4, 10))],
+        sleeping: &[],
+        idle_alarms: &[],
+        firing_wake_alarms: &BTreeSet::new(),
+        remediations: &held,
+    };
+    // At 08:00 the schedule wants 2..10; the remedy holds 4.
+    let plan = super::plan(&observed, &config(), berlin("2026-11-23T08:00"));
+    assert_eq!(actions(&plan), Vec::<String>::new());
+    // At 19:00 the schedule wants 1..1: the schedule's max caps the hold.
+    let plan = super::plan(&observed, &config(), berlin("2026-11-23T19:00"));
+    assert_eq!(actions(&plan), ["ep set-capacity AllTraffic 4..10 -> 1..1"]);
 }

@@ -1,0 +1,126 @@
+//! A remediation rule's alarm change on one endpoint, under the endpoint's lease: observe the
+//! targets, ask `remediation::decide`, then write the record and the targets in the order that
+//! never loses the baseline.
+
+use std::collections::BTreeMap;
+
+use super::{Actor, Lifecycle, Report, Step};
+use crate::aws::{self, AwsError};
+use crate::config::Config;
+use crate::names::{EndpointName, VariantRef};
+use crate::plan::wanted::wanted;
+use crate::remediation::{self, Change, Decision, Observed, Write};
+use crate::schedule::Desired;
+
+/// Tags a remediated endpoint must carry one of: sagetide's own.
+const OPT_IN_PREFIX: &str = "sagetide:";
+
+impl Lifecycle {
+    pub async fn remediate(
+        &self,
+        name: &EndpointName,
+        change: &Change<'_>,
+        config: &Config,
+        actor: Actor<'_>,
+    ) -> Report {
+        let why = format!(
+            "rule {} ({}): alarm {} is {:?} since {}",
+            change.rule.name, change.rule.remedy, change.alarm, change.state, change.at
+        );
+        self.leased(name, "remediate", &why, actor, async {
+            let stored = self.table.remediation(name).await?;
+            let Some(endpoint) = aws::sagemaker::endpoint(&self.sagemaker, name).await? else {
+                return Ok(Step::Declined("no such endpoint".into()));
+            };
+            if !endpoint.tags.keys().any(|k| k.starts_with(OPT_IN_PREFIX)) {
+                return Ok(Step::Declined(
+                    "it carries no sagetide tag, so sagetide leaves it alone".into(),
+                ));
+            }
+            let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
+            let targets = aws::autoscaling::variant_targets(&self.autoscaling, &variants).await?;
+            let instances: BTreeMap<_, _> = endpoint
+                .variants
+                .iter()
+                .map(|v| (v.name.clone(), v.instances))
+                .collect();
+            let scheduled = endpoint
+                .tag(crate::tags::SCHEDULE)
+                .and_then(|s| config.schedule(s))
+                .and_then(|s| wanted(&endpoint.tags, s, actor.now).ok())
+                .and_then(|w| match w.desired {
+                    Desired::Awake(c) => Some(c),
+                    Desired::Asleep => None,
+                });
+            let observed = Observed {
+                targets: &targets,
+                instances: &instances,
+                scheduled,
+            };
+            let previous = stored.as_ref().map(|s| &s.record);
+            let (record, writes, record_first) =
+                match remediation::decide(previous, change, &observed, config) {
+                    Decision::Ignore(reason) => return Ok(Step::AlreadyDone(reason)),
+                    Decision::Change {
+                        record,
+                        writes,
+                        record_first,
+                    } => (record, writes, record_first),
+                };
+            if self.dry_run {
+                return Ok(Step::DryRun);
+            }
+            let version = stored.as_ref().map(|s| s.version);
+            let unchanged = previous == Some(&record);
+            if record_first && !unchanged && !self.store(name, &record, version).await? {
+                return Ok(Step::Deferred("its record changed meanwhile".into()));
+            }
+            for write in &writes {
+                self.apply(name, write).await?;
+            }
+            if !record_first && !unchanged && !self.store(name, &record, version).await? {
+                return Ok(Step::Deferred("its record changed meanwhile".into()));
+            }
+            Ok(if writes.is_empty() {
+                Step::AlreadyDone("the targets already are as the remedies in force want".into())
+            } else {
+                Step::Applied(
+                    writes
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })
+        })
+        .await
+    }
+
+    async fn store(
+        &self,
+        name: &EndpointName,
+        record: &remediation::Record,
+        version: Option<u64>,
+    ) -> Result<bool, AwsError> {
+        Ok(self
+            .table
+            .put_remediation(name, record, version)
+            .await?
+            .is_some())
+    }
+
+    async fn apply(&self, name: &EndpointName, write: &Write) -> Result<(), AwsError> {
+        let variant = |v: &crate::names::VariantName| VariantRef {
+            endpoint: name.clone(),
+            variant: v.clone(),
+        };
+        match write {
+            Write::Suspended { variant: v, to } => {
+                aws::autoscaling::set_suspended(&self.autoscaling, &variant(v), *to).await
+            }
+            Write::Capacity { variant: v, to } => {
+                aws::autoscaling::set_capacity(&self.autoscaling, &variant(v), *to).await
+            }
+        }
+    }
+}

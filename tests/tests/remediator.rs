@@ -1,0 +1,237 @@
+//! The real `remediator` binary against moto: remedies start on ALARM and end on OK exactly as
+//! before, whatever the order and number of the events, and agree with the scheduler.
+
+use aws_sdk_applicationautoscaling::types::SuspendedState;
+use sagetide_tests::{Harness, alarm_change, proxy, scheduled_event};
+use serde_json::Value;
+
+const CONFIG: &str = r#"
+schedules:
+  office-hours:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 2, max: 10 } }
+    off_hours: { min: 1, max: 10 }
+remediation:
+  - name: hold-on-5xx
+    alarms: ["sagetide-remediate-5xx-*"]
+    action: suspend-scale-in
+  - name: keep-capacity
+    alarms: ["sagetide-remediate-latency-*"]
+    action: raise-min
+    min: 4
+"#;
+
+const FIVE_XX: &str = "sagetide-remediate-5xx-chat";
+const LATENCY: &str = "sagetide-remediate-latency-chat";
+const OFFICE: (&str, &str) = ("sagetide:schedule", "office-hours");
+
+/// `chat` with two variants: `AllTraffic` partly suspended by its owner (scale-out), `shadow`
+/// not suspended.
+async fn chat(h: &Harness) {
+    h.aws
+        .create_endpoint("chat", &["AllTraffic", "shadow"], &[OFFICE])
+        .await;
+    let owner = SuspendedState::builder()
+        .dynamic_scaling_out_suspended(true)
+        .build();
+    h.aws
+        .register_target("chat", "AllTraffic", 1, 10, Some(owner))
+        .await;
+    h.aws.register_target("chat", "shadow", 1, 10, None).await;
+}
+
+/// `(in, out, scheduled)` suspended flags of a variant's target.
+async fn suspended(h: &Harness, variant: &str) -> (bool, bool, bool) {
+    let s = h
+        .aws
+        .target("chat", variant)
+        .await
+        .unwrap()
+        .suspended_state
+        .unwrap_or_else(|| SuspendedState::builder().build());
+    (
+        s.dynamic_scaling_in_suspended.unwrap_or(false),
+        s.dynamic_scaling_out_suspended.unwrap_or(false),
+        s.scheduled_scaling_suspended.unwrap_or(false),
+    )
+}
+
+fn outcomes(response: &Value) -> Vec<String> {
+    response["reports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["outcome"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_then_ok_restores_the_exact_prior_suspended_state() {
+    let h = Harness::start(CONFIG).await;
+    chat(&h).await;
+    let mut remediator = h.function("remediator", &[]).await;
+
+    let alarm = remediator
+        .invoke(alarm_change(
+            FIVE_XX,
+            "ALARM",
+            Some("chat"),
+            "2026-11-24T10:00:00Z",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&alarm), ["applied"], "{alarm}");
+    assert_eq!(suspended(&h, "AllTraffic").await, (true, true, false));
+    assert_eq!(suspended(&h, "shadow").await, (true, false, false));
+
+    let ok = remediator
+        .invoke(alarm_change(
+            FIVE_XX,
+            "OK",
+            Some("chat"),
+            "2026-11-24T10:20:00Z",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&ok), ["applied"], "{ok}");
+    assert_eq!(suspended(&h, "AllTraffic").await, (false, true, false));
+    assert_eq!(suspended(&h, "shadow").await, (false, false, false));
+    assert_eq!(h.aws.capacity("chat", "AllTraffic").await, Some((1, 10)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reordered_and_duplicate_events_leave_the_right_state() {
+    let h = Harness::start(CONFIG).await;
+    chat(&h).await;
+    let mut remediator = h.function("remediator", &[]).await;
+    let event = |state: &str, at: &str| alarm_change(FIVE_XX, state, Some("chat"), at);
+
+    // The OK of 10:20 overtakes the ALARM of 10:00 it ends: nothing is suspended.
+    remediator
+        .invoke(event("OK", "2026-11-24T10:20:00Z"))
+        .await
+        .unwrap();
+    let late = remediator
+        .invoke(event("ALARM", "2026-11-24T10:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&late), ["already-done"], "{late}");
+    assert_eq!(suspended(&h, "shadow").await, (false, false, false));
+
+    // A new ALARM at 11:00, delivered twice, then the late OK of 10:20 again.
+    for _ in 0..2 {
+        remediator
+            .invoke(event("ALARM", "2026-11-24T11:00:00Z"))
+            .await
+            .unwrap();
+    }
+    h.proxy.take();
+    remediator
+        .invoke(event("OK", "2026-11-24T10:20:00Z"))
+        .await
+        .unwrap();
+    let writes: Vec<String> = proxy::mutating(&h.proxy.take())
+        .into_iter()
+        .filter(|c| c.starts_with("application-autoscaling"))
+        .collect();
+    assert_eq!(writes, Vec::<String>::new(), "a late OK changes nothing");
+    assert_eq!(suspended(&h, "AllTraffic").await, (true, true, false));
+
+    remediator
+        .invoke(event("OK", "2026-11-24T11:30:00Z"))
+        .await
+        .unwrap();
+    remediator
+        .invoke(event("OK", "2026-11-24T11:30:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(suspended(&h, "AllTraffic").await, (false, true, false));
+    assert_eq!(suspended(&h, "shadow").await, (false, false, false));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raise_min_and_a_scheduler_tick_during_the_alarm_agree() {
+    let h = Harness::start(CONFIG).await;
+    chat(&h).await;
+    let at = |time: &str| format!("2026-11-24T{time}:00Z");
+    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut tick = async |time: &str| scheduler.invoke(scheduled_event(&at(time))).await.unwrap();
+
+    tick("07:00").await;
+    assert_eq!(h.aws.capacity("chat", "shadow").await, Some((1, 10)));
+
+    let mut remediator = h
+        .function("remediator", &[("SAGETIDE_NOW", &at("07:10"))])
+        .await;
+    remediator
+        .invoke(alarm_change(LATENCY, "ALARM", Some("chat"), &at("07:10")))
+        .await
+        .unwrap();
+    assert_eq!(h.aws.capacity("chat", "shadow").await, Some((4, 10)));
+
+    // 08:00: the period begins and wants 2..10; the remedy holds the minimum at 4.
+    let report = tick("08:00").await;
+    assert_eq!(report["actions"], serde_json::json!([]), "{report}");
+    assert_eq!(h.aws.capacity("chat", "shadow").await, Some((4, 10)));
+
+    // The alarm clears at 09:00: the minimum is the schedule's 2, not the 1 from before.
+    let mut remediator = h
+        .function("remediator", &[("SAGETIDE_NOW", &at("09:00"))])
+        .await;
+    remediator
+        .invoke(alarm_change(LATENCY, "OK", Some("chat"), &at("09:00")))
+        .await
+        .unwrap();
+    assert_eq!(h.aws.capacity("chat", "shadow").await, Some((2, 10)));
+    assert_eq!(h.aws.capacity("chat", "AllTraffic").await, Some((2, 10)));
+    let report = tick("09:05").await;
+    assert_eq!(report["actions"], serde_json::json!([]), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_logged_and_changes_nothing() {
+    let h = Harness::start(CONFIG).await;
+    chat(&h).await;
+    h.aws.create_endpoint("plain", &["AllTraffic"], &[]).await;
+    h.aws
+        .register_target("plain", "AllTraffic", 1, 4, None)
+        .await;
+    let mut remediator = h.function("remediator", &[]).await;
+    let at = "2026-11-24T10:00:00Z";
+
+    let nameless = remediator
+        .invoke(alarm_change(FIVE_XX, "ALARM", None, at))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&nameless), ["declined"], "{nameless}");
+    assert!(
+        nameless["reports"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no EndpointName dimension"),
+        "{nameless}"
+    );
+    let untagged = remediator
+        .invoke(alarm_change(FIVE_XX, "ALARM", Some("plain"), at))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&untagged), ["declined"], "{untagged}");
+    let unknown = remediator
+        .invoke(alarm_change("cpu-high", "ALARM", Some("chat"), at))
+        .await
+        .unwrap();
+    assert!(unknown["ignored"].is_string(), "{unknown}");
+    let error = remediator
+        .invoke(serde_json::json!({"detail-type": "Scheduled Event"}))
+        .await
+        .unwrap_err();
+    assert_eq!(error["errorType"], "RejectedEvent");
+
+    let writes: Vec<String> = proxy::mutating(&h.proxy.take())
+        .into_iter()
+        .filter(|c| !c.starts_with("dynamodb"))
+        .collect();
+    assert_eq!(writes, Vec::<String>::new());
+    assert_eq!(suspended(&h, "shadow").await, (false, false, false));
+}
