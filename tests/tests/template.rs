@@ -41,6 +41,7 @@ fn the_default_configuration_document_is_valid() {
         .expect("a default configuration document");
     let config = Config::parse(document).unwrap();
     assert!(config.schedule("office-hours").is_some());
+    assert!(config.rule("hold-on-5xx").is_some());
 }
 
 #[test]
