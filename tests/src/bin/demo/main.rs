@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use sagetide_tests::{Harness, alarm_event, endpoint_state_event, proxy, scheduled_event};
+use sagetide_tests::{
+    Harness, alarm_change, alarm_event, endpoint_state_event, proxy, scheduled_event,
+};
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -39,6 +41,10 @@ schedules:
       - { days: mon-fri, start: "08:00", end: "18:00", capacity: { min: 1, max: 4 } }
     off_hours: sleep
     prewarm: 30m
+remediation:
+  - name: hold-on-5xx
+    alarms: ["sagetide-remediate-5xx-*"]
+    action: suspend-scale-in
 "#;
 
 struct DemoEndpoint {
@@ -123,6 +129,10 @@ const OVERRIDE_UNTIL: i64 = 27;
 const INVOKED_AT_MINUTES: i64 = 20;
 const IDLE_ALARMS_AT: [i64; 2] = [1, 3];
 const WOKEN_BY_HAND_AT: i64 = 9;
+/// fraud-detector's 5XX alarm fires and clears (hours and minutes after the start).
+const ERRORS_FIRE_AT: (i64, i64) = (11, 0);
+const ERRORS_CLEAR_AT: (i64, i64) = (12, 30);
+const ERRORS_ALARM: &str = "sagetide-remediate-5xx-fraud-detector";
 
 /// The Monday after today, 00:00 UTC: the simulated days lie ahead of the real clock, which
 /// moto stamps endpoints with (an endpoint is idle only once it has existed a whole window).
@@ -188,6 +198,9 @@ async fn main() {
     println!(
         "cells are MinCapacity..MaxCapacity of each endpoint's scalable targets (\"asleep\": deleted, its snapshot in the table);"
     );
+    println!(
+        "\"-in\": dynamic scale-in suspended (image-tagger and doc-summarizer are seeded so by their owner; fraud-detector by the remediator while its 5XX alarm fires)."
+    );
     println!("a row is printed whenever one changes, with what happened under it.\n");
     print_header();
 
@@ -240,6 +253,26 @@ async fn main() {
                 .expect("waker");
             notes.extend(describe(&response["reports"]));
             notes.extend(restore(&h, IDLE, now).await);
+        }
+        for ((h_, m), state) in [(ERRORS_FIRE_AT, "ALARM"), (ERRORS_CLEAR_AT, "OK")] {
+            if now == hours(start, h_) + SignedDuration::from_mins(m) {
+                notes.push(format!(
+                    "alarm {ERRORS_ALARM} (Invocation5XXErrors) goes to {state} → remediator"
+                ));
+                let mut remediator = h
+                    .function("remediator", &[("SAGETIDE_NOW", &now.to_string())])
+                    .await;
+                let response = remediator
+                    .invoke(alarm_change(
+                        ERRORS_ALARM,
+                        state,
+                        Some("fraud-detector"),
+                        &now.to_string(),
+                    ))
+                    .await
+                    .expect("remediator");
+                notes.extend(describe(&response["reports"]));
+            }
         }
         let report = scheduler
             .invoke(scheduled_event(&now.to_string()))
@@ -402,8 +435,15 @@ async fn observe(h: &Harness) -> BTreeMap<&'static str, String> {
         }
         let mut cells: Vec<String> = Vec::new();
         for v in e.variants {
-            let cell = match h.aws.capacity(e.name, v).await {
-                Some((min, max)) => format!("{min}..{max}"),
+            let cell = match h.aws.target(e.name, v).await {
+                Some(t) => {
+                    let scale_in_off = t
+                        .suspended_state
+                        .and_then(|s| s.dynamic_scaling_in_suspended)
+                        .unwrap_or(false);
+                    let mark = if scale_in_off { " -in" } else { "" };
+                    format!("{}..{}{mark}", t.min_capacity, t.max_capacity)
+                }
                 None => "-".into(),
             };
             if !cells.contains(&cell) {
