@@ -56,3 +56,10 @@ pub struct ScalableTarget {
     pub capacity: Capacity,
     pub suspended: Suspended,
 }
+
+/// A CloudWatch alarm's state: whether it is in ALARM, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlarmStatus {
+    pub firing: bool,
+    pub since: Timestamp,
+}

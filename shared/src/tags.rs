@@ -15,6 +15,23 @@ pub const WAKE_ALARM: &str = "sagetide:wake-alarm";
 /// An endpoint's tags, key to value.
 pub type Tags = BTreeMap<String, String>;
 
+/// Whether the endpoint carries any of the contract's tags: without one, no function of
+/// sagetide touches it.
+pub fn opted_in(tags: &Tags) -> bool {
+    use crate::pool::{POOL_CAPACITY_TAG, TARGET_UTILIZATION_TAG};
+    [
+        SCHEDULE,
+        OVERRIDE,
+        IDLE_AFTER,
+        WAKE_ON,
+        WAKE_ALARM,
+        POOL_CAPACITY_TAG,
+        TARGET_UTILIZATION_TAG,
+    ]
+    .iter()
+    .any(|key| tags.contains_key(*key))
+}
+
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("tag {tag} = {value:?}: {why}")]
 pub struct TagError {

@@ -235,3 +235,56 @@ async fn bad_input_is_logged_and_changes_nothing() {
     assert_eq!(writes, Vec::<String>::new());
     assert_eq!(suspended(&h, "shadow").await, (false, false, false));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_ok_is_delivered_by_the_next_tick() {
+    let h = Harness::start(CONFIG).await;
+    chat(&h).await;
+    let cw = &h.aws.cloudwatch;
+    cw.put_metric_alarm()
+        .alarm_name(FIVE_XX)
+        .namespace("AWS/SageMaker")
+        .metric_name("Invocation5XXErrors")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(5.0)
+        .comparison_operator(
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+        )
+        .send()
+        .await
+        .unwrap();
+    let fired = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10)).to_string();
+    let mut remediator = h.function("remediator", &[]).await;
+    remediator
+        .invoke(alarm_change(FIVE_XX, "ALARM", Some("chat"), &fired))
+        .await
+        .unwrap();
+    assert_eq!(suspended(&h, "shadow").await, (true, false, false));
+
+    // The alarm is OK now, but its event never reaches the remediator.
+    cw.set_alarm_state()
+        .alarm_name(FIVE_XX)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Ok)
+        .state_reason("errors stopped")
+        .send()
+        .await
+        .unwrap();
+    let mut scheduler = h.function("scheduler", &[]).await;
+    let report = scheduler
+        .invoke(scheduled_event("2026-11-24T10:00:00Z"))
+        .await
+        .unwrap();
+
+    let ended: Vec<&Value> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "end-remedy")
+        .collect();
+    assert_eq!(ended.len(), 1, "{report}");
+    assert_eq!(ended[0]["outcome"], "applied", "{report}");
+    assert_eq!(suspended(&h, "AllTraffic").await, (false, true, false));
+    assert_eq!(suspended(&h, "shadow").await, (false, false, false));
+}

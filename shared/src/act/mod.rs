@@ -6,11 +6,13 @@ use serde::Serialize;
 
 use crate::aws::{self, AwsError};
 use crate::config::Config;
+use crate::events::AlarmState;
 use crate::idle;
 use crate::lifecycle::decide::SleepTrigger;
 use crate::lifecycle::{Actor, Lifecycle, Report};
 use crate::names::VariantRef;
 use crate::plan::{Action, Planned};
+use crate::remediation::Change;
 use crate::tags::WakeSource;
 
 /// How many mutating calls run at once: enough to finish a busy tick quickly, few enough to
@@ -160,7 +162,9 @@ impl Executor {
                 Ok(Outcome::Applied)
             }
             // With a lifecycle, `run_lifecycle` has carried these out already.
-            Action::Sleep | Action::Wake { .. } | Action::Restore => Err(no_lifecycle()),
+            Action::Sleep | Action::Wake { .. } | Action::Restore | Action::EndRemedy { .. } => {
+                Err(no_lifecycle())
+            }
         }
     }
 
@@ -190,6 +194,20 @@ impl Executor {
                     .await
             }
             Action::Restore => lifecycle.restore(name, why, actor).await,
+            Action::EndRemedy {
+                rule,
+                alarm,
+                ok_since,
+            } => {
+                let rule = config.rule(rule)?;
+                let change = Change {
+                    rule,
+                    alarm,
+                    state: AlarmState::Ok,
+                    at: *ok_since,
+                };
+                lifecycle.remediate(name, &change, config, actor).await
+            }
             _ => return None,
         })
     }

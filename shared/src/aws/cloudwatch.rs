@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
@@ -10,6 +10,7 @@ use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
 use super::AwsError;
+use crate::fleet::AlarmStatus;
 use crate::idle::{self, IdleAlarm};
 use crate::names::{VariantName, VariantRef};
 
@@ -334,27 +335,40 @@ pub async fn alarm_tags(client: &Client, arn: &str) -> Result<crate::tags::Tags,
         .collect())
 }
 
-/// Which of the alarms `names` are in ALARM now: ⌈names/100⌉ DescribeAlarms calls.
-pub async fn firing(client: &Client, names: &[String]) -> Result<BTreeSet<String>, AwsError> {
-    let mut out = BTreeSet::new();
+/// The state of each of the alarms `names` that exists, and since when: ⌈names/100⌉
+/// DescribeAlarms calls.
+pub async fn states(
+    client: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, AlarmStatus>, AwsError> {
+    let mut out = BTreeMap::new();
     for chunk in names.chunks(100) {
         let page = client
             .describe_alarms()
             .set_alarm_names(Some(chunk.to_vec()))
-            .state_value(StateValue::Alarm)
             .send()
             .await
             .map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
-        out.extend(
-            page.metric_alarms()
-                .iter()
-                .filter_map(|a| a.alarm_name.clone()),
-        );
-        out.extend(
-            page.composite_alarms()
-                .iter()
-                .filter_map(|a| a.alarm_name.clone()),
-        );
+        let metric = page
+            .metric_alarms()
+            .iter()
+            .map(|a| (&a.alarm_name, &a.state_value, &a.state_updated_timestamp));
+        let composite = page
+            .composite_alarms()
+            .iter()
+            .map(|a| (&a.alarm_name, &a.state_value, &a.state_updated_timestamp));
+        for (name, state, since) in metric.chain(composite) {
+            let (Some(name), Some(state)) = (name, state) else {
+                continue;
+            };
+            out.insert(
+                name.clone(),
+                AlarmStatus {
+                    firing: *state == StateValue::Alarm,
+                    since: since.as_ref().map_or(Timestamp::UNIX_EPOCH, from_smithy),
+                },
+            );
+        }
     }
     Ok(out)
 }

@@ -27,6 +27,9 @@ use crate::snapshot::{Phase, Snapshot, Stored};
 const SNAPSHOT: &str = "snapshot";
 const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
+const GET: &str = "dynamodb:GetItem";
+const PUT: &str = "dynamodb:PutItem";
+const QUERY: &str = "dynamodb:Query";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -82,20 +85,57 @@ impl Table {
         }
     }
 
-    /// The endpoint's snapshot, read consistently.
-    pub async fn snapshot(&self, endpoint: &EndpointName) -> Result<Option<Stored>, AwsError> {
-        const OP: &str = "dynamodb:GetItem";
-        let item = self
+    /// An item, read consistently.
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
+        Ok(self
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(key(SNAPSHOT, endpoint.as_str())))
+            .set_key(Some(key(pk, sk)))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| AwsError::new(OP, e))?
-            .item;
-        item.map(|item| stored(OP, &item)).transpose()
+            .map_err(|e| AwsError::new(GET, e))?
+            .item)
+    }
+
+    /// Puts `item` as the version after `previous` (`None`: the item may not exist yet), if
+    /// `condition` also holds. Returns the new version, or `None` if someone else wrote first.
+    async fn put_versioned(
+        &self,
+        mut item: Item,
+        previous: Option<u64>,
+        condition: Option<(&str, &str, AttributeValue)>,
+    ) -> Result<Option<u64>, AwsError> {
+        let version = previous.map_or(1, |v| v + 1);
+        item.insert("version".to_owned(), n(version));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item));
+        let put = match previous {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => {
+                let put = put
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":v", n(v));
+                match condition {
+                    None => put.condition_expression("#version = :v"),
+                    Some((extra, name, value)) => put
+                        .condition_expression(format!("#version = :v AND {extra}"))
+                        .expression_attribute_names(format!("#{name}"), name)
+                        .expression_attribute_values(format!(":{name}"), value),
+                }
+            }
+        };
+        Ok(condition_held(PUT, put.send().await)?.then_some(version))
+    }
+
+    /// The endpoint's snapshot, read consistently.
+    pub async fn snapshot(&self, endpoint: &EndpointName) -> Result<Option<Stored>, AwsError> {
+        let item = self.get(SNAPSHOT, endpoint.as_str()).await?;
+        item.map(|item| stored(GET, &item)).transpose()
     }
 
     /// Writes `snapshot` in phase `sleeping` as the next version after `previous` (`None`: no
@@ -105,38 +145,22 @@ impl Table {
         snapshot: &Snapshot,
         previous: Option<u64>,
     ) -> Result<Option<u64>, AwsError> {
-        const OP: &str = "dynamodb:PutItem";
         let body = serde_json::to_string(snapshot).map_err(|e| AwsError {
-            operation: OP,
+            operation: PUT,
             message: format!("snapshot of {} cannot be encoded: {e}", snapshot.endpoint),
         })?;
-        let version = previous.map_or(1, |v| v + 1);
         let mut item = key(SNAPSHOT, snapshot.endpoint.as_str());
         item.extend([
             ("phase".to_owned(), s(Phase::Sleeping.as_str())),
-            ("version".to_owned(), n(version)),
             ("body".to_owned(), s(body)),
             ("taken_at".to_owned(), s(snapshot.taken_at.to_string())),
         ]);
         if let Some(alarm) = snapshot.wake_alarm() {
             item.insert("wake_alarm".to_owned(), s(alarm));
         }
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item));
-        let put = match previous {
-            None => put.condition_expression("attribute_not_exists(pk)"),
-            // Never over a snapshot whose endpoint was deleted: that one must come back first.
-            Some(v) => put
-                .condition_expression("#version = :v AND #phase <> :asleep")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_names("#phase", "phase")
-                .expression_attribute_values(":v", n(v))
-                .expression_attribute_values(":asleep", s(Phase::Asleep.as_str())),
-        };
-        Ok(condition_held(OP, put.send().await)?.then_some(version))
+        // Never over a snapshot whose endpoint was deleted: that one must come back first.
+        let not_asleep = ("#phase <> :phase", "phase", s(Phase::Asleep.as_str()));
+        self.put_versioned(item, previous, Some(not_asleep)).await
     }
 
     /// Moves the snapshot from phase `from` to `to`, if it is still that version in that phase;
@@ -166,29 +190,43 @@ impl Table {
         condition_held("dynamodb:UpdateItem", result)
     }
 
-    /// Every snapshot not yet restored, in one paginated Query.
-    pub async fn unrestored(&self) -> Result<Vec<Stored>, AwsError> {
-        const OP: &str = "dynamodb:Query";
+    /// Every item of partition `pk` that passes `filter` (which names one attribute as `#a`
+    /// and one value as `:v`), in one paginated Query.
+    async fn query(
+        &self,
+        pk: &str,
+        filter: &str,
+        attribute: &str,
+        value: AttributeValue,
+    ) -> Result<Vec<Item>, AwsError> {
         let mut pages = self
             .client
             .query()
             .table_name(&self.name)
             .key_condition_expression("pk = :pk")
-            .filter_expression("#phase <> :restored")
-            .expression_attribute_names("#phase", "phase")
-            .expression_attribute_values(":pk", s(SNAPSHOT))
-            .expression_attribute_values(":restored", s(Phase::Restored.as_str()))
+            .filter_expression(filter)
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":v", value)
             .consistent_read(true)
             .into_paginator()
             .send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::new(OP, e))?;
-            for item in page.items.unwrap_or_default() {
-                out.push(stored(OP, &item)?);
-            }
+            out.extend(
+                page.map_err(|e| AwsError::new(QUERY, e))?
+                    .items
+                    .unwrap_or_default(),
+            );
         }
         Ok(out)
+    }
+
+    /// Every snapshot not yet restored.
+    pub async fn unrestored(&self) -> Result<Vec<Stored>, AwsError> {
+        let restored = s(Phase::Restored.as_str());
+        let items = self.query(SNAPSHOT, "#a <> :v", "phase", restored).await?;
+        items.iter().map(|item| stored(QUERY, item)).collect()
     }
 
     /// The endpoint's remediation record, read consistently.
@@ -196,18 +234,8 @@ impl Table {
         &self,
         endpoint: &EndpointName,
     ) -> Result<Option<StoredRecord>, AwsError> {
-        const OP: &str = "dynamodb:GetItem";
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(key(REMEDIATION, endpoint.as_str())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| AwsError::new(OP, e))?
-            .item;
-        item.map(|item| stored_record(OP, &item)).transpose()
+        let item = self.get(REMEDIATION, endpoint.as_str()).await?;
+        item.map(|item| stored_record(GET, &item)).transpose()
     }
 
     /// Writes the endpoint's remediation record as the version after `previous` (`None`: none
@@ -218,59 +246,29 @@ impl Table {
         record: &Record,
         previous: Option<u64>,
     ) -> Result<Option<u64>, AwsError> {
-        const OP: &str = "dynamodb:PutItem";
         let body = serde_json::to_string(record).map_err(|e| AwsError {
-            operation: OP,
+            operation: PUT,
             message: format!("remediation record of {endpoint} cannot be encoded: {e}"),
         })?;
-        let version = previous.map_or(1, |v| v + 1);
         let mut item = key(REMEDIATION, endpoint.as_str());
         item.extend([
-            ("version".to_owned(), n(version)),
             ("body".to_owned(), s(body)),
             (
                 "active".to_owned(),
                 AttributeValue::Bool(record.baseline.is_some()),
             ),
         ]);
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item));
-        let put = match previous {
-            None => put.condition_expression("attribute_not_exists(pk)"),
-            Some(v) => put
-                .condition_expression("#version = :v")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":v", n(v)),
-        };
-        Ok(condition_held(OP, put.send().await)?.then_some(version))
+        self.put_versioned(item, previous, None).await
     }
 
-    /// Every remediation record with a remedy in force, in one paginated Query.
+    /// Every remediation record with a remedy in force.
     pub async fn active_remediations(&self) -> Result<Vec<StoredRecord>, AwsError> {
-        const OP: &str = "dynamodb:Query";
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .key_condition_expression("pk = :pk")
-            .filter_expression("#active = :yes")
-            .expression_attribute_names("#active", "active")
-            .expression_attribute_values(":pk", s(REMEDIATION))
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::new(OP, e))?;
-            for item in page.items.unwrap_or_default() {
-                out.push(stored_record(OP, &item)?);
-            }
-        }
-        Ok(out)
+        let active = AttributeValue::Bool(true);
+        let items = self.query(REMEDIATION, "#a = :v", "active", active).await?;
+        items
+            .iter()
+            .map(|item| stored_record(QUERY, item))
+            .collect()
     }
 
     /// Takes the endpoint's lease for `holder` until `now + ttl`, unless someone else holds an
@@ -340,23 +338,39 @@ impl Table {
     }
 }
 
-fn stored(operation: &'static str, item: &Item) -> Result<Stored, AwsError> {
+/// The version and the JSON body of a versioned item.
+fn versioned<T: serde::de::DeserializeOwned>(
+    operation: &'static str,
+    kind: &str,
+    item: &Item,
+) -> Result<(u64, T), AwsError> {
     let bad = |what: &str| AwsError {
         operation,
-        message: format!("snapshot item {:?} has {what}", item.get("sk")),
+        message: format!("{kind} item {:?} has {what}", item.get("sk")),
     };
-    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
-    let phase = text("phase")
-        .and_then(|p| Phase::parse(p))
-        .ok_or_else(|| bad("no valid phase"))?;
     let version = item
         .get("version")
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| bad("no valid version"))?;
-    let snapshot = text("body")
+    let body = item
+        .get("body")
+        .and_then(|v| v.as_s().ok())
         .and_then(|b| serde_json::from_str(b).ok())
-        .ok_or_else(|| bad("a body that is not a snapshot"))?;
+        .ok_or_else(|| bad(&format!("a body that is not a {kind}")))?;
+    Ok((version, body))
+}
+
+fn stored(operation: &'static str, item: &Item) -> Result<Stored, AwsError> {
+    let (version, snapshot) = versioned(operation, "snapshot", item)?;
+    let phase = item
+        .get("phase")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|p| Phase::parse(p))
+        .ok_or_else(|| AwsError {
+            operation,
+            message: format!("snapshot item {:?} has no valid phase", item.get("sk")),
+        })?;
     Ok(Stored {
         snapshot,
         phase,
@@ -365,25 +379,18 @@ fn stored(operation: &'static str, item: &Item) -> Result<Stored, AwsError> {
 }
 
 fn stored_record(operation: &'static str, item: &Item) -> Result<StoredRecord, AwsError> {
-    let bad = |what: &str| AwsError {
-        operation,
-        message: format!("remediation item {:?} has {what}", item.get("sk")),
-    };
+    let (version, record) = versioned(operation, "remediation record", item)?;
     let endpoint = item
         .get("sk")
         .and_then(|v| v.as_s().ok())
         .and_then(|name| EndpointName::new(name.as_str()).ok())
-        .ok_or_else(|| bad("no valid endpoint name"))?;
-    let version = item
-        .get("version")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| bad("no valid version"))?;
-    let record = item
-        .get("body")
-        .and_then(|v| v.as_s().ok())
-        .and_then(|b| serde_json::from_str(b).ok())
-        .ok_or_else(|| bad("a body that is not a remediation record"))?;
+        .ok_or_else(|| AwsError {
+            operation,
+            message: format!(
+                "remediation item {:?} has no valid endpoint name",
+                item.get("sk")
+            ),
+        })?;
     Ok(StoredRecord {
         endpoint,
         record,

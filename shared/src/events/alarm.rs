@@ -1,6 +1,5 @@
 use std::collections::BTreeMap;
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
@@ -73,14 +72,7 @@ struct Metric {
 
 impl AlarmStateChange {
     pub fn parse(payload: Value) -> Result<Self, EventError> {
-        let event: EventBridgeEvent<Value> = serde_json::from_value(payload)
-            .map_err(|e| EventError(format!("expected an EventBridge \"{DETAIL_TYPE}\": {e}")))?;
-        if event.detail_type != DETAIL_TYPE || event.source != SOURCE {
-            return Err(EventError(format!(
-                "detail-type {:?} from {:?}, expected {DETAIL_TYPE:?} from {SOURCE:?}",
-                event.detail_type, event.source
-            )));
-        }
+        let event = super::envelope(payload, DETAIL_TYPE, SOURCE)?;
         let detail: Detail = serde_json::from_value(event.detail).map_err(|e| {
             EventError(format!(
                 "the detail of a {DETAIL_TYPE:?} needs alarmName and state {{value, timestamp}}: {e}"

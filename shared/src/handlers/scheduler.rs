@@ -1,7 +1,7 @@
 //! The `scheduler` function: each tick makes every scheduled endpoint's capacity match its
 //! schedule for *now*.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
 use jiff::Timestamp;
@@ -98,21 +98,31 @@ impl Scheduler {
             self.lifecycle().table.active_remediations(),
         )?;
 
-        let wake_alarms: Vec<String> = sleeping
+        // Alarms whose state decides something: the wake alarms of sleeping endpoints and the
+        // alarms of remedies in force.
+        let watched: BTreeSet<String> = sleeping
             .iter()
             .filter_map(|s| s.snapshot.wake_alarm().map(str::to_owned))
+            .chain(remediations.iter().flat_map(|r| {
+                r.record
+                    .triggers
+                    .values()
+                    .filter(|t| t.firing)
+                    .map(|t| t.alarm.clone())
+            }))
             .collect();
-        let firing_wake_alarms = if wake_alarms.is_empty() {
-            BTreeSet::new()
+        let alarms = if watched.is_empty() {
+            BTreeMap::new()
         } else {
-            aws::cloudwatch::firing(&self.lifecycle().cloudwatch, &wake_alarms).await?
+            let names: Vec<String> = watched.into_iter().collect();
+            aws::cloudwatch::states(&self.lifecycle().cloudwatch, &names).await?
         };
         let observed = Observed {
             endpoints: &endpoints,
             targets: &targets,
             sleeping: &sleeping,
             idle_alarms: &idle_alarms,
-            firing_wake_alarms: &firing_wake_alarms,
+            alarms: &alarms,
             remediations: &remediations,
         };
         let plan = plan::scheduler::plan(&observed, &config, now);

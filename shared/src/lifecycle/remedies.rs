@@ -12,9 +12,6 @@ use crate::plan::wanted::wanted;
 use crate::remediation::{self, Change, Decision, Observed, Write};
 use crate::schedule::Desired;
 
-/// Tags a remediated endpoint must carry one of: sagetide's own.
-const OPT_IN_PREFIX: &str = "sagetide:";
-
 impl Lifecycle {
     pub async fn remediate(
         &self,
@@ -32,9 +29,9 @@ impl Lifecycle {
             let Some(endpoint) = aws::sagemaker::endpoint(&self.sagemaker, name).await? else {
                 return Ok(Step::Declined("no such endpoint".into()));
             };
-            if !endpoint.tags.keys().any(|k| k.starts_with(OPT_IN_PREFIX)) {
+            if !crate::tags::opted_in(&endpoint.tags) {
                 return Ok(Step::Declined(
-                    "it carries no sagetide tag, so sagetide leaves it alone".into(),
+                    "it carries none of sagetide's tags, so sagetide leaves it alone".into(),
                 ));
             }
             let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
@@ -44,14 +41,19 @@ impl Lifecycle {
                 .iter()
                 .map(|v| (v.name.clone(), v.instances))
                 .collect();
-            let scheduled = endpoint
-                .tag(crate::tags::SCHEDULE)
-                .and_then(|s| config.schedule(s))
-                .and_then(|s| wanted(&endpoint.tags, s, actor.now).ok())
-                .and_then(|w| match w.desired {
-                    Desired::Awake(c) => Some(c),
-                    Desired::Asleep => None,
-                });
+            let scheduled = match endpoint.tag(crate::tags::SCHEDULE).and_then(|s| config.schedule(s)) {
+                None => None,
+                Some(schedule) => match wanted(&endpoint.tags, schedule, actor.now) {
+                    Ok(w) => match w.desired {
+                        Desired::Awake(c) => Some(c),
+                        Desired::Asleep => None,
+                    },
+                    Err(why) => {
+                        tracing::warn!(endpoint = %name, why, "schedule not applied to the remedy; the recorded minimum is used");
+                        None
+                    }
+                },
+            };
             let observed = Observed {
                 targets: &targets,
                 instances: &instances,

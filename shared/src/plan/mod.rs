@@ -6,6 +6,8 @@ pub mod wanted;
 
 use std::fmt;
 
+use jiff::Timestamp;
+
 use crate::capacity::Capacity;
 use crate::idle::IdleAlarm;
 use crate::names::{EndpointName, VariantName};
@@ -31,6 +33,12 @@ pub enum Action {
     PutIdleAlarm(IdleAlarm),
     /// Delete the idle alarm of an endpoint that is gone or lost `sagetide:idle-after`.
     DeleteIdleAlarm,
+    /// Deliver the OK of a remediation rule's alarm that the remediator did not act on.
+    EndRemedy {
+        rule: String,
+        alarm: String,
+        ok_since: Timestamp,
+    },
     /// Create or update the variant's target-tracking policy on `Sagetide/FleetUtilization`.
     PutUtilizationPolicy { variant: VariantName, target: f64 },
 }
@@ -47,6 +55,7 @@ impl Action {
             Action::Restore => "restore",
             Action::PutIdleAlarm(_) => "put-idle-alarm",
             Action::DeleteIdleAlarm => "delete-idle-alarm",
+            Action::EndRemedy { .. } => "end-remedy",
             Action::PutUtilizationPolicy { .. } => "put-policy",
         }
     }
@@ -68,6 +77,9 @@ impl fmt::Display for Action {
             Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
             Action::Sleep | Action::Wake { .. } | Action::Restore | Action::DeleteIdleAlarm => {
                 f.write_str(self.kind())
+            }
+            Action::EndRemedy { rule, alarm, .. } => {
+                write!(f, "end-remedy {rule} (alarm {alarm} is OK)")
             }
             Action::PutIdleAlarm(alarm) => write!(
                 f,

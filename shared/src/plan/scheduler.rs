@@ -8,7 +8,7 @@ use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
 use crate::config::Config;
-use crate::fleet::{Endpoint, ScalableTarget};
+use crate::fleet::{AlarmStatus, Endpoint, ScalableTarget};
 use crate::idle::IdleAlarm;
 use crate::names::{EndpointName, VariantName};
 use crate::remediation::{Record, StoredRecord};
@@ -24,8 +24,9 @@ pub struct Observed<'a> {
     pub targets: &'a [ScalableTarget],
     pub sleeping: &'a [Stored],
     pub idle_alarms: &'a [IdleAlarm],
-    /// The wake alarms of sleeping endpoints that are in ALARM now.
-    pub firing_wake_alarms: &'a BTreeSet<String>,
+    /// The state of the wake alarms of sleeping endpoints, and of the alarms of remedies in
+    /// force.
+    pub alarms: &'a BTreeMap<String, AlarmStatus>,
     /// Remediation records with a remedy in force: a raise-min holds the minimum up.
     pub remediations: &'a [StoredRecord],
 }
@@ -75,7 +76,7 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
         if existing.contains(&stored.snapshot.endpoint) {
             continue;
         }
-        match plan_asleep(stored, observed.firing_wake_alarms, config, now) {
+        match plan_asleep(stored, observed.alarms, config, now) {
             Ok(actions) => plan.actions.extend(actions),
             Err(why) => plan.skipped.push(Skipped {
                 endpoint: stored.snapshot.endpoint.clone(),
@@ -85,7 +86,45 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
     }
     plan.actions
         .extend(plan_idle_alarms(observed.endpoints, observed.idle_alarms));
+    plan.actions.extend(plan_cleared_remedies(
+        observed.remediations,
+        observed.alarms,
+        config,
+    ));
     plan
+}
+
+/// A remedy in force whose alarm has been OK since after it fired: the OK event was lost, or
+/// came while the endpoint could not be changed (asleep, say). The tick delivers it again, as
+/// the alarm's state says, so no remedy outlives its alarm.
+fn plan_cleared_remedies(
+    remediations: &[StoredRecord],
+    alarms: &BTreeMap<String, AlarmStatus>,
+    config: &Config,
+) -> Vec<Planned> {
+    let mut actions = Vec::new();
+    for stored in remediations {
+        for trigger in stored.record.triggers.values() {
+            let alarm = trigger.alarm.as_str();
+            let cleared = alarms
+                .get(alarm)
+                .filter(|a| !a.firing && a.since > trigger.at);
+            if let (true, Some(status), Some(_)) =
+                (trigger.firing, cleared, config.rule(&trigger.rule))
+            {
+                actions.push(Planned {
+                    endpoint: stored.endpoint.clone(),
+                    action: Action::EndRemedy {
+                        rule: trigger.rule.clone(),
+                        alarm: alarm.to_owned(),
+                        ok_since: status.since,
+                    },
+                    reason: format!("alarm {alarm} is OK since {}", status.since),
+                });
+            }
+        }
+    }
+    actions
 }
 
 /// An endpoint that exists while its snapshot is not restored: it was woken, and its
@@ -114,7 +153,7 @@ fn plan_woken(endpoint: &Endpoint, stored: &Stored) -> Result<Vec<Planned>, Stri
 /// `sagetide:wake-on` allows it.
 fn plan_asleep(
     stored: &Stored,
-    firing_wake_alarms: &BTreeSet<String>,
+    alarms: &BTreeMap<String, AlarmStatus>,
     config: &Config,
     now: Timestamp,
 ) -> Result<Vec<Planned>, String> {
@@ -130,7 +169,7 @@ fn plan_asleep(
     };
     if let Some(alarm) = snapshot.wake_alarm()
         && allowed.contains(&WakeSource::Alarm)
-        && firing_wake_alarms.contains(alarm)
+        && alarms.get(alarm).is_some_and(|a| a.firing)
     {
         return Ok(wake(
             Some(alarm.to_owned()),

@@ -114,6 +114,9 @@ pub struct Record {
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
     pub rule: String,
+    pub alarm: String,
+    /// The rule's remedy suspends scale-in (kept here: the rule may change meanwhile).
+    pub suspends: bool,
     pub firing: bool,
     pub at: Timestamp,
     /// raise-min: the minimum this trigger holds each variant at, fixed when it fired (so a
@@ -177,10 +180,8 @@ impl fmt::Display for Write {
 pub enum Decision {
     /// Older than what the record already holds, or nothing to do for this state.
     Ignore(String),
-    /// Store `record` (unless unchanged) and carry out `writes`. With a baseline in the new
-    /// record, the record is written first, so that what must come back is durable before
-    /// anything changes; without, the writes go first, so that a run cut short still finds
-    /// the baseline to restore.
+    /// Store `record` (unless unchanged) and carry out `writes`, the record first when a
+    /// remedy starts and last when one ends.
     Change {
         record: Record,
         writes: Vec<Write>,
@@ -219,19 +220,28 @@ pub fn decide(
     };
     let key = trigger_key(&change.rule.name, change.alarm);
     let mut record = stored.cloned().unwrap_or_default();
-    if let Some(seen) = record.triggers.get(&key)
-        && (change.at < seen.at || (change.at == seen.at && !firing && !seen.firing))
+    let seen = record.triggers.get(&key).cloned();
+    // Strictly older only: the same change again is worked out again (and changes nothing if
+    // it was carried out), so a run cut short is finished by the retry of its event.
+    if let Some(seen) = &seen
+        && change.at < seen.at
     {
         return Decision::Ignore(format!(
-            "a {} change at {} is not newer than the {} already seen at {}",
+            "a {} change at {} is older than the {} already seen at {}",
             if firing { "ALARM" } else { "OK" },
             change.at,
             if seen.firing { "ALARM" } else { "OK" },
             seen.at
         ));
     }
-    let raise = match (firing, change.rule.remedy) {
-        (true, Remedy::RaiseMin(n)) => observed
+    // A trigger whose rule left the configuration counts as cleared.
+    record
+        .triggers
+        .retain(|_, t| config.rule(&t.rule).is_some());
+    let raise = match (firing, change.rule.remedy, &seen) {
+        // Fixed when the alarm first fired: a fleet that grows meanwhile does not ratchet it.
+        (true, _, Some(seen)) if seen.firing => seen.raise.clone(),
+        (true, Remedy::RaiseMin(n), _) => observed
             .targets
             .iter()
             .map(|t| {
@@ -245,17 +255,14 @@ pub fn decide(
                 (t.variant.variant.clone(), wanted.min(t.capacity.max()))
             })
             .collect(),
-        _ => record
-            .triggers
-            .get(&key)
-            .filter(|t| t.firing && firing)
-            .map(|t| t.raise.clone())
-            .unwrap_or_default(),
+        _ => BTreeMap::new(),
     };
     record.triggers.insert(
         key,
         Trigger {
             rule: change.rule.name.clone(),
+            alarm: change.alarm.to_owned(),
+            suspends: change.rule.remedy == Remedy::SuspendScaleIn,
             firing,
             at: change.at,
             raise,
@@ -263,47 +270,42 @@ pub fn decide(
     );
 
     let any_firing = record.firing().next().is_some();
-    let baseline = match (&record.baseline, any_firing) {
-        (_, false) => None,
-        (Some(b), true) => Some(b.clone()),
-        (None, true) => Some(
-            observed
-                .targets
-                .iter()
-                .map(|t| Baseline {
+    // The baseline holds every variant as it was before a remedy first touched it, including
+    // variants that appear while remedies are in force.
+    let mut baseline = record.baseline.clone().unwrap_or_default();
+    if any_firing {
+        for t in observed.targets {
+            if !baseline.iter().any(|b| b.variant == t.variant.variant) {
+                baseline.push(Baseline {
                     variant: t.variant.variant.clone(),
                     suspended: t.suspended,
                     min: t.capacity.min(),
-                })
-                .collect(),
-        ),
-    };
-    // A remedy only touches what it is about: the suspended state while a suspend-scale-in
-    // fires (or just stopped), the minimum while a raise-min holds it (or just let go).
-    let suspending = |r: &Record| {
-        r.firing().any(|t| {
-            config
-                .rule(&t.rule)
-                .is_some_and(|rule| rule.remedy == Remedy::SuspendScaleIn)
-        })
-    };
-    let (suspend, was_suspending) = (suspending(&record), stored.is_some_and(suspending));
-    let reference = baseline.as_ref().or(record.baseline.as_ref());
+                });
+            }
+        }
+    }
+    // A remedy only touches what it is about: the scale-in flag while a suspend-scale-in fires
+    // (or just stopped), the minimum while a raise-min holds it (or just let go).
+    let suspending = |r: &Record| r.firing().any(|t| t.suspends);
+    let suspend = suspending(&record);
+    let was_suspending = stored.is_some_and(suspending);
     let mut writes = Vec::new();
     for target in observed.targets {
         let variant = &target.variant.variant;
-        let Some(base) = reference.and_then(|b| b.iter().find(|b| &b.variant == variant)) else {
+        let Some(base) = baseline.iter().find(|b| &b.variant == variant) else {
             continue;
         };
-        let suspended = Suspended {
-            dynamic_scaling_in: suspend || base.suspended.dynamic_scaling_in,
-            ..base.suspended
-        };
-        if (suspend || was_suspending) && target.suspended != suspended {
-            writes.push(Write::Suspended {
-                variant: variant.clone(),
-                to: suspended,
-            });
+        if suspend || was_suspending {
+            let scale_in = suspend || base.suspended.dynamic_scaling_in;
+            if target.suspended.dynamic_scaling_in != scale_in {
+                writes.push(Write::Suspended {
+                    variant: variant.clone(),
+                    to: Suspended {
+                        dynamic_scaling_in: scale_in,
+                        ..target.suspended
+                    },
+                });
+            }
         }
         let held = record.held_min(variant);
         let was_held = stored.and_then(|r| r.held_min(variant));
@@ -324,9 +326,12 @@ pub fn decide(
             });
         }
     }
-    record.baseline = baseline;
+    record.baseline = any_firing.then_some(baseline);
     Decision::Change {
-        record_first: record.baseline.is_some(),
+        // Starting a remedy: the baseline is stored before anything changes. Ending one: the
+        // targets change first, so a run cut short still finds the trigger firing and the
+        // baseline to restore when its event comes again.
+        record_first: firing,
         record,
         writes,
     }

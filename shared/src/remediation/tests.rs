@@ -61,7 +61,17 @@ impl Endpoint {
 
     /// Decides the change and carries it out on this in-memory endpoint; returns the writes.
     fn receive(&mut self, rule: &str, alarm: &str, state: AlarmState, minute: i64) -> Vec<Write> {
-        let config = config();
+        self.receive_with(&config(), rule, alarm, state, minute)
+    }
+
+    fn receive_with(
+        &mut self,
+        config: &Config,
+        rule: &str,
+        alarm: &str,
+        state: AlarmState,
+        minute: i64,
+    ) -> Vec<Write> {
         let change = Change {
             rule: config.rule(rule).unwrap(),
             alarm,
@@ -73,7 +83,7 @@ impl Endpoint {
             instances: &self.instances,
             scheduled: self.scheduled,
         };
-        match decide(self.record.as_ref(), &change, &observed, &config) {
+        match decide(self.record.as_ref(), &change, &observed, config) {
             Decision::Ignore(_) => Vec::new(),
             Decision::Change { record, writes, .. } => {
                 for w in &writes {
@@ -238,4 +248,137 @@ fn insufficient_data_is_ignored() {
         Vec::new()
     );
     assert_eq!(e.record, None);
+}
+
+#[test]
+fn an_ok_cut_short_after_its_writes_is_finished_when_it_comes_again() {
+    let mut e = Endpoint::new(target(1, 4, OWNER));
+    e.receive("hold-on-errors", "chat-5xx", Alarm, 0);
+    let config = config();
+    let change = Change {
+        rule: config.rule("hold-on-errors").unwrap(),
+        alarm: "chat-5xx",
+        state: Ok,
+        at: at(10),
+    };
+    let observed = Observed {
+        targets: std::slice::from_ref(&e.target),
+        instances: &e.instances,
+        scheduled: None,
+    };
+    let Decision::Change {
+        writes,
+        record_first,
+        ..
+    } = decide(e.record.as_ref(), &change, &observed, &config)
+    else {
+        panic!("an OK of a firing alarm changes something");
+    };
+    assert!(!record_first, "ending a remedy writes the targets first");
+    // The run stops after the writes, before the record: the same OK again finishes it.
+    for w in writes {
+        if let Write::Suspended { to, .. } = w {
+            e.target.suspended = to;
+        }
+    }
+    assert_eq!(e.receive("hold-on-errors", "chat-5xx", Ok, 10), Vec::new());
+    assert_eq!(e.record.as_ref().unwrap().baseline, None);
+    assert_eq!(e.suspended(), OWNER);
+}
+
+#[test]
+fn a_repeated_alarm_keeps_the_minimum_fixed_when_it_first_fired() {
+    let doc = r#"
+remediation:
+  - { name: keep-running, alarms: ["lat"], action: raise-min }
+"#;
+    let config = Config::parse(doc).unwrap();
+    let mut e = Endpoint::new(target(1, 10, Suspended::default()));
+    e.receive_with(&config, "keep-running", "lat", Alarm, 0);
+    assert_eq!(e.min(), 3);
+    e.instances.insert(variant(), 7);
+    e.receive_with(&config, "keep-running", "lat", Alarm, 0);
+    assert_eq!(e.min(), 3);
+}
+
+#[test]
+fn suspending_scale_in_leaves_the_other_flags_to_their_owner() {
+    let mut e = Endpoint::new(target(1, 4, Suspended::default()));
+    e.receive("hold-on-errors", "chat-5xx", Alarm, 0);
+    // The owner suspends scale-out meanwhile; the remedy keeps it, before and after OK.
+    e.target.suspended.dynamic_scaling_out = true;
+    assert_eq!(
+        e.receive("hold-on-errors", "chat-5xx", Alarm, 0),
+        Vec::new()
+    );
+    e.receive("hold-on-errors", "chat-5xx", Ok, 5);
+    assert_eq!(
+        e.suspended(),
+        Suspended {
+            dynamic_scaling_out: true,
+            ..Suspended::default()
+        }
+    );
+}
+
+#[test]
+fn a_rule_removed_while_its_alarm_fires_counts_as_cleared() {
+    let mut e = Endpoint::new(target(1, 4, Suspended::default()));
+    e.receive("hold-on-errors", "chat-5xx", Alarm, 0);
+    let without = Config::parse(
+        r#"
+remediation:
+  - { name: keep-capacity, alarms: ["chat-latency"], action: raise-min, min: 2 }
+"#,
+    )
+    .unwrap();
+    e.receive_with(&without, "keep-capacity", "chat-latency", Alarm, 1);
+    assert_eq!(e.suspended(), Suspended::default());
+    assert_eq!(e.min(), 2);
+}
+
+#[test]
+fn a_variant_that_appears_while_remedies_hold_joins_the_baseline() {
+    let config = config();
+    let mut record = None;
+    let shadow = ScalableTarget {
+        variant: VariantRef {
+            endpoint: EndpointName::new("chat").unwrap(),
+            variant: VariantName::new("shadow").unwrap(),
+        },
+        ..target(1, 4, OWNER)
+    };
+    let instances = BTreeMap::new();
+    for (minute, state, targets) in [
+        (0, Alarm, vec![target(1, 4, Suspended::default())]),
+        (
+            1,
+            Alarm,
+            vec![target(1, 4, Suspended::default()), shadow.clone()],
+        ),
+    ] {
+        let change = Change {
+            rule: config.rule("hold-on-errors").unwrap(),
+            alarm: if minute == 0 {
+                "chat-5xx"
+            } else {
+                "errors-gpu"
+            },
+            state,
+            at: at(minute),
+        };
+        let observed = Observed {
+            targets: &targets,
+            instances: &instances,
+            scheduled: None,
+        };
+        if let Decision::Change { record: r, .. } =
+            decide(record.as_ref(), &change, &observed, &config)
+        {
+            record = Some(r);
+        }
+    }
+    let baseline = record.unwrap().baseline.unwrap();
+    assert_eq!(baseline.len(), 2);
+    assert_eq!(baseline[1].suspended, OWNER);
 }

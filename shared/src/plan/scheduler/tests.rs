@@ -29,7 +29,7 @@ fn plan(
             targets,
             sleeping: &[],
             idle_alarms: &[],
-            firing_wake_alarms: &BTreeSet::new(),
+            alarms: &BTreeMap::new(),
             remediations: &[],
         },
         config,
@@ -299,6 +299,8 @@ fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
             "keep/latency".to_owned(),
             crate::remediation::Trigger {
                 rule: "keep".into(),
+                alarm: "latency".into(),
+                suspends: false,
                 firing: true,
                 at: berlin("2026-11-23T07:00"),
                 raise: std::collections::BTreeMap::from([(
@@ -319,7 +321,7 @@ fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
         targets: &[target("ep", "AllTraffic", cap(4, 10))],
         sleeping: &[],
         idle_alarms: &[],
-        firing_wake_alarms: &BTreeSet::new(),
+        alarms: &BTreeMap::new(),
         remediations: &held,
     };
     // At 08:00 the schedule wants 2..10; the remedy holds 4.
