@@ -10,10 +10,9 @@ use aws_sdk_applicationautoscaling::types::{
     TargetTrackingScalingPolicyConfiguration,
 };
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::MetricDatum;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::seed::{Aws, TABLE, metric_dimensions, resource_id};
+use crate::seed::{Aws, TABLE, resource_id};
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
@@ -389,24 +388,9 @@ impl Aws {
 
     /// Puts `AWS/SageMaker` `Invocations` datapoints `(epoch second, count)` for a variant.
     pub async fn put_invocations(&self, endpoint: &str, variant: &str, points: &[(i64, f64)]) {
-        let data = points.iter().map(|(at, value)| {
-            MetricDatum::builder()
-                .metric_name("Invocations")
-                .set_dimensions(Some(metric_dimensions(&[
-                    ("EndpointName", endpoint),
-                    ("VariantName", variant),
-                ])))
-                .timestamp(DateTime::from_secs(*at))
-                .value(*value)
-                .build()
-        });
-        self.cloudwatch
-            .put_metric_data()
-            .namespace("AWS/SageMaker")
-            .set_metric_data(Some(data.collect()))
-            .send()
-            .await
-            .expect("put invocations");
+        let dimensions = [("EndpointName", endpoint), ("VariantName", variant)];
+        self.put_sagemaker_metric("Invocations", &dimensions, points)
+            .await;
     }
 
     /// Every CloudWatch alarm as `name periods x seconds [variants]`.

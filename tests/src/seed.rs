@@ -254,9 +254,21 @@ impl Aws {
     /// Puts `AWS/SageMaker` `ConcurrentRequestsPerModel` datapoints `(epoch second, value)`
     /// with `dimensions`.
     pub async fn put_concurrency(&self, dimensions: &[(&str, &str)], points: &[(i64, f64)]) {
+        self.put_sagemaker_metric("ConcurrentRequestsPerModel", dimensions, points)
+            .await;
+    }
+
+    /// Puts datapoints `(epoch second, value)` of an `AWS/SageMaker` metric, at 1-second
+    /// resolution.
+    pub async fn put_sagemaker_metric(
+        &self,
+        name: &str,
+        dimensions: &[(&str, &str)],
+        points: &[(i64, f64)],
+    ) {
         let data = points.iter().map(|(at, value)| {
             MetricDatum::builder()
-                .metric_name("ConcurrentRequestsPerModel")
+                .metric_name(name)
                 .set_dimensions(Some(metric_dimensions(dimensions)))
                 .timestamp(DateTime::from_secs(*at))
                 .value(*value)

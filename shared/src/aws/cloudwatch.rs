@@ -59,23 +59,12 @@ pub async fn concurrency(
             if let Some(t) = &s.instance_type {
                 dims.push(Dimension::builder().name("InstanceType").value(t).build());
             }
-            MetricDataQuery::builder()
-                .id(format!("q{i}"))
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(
-                            Metric::builder()
-                                .namespace("AWS/SageMaker")
-                                .metric_name("ConcurrentRequestsPerModel")
-                                .set_dimensions(Some(dims))
-                                .build(),
-                        )
-                        .period(period_seconds)
-                        .stat("Average")
-                        .build(),
-                )
-                .return_data(true)
-                .build()
+            let metric = Metric::builder()
+                .namespace("AWS/SageMaker")
+                .metric_name("ConcurrentRequestsPerModel")
+                .set_dimensions(Some(dims))
+                .build();
+            stat_query(format!("q{i}"), metric, period_seconds, "Average", true)
         });
         let mut pages = client
             .get_metric_data()
@@ -149,17 +138,13 @@ pub async fn invocations(
     period_seconds: i32,
 ) -> Result<f64, AwsError> {
     let queries = variants.iter().enumerate().map(|(i, variant)| {
-        MetricDataQuery::builder()
-            .id(format!("v{i}"))
-            .metric_stat(
-                MetricStat::builder()
-                    .metric(invocations_metric(variant))
-                    .period(period_seconds)
-                    .stat("Sum")
-                    .build(),
-            )
-            .return_data(true)
-            .build()
+        stat_query(
+            format!("v{i}"),
+            invocations_metric(variant),
+            period_seconds,
+            "Sum",
+            true,
+        )
     });
     let mut pages = client
         .get_metric_data()
@@ -176,6 +161,26 @@ pub async fn invocations(
         }
     }
     Ok(total)
+}
+
+fn stat_query(
+    id: String,
+    metric: Metric,
+    period_seconds: i32,
+    stat: &str,
+    return_data: bool,
+) -> MetricDataQuery {
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(metric)
+                .period(period_seconds)
+                .stat(stat)
+                .build(),
+        )
+        .return_data(return_data)
+        .build()
 }
 
 fn invocations_metric(variant: &VariantRef) -> Metric {
@@ -385,17 +390,13 @@ pub async fn put_idle_alarm(client: &Client, alarm: &IdleAlarm) -> Result<(), Aw
                 endpoint: alarm.endpoint.clone(),
                 variant: variant.clone(),
             };
-            MetricDataQuery::builder()
-                .id(format!("m{i}"))
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(invocations_metric(&variant))
-                        .period(alarm.period_seconds)
-                        .stat("Sum")
-                        .build(),
-                )
-                .return_data(false)
-                .build()
+            stat_query(
+                format!("m{i}"),
+                invocations_metric(&variant),
+                alarm.period_seconds,
+                "Sum",
+                false,
+            )
         })
         .collect();
     queries.push(
