@@ -428,6 +428,33 @@ impl Aws {
             .collect()
     }
 
+    /// Alarm `name` (created on a placeholder metric if it does not exist) put into `state`
+    /// (`ALARM`, `OK`), as CloudWatch would after evaluating it.
+    pub async fn alarm_in_state(&self, name: &str, state: &str) {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+        self.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/SageMaker")
+            .metric_name("Invocation5XXErrors")
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(5.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .send()
+            .await
+            .expect("put metric alarm");
+        self.cloudwatch
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(StateValue::from(state))
+            .state_reason("set by the test harness")
+            .send()
+            .await
+            .expect("set alarm state");
+    }
+
     pub async fn remove_tag(&self, endpoint: &str, key: &str) {
         let arn = self.endpoint_arn(endpoint).await;
         self.sagemaker

@@ -659,26 +659,7 @@ async fn a_wake_alarm_still_in_alarm_wakes_its_endpoint_at_the_next_tick() {
     );
 
     // The wake alarm went to ALARM; its one event was lost (or came while it could not wake).
-    let cw = &h.aws.cloudwatch;
-    cw.put_metric_alarm()
-        .alarm_name("queue-backlog")
-        .namespace("AWS/SQS")
-        .metric_name("ApproximateNumberOfMessagesVisible")
-        .statistic(aws_sdk_cloudwatch::types::Statistic::Maximum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(100.0)
-        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .unwrap();
-    cw.set_alarm_state()
-        .alarm_name("queue-backlog")
-        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
-        .state_reason("test")
-        .send()
-        .await
-        .unwrap();
+    h.aws.alarm_in_state("queue-backlog", "ALARM").await;
 
     let report = scheduler.invoke(tick).await.unwrap();
     assert_eq!(report["actions"][0]["action"], "wake", "{report}");

@@ -161,6 +161,7 @@ async fn raise_min_and_a_scheduler_tick_during_the_alarm_agree() {
     tick("07:00").await;
     assert_eq!(h.aws.capacity("chat", "shadow").await, Some((1, 10)));
 
+    h.aws.alarm_in_state(LATENCY, "ALARM").await;
     let mut remediator = h
         .function("remediator", &[("SAGETIDE_NOW", &at("07:10"))])
         .await;
@@ -176,6 +177,7 @@ async fn raise_min_and_a_scheduler_tick_during_the_alarm_agree() {
     assert_eq!(h.aws.capacity("chat", "shadow").await, Some((4, 10)));
 
     // The alarm clears at 09:00: the minimum is the schedule's 2, not the 1 from before.
+    h.aws.alarm_in_state(LATENCY, "OK").await;
     let mut remediator = h
         .function("remediator", &[("SAGETIDE_NOW", &at("09:00"))])
         .await;
@@ -240,21 +242,7 @@ async fn bad_input_is_logged_and_changes_nothing() {
 async fn a_lost_ok_is_delivered_by_the_next_tick() {
     let h = Harness::start(CONFIG).await;
     chat(&h).await;
-    let cw = &h.aws.cloudwatch;
-    cw.put_metric_alarm()
-        .alarm_name(FIVE_XX)
-        .namespace("AWS/SageMaker")
-        .metric_name("Invocation5XXErrors")
-        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(5.0)
-        .comparison_operator(
-            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
-        )
-        .send()
-        .await
-        .unwrap();
+    h.aws.alarm_in_state(FIVE_XX, "ALARM").await;
     let fired = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10)).to_string();
     let mut remediator = h.function("remediator", &[]).await;
     remediator
@@ -264,13 +252,7 @@ async fn a_lost_ok_is_delivered_by_the_next_tick() {
     assert_eq!(suspended(&h, "shadow").await, (true, false, false));
 
     // The alarm is OK now, but its event never reaches the remediator.
-    cw.set_alarm_state()
-        .alarm_name(FIVE_XX)
-        .state_value(aws_sdk_cloudwatch::types::StateValue::Ok)
-        .state_reason("errors stopped")
-        .send()
-        .await
-        .unwrap();
+    h.aws.alarm_in_state(FIVE_XX, "OK").await;
     let mut scheduler = h.function("scheduler", &[]).await;
     let report = scheduler
         .invoke(scheduled_event("2026-11-24T10:00:00Z"))

@@ -348,9 +348,12 @@ pub async fn states(
 ) -> Result<BTreeMap<String, AlarmStatus>, AwsError> {
     let mut out = BTreeMap::new();
     for chunk in names.chunks(100) {
+        // Without AlarmTypes, CloudWatch returns metric alarms only.
         let page = client
             .describe_alarms()
             .set_alarm_names(Some(chunk.to_vec()))
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
             .send()
             .await
             .map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;

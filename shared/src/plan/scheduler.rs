@@ -90,38 +90,42 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
         observed.remediations,
         observed.alarms,
         config,
+        now,
     ));
     plan
 }
 
 /// A remedy in force whose alarm has been OK since after it fired: the OK event was lost, or
 /// came while the endpoint could not be changed (asleep, say). The tick delivers it again, as
-/// the alarm's state says, so no remedy outlives its alarm.
+/// the alarm's state says; an alarm that was deleted counts as OK from now. So no remedy
+/// outlives its alarm.
 fn plan_cleared_remedies(
     remediations: &[StoredRecord],
     alarms: &BTreeMap<String, AlarmStatus>,
     config: &Config,
+    now: Timestamp,
 ) -> Vec<Planned> {
     let mut actions = Vec::new();
     for stored in remediations {
         for trigger in stored.record.triggers.values() {
-            let alarm = trigger.alarm.as_str();
-            let cleared = alarms
-                .get(alarm)
-                .filter(|a| !a.firing && a.since > trigger.at);
-            if let (true, Some(status), Some(_)) =
-                (trigger.firing, cleared, config.rule(&trigger.rule))
-            {
-                actions.push(Planned {
-                    endpoint: stored.endpoint.clone(),
-                    action: Action::EndRemedy {
-                        rule: trigger.rule.clone(),
-                        alarm: alarm.to_owned(),
-                        ok_since: status.since,
-                    },
-                    reason: format!("alarm {alarm} is OK since {}", status.since),
-                });
+            if !trigger.firing || config.rule(&trigger.rule).is_none() {
+                continue;
             }
+            let alarm = trigger.alarm.as_str();
+            let (since, reason) = match alarms.get(alarm) {
+                Some(a) if a.firing || a.since <= trigger.at => continue,
+                Some(a) => (a.since, format!("alarm {alarm} is OK since {}", a.since)),
+                None => (now, format!("alarm {alarm} no longer exists")),
+            };
+            actions.push(Planned {
+                endpoint: stored.endpoint.clone(),
+                action: Action::EndRemedy {
+                    rule: trigger.rule.clone(),
+                    alarm: alarm.to_owned(),
+                    ok_since: since,
+                },
+                reason,
+            });
         }
     }
     actions

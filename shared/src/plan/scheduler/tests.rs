@@ -331,3 +331,56 @@ fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
     let plan = super::plan(&observed, &config(), berlin("2026-11-23T19:00"));
     assert_eq!(actions(&plan), ["ep set-capacity AllTraffic 4..10 -> 1..1"]);
 }
+
+#[test]
+fn a_remedy_whose_alarm_cleared_or_vanished_is_ended_by_the_tick() {
+    let doc = format!(
+        "{DOC}remediation:\n  - {{ name: hold, alarms: [\"errors\"], action: suspend-scale-in }}\n"
+    );
+    let config = Config::parse(&doc).unwrap();
+    let fired = berlin("2026-11-23T09:00");
+    let record = |alarm: &str| crate::remediation::StoredRecord {
+        endpoint: EndpointName::new("ep").unwrap(),
+        record: crate::remediation::Record {
+            triggers: std::collections::BTreeMap::from([(
+                format!("hold/{alarm}"),
+                crate::remediation::Trigger {
+                    rule: "hold".into(),
+                    alarm: alarm.into(),
+                    suspends: true,
+                    firing: true,
+                    at: fired,
+                    raise: Default::default(),
+                },
+            )]),
+            baseline: Some(Vec::new()),
+        },
+        version: 1,
+    };
+    let held = [record("errors")];
+    let status = |firing: bool, since: Timestamp| {
+        BTreeMap::from([("errors".to_owned(), AlarmStatus { firing, since })])
+    };
+    let plan_with = |alarms: &BTreeMap<String, AlarmStatus>| {
+        let observed = Observed {
+            endpoints: &[],
+            targets: &[],
+            sleeping: &[],
+            idle_alarms: &[],
+            alarms,
+            remediations: &held,
+        };
+        actions(&super::plan(&observed, &config, berlin("2026-11-23T10:00")))
+    };
+    let later = berlin("2026-11-23T09:30");
+    assert_eq!(plan_with(&status(true, later)), Vec::<String>::new());
+    assert_eq!(plan_with(&status(false, fired)), Vec::<String>::new());
+    assert_eq!(
+        plan_with(&status(false, later)),
+        ["ep end-remedy hold (alarm errors is OK)"]
+    );
+    assert_eq!(
+        plan_with(&BTreeMap::new()),
+        ["ep end-remedy hold (alarm errors is OK)"]
+    );
+}

@@ -259,6 +259,7 @@ async fn main() {
                 notes.push(format!(
                     "alarm {ERRORS_ALARM} (Invocation5XXErrors) goes to {state} → remediator"
                 ));
+                h.aws.alarm_in_state(ERRORS_ALARM, state).await;
                 let mut remediator = h
                     .function("remediator", &[("SAGETIDE_NOW", &now.to_string())])
                     .await;
