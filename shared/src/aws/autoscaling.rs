@@ -62,16 +62,7 @@ pub async fn set_suspended(
     variant: &VariantRef,
     suspended: Suspended,
 ) -> Result<(), AwsError> {
-    client
-        .register_scalable_target()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(DIMENSION)
-        .resource_id(variant.resource_id())
-        .suspended_state(suspended_to(suspended))
-        .send()
-        .await
-        .map_err(|e| AwsError::new("application-autoscaling:RegisterScalableTarget", e))?;
-    Ok(())
+    register(client, variant, None, Some(suspended)).await
 }
 
 /// Sets a variant's MinCapacity and MaxCapacity, registering the target if it has none. The
@@ -81,13 +72,25 @@ pub async fn set_capacity(
     variant: &VariantRef,
     capacity: Capacity,
 ) -> Result<(), AwsError> {
+    let bounds = (capacity_arg(capacity.min()), capacity_arg(capacity.max()));
+    register(client, variant, Some(bounds), None).await
+}
+
+/// RegisterScalableTarget for a variant: what is left out (`None`) keeps its current value.
+pub(super) async fn register(
+    client: &Client,
+    variant: &VariantRef,
+    bounds: Option<(i32, i32)>,
+    suspended: Option<Suspended>,
+) -> Result<(), AwsError> {
     client
         .register_scalable_target()
         .service_namespace(ServiceNamespace::Sagemaker)
         .scalable_dimension(DIMENSION)
         .resource_id(variant.resource_id())
-        .min_capacity(capacity_arg(capacity.min()))
-        .max_capacity(capacity_arg(capacity.max()))
+        .set_min_capacity(bounds.map(|(min, _)| min))
+        .set_max_capacity(bounds.map(|(_, max)| max))
+        .set_suspended_state(suspended.map(suspended_to))
         .send()
         .await
         .map_err(|e| AwsError::new("application-autoscaling:RegisterScalableTarget", e))?;
@@ -111,7 +114,7 @@ pub(super) fn suspended_from(state: Option<&SuspendedState>) -> Suspended {
 }
 
 /// Every flag is sent, so the call sets the whole state.
-pub(super) fn suspended_to(suspended: Suspended) -> SuspendedState {
+fn suspended_to(suspended: Suspended) -> SuspendedState {
     SuspendedState::builder()
         .dynamic_scaling_in_suspended(suspended.dynamic_scaling_in)
         .dynamic_scaling_out_suspended(suspended.dynamic_scaling_out)

@@ -6,10 +6,9 @@ use aws_sdk_cloudwatch::types::{
     AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat,
     ScanBy, StandardUnit, StateValue, Tag,
 };
-use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
-use super::AwsError;
+use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::AlarmStatus;
 use crate::idle::{self, IdleAlarm};
 use crate::names::{VariantName, VariantRef};
@@ -91,7 +90,7 @@ pub async fn concurrency(
                     .expect("index within the series");
                 let timestamps = result.timestamps.unwrap_or_default();
                 for (at, value) in timestamps.iter().zip(result.values.unwrap_or_default()) {
-                    values.insert(from_smithy(at), value);
+                    values.insert(from_smithy(at).unwrap_or(Timestamp::UNIX_EPOCH), value);
                 }
             }
         }
@@ -373,7 +372,10 @@ pub async fn states(
                 name.clone(),
                 AlarmStatus {
                     firing: *state == StateValue::Alarm,
-                    since: since.as_ref().map_or(Timestamp::UNIX_EPOCH, from_smithy),
+                    since: since
+                        .as_ref()
+                        .and_then(|t| from_smithy(t).ok())
+                        .unwrap_or(Timestamp::UNIX_EPOCH),
                 },
             );
         }
@@ -457,12 +459,4 @@ pub async fn rearm_alarm(client: &Client, name: &str, reason: &str) -> Result<()
             .map(drop)
             .map_err(|e| AwsError::new("cloudwatch:SetAlarmState", e)),
     }
-}
-
-fn to_smithy(t: Timestamp) -> DateTime {
-    DateTime::from_secs_and_nanos(t.as_second(), t.subsec_nanosecond().unsigned_abs())
-}
-
-fn from_smithy(t: &DateTime) -> Timestamp {
-    Timestamp::new(t.secs(), t.subsec_nanos() as i32).unwrap_or(Timestamp::UNIX_EPOCH)
 }

@@ -10,7 +10,9 @@ pub mod table;
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
+use aws_smithy_types::DateTime;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use jiff::Timestamp;
 use thiserror::Error;
 
 /// A failed AWS call, named by its operation.
@@ -41,4 +43,14 @@ pub async fn load_config() -> SdkConfig {
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .load()
         .await
+}
+
+/// An instant as the SDK takes it.
+fn to_smithy(t: Timestamp) -> DateTime {
+    DateTime::from_secs_and_nanos(t.as_second(), t.subsec_nanosecond().unsigned_abs())
+}
+
+/// An instant the SDK returned; `Err` only for one outside jiff's range (years beyond ±9999).
+fn from_smithy(t: &DateTime) -> Result<Timestamp, jiff::Error> {
+    Timestamp::new(t.secs(), t.subsec_nanos() as i32)
 }

@@ -4,10 +4,8 @@ use aws_sdk_sagemaker::types::{
     BooleanOperator, EndpointStatus, Filter, Operator, ProductionVariantSummary, ResourceType,
     SearchExpression, Tag,
 };
-use aws_smithy_types::DateTime;
-use jiff::Timestamp;
 
-use super::AwsError;
+use super::{AwsError, from_smithy};
 use crate::fleet::{Endpoint, Variant};
 use crate::names::{EndpointName, VariantName};
 
@@ -59,7 +57,7 @@ pub async fn endpoints_tagged(client: &Client, keys: &[&str]) -> Result<Vec<Endp
                 arn: found.endpoint_arn,
                 status: status(found.endpoint_status),
                 config_name: found.endpoint_config_name,
-                created: found.creation_time.and_then(timestamp),
+                created: found.creation_time.and_then(|t| from_smithy(&t).ok()),
                 variants: variants(found.production_variants),
                 tags,
             });
@@ -100,7 +98,7 @@ pub async fn endpoint(client: &Client, name: &EndpointName) -> Result<Option<End
         arn: Some(arn),
         status: status(found.endpoint_status),
         config_name: found.endpoint_config_name,
-        created: found.creation_time.and_then(timestamp),
+        created: found.creation_time.and_then(|t| from_smithy(&t).ok()),
         variants: variants(found.production_variants),
         tags: tags_to_map(tags),
     }))
@@ -159,10 +157,6 @@ pub async fn create_endpoint<'a>(
 
 fn status(status: Option<EndpointStatus>) -> String {
     status.map(|s| s.as_str().to_owned()).unwrap_or_default()
-}
-
-fn timestamp(t: DateTime) -> Option<Timestamp> {
-    Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()
 }
 
 fn variants(summaries: Option<Vec<ProductionVariantSummary>>) -> Vec<Variant> {

@@ -7,8 +7,8 @@ use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace}
 use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
-use super::AwsError;
-use super::autoscaling::{suspended_from, suspended_to};
+use super::autoscaling::{register, suspended_from};
+use super::{AwsError, from_smithy, to_smithy};
 use crate::names::VariantRef;
 use crate::snapshot::{
     CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
@@ -149,17 +149,13 @@ pub async fn write(
     target: &TargetSnapshot,
 ) -> Result<(), AwsError> {
     let resource_id = variant.resource_id();
-    client
-        .register_scalable_target()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(DIMENSION)
-        .resource_id(&resource_id)
-        .min_capacity(target.min)
-        .max_capacity(target.max)
-        .suspended_state(suspended_to(target.suspended))
-        .send()
-        .await
-        .map_err(|e| AwsError::new("application-autoscaling:RegisterScalableTarget", e))?;
+    register(
+        client,
+        variant,
+        Some((target.min, target.max)),
+        Some(target.suspended),
+    )
+    .await?;
     for policy in &target.policies {
         let put = client
             .put_scaling_policy()
@@ -199,8 +195,8 @@ pub async fn write(
             .scheduled_action_name(&action.name)
             .schedule(&action.schedule)
             .set_timezone(action.timezone.clone())
-            .set_start_time(action.start_time.map(date_time))
-            .set_end_time(action.end_time.map(date_time))
+            .set_start_time(action.start_time.map(to_smithy))
+            .set_end_time(action.end_time.map(to_smithy))
             .scalable_target_action(
                 aas::ScalableTargetAction::builder()
                     .set_min_capacity(action.min)
@@ -385,12 +381,8 @@ fn non_empty<T>(items: impl Iterator<Item = T>) -> Option<Vec<T>> {
 }
 
 fn timestamp(t: DateTime) -> Result<Timestamp, AwsError> {
-    Timestamp::new(t.secs(), t.subsec_nanos() as i32).map_err(|e| AwsError {
+    from_smithy(&t).map_err(|e| AwsError {
         operation: "application-autoscaling:DescribeScheduledActions",
         message: format!("time {t} is out of range: {e}"),
     })
-}
-
-fn date_time(t: Timestamp) -> DateTime {
-    DateTime::from_secs_and_nanos(t.as_second(), t.subsec_nanosecond() as u32)
 }

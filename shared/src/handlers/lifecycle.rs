@@ -53,11 +53,11 @@ impl Response {
 }
 
 /// The lease holder and history signature of one invocation.
-fn who(function: &str, event: &LambdaEvent<Value>) -> String {
+pub(super) fn who(function: &str, event: &LambdaEvent<Value>) -> String {
     format!("{function}/{}", event.context.request_id)
 }
 
-fn rejected(e: EventError) -> HandlerError {
+pub(super) fn rejected(e: EventError) -> HandlerError {
     tracing::error!(error = %e, "rejected event");
     HandlerError::Event(e)
 }

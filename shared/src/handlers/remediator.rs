@@ -5,7 +5,7 @@ use aws_config::SdkConfig;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::lifecycle::Response;
+use super::lifecycle::{Response, rejected, who};
 use crate::act::Outcome;
 use crate::aws;
 use crate::config::ConfigSource;
@@ -34,9 +34,8 @@ impl Remediator {
     /// A "CloudWatch Alarm State Change": every rule that answers the alarm acts on its
     /// endpoint (the rule's, else the alarm metric's `EndpointName` dimension).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
-        let who = format!("remediator/{}", event.context.request_id);
-        let change = AlarmStateChange::parse(event.payload)
-            .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?;
+        let who = who("remediator", &event);
+        let change = AlarmStateChange::parse(event.payload).map_err(rejected)?;
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
