@@ -455,6 +455,33 @@ impl Aws {
             .expect("set alarm state");
     }
 
+    /// Tags alarm `name` with `(key, value)`.
+    pub async fn tag_alarm(&self, name: &str, (key, value): (&str, &str)) {
+        let arn = self
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .expect("describe alarms")
+            .metric_alarms()
+            .first()
+            .and_then(|a| a.alarm_arn.clone())
+            .expect("the alarm exists");
+        self.cloudwatch
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(
+                aws_sdk_cloudwatch::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("tag alarm");
+    }
+
     pub async fn remove_tag(&self, endpoint: &str, key: &str) {
         let arn = self.endpoint_arn(endpoint).await;
         self.sagemaker

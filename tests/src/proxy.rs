@@ -1,5 +1,6 @@
 //! A proxy between the functions and moto that records every AWS call by operation, so tests
-//! and the benchmark can count calls per tick (and tell mutating calls from reads).
+//! and the benchmark can count calls per tick (and tell mutating calls from reads), and that
+//! refuses, as IAM would, every call a function's role would not allow.
 
 use std::sync::{Arc, Mutex};
 
@@ -11,36 +12,73 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::task::JoinHandle;
 
+use sagetide::permissions::Function;
+
 use crate::http::{self, Body};
 
 pub struct Proxy {
     pub url: String,
     calls: Arc<Mutex<Vec<String>>>,
     crash: Arc<Mutex<Option<usize>>>,
+    denied: Arc<Mutex<Vec<String>>>,
     task: JoinHandle<()>,
+}
+
+/// An AWS error response: JSON for the protocols that send `X-Amz-Target`, XML for the query
+/// protocol.
+fn error(
+    headers: &hyper::HeaderMap,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> hyper::Response<Full<Bytes>> {
+    let (content_type, body) = if headers.contains_key("x-amz-target") {
+        (
+            "application/x-amz-json-1.1",
+            serde_json::json!({"__type": code, "message": message}).to_string(),
+        )
+    } else {
+        (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+                 <Message>{message}</Message></Error></ErrorResponse>"
+            ),
+        )
+    };
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid response")
+}
+
+/// Why `call` would be refused by the calling function's role, if it would.
+fn refusal(headers: &hyper::HeaderMap, call: &str) -> Option<String> {
+    let user_agent = ["x-amz-user-agent", "user-agent"]
+        .iter()
+        .filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match Function::from_user_agent(&user_agent) {
+        Some(f) if f.calls().contains(&call) => None,
+        Some(f) => Some(format!(
+            "{} is not authorized to perform {call} (not in sagetide::permissions for it)",
+            f.name()
+        )),
+        None => Some(format!("{call} by an unknown caller ({user_agent})")),
+    }
 }
 
 /// The answer to every call after a simulated crash: a client error that the SDK does not
 /// retry, so the function stops at that call as if its process had died there.
 fn crashed(headers: &hyper::HeaderMap) -> hyper::Response<Full<Bytes>> {
-    let json = headers.contains_key("x-amz-target");
-    let (content_type, body) = if json {
-        (
-            "application/x-amz-json-1.1",
-            r#"{"__type":"InjectedCrash","message":"the process stopped here (test)"}"#,
-        )
-    } else {
-        (
-            "text/xml",
-            "<ErrorResponse><Error><Type>Sender</Type><Code>InjectedCrash</Code>\
-             <Message>the process stopped here (test)</Message></Error></ErrorResponse>",
-        )
-    };
-    hyper::Response::builder()
-        .status(400)
-        .header("content-type", content_type)
-        .body(Full::new(Bytes::from(body)))
-        .expect("a valid response")
+    error(
+        headers,
+        400,
+        "InjectedCrash",
+        "the process stopped here (test)",
+    )
 }
 
 impl Proxy {
@@ -50,14 +88,17 @@ impl Proxy {
             Client::builder(TokioExecutor::new()).build_http();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let crash: Arc<Mutex<Option<usize>>> = Arc::new(Mutex::new(None));
+        let denied = Arc::new(Mutex::new(Vec::new()));
         let recorded = calls.clone();
         let budget = crash.clone();
+        let refused = denied.clone();
         let (addr, task) = http::serve(move |req: Request<hyper::body::Incoming>| {
-            let (client, upstream, recorded, budget) = (
+            let (client, upstream, recorded, budget, refused) = (
                 client.clone(),
                 upstream.clone(),
                 recorded.clone(),
                 budget.clone(),
+                refused.clone(),
             );
             async move {
                 let (parts, body) = req.into_parts();
@@ -74,10 +115,12 @@ impl Proxy {
                         None => {}
                     }
                 }
-                recorded
-                    .lock()
-                    .unwrap()
-                    .push(operation(&parts.headers, &body));
+                let call = operation(&parts.headers, &body);
+                if let Some(reason) = refusal(&parts.headers, &call) {
+                    refused.lock().unwrap().push(reason.clone());
+                    return error(&parts.headers, 403, "AccessDeniedException", &reason);
+                }
+                recorded.lock().unwrap().push(call);
                 let uri = format!(
                     "{upstream}{}",
                     parts
@@ -110,6 +153,7 @@ impl Proxy {
             url: format!("http://{addr}"),
             calls,
             crash,
+            denied,
             task,
         }
     }
@@ -129,6 +173,10 @@ impl Proxy {
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.task.abort();
+        let denied = self.denied.lock().unwrap();
+        if !denied.is_empty() && !std::thread::panicking() {
+            panic!("calls a deployed role would refuse:\n{}", denied.join("\n"));
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use aws_sdk_applicationautoscaling::types::SuspendedState;
 use sagetide_tests::{Harness, alarm_change, proxy, scheduled_event};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
 schedules:
@@ -269,4 +269,59 @@ async fn a_lost_ok_is_delivered_by_the_next_tick() {
     assert_eq!(ended[0]["outcome"], "applied", "{report}");
     assert_eq!(suspended(&h, "AllTraffic").await, (false, true, false));
     assert_eq!(suspended(&h, "shadow").await, (false, false, false));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wake_rule_selecting_its_alarm_by_tags_wakes_a_sleeping_endpoint() {
+    const BACKLOG: &str = "sagetide-remediate-backlog";
+    let config = r#"
+remediation:
+  - name: wake-on-backlog
+    alarm_tags: { team: search }
+    endpoint: batch
+    action: wake
+"#;
+    let h = Harness::start(config).await;
+    h.aws
+        .create_endpoint(
+            "batch",
+            &["AllTraffic"],
+            &[("sagetide:idle-after", "1h"), ("sagetide:wake-on", "alarm")],
+        )
+        .await;
+    let mut sleeper = h.function("sleeper", &[]).await;
+    let slept = sleeper
+        .invoke(json!({"action": "sleep", "endpoint": "batch", "force": true}))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&slept), ["applied"], "{slept}");
+    assert_eq!(h.aws.endpoint("batch").await, None);
+    h.aws.alarm_in_state(BACKLOG, "ALARM").await;
+    h.aws
+        .alarm_in_state("sagetide-remediate-other", "ALARM")
+        .await;
+    h.aws.tag_alarm(BACKLOG, ("team", "search")).await;
+    let mut remediator = h.function("remediator", &[]).await;
+    let at = "2026-11-24T10:00:00Z";
+
+    let untagged = remediator
+        .invoke(alarm_change("sagetide-remediate-other", "ALARM", None, at))
+        .await
+        .unwrap();
+    assert!(untagged["ignored"].is_string(), "{untagged}");
+    assert_eq!(h.aws.endpoint("batch").await, None);
+
+    let woken = remediator
+        .invoke(alarm_change(BACKLOG, "ALARM", None, at))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&woken), ["applied"], "{woken}");
+    assert!(h.aws.endpoint("batch").await.is_some());
+    let creates = h
+        .proxy
+        .take()
+        .into_iter()
+        .filter(|c| c == "sagemaker:CreateEndpoint")
+        .count();
+    assert_eq!(creates, 1);
 }

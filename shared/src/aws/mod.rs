@@ -8,12 +8,14 @@ pub mod scaling_state;
 pub mod ssm;
 pub mod table;
 
-use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
+use aws_config::{AppName, SdkConfig};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use jiff::Timestamp;
 use thiserror::Error;
+
+use crate::permissions::Function;
 
 /// A failed AWS call, named by its operation.
 #[derive(Debug, Error)]
@@ -37,9 +39,11 @@ impl AwsError {
 const MAX_ATTEMPTS: u32 = 5;
 
 /// The shared SDK configuration, loaded once per container from the standard environment
-/// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`).
-pub async fn load_config() -> SdkConfig {
+/// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`); `function` names the caller in every
+/// request's user agent.
+pub async fn load_config(function: Function) -> SdkConfig {
     aws_config::from_env()
+        .app_name(AppName::new(function.app_name()).expect("function names are valid app names"))
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .load()
         .await

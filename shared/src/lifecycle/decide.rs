@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::config::Config;
 use crate::fleet::Endpoint;
 use crate::plan::wanted::{Wanted, wanted};
+use crate::remediation::Remedy;
 use crate::schedule::Desired;
 use crate::snapshot::{Phase, Stored};
 use crate::tags::{self, Override, WakeSource};
@@ -88,7 +89,11 @@ pub fn sleep(
             endpoint.status
         )));
     }
-    if let Err(why) = can_be_woken(endpoint, matches!(trigger, SleepTrigger::Schedule(_))) {
+    if let Err(why) = can_be_woken(
+        endpoint,
+        config,
+        matches!(trigger, SleepTrigger::Schedule(_)),
+    ) {
         return verdict(Decline(why));
     }
     let wanted = match wanted_now(endpoint, config, now) {
@@ -129,9 +134,10 @@ pub fn sleep(
 }
 
 /// Whether something could bring the endpoint back: `sagetide:wake-on` parses and names a
-/// source that can act (a wake alarm needs `sagetide:wake-alarm`; a schedule, the schedule
-/// tag). A scheduled sleep needs `schedule` itself, or the scheduler would never wake it.
-fn can_be_woken(endpoint: &Endpoint, scheduled: bool) -> Result<(), String> {
+/// source that can act (an alarm needs `sagetide:wake-alarm` or a `wake` remediation rule naming
+/// the endpoint; a schedule, the schedule tag). A scheduled sleep needs `schedule` itself, or
+/// the scheduler would never wake it.
+fn can_be_woken(endpoint: &Endpoint, config: &Config, scheduled: bool) -> Result<(), String> {
     let sources = tags::wake_on(endpoint.tag(tags::WAKE_ON)).map_err(|e| e.to_string())?;
     if scheduled && !sources.contains(&WakeSource::Schedule) {
         return Err(format!(
@@ -142,13 +148,18 @@ fn can_be_woken(endpoint: &Endpoint, scheduled: bool) -> Result<(), String> {
     let usable = sources.iter().any(|s| match s {
         WakeSource::Manual => true,
         WakeSource::Schedule => endpoint.tag(tags::SCHEDULE).is_some(),
-        WakeSource::Alarm => endpoint.tag(tags::WAKE_ALARM).is_some(),
+        WakeSource::Alarm => {
+            endpoint.tag(tags::WAKE_ALARM).is_some()
+                || config.rules().iter().any(|r| {
+                    r.remedy == Remedy::Wake && r.endpoint.as_ref() == Some(&endpoint.name)
+                })
+        }
     });
     if usable {
         Ok(())
     } else {
         Err(format!(
-            "nothing could wake it: {} allows {:?} but the tags they need are missing",
+            "nothing could wake it: {} allows {:?} but the tags (or `wake` rules) they need are missing",
             tags::WAKE_ON,
             sources.iter().map(ToString::to_string).collect::<Vec<_>>()
         ))

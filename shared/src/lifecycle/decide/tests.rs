@@ -328,3 +328,32 @@ fn nothing_is_slept_that_nothing_could_wake() {
         SleepDecision::CheckIdle { .. }
     ));
 }
+
+#[test]
+fn a_wake_rule_naming_the_endpoint_is_an_alarm_that_could_wake_it() {
+    let config = |endpoint: &str| {
+        Config::parse(&format!(
+            "remediation: [{{name: wake-chat, alarms: [backlog], endpoint: {endpoint}, action: wake}}]"
+        ))
+        .unwrap()
+    };
+    let alarm_only = endpoint(&[IDLE, ("sagetide:wake-on", "alarm")]);
+    let named = config("chat");
+    assert!(matches!(
+        sleep(
+            Some(&alarm_only),
+            None,
+            SleepTrigger::IdleAlarm(&named),
+            at(NIGHT)
+        ),
+        SleepDecision::CheckIdle { .. }
+    ));
+    let other = config("batch");
+    let why = declined(sleep(
+        Some(&alarm_only),
+        None,
+        SleepTrigger::IdleAlarm(&other),
+        at(NIGHT),
+    ));
+    assert!(why.contains("nothing could wake"), "{why}");
+}
