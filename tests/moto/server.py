@@ -1,16 +1,24 @@
-"""moto server with one fix: SageMaker Search honours tag filters with the `Exists` and
-`NotExists` operators, combined by the expression's `Operator` (`And`, the default, or `Or`).
+"""moto server with two fixes to SageMaker Search, so that it answers as AWS does.
+
+1. Tag filters with the `Exists` and `NotExists` operators, combined by the expression's
+`Operator` (`And`, the default, or `Or`).
 
 AWS documents `{"Name": "Tags.<key>", "Operator": "Exists"}` with no `Value`, and sagetide uses
 it to find every tagged endpoint in one paginated call. moto 5.2 reads `Value` unconditionally
 and answers HTTP 500, and ignores the expression's `Operator`. This wrapper evaluates those
-tag filters itself, the way AWS does, and passes everything else to moto unchanged. Remove it
-once moto handles them.
+tag filters itself, the way AWS does, and passes everything else to moto unchanged.
+
+2. Pages: AWS returns at most `MaxResults` (default 10, at most 100) results per call with a
+`NextToken`; moto returns everything at once, which would make call counts (tests, benchmark)
+look better than AWS's. The token here is the offset of the next page.
+
+Remove each once moto handles it.
 """
 
 import sys
 
-from moto.sagemaker import models
+from moto.core.responses import ActionResult
+from moto.sagemaker import models, responses
 from moto.server import main
 
 _search = models.SageMakerModelBackend.search
@@ -40,6 +48,23 @@ def search(self, resource=None, search_expression=None):
 
 
 models.SageMakerModelBackend.search = search
+
+
+def paged_search(self):
+    result = self.sagemaker_backend.search(
+        resource=self._get_param("Resource"),
+        search_expression=self._get_param("SearchExpression"),
+    )
+    size = min(int(self._get_param("MaxResults") or 10), 100)
+    start = int(self._get_param("NextToken") or 0)
+    everything = result["Results"]
+    result["Results"] = everything[start : start + size]
+    if start + size < len(everything):
+        result["NextToken"] = str(start + size)
+    return ActionResult(result)
+
+
+responses.SageMakerResponse.search = paged_search
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,11 +2,11 @@
 //! ours for events and posts back responses or errors.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::BodyExt;
 use hyper::{Method, Request};
@@ -38,6 +38,8 @@ pub struct Function {
     logs: Arc<Mutex<Vec<String>>>,
     next_id: AtomicU64,
     server: JoinHandle<()>,
+    started: Instant,
+    first_poll: Arc<OnceLock<Instant>>,
 }
 
 /// The binary `name` built by `cargo build --workspace --bins` next to this test executable.
@@ -60,17 +62,24 @@ pub fn binary(name: &str) -> PathBuf {
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Function {
-    /// Starts function `name` with the Lambda environment plus `env`.
-    pub async fn start(name: &str, env: &[(&str, String)]) -> Self {
+    /// Starts the function binary at `path` as function `name`, with the Lambda environment
+    /// plus `env`.
+    pub async fn start_binary(path: &Path, name: &str, env: &[(&str, String)]) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel::<Invocation>();
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let pending = Arc::new(Mutex::new(Pending::default()));
+        let first_poll = Arc::new(OnceLock::new());
         let (addr, server) = {
-            let (receiver, pending) = (receiver.clone(), pending.clone());
-            http::serve(move |req| runtime_api(req, receiver.clone(), pending.clone())).await
+            let (receiver, pending, first_poll) =
+                (receiver.clone(), pending.clone(), first_poll.clone());
+            http::serve(move |req| {
+                runtime_api(req, receiver.clone(), pending.clone(), first_poll.clone())
+            })
+            .await
         };
 
-        let mut command = Command::new(binary(name));
+        let started = Instant::now();
+        let mut command = Command::new(path);
         command
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
@@ -112,7 +121,28 @@ impl Function {
             logs,
             next_id: AtomicU64::new(1),
             server,
+            started,
+            first_poll,
         }
+    }
+
+    /// When the process was started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// From the process start to its first poll of the Runtime API for an event (its init).
+    pub fn start_to_poll(&self) -> Option<Duration> {
+        self.first_poll.get().map(|at| *at - self.started)
+    }
+
+    /// The process's peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Delivers `event` and waits for the function's response (`Ok`) or error (`Err`).
@@ -153,6 +183,7 @@ async fn runtime_api(
     req: Request<hyper::body::Incoming>,
     queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>>,
     pending: Arc<Mutex<Pending>>,
+    first_poll: Arc<OnceLock<Instant>>,
 ) -> hyper::Response<Body> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
@@ -166,6 +197,7 @@ async fn runtime_api(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::GET, ["2018-06-01", "runtime", "invocation", "next"]) => {
+            first_poll.get_or_init(Instant::now);
             let Some(invocation) = queue.lock().await.recv().await else {
                 return http::response(500, "emulator stopped");
             };

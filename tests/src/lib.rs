@@ -56,6 +56,17 @@ impl Harness {
 
     /// Starts function `name` against this harness, through the counting proxy.
     pub async fn function(&self, name: &str, extra_env: &[(&str, &str)]) -> function::Function {
+        self.function_binary(&function::binary(name), name, extra_env)
+            .await
+    }
+
+    /// Like [`Harness::function`], with the binary at `path` (a release build, say).
+    pub async fn function_binary(
+        &self,
+        path: &std::path::Path,
+        name: &str,
+        extra_env: &[(&str, &str)],
+    ) -> function::Function {
         let mut env = vec![
             ("AWS_ENDPOINT_URL", self.proxy.url.clone()),
             ("SAGETIDE_TABLE", seed::TABLE.to_owned()),
@@ -65,7 +76,7 @@ impl Harness {
             ),
         ];
         env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        function::Function::start(name, &env).await
+        function::Function::start_binary(path, name, &env).await
     }
 }
 

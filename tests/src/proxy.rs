@@ -3,6 +3,7 @@
 //! refuses, as IAM would, every call a function's role would not allow.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -21,6 +22,7 @@ pub struct Proxy {
     calls: Arc<Mutex<Vec<String>>>,
     crash: Arc<Mutex<Option<usize>>>,
     denied: Arc<Mutex<Vec<String>>>,
+    latency: Arc<Mutex<Duration>>,
     task: JoinHandle<()>,
 }
 
@@ -89,16 +91,19 @@ impl Proxy {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let crash: Arc<Mutex<Option<usize>>> = Arc::new(Mutex::new(None));
         let denied = Arc::new(Mutex::new(Vec::new()));
+        let latency = Arc::new(Mutex::new(Duration::ZERO));
+        let delay = latency.clone();
         let recorded = calls.clone();
         let budget = crash.clone();
         let refused = denied.clone();
         let (addr, task) = http::serve(move |req: Request<hyper::body::Incoming>| {
-            let (client, upstream, recorded, budget, refused) = (
+            let (client, upstream, recorded, budget, refused, delay) = (
                 client.clone(),
                 upstream.clone(),
                 recorded.clone(),
                 budget.clone(),
                 refused.clone(),
+                delay.clone(),
             );
             async move {
                 let (parts, body) = req.into_parts();
@@ -121,6 +126,10 @@ impl Proxy {
                     return error(&parts.headers, 403, "AccessDeniedException", &reason);
                 }
                 recorded.lock().unwrap().push(call);
+                let delay = *delay.lock().unwrap();
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 let uri = format!(
                     "{upstream}{}",
                     parts
@@ -154,6 +163,7 @@ impl Proxy {
             calls,
             crash,
             denied,
+            latency,
             task,
         }
     }
@@ -162,6 +172,11 @@ impl Proxy {
     /// had crashed there; `None` lets everything through again.
     pub fn crash_after(&self, calls: Option<usize>) {
         *self.crash.lock().unwrap() = calls;
+    }
+
+    /// Adds `latency` to every call from now on, as a distant AWS region would.
+    pub fn set_latency(&self, latency: Duration) {
+        *self.latency.lock().unwrap() = latency;
     }
 
     /// Every call since the last `take` that reached moto, as `service:Operation`, in order.

@@ -251,6 +251,69 @@ impl Aws {
             .unwrap_or_default()
     }
 
+    /// `names` endpoints with one variant `AllTraffic` of one `instance_type` instance, tagged
+    /// `tag`, each with six 10-second buckets of `ConcurrentRequestsPerModel` = `value` from
+    /// `from` (epoch second): a fleet for pool-metrics.
+    pub async fn pool_fleet(
+        &self,
+        names: &[String],
+        instance_type: &str,
+        tag: (&str, &str),
+        from: i64,
+        value: f64,
+    ) {
+        for chunk in names.chunks(10) {
+            futures::future::join_all(chunk.iter().map(|name| async move {
+                self.create_endpoint_with(name, &[("AllTraffic", instance_type, 1)], &[tag])
+                    .await
+            }))
+            .await;
+        }
+        for chunk in names.chunks(100) {
+            let data = chunk.iter().flat_map(|name| {
+                (0..6).map(move |b| {
+                    MetricDatum::builder()
+                        .metric_name("ConcurrentRequestsPerModel")
+                        .set_dimensions(Some(metric_dimensions(&[
+                            ("EndpointName", name),
+                            ("VariantName", "AllTraffic"),
+                            ("InstanceType", instance_type),
+                        ])))
+                        .timestamp(DateTime::from_secs(from + 10 * b))
+                        .value(value)
+                        .storage_resolution(1)
+                        .build()
+                })
+            });
+            self.cloudwatch
+                .put_metric_data()
+                .namespace("AWS/SageMaker")
+                .set_metric_data(Some(data.collect()))
+                .send()
+                .await
+                .expect("put metric data");
+        }
+    }
+
+    /// `names` endpoints with one variant `AllTraffic`, tagged `tags`, each with a scalable
+    /// target of `min..max`: a fleet for the scheduler.
+    pub async fn scheduled_fleet(
+        &self,
+        names: &[String],
+        tags: &[(&str, &str)],
+        min: i32,
+        max: i32,
+    ) {
+        for chunk in names.chunks(20) {
+            futures::future::join_all(chunk.iter().map(|name| async move {
+                self.create_endpoint(name, &["AllTraffic"], tags).await;
+                self.register_target(name, "AllTraffic", min, max, None)
+                    .await;
+            }))
+            .await;
+        }
+    }
+
     /// Puts `AWS/SageMaker` `ConcurrentRequestsPerModel` datapoints `(epoch second, value)`
     /// with `dimensions`.
     pub async fn put_concurrency(&self, dimensions: &[(&str, &str)], points: &[(i64, f64)]) {

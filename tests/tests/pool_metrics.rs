@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::MetricDatum;
-use sagetide_tests::seed::{Aws, metric_dimensions};
+use sagetide_tests::seed::Aws;
 use sagetide_tests::{Harness, proxy, scheduled_event};
 
 const CONFIG: &str = "schedules: {}\n";
@@ -203,39 +201,10 @@ async fn installs_the_target_tracking_policy_once() {
 async fn five_hundred_variants_take_the_fewest_calls_the_limits_allow() {
     let h = Harness::start(CONFIG).await;
     let names: Vec<String> = (0..500).map(|i| format!("ep-{i:03}")).collect();
-    for chunk in names.chunks(10) {
-        futures::future::join_all(chunk.iter().map(|name| {
-            h.aws
-                .create_endpoint_with(name, &[("AllTraffic", "ml.g4dn.xlarge", 1)], &[CAPACITIES])
-        }))
-        .await;
-    }
     // Six buckets for every variant: 3000 datapoints in, 3000 out.
-    for chunk in names.chunks(100) {
-        let data = chunk.iter().flat_map(|name| {
-            (0..6).map(move |b| {
-                MetricDatum::builder()
-                    .metric_name("ConcurrentRequestsPerModel")
-                    .set_dimensions(Some(metric_dimensions(&[
-                        ("EndpointName", name),
-                        ("VariantName", "AllTraffic"),
-                        ("InstanceType", "ml.g4dn.xlarge"),
-                    ])))
-                    .timestamp(DateTime::from_secs(MINUTE + 10 * b))
-                    .value(4.0)
-                    .storage_resolution(1)
-                    .build()
-            })
-        });
-        h.aws
-            .cloudwatch
-            .put_metric_data()
-            .namespace("AWS/SageMaker")
-            .set_metric_data(Some(data.collect()))
-            .send()
-            .await
-            .unwrap();
-    }
+    h.aws
+        .pool_fleet(&names, "ml.g4dn.xlarge", CAPACITIES, MINUTE, 4.0)
+        .await;
     let mut metrics = h.function("pool-metrics", &[]).await;
 
     let report = metrics.invoke(scheduled_event(NOW)).await.unwrap();
@@ -257,7 +226,7 @@ async fn five_hundred_variants_take_the_fewest_calls_the_limits_allow() {
         0,
         "EndpointConfigs are cached"
     );
-    assert_eq!(count(&warm, "sagemaker:Search"), 1);
+    assert_eq!(count(&warm, "sagemaker:Search"), 5, "one page per 100 endpoints");
     assert_eq!(count(&warm, "cloudwatch:GetMetricData"), 2);
     assert_close(
         &fleet_utilization(&h.aws, "ep-499", "AllTraffic").await,
