@@ -11,7 +11,8 @@ use aws_sdk_applicationautoscaling::types::{
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_sagemaker::types::{
     ContainerDefinition, ProductionVariant, ProductionVariantInstanceType, Tag,
@@ -75,6 +76,19 @@ impl Aws {
             .key_schema(key("sk", KeyType::Range))
             .attribute_definitions(attr("pk"))
             .attribute_definitions(attr("sk"))
+            .attribute_definitions(attr("open"))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("open")
+                    .key_schema(key("open", KeyType::Hash))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await

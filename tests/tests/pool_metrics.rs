@@ -226,7 +226,11 @@ async fn five_hundred_variants_take_the_fewest_calls_the_limits_allow() {
         0,
         "EndpointConfigs are cached"
     );
-    assert_eq!(count(&warm, "sagemaker:Search"), 5, "one page per 100 endpoints");
+    assert_eq!(
+        count(&warm, "sagemaker:Search"),
+        5,
+        "one page per 100 endpoints"
+    );
     assert_eq!(count(&warm, "cloudwatch:GetMetricData"), 2);
     assert_close(
         &fleet_utilization(&h.aws, "ep-499", "AllTraffic").await,

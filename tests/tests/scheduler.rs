@@ -205,15 +205,14 @@ async fn a_duplicate_tick_makes_no_mutating_call() {
     let mut second = h.proxy.take();
     assert_eq!(proxy::mutating(&second), Vec::<String>::new());
     assert_eq!(report["actions"], serde_json::json!([]));
-    // One Search page, one DescribeScalableTargets batch, the sleeping endpoints, the remedies
-    // in force and the idle alarms (the configuration is cached).
+    // One Search page, one DescribeScalableTargets batch, and one Query of the table's open
+    // items (sleeping endpoints, remedies in force); no idle alarms were ever made here, so
+    // none are listed. The configuration is cached.
     second.sort();
     assert_eq!(
         second,
         [
             "application-autoscaling:DescribeScalableTargets",
-            "cloudwatch:DescribeAlarms",
-            "dynamodb:Query",
             "dynamodb:Query",
             "sagemaker:Search",
         ]
@@ -620,9 +619,8 @@ async fn a_steady_tick_costs_one_describe_per_fifty_variants_whatever_the_fleet(
     // One Search page per 100 endpoints.
     assert_eq!(count("sagemaker:Search"), 2);
     assert_eq!(count("application-autoscaling:DescribeScalableTargets"), 3);
-    // The sleeping endpoints and the remedies in force (one Query each), and the idle alarms
-    // (one DescribeAlarms per 100).
-    assert_eq!(count("dynamodb:Query"), 2);
-    assert_eq!(count("cloudwatch:DescribeAlarms"), 1);
-    assert_eq!(steady.len(), 8, "{steady:?}");
+    // The table's open items in one Query; no idle alarms to list.
+    assert_eq!(count("dynamodb:Query"), 1);
+    assert_eq!(count("cloudwatch:DescribeAlarms"), 0);
+    assert_eq!(steady.len(), 6, "{steady:?}");
 }

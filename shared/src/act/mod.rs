@@ -152,8 +152,12 @@ impl Executor {
                     .await?;
                 Ok(Outcome::Applied)
             }
-            Action::PutIdleAlarm(alarm) => {
-                aws::cloudwatch::put_idle_alarm(&self.lifecycle()?.cloudwatch, alarm).await?;
+            Action::PutIdleAlarm { alarm, mark_first } => {
+                let lifecycle = self.lifecycle()?;
+                if *mark_first {
+                    lifecycle.table.mark_idle_alarms().await?;
+                }
+                aws::cloudwatch::put_idle_alarm(&lifecycle.cloudwatch, alarm).await?;
                 Ok(Outcome::Applied)
             }
             Action::DeleteIdleAlarm => {

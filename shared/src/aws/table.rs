@@ -7,8 +7,12 @@
 //! | lease on an endpoint (expiry in epoch milliseconds) | `lease` | endpoint name |
 //! | history entry | `history#<endpoint>` | `<at>#<who>#<action>` |
 //! | remediation record of an endpoint | `remediation` | endpoint name |
+//! | marker: idle alarms have been made here | `idle-alarms` | `marker` |
 //!
-//! Snapshots share one partition so that a single Query lists every sleeping endpoint.
+//! Snapshots share one partition so that a single Query lists every sleeping endpoint. The
+//! items a scheduler tick must see (snapshots not yet restored, remediation records with a
+//! remedy in force, the idle-alarm marker) carry the attribute `open`, and the sparse index of
+//! that name holds only them: one Query per tick finds all three.
 //! Expressions name attributes through `#placeholders`, so that none of our attribute names can
 //! collide with DynamoDB's long list of reserved words.
 
@@ -27,6 +31,10 @@ use crate::snapshot::{Phase, Snapshot, Stored};
 const SNAPSHOT: &str = "snapshot";
 const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
+const IDLE_ALARMS: &str = "idle-alarms";
+/// The sparse index of open items, and its key attribute (always [`OPEN_VALUE`]).
+const OPEN: &str = "open";
+const OPEN_VALUE: &str = "1";
 const GET: &str = "dynamodb:GetItem";
 const PUT: &str = "dynamodb:PutItem";
 const QUERY: &str = "dynamodb:Query";
@@ -37,6 +45,18 @@ type Item = HashMap<String, AttributeValue>;
 pub struct Table {
     client: Client,
     name: String,
+}
+
+/// What a scheduler tick must see of the table (eventually consistent: the index lags its
+/// table by a moment, which a level-triggered tick makes up for at the next one).
+#[derive(Debug, Default)]
+pub struct Open {
+    /// Snapshots not yet restored.
+    pub sleeping: Vec<Stored>,
+    /// Remediation records with a remedy in force.
+    pub remediations: Vec<StoredRecord>,
+    /// Whether idle alarms have ever been made here, so that there may be some to look after.
+    pub idle_alarms_made: bool,
 }
 
 /// One line of an endpoint's history: who did what, why and when.
@@ -152,6 +172,7 @@ impl Table {
         let mut item = key(SNAPSHOT, snapshot.endpoint.as_str());
         item.extend([
             ("phase".to_owned(), s(Phase::Sleeping.as_str())),
+            (OPEN.to_owned(), s(OPEN_VALUE)),
             ("body".to_owned(), s(body)),
             ("taken_at".to_owned(), s(snapshot.taken_at.to_string())),
         ]);
@@ -172,12 +193,25 @@ impl Table {
         from: Phase,
         to: Phase,
     ) -> Result<bool, AwsError> {
-        let result = self
+        // A restored snapshot is the record of the last sleep, no longer open work.
+        let expression = if to == Phase::Restored {
+            "SET #phase = :to, #version = :next REMOVE #open"
+        } else {
+            "SET #phase = :to, #version = :next, #open = :open"
+        };
+        let update = self
             .client
             .update_item()
             .table_name(&self.name)
             .set_key(Some(key(SNAPSHOT, endpoint.as_str())))
-            .update_expression("SET #phase = :to, #version = :next")
+            .update_expression(expression)
+            .expression_attribute_names("#open", OPEN);
+        let update = if to == Phase::Restored {
+            update
+        } else {
+            update.expression_attribute_values(":open", s(OPEN_VALUE))
+        };
+        let result = update
             .condition_expression("#version = :v AND #phase = :from")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#phase", "phase")
@@ -190,43 +224,28 @@ impl Table {
         condition_held("dynamodb:UpdateItem", result)
     }
 
-    /// Every item of partition `pk` that passes `filter` (which names one attribute as `#a`
-    /// and one value as `:v`), in one paginated Query.
-    async fn query(
-        &self,
-        pk: &str,
-        filter: &str,
-        attribute: &str,
-        value: AttributeValue,
-    ) -> Result<Vec<Item>, AwsError> {
+    /// Every snapshot not yet restored, read consistently from the table (the waker's view,
+    /// which must see a sleep that just happened).
+    pub async fn unrestored(&self) -> Result<Vec<Stored>, AwsError> {
         let mut pages = self
             .client
             .query()
             .table_name(&self.name)
             .key_condition_expression("pk = :pk")
-            .filter_expression(filter)
-            .expression_attribute_names("#a", attribute)
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":v", value)
+            .filter_expression("#phase <> :restored")
+            .expression_attribute_names("#phase", "phase")
+            .expression_attribute_values(":pk", s(SNAPSHOT))
+            .expression_attribute_values(":restored", s(Phase::Restored.as_str()))
             .consistent_read(true)
             .into_paginator()
             .send();
-        let mut out = Vec::new();
+        let mut sleeping = Vec::new();
         while let Some(page) = pages.next().await {
-            out.extend(
-                page.map_err(|e| AwsError::new(QUERY, e))?
-                    .items
-                    .unwrap_or_default(),
-            );
+            for item in page.map_err(|e| AwsError::new(QUERY, e))?.items() {
+                sleeping.push(stored(QUERY, item)?);
+            }
         }
-        Ok(out)
-    }
-
-    /// Every snapshot not yet restored.
-    pub async fn unrestored(&self) -> Result<Vec<Stored>, AwsError> {
-        let restored = s(Phase::Restored.as_str());
-        let items = self.query(SNAPSHOT, "#a <> :v", "phase", restored).await?;
-        items.iter().map(|item| stored(QUERY, item)).collect()
+        Ok(sleeping)
     }
 
     /// The endpoint's remediation record, read consistently.
@@ -251,24 +270,56 @@ impl Table {
             message: format!("remediation record of {endpoint} cannot be encoded: {e}"),
         })?;
         let mut item = key(REMEDIATION, endpoint.as_str());
-        item.extend([
-            ("body".to_owned(), s(body)),
-            (
-                "active".to_owned(),
-                AttributeValue::Bool(record.baseline.is_some()),
-            ),
-        ]);
+        item.insert("body".to_owned(), s(body));
+        if record.baseline.is_some() {
+            item.insert(OPEN.to_owned(), s(OPEN_VALUE));
+        }
         self.put_versioned(item, previous, None).await
     }
 
-    /// Every remediation record with a remedy in force.
-    pub async fn active_remediations(&self) -> Result<Vec<StoredRecord>, AwsError> {
-        let active = AttributeValue::Bool(true);
-        let items = self.query(REMEDIATION, "#a = :v", "active", active).await?;
-        items
-            .iter()
-            .map(|item| stored_record(QUERY, item))
-            .collect()
+    /// Every open item, from the sparse index, in one paginated Query.
+    pub async fn open(&self) -> Result<Open, AwsError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(OPEN)
+            .key_condition_expression("#open = :open")
+            .expression_attribute_names("#open", OPEN)
+            .expression_attribute_values(":open", s(OPEN_VALUE))
+            .into_paginator()
+            .send();
+        let mut open = Open::default();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::new(QUERY, e))?;
+            for item in page.items() {
+                match item
+                    .get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                {
+                    Some(SNAPSHOT) => open.sleeping.push(stored(QUERY, item)?),
+                    Some(REMEDIATION) => open.remediations.push(stored_record(QUERY, item)?),
+                    Some(IDLE_ALARMS) => open.idle_alarms_made = true,
+                    _ => {}
+                }
+            }
+        }
+        Ok(open)
+    }
+
+    /// Notes that idle alarms are made here, so that every later tick looks after them.
+    pub async fn mark_idle_alarms(&self) -> Result<(), AwsError> {
+        let mut item = key(IDLE_ALARMS, "marker");
+        item.insert(OPEN.to_owned(), s(OPEN_VALUE));
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| AwsError::new(PUT, e))?;
+        Ok(())
     }
 
     /// Takes the endpoint's lease for `holder` until `now + ttl`, unless someone else holds an

@@ -91,12 +91,28 @@ impl Scheduler {
             .filter(|e| e.tag(tags::SCHEDULE).is_some())
             .flat_map(Endpoint::variant_refs)
             .collect();
-        let (targets, sleeping, idle_alarms, remediations) = tokio::try_join!(
+        // Idle alarms are listed where an endpoint wants one, or where the table marks that
+        // some were made (so that those of endpoints that lost the tag are deleted); a fleet
+        // that never used them is spared the call.
+        let wants_idle_alarm = endpoints.iter().any(|e| e.tag(tags::IDLE_AFTER).is_some());
+        let cloudwatch = &self.lifecycle().cloudwatch;
+        let (targets, open, listed) = tokio::try_join!(
             aws::autoscaling::variant_targets(&self.executor.autoscaling, &variants),
-            self.lifecycle().table.unrestored(),
-            aws::cloudwatch::idle_alarms(&self.lifecycle().cloudwatch),
-            self.lifecycle().table.active_remediations(),
+            self.lifecycle().table.open(),
+            async {
+                if wants_idle_alarm {
+                    aws::cloudwatch::idle_alarms(cloudwatch).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
         )?;
+        let idle_alarms = match listed {
+            Some(alarms) => alarms,
+            None if open.idle_alarms_made => aws::cloudwatch::idle_alarms(cloudwatch).await?,
+            None => Vec::new(),
+        };
+        let (sleeping, remediations) = (open.sleeping, open.remediations);
 
         // Alarms whose state decides something: the wake alarms of sleeping endpoints and the
         // alarms of remedies in force.
@@ -122,6 +138,7 @@ impl Scheduler {
             targets: &targets,
             sleeping: &sleeping,
             idle_alarms: &idle_alarms,
+            idle_alarms_marked: open.idle_alarms_made,
             alarms: &alarms,
             remediations: &remediations,
         };

@@ -29,8 +29,10 @@ pub enum Action {
     Wake { alarm: Option<String> },
     /// A woken endpoint is InService: bring its autoscaling back from the snapshot.
     Restore,
-    /// Create or replace the endpoint's idle alarm.
-    PutIdleAlarm(IdleAlarm),
+    /// Create or replace the endpoint's idle alarm; `mark_first`: the table does not yet say
+    /// that idle alarms are made here, so say it before making one (ticks look after idle
+    /// alarms only where that mark is, or where an endpoint wants one).
+    PutIdleAlarm { alarm: IdleAlarm, mark_first: bool },
     /// Delete the idle alarm of an endpoint that is gone or lost `sagetide:idle-after`.
     DeleteIdleAlarm,
     /// Deliver the OK of a remediation rule's alarm that the remediator did not act on.
@@ -53,7 +55,7 @@ impl Action {
             Action::Sleep => "sleep",
             Action::Wake { .. } => "wake",
             Action::Restore => "restore",
-            Action::PutIdleAlarm(_) => "put-idle-alarm",
+            Action::PutIdleAlarm { .. } => "put-idle-alarm",
             Action::DeleteIdleAlarm => "delete-idle-alarm",
             Action::EndRemedy { .. } => "end-remedy",
             Action::PutUtilizationPolicy { .. } => "put-policy",
@@ -81,7 +83,7 @@ impl fmt::Display for Action {
             Action::EndRemedy { rule, alarm, .. } => {
                 write!(f, "end-remedy {rule} (alarm {alarm} is OK)")
             }
-            Action::PutIdleAlarm(alarm) => write!(
+            Action::PutIdleAlarm { alarm, .. } => write!(
                 f,
                 "put-idle-alarm {} ({} x {} s)",
                 alarm.name(),

@@ -18,12 +18,16 @@ use crate::tags::{self, Override, WakeSource};
 
 /// What one tick observed: the endpoints that carry a schedule or an idle window, their
 /// scalable targets, the snapshots not yet restored, and the idle alarms that exist.
+/// Idle alarms are listed only where the table marks that some were made, or an endpoint
+/// wants one; otherwise none exist and `idle_alarms` is empty.
 #[derive(Debug, Clone, Copy)]
 pub struct Observed<'a> {
     pub endpoints: &'a [Endpoint],
     pub targets: &'a [ScalableTarget],
     pub sleeping: &'a [Stored],
     pub idle_alarms: &'a [IdleAlarm],
+    /// Whether the table marks that idle alarms are made here.
+    pub idle_alarms_marked: bool,
     /// The state of the wake alarms of sleeping endpoints, and of the alarms of remedies in
     /// force.
     pub alarms: &'a BTreeMap<String, AlarmStatus>,
@@ -84,8 +88,7 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
             }),
         }
     }
-    plan.actions
-        .extend(plan_idle_alarms(observed.endpoints, observed.idle_alarms));
+    plan.actions.extend(plan_idle_alarms(observed));
     plan.actions.extend(plan_cleared_remedies(
         observed.remediations,
         observed.alarms,
@@ -208,10 +211,11 @@ fn unknown_schedule<'c>(config: &'c Config, name: &str) -> Result<&'c Schedule, 
 
 /// Every endpoint with a valid `sagetide:idle-after` has its idle alarm, as its variants and
 /// window say; the alarms of endpoints that are gone or lost the tag are deleted.
-fn plan_idle_alarms(endpoints: &[Endpoint], existing: &[IdleAlarm]) -> Vec<Planned> {
+fn plan_idle_alarms(observed: &Observed) -> Vec<Planned> {
+    let existing = observed.idle_alarms;
     let mut actions = Vec::new();
     let mut wanted = BTreeSet::new();
-    for endpoint in endpoints {
+    for endpoint in observed.endpoints {
         let Some(value) = endpoint.tag(tags::IDLE_AFTER) else {
             continue;
         };
@@ -231,7 +235,10 @@ fn plan_idle_alarms(endpoints: &[Endpoint], existing: &[IdleAlarm]) -> Vec<Plann
         if !existing.contains(&alarm) {
             actions.push(Planned {
                 endpoint: endpoint.name.clone(),
-                action: Action::PutIdleAlarm(alarm),
+                action: Action::PutIdleAlarm {
+                    alarm,
+                    mark_first: !observed.idle_alarms_marked,
+                },
                 reason: format!("{} = {value}", tags::IDLE_AFTER),
             });
         }

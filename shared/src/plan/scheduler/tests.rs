@@ -29,6 +29,7 @@ fn plan(
             targets,
             sleeping: &[],
             idle_alarms: &[],
+            idle_alarms_marked: false,
             alarms: &BTreeMap::new(),
             remediations: &[],
         },
@@ -321,6 +322,7 @@ fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
         targets: &[target("ep", "AllTraffic", cap(4, 10))],
         sleeping: &[],
         idle_alarms: &[],
+        idle_alarms_marked: false,
         alarms: &BTreeMap::new(),
         remediations: &held,
     };
@@ -367,6 +369,7 @@ fn a_remedy_whose_alarm_cleared_or_vanished_is_ended_by_the_tick() {
             targets: &[],
             sleeping: &[],
             idle_alarms: &[],
+            idle_alarms_marked: false,
             alarms,
             remediations: &held,
         };
@@ -383,4 +386,48 @@ fn a_remedy_whose_alarm_cleared_or_vanished_is_ended_by_the_tick() {
         plan_with(&BTreeMap::new()),
         ["ep end-remedy hold (alarm errors is OK)"]
     );
+}
+
+#[test]
+fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
+    let quiet = [endpoint(
+        "quiet",
+        &["AllTraffic"],
+        &[("sagetide:idle-after", "90m")],
+    )];
+    let plan_with = |existing: &[IdleAlarm], marked: bool| {
+        let observed = Observed {
+            endpoints: &quiet,
+            targets: &[],
+            sleeping: &[],
+            idle_alarms: existing,
+            idle_alarms_marked: marked,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+        };
+        super::plan(&observed, &config(), berlin("2026-11-23T10:00")).actions
+    };
+    let marks = |actions: &[Planned]| -> Vec<bool> {
+        actions
+            .iter()
+            .filter_map(|p| match &p.action {
+                Action::PutIdleAlarm { mark_first, .. } => Some(*mark_first),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(marks(&plan_with(&[], false)), [true]);
+    assert_eq!(marks(&plan_with(&[], true)), [false]);
+
+    let window = jiff::SignedDuration::from_mins(90);
+    let name = |n: &str| EndpointName::new(n).unwrap();
+    let variant = VariantName::new("AllTraffic").unwrap();
+    let kept = IdleAlarm::new(name("quiet"), [variant.clone()], window);
+    let stale = IdleAlarm::new(name("gone"), [variant], window);
+    let actions = plan_with(&[kept, stale], true);
+    let described: Vec<String> = actions
+        .iter()
+        .map(|p| format!("{} {}", p.endpoint, p.action.kind()))
+        .collect();
+    assert_eq!(described, ["gone delete-idle-alarm"]);
 }
