@@ -15,10 +15,6 @@ use crate::plan::{Action, Planned};
 use crate::remediation::Change;
 use crate::tags::WakeSource;
 
-/// How many mutating calls run at once: enough to finish a busy tick quickly, few enough to
-/// stay far below the services' throttling limits.
-const CONCURRENCY: usize = 8;
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "outcome", content = "detail")]
 pub enum Outcome {
@@ -75,7 +71,7 @@ impl Executor {
     ) -> Vec<Outcome> {
         futures::stream::iter(actions)
             .map(|planned| self.run_one(planned, actor, config))
-            .buffered(CONCURRENCY)
+            .buffered(aws::CONCURRENCY)
             .collect()
             .await
     }

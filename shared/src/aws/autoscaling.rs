@@ -1,5 +1,6 @@
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
+use futures::{StreamExt, TryStreamExt, stream};
 
 use super::AwsError;
 use crate::capacity::Capacity;
@@ -18,39 +19,50 @@ pub async fn variant_targets(
     client: &Client,
     variants: &[VariantRef],
 ) -> Result<Vec<ScalableTarget>, AwsError> {
+    let batches: Vec<Vec<ScalableTarget>> = stream::iter(variants.chunks(RESOURCE_IDS_PER_CALL))
+        .map(|chunk| targets_of(client, chunk))
+        .buffer_unordered(super::CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+/// The scalable targets of one batch of at most `RESOURCE_IDS_PER_CALL` variants.
+async fn targets_of(
+    client: &Client,
+    variants: &[VariantRef],
+) -> Result<Vec<ScalableTarget>, AwsError> {
     let mut targets = Vec::new();
-    for chunk in variants.chunks(RESOURCE_IDS_PER_CALL) {
-        let mut pages = client
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
-            .set_resource_ids(Some(chunk.iter().map(VariantRef::resource_id).collect()))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page
-                .map_err(|e| AwsError::new("application-autoscaling:DescribeScalableTargets", e))?;
-            for t in page.scalable_targets.unwrap_or_default() {
-                let Some(variant) = VariantRef::from_resource_id(&t.resource_id) else {
-                    continue;
-                };
-                let capacity = u32::try_from(t.min_capacity)
-                    .ok()
-                    .zip(u32::try_from(t.max_capacity).ok())
-                    .and_then(|(min, max)| Capacity::new(min, max).ok())
-                    .ok_or_else(|| AwsError {
-                        operation: "application-autoscaling:DescribeScalableTargets",
-                        message: format!(
-                            "{variant} has an impossible capacity {}..{}",
-                            t.min_capacity, t.max_capacity
-                        ),
-                    })?;
-                targets.push(ScalableTarget {
-                    variant,
-                    capacity,
-                    suspended: suspended_from(t.suspended_state.as_ref()),
-                });
-            }
+    let mut pages = client
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(DIMENSION)
+        .set_resource_ids(Some(variants.iter().map(VariantRef::resource_id).collect()))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::new("application-autoscaling:DescribeScalableTargets", e))?;
+        for t in page.scalable_targets.unwrap_or_default() {
+            let Some(variant) = VariantRef::from_resource_id(&t.resource_id) else {
+                continue;
+            };
+            let capacity = u32::try_from(t.min_capacity)
+                .ok()
+                .zip(u32::try_from(t.max_capacity).ok())
+                .and_then(|(min, max)| Capacity::new(min, max).ok())
+                .ok_or_else(|| AwsError {
+                    operation: "application-autoscaling:DescribeScalableTargets",
+                    message: format!(
+                        "{variant} has an impossible capacity {}..{}",
+                        t.min_capacity, t.max_capacity
+                    ),
+                })?;
+            targets.push(ScalableTarget {
+                variant,
+                capacity,
+                suspended: suspended_from(t.suspended_state.as_ref()),
+            });
         }
     }
     Ok(targets)

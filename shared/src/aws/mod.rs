@@ -34,6 +34,10 @@ impl AwsError {
     }
 }
 
+/// How many calls of one kind a function has in flight at once: enough to finish a large
+/// fleet's work quickly, few enough to stay far below the services' throttling limits.
+pub const CONCURRENCY: usize = 8;
+
 /// How many attempts the SDK makes for a call that is throttled or fails transiently; the
 /// standard mode backs off exponentially with jitter between them.
 const MAX_ATTEMPTS: u32 = 5;

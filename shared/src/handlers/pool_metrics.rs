@@ -25,8 +25,6 @@ use crate::pool::{self, POOL_CAPACITY_TAG, Problem, VariantPools};
 
 /// `ConcurrentRequestsPerModel` is a high-resolution metric: 10-second buckets.
 const BUCKET_SECONDS: i64 = 10;
-/// EndpointConfigs described at once on a cold start.
-const DESCRIBE_CONCURRENCY: usize = 8;
 /// Each run publishes the buckets of the last minute.
 const WINDOW: SignedDuration = SignedDuration::from_secs(60);
 
@@ -171,7 +169,7 @@ impl PoolMetrics {
                     .await
                     .map(|types| (config.to_owned(), types))
             })
-            .buffer_unordered(DESCRIBE_CONCURRENCY)
+            .buffer_unordered(aws::CONCURRENCY)
             .collect()
             .await;
         for result in described {

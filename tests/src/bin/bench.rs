@@ -138,13 +138,21 @@ async fn pool_metrics(binaries: &Path) -> Value {
     let wall_first = started.elapsed();
     let cold = h.proxy.take();
 
-    // The same minute again, with the EndpointConfigs cached, as every later run finds them.
-    h.proxy.set_latency(LATENCY);
+    // The same minute again, with the EndpointConfigs cached, as every later run finds them:
+    // once as it is, once with 50 ms added to every call.
     let started = Instant::now();
     metrics
         .invoke(scheduled_event(POOL_RUN))
         .await
         .expect("second run");
+    let wall_later = started.elapsed();
+    h.proxy.take();
+    h.proxy.set_latency(LATENCY);
+    let started = Instant::now();
+    metrics
+        .invoke(scheduled_event(POOL_RUN))
+        .await
+        .expect("third run");
     let wall_slow = started.elapsed();
     h.proxy.set_latency(Duration::ZERO);
     let warm = h.proxy.take();
@@ -159,7 +167,11 @@ async fn pool_metrics(binaries: &Path) -> Value {
             "cloudwatch:PutMetricData": datapoints.div_ceil(1000),
         },
         "first_run": {"by_api": by_operation(&cold), "wall_ms": ms(wall_first)},
-        "later_run": {"by_api": by_operation(&warm), "wall_ms_with_50ms_per_call": ms(wall_slow)},
+        "later_run": {
+            "by_api": by_operation(&warm),
+            "wall_ms": ms(wall_later),
+            "wall_ms_with_50ms_per_call": ms(wall_slow),
+        },
         "peak_rss_mib": metrics.peak_rss_kib().map(|k| k as f64 / 1024.0),
     })
 }
@@ -274,8 +286,10 @@ fn print(results: &Value) {
         pool["first_run"]["by_api"], pool["first_run"]["wall_ms"]
     );
     println!(
-        "  later run  {} in {} ms with 50 ms per call",
-        pool["later_run"]["by_api"], pool["later_run"]["wall_ms_with_50ms_per_call"]
+        "  later run  {} in {} ms, {} ms with 50 ms per call",
+        pool["later_run"]["by_api"],
+        pool["later_run"]["wall_ms"],
+        pool["later_run"]["wall_ms_with_50ms_per_call"]
     );
     println!("\nstart-up (median of {STARTS}):");
     println!(
