@@ -299,13 +299,7 @@ impl Aws {
                         .build()
                 })
             });
-            self.cloudwatch
-                .put_metric_data()
-                .namespace("AWS/SageMaker")
-                .set_metric_data(Some(data.collect()))
-                .send()
-                .await
-                .expect("put metric data");
+            self.put_metric_data(data.collect()).await;
         }
     }
 
@@ -352,10 +346,15 @@ impl Aws {
                 .storage_resolution(1)
                 .build()
         });
+        self.put_metric_data(data.collect()).await;
+    }
+
+    /// Puts `data` into the `AWS/SageMaker` namespace.
+    async fn put_metric_data(&self, data: Vec<MetricDatum>) {
         self.cloudwatch
             .put_metric_data()
             .namespace("AWS/SageMaker")
-            .set_metric_data(Some(data.collect()))
+            .set_metric_data(Some(data))
             .send()
             .await
             .expect("put metric data");

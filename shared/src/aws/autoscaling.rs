@@ -10,6 +10,7 @@ use crate::snapshot::Suspended;
 
 /// DescribeScalableTargets takes at most this many resource ids a call.
 const RESOURCE_IDS_PER_CALL: usize = 50;
+const DESCRIBE: &str = "application-autoscaling:DescribeScalableTargets";
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
@@ -33,6 +34,35 @@ async fn targets_of(
     variants: &[VariantRef],
 ) -> Result<Vec<ScalableTarget>, AwsError> {
     let mut targets = Vec::new();
+    for t in describe(client, variants).await? {
+        let Some(variant) = VariantRef::from_resource_id(&t.resource_id) else {
+            continue;
+        };
+        let capacity = u32::try_from(t.min_capacity)
+            .ok()
+            .zip(u32::try_from(t.max_capacity).ok())
+            .and_then(|(min, max)| Capacity::new(min, max).ok())
+            .ok_or_else(|| AwsError {
+                operation: DESCRIBE,
+                message: format!(
+                    "{variant} has an impossible capacity {}..{}",
+                    t.min_capacity, t.max_capacity
+                ),
+            })?;
+        targets.push(ScalableTarget {
+            variant,
+            capacity,
+            suspended: suspended_from(t.suspended_state.as_ref()),
+        });
+    }
+    Ok(targets)
+}
+
+/// The SDK's scalable targets of at most `RESOURCE_IDS_PER_CALL` variants, every page.
+pub(super) async fn describe(
+    client: &Client,
+    variants: &[VariantRef],
+) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalableTarget>, AwsError> {
     let mut pages = client
         .describe_scalable_targets()
         .service_namespace(ServiceNamespace::Sagemaker)
@@ -40,32 +70,12 @@ async fn targets_of(
         .set_resource_ids(Some(variants.iter().map(VariantRef::resource_id).collect()))
         .into_paginator()
         .send();
+    let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| AwsError::new("application-autoscaling:DescribeScalableTargets", e))?;
-        for t in page.scalable_targets.unwrap_or_default() {
-            let Some(variant) = VariantRef::from_resource_id(&t.resource_id) else {
-                continue;
-            };
-            let capacity = u32::try_from(t.min_capacity)
-                .ok()
-                .zip(u32::try_from(t.max_capacity).ok())
-                .and_then(|(min, max)| Capacity::new(min, max).ok())
-                .ok_or_else(|| AwsError {
-                    operation: "application-autoscaling:DescribeScalableTargets",
-                    message: format!(
-                        "{variant} has an impossible capacity {}..{}",
-                        t.min_capacity, t.max_capacity
-                    ),
-                })?;
-            targets.push(ScalableTarget {
-                variant,
-                capacity,
-                suspended: suspended_from(t.suspended_state.as_ref()),
-            });
-        }
+        let page = page.map_err(|e| AwsError::new(DESCRIBE, e))?;
+        found.extend(page.scalable_targets.unwrap_or_default());
     }
-    Ok(targets)
+    Ok(found)
 }
 
 /// Sets a variant's SuspendedState, leaving its capacity as it is.

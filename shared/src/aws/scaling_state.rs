@@ -7,7 +7,7 @@ use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace}
 use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
-use super::autoscaling::{register, suspended_from};
+use super::autoscaling::{describe, register, suspended_from};
 use super::{AwsError, from_smithy, to_smithy};
 use crate::names::VariantRef;
 use crate::snapshot::{
@@ -27,19 +27,7 @@ pub async fn read(
     cloudwatch: &aws_sdk_cloudwatch::Client,
     variants: &[VariantRef],
 ) -> Result<Vec<TargetSnapshot>, AwsError> {
-    const OP: &str = "application-autoscaling:DescribeScalableTargets";
-    let mut pages = client
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(DIMENSION)
-        .set_resource_ids(Some(variants.iter().map(VariantRef::resource_id).collect()))
-        .into_paginator()
-        .send();
-    let mut found = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::new(OP, e))?;
-        found.extend(page.scalable_targets.unwrap_or_default());
-    }
+    let found = describe(client, variants).await?;
     let mut targets = Vec::new();
     for variant in variants {
         let resource_id = variant.resource_id();

@@ -312,14 +312,7 @@ impl Table {
     pub async fn mark_idle_alarms(&self) -> Result<(), AwsError> {
         let mut item = key(IDLE_ALARMS, "marker");
         item.insert(OPEN.to_owned(), s(OPEN_VALUE));
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| AwsError::new(PUT, e))?;
-        Ok(())
+        self.put(item).await
     }
 
     /// Takes the endpoint's lease for `holder` until `now + ttl`, unless someone else holds an
@@ -378,13 +371,18 @@ impl Table {
             ("outcome".to_owned(), s(entry.outcome)),
             ("reason".to_owned(), s(entry.reason)),
         ]);
+        self.put(item).await
+    }
+
+    /// Writes `item` whatever was there: for items only ever written whole, by anyone.
+    async fn put(&self, item: Item) -> Result<(), AwsError> {
         self.client
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
             .send()
             .await
-            .map_err(|e| AwsError::new("dynamodb:PutItem", e))?;
+            .map_err(|e| AwsError::new(PUT, e))?;
         Ok(())
     }
 }
