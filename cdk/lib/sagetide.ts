@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Construct } from 'constructs';
 import * as sam from 'aws-cdk-lib/aws-sam';
@@ -50,6 +51,15 @@ export class Sagetide extends Construct {
       parameters: props.parameters,
     });
     const codeDirectory = props.codeDirectory ?? path.join(repository, 'target', 'lambda');
+    // scripts/package notes the architecture it built for; the template deploys arm64.
+    const marker = path.join(codeDirectory, 'architecture');
+    const architecture = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').trim() : 'arm64';
+    if (architecture !== 'arm64') {
+      throw new Error(
+        `the zips in ${codeDirectory} are ${architecture}, but the functions run on arm64: ` +
+          'run `rustup target add aarch64-unknown-linux-gnu` and scripts/package again',
+      );
+    }
     for (const child of this.template.node.children) {
       if (!(child instanceof sam.CfnFunction)) {
         continue;

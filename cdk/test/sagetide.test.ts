@@ -98,3 +98,10 @@ test('the synthesized template passes cfn-lint', () => {
   fs.writeFileSync(file, JSON.stringify(template.toJSON(), null, 1));
   execFileSync(cfnLint, [file], { stdio: 'inherit' });
 });
+
+test('zips built for another architecture than arm64 are refused', () => {
+  const codeDirectory = placeholderZips();
+  fs.writeFileSync(path.join(codeDirectory, 'architecture'), 'x86_64\n');
+  const stack = new Stack(new App(), 'sagetide');
+  assert.throws(() => new Sagetide(stack, 'Sagetide', { codeDirectory }), /x86_64, but the functions run on arm64/);
+});

@@ -666,3 +666,42 @@ async fn a_wake_alarm_still_in_alarm_wakes_its_endpoint_at_the_next_tick() {
     assert_eq!(report["actions"][0]["outcome"], "applied", "{report}");
     assert!(h.aws.endpoint("batch").await.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wake_finishes_a_sleep_cut_short_after_its_delete() {
+    let h = Harness::start(CONFIG).await;
+    let now = later(120);
+    // A lease left by the cut-short sleep blocks the endpoint for a second only.
+    let env = [("SAGETIDE_NOW", now.as_str()), ("SAGETIDE_LEASE_TTL", "1s")];
+    let mut rehearsal = Functions::start_with(&h, &env).await;
+    seed(&h).await;
+    rehearsal.sleeper.invoke(idle_alarm()).await.unwrap();
+    let calls = h.proxy.take();
+    let delete = calls
+        .iter()
+        .position(|c| c == "sagemaker:DeleteEndpoint")
+        .expect("the sleep deletes the endpoint");
+
+    h.reset(CONFIG).await;
+    seed(&h).await;
+    let mut f = Functions::start_with(&h, &env).await;
+    h.proxy.crash_after(Some(delete + 1));
+    assert!(f.sleeper.invoke(idle_alarm()).await.is_err());
+    h.proxy.crash_after(None);
+    assert_eq!(h.aws.endpoint(ENDPOINT).await, None);
+    assert_eq!(
+        h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
+        Some("sleeping")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    // The waker's role allows the UpdateItem that records the sleep as finished (the proxy
+    // refuses what a role does not allow).
+    let woken = f.waker.invoke(manual("wake")).await.unwrap();
+    assert_eq!(outcome(&woken), "applied", "{woken}");
+    assert!(h.aws.endpoint(ENDPOINT).await.is_some());
+    assert_eq!(
+        h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
+        Some("asleep")
+    );
+}
