@@ -138,7 +138,7 @@ impl Scheduler {
             targets: &targets,
             sleeping: &sleeping,
             idle_alarms: &idle_alarms,
-            idle_alarms_marked: open.idle_alarms_made,
+            idle_alarms_made: open.idle_alarms_made,
             alarms: &alarms,
             remediations: &remediations,
         };

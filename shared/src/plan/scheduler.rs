@@ -26,8 +26,8 @@ pub struct Observed<'a> {
     pub targets: &'a [ScalableTarget],
     pub sleeping: &'a [Stored],
     pub idle_alarms: &'a [IdleAlarm],
-    /// Whether the table marks that idle alarms are made here.
-    pub idle_alarms_marked: bool,
+    /// Whether the table marks that idle alarms have been made here.
+    pub idle_alarms_made: bool,
     /// The state of the wake alarms of sleeping endpoints, and of the alarms of remedies in
     /// force.
     pub alarms: &'a BTreeMap<String, AlarmStatus>,
@@ -237,7 +237,7 @@ fn plan_idle_alarms(observed: &Observed) -> Vec<Planned> {
                 endpoint: endpoint.name.clone(),
                 action: Action::PutIdleAlarm {
                     alarm,
-                    mark_first: !observed.idle_alarms_marked,
+                    mark_first: !observed.idle_alarms_made,
                 },
                 reason: format!("{} = {value}", tags::IDLE_AFTER),
             });

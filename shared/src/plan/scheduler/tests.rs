@@ -29,7 +29,7 @@ fn plan(
             targets,
             sleeping: &[],
             idle_alarms: &[],
-            idle_alarms_marked: false,
+            idle_alarms_made: false,
             alarms: &BTreeMap::new(),
             remediations: &[],
         },
@@ -322,7 +322,7 @@ fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
         targets: &[target("ep", "AllTraffic", cap(4, 10))],
         sleeping: &[],
         idle_alarms: &[],
-        idle_alarms_marked: false,
+        idle_alarms_made: false,
         alarms: &BTreeMap::new(),
         remediations: &held,
     };
@@ -369,7 +369,7 @@ fn a_remedy_whose_alarm_cleared_or_vanished_is_ended_by_the_tick() {
             targets: &[],
             sleeping: &[],
             idle_alarms: &[],
-            idle_alarms_marked: false,
+            idle_alarms_made: false,
             alarms,
             remediations: &held,
         };
@@ -401,7 +401,7 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
             targets: &[],
             sleeping: &[],
             idle_alarms: existing,
-            idle_alarms_marked: marked,
+            idle_alarms_made: marked,
             alarms: &BTreeMap::new(),
             remediations: &[],
         };
