@@ -193,34 +193,28 @@ impl Table {
         from: Phase,
         to: Phase,
     ) -> Result<bool, AwsError> {
-        // A restored snapshot is the record of the last sleep, no longer open work.
-        let expression = if to == Phase::Restored {
-            "SET #phase = :to, #version = :next REMOVE #open"
-        } else {
-            "SET #phase = :to, #version = :next, #open = :open"
-        };
         let update = self
             .client
             .update_item()
             .table_name(&self.name)
             .set_key(Some(key(SNAPSHOT, endpoint.as_str())))
-            .update_expression(expression)
-            .expression_attribute_names("#open", OPEN);
-        let update = if to == Phase::Restored {
-            update
-        } else {
-            update.expression_attribute_values(":open", s(OPEN_VALUE))
-        };
-        let result = update
             .condition_expression("#version = :v AND #phase = :from")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#phase", "phase")
+            .expression_attribute_names("#open", OPEN)
             .expression_attribute_values(":v", n(version))
             .expression_attribute_values(":next", n(version + 1))
             .expression_attribute_values(":from", s(from.as_str()))
-            .expression_attribute_values(":to", s(to.as_str()))
-            .send()
-            .await;
+            .expression_attribute_values(":to", s(to.as_str()));
+        // A restored snapshot is the record of the last sleep, no longer open work.
+        let update = if to == Phase::Restored {
+            update.update_expression("SET #phase = :to, #version = :next REMOVE #open")
+        } else {
+            update
+                .update_expression("SET #phase = :to, #version = :next, #open = :open")
+                .expression_attribute_values(":open", s(OPEN_VALUE))
+        };
+        let result = update.send().await;
         condition_held("dynamodb:UpdateItem", result)
     }
 
