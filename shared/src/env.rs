@@ -50,11 +50,17 @@ impl Env {
         };
         let now = match get("SAGETIDE_NOW").filter(|v| !v.trim().is_empty()) {
             None => None,
-            Some(v) => Some(v.trim().parse().map_err(|_| EnvError {
-                name: "SAGETIDE_NOW",
-                value: v.clone(),
-                why: "expected an RFC 3339 instant such as 2026-11-23T08:00:00Z",
-            })?),
+            Some(v) => Some(
+                v.trim()
+                    .parse()
+                    .ok()
+                    .and_then(|t| crate::schedule::supported(t).ok())
+                    .ok_or_else(|| EnvError {
+                        name: "SAGETIDE_NOW",
+                        value: v.clone(),
+                        why: "expected an RFC 3339 instant from 1970 to 8999, such as 2026-11-23T08:00:00Z",
+                    })?,
+            ),
         };
         let lease_ttl = match get("SAGETIDE_LEASE_TTL").filter(|v| !v.trim().is_empty()) {
             None => DEFAULT_LEASE_TTL,
@@ -130,5 +136,6 @@ mod tests {
         assert_eq!(env.now, Some("2026-11-23T08:00:00Z".parse().unwrap()));
         assert!(load(&[("SAGETIDE_DRY_RUN", "yes please")]).is_err());
         assert!(load(&[("SAGETIDE_NOW", "tomorrow")]).is_err());
+        assert!(load(&[("SAGETIDE_NOW", "9999-12-31T00:00:00Z")]).is_err());
     }
 }

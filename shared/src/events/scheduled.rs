@@ -37,6 +37,8 @@ impl ScheduledEvent {
             .time
             .ok_or_else(|| EventError("a Scheduled Event needs its `time`".into()))?;
         let time = Timestamp::new(time.timestamp(), time.timestamp_subsec_nanos() as i32)
+            .map_err(|e| e.to_string())
+            .and_then(crate::schedule::supported)
             .map_err(|e| EventError(format!("time {time} is out of range: {e}")))?;
         Ok(Self { time })
     }
@@ -74,6 +76,11 @@ mod tests {
             event(DETAIL_TYPE, "my.app", json!("2026-11-23T07:00:00Z")),
             event(DETAIL_TYPE, "aws.events", json!("yesterday")),
             event(DETAIL_TYPE, "aws.events", Value::Null),
+            // Found by fuzzing: ticks at the ends of the representable range panicked in the
+            // schedule engine.
+            event(DETAIL_TYPE, "aws.events", json!("9999-12-31T23:59:59Z")),
+            event(DETAIL_TYPE, "aws.events", json!("1969-12-31T23:59:59Z")),
+            event(DETAIL_TYPE, "aws.events", json!("+262143-12-31T23:59:59Z")),
         ];
         for payload in bad {
             assert!(ScheduledEvent::parse(payload.clone()).is_err(), "{payload}");

@@ -15,6 +15,25 @@ use crate::capacity::Capacity;
 
 pub use days::Days;
 
+/// The instants schedules answer for: 1970 to the end of 8999, far enough inside jiff's range
+/// (years ±9999) that the days around any of them, and the horizon of `next_transition`, exist
+/// in every time zone. A tick's time or `SAGETIDE_NOW` outside it is rejected where it enters.
+pub const SUPPORTED: (Timestamp, Timestamp) = (
+    Timestamp::UNIX_EPOCH,
+    Timestamp::constant(221_845_391_999, 0),
+);
+
+/// `now` if schedules can answer for it, else why not.
+pub fn supported(now: Timestamp) -> Result<Timestamp, String> {
+    let (earliest, latest) = SUPPORTED;
+    if now < earliest || now > latest {
+        return Err(format!(
+            "{now} is outside the instants schedules answer for ({earliest} to {latest})"
+        ));
+    }
+    Ok(now)
+}
+
 /// A window in which the endpoint is "on", in the schedule's local time.
 #[derive(Debug, Clone)]
 pub struct Period {

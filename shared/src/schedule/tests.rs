@@ -294,3 +294,19 @@ fn a_schedule_without_periods_never_changes() {
     );
     assert_eq!(flat.next_transition(utc("2026-01-01T00:00:00Z")), None);
 }
+
+/// Found by fuzzing: asked at the ends of jiff's range, the engine panicked converting local
+/// times; events now stop at `SUPPORTED`, and every schedule answers at both of its ends.
+#[test]
+fn schedules_answer_at_both_ends_of_the_supported_instants() {
+    let config = Config::parse(DOC).unwrap();
+    let (earliest, latest) = SUPPORTED;
+    for s in config.schedules() {
+        for now in [earliest, latest] {
+            let _ = s.state_at(now);
+            assert!(s.next_transition(now).is_some(), "{} at {now}", s.name);
+        }
+    }
+    assert!(supported(latest + SignedDuration::from_secs(1)).is_err());
+    assert!(supported(earliest - SignedDuration::from_secs(1)).is_err());
+}

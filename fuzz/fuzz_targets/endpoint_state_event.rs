@@ -1,0 +1,14 @@
+//! "SageMaker Endpoint State Change", as the restorer takes it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sagetide::events::EndpointStateChange;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(payload) = serde_json::from_slice(data) else {
+        return;
+    };
+    if let Ok(change) = EndpointStateChange::parse(payload) {
+        let _ = change.is_in_service();
+    }
+});
