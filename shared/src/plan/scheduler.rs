@@ -154,11 +154,34 @@ fn plan_woken(endpoint: &Endpoint, stored: &Stored) -> Result<Vec<Planned>, Stri
     }])
 }
 
+/// An endpoint gone with its snapshot in the table: woken if something wants it awake (see
+/// [`plan_wake`]); else, if the sleep that deleted it stopped before recording that, the sleep
+/// is finished, so a sleep cut short is healed by the next tick whatever started it.
+fn plan_asleep(
+    stored: &Stored,
+    alarms: &BTreeMap<String, AlarmStatus>,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Vec<Planned>, String> {
+    let woken = plan_wake(stored, alarms, config, now);
+    if stored.phase != Phase::Sleeping || woken.as_ref().is_ok_and(|w| !w.is_empty()) {
+        return woken;
+    }
+    Ok(vec![Planned {
+        endpoint: stored.snapshot.endpoint.clone(),
+        action: Action::Sleep,
+        reason: format!(
+            "deleted by a sleep that stopped before recording it (snapshot v{})",
+            stored.version
+        ),
+    }])
+}
+
 /// A sleeping endpoint: woken while its wake alarm is in ALARM (an alarm reports changes
 /// once, and that event may have come while the endpoint could not be woken), or when its
 /// schedule enters a period (or its prewarm) or an awake override holds; each only if its
 /// `sagetide:wake-on` allows it.
-fn plan_asleep(
+fn plan_wake(
     stored: &Stored,
     alarms: &BTreeMap<String, AlarmStatus>,
     config: &Config,

@@ -431,3 +431,43 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
         .collect();
     assert_eq!(described, ["gone delete-idle-alarm"]);
 }
+
+/// Found by the crash-at-every-call test: a sleep stopped after its DeleteEndpoint left the
+/// snapshot `sleeping`, and no tick finished it.
+#[test]
+fn a_sleep_cut_short_after_its_delete_is_finished_unless_the_endpoint_is_wanted_awake() {
+    use crate::snapshot::{Phase, Snapshot, Stored};
+    let cut_short = |schedule: &str| Stored {
+        snapshot: Snapshot {
+            endpoint: EndpointName::new("desk").unwrap(),
+            endpoint_config: "desk-config".into(),
+            tags: [("sagetide:schedule".to_owned(), schedule.to_owned())].into(),
+            targets: Vec::new(),
+            taken_at: "2026-11-24T17:00:00Z".parse().unwrap(),
+        },
+        phase: Phase::Sleeping,
+        version: 2,
+    };
+    let tick = |stored: &Stored, now: &str| {
+        super::plan(
+            &Observed {
+                endpoints: &[],
+                targets: &[],
+                sleeping: std::slice::from_ref(stored),
+                idle_alarms: &[],
+                idle_alarms_made: false,
+                alarms: &BTreeMap::new(),
+                remediations: &[],
+            },
+            &config(),
+            now.parse().unwrap(),
+        )
+    };
+    let night = "2026-11-24T20:00:00Z";
+    assert_eq!(actions(&tick(&cut_short("nightly"), night)), ["desk sleep"]);
+    // A schedule it no longer knows does not keep the sleep from being recorded.
+    assert_eq!(actions(&tick(&cut_short("gone"), night)), ["desk sleep"]);
+    // In its period it is woken instead (the wake finishes the sleep first).
+    let day = "2026-11-24T10:00:00Z";
+    assert_eq!(actions(&tick(&cut_short("nightly"), day)), ["desk wake"]);
+}
