@@ -264,6 +264,8 @@ pub fn wake(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RestoreDecision {
     Done(String),
+    /// The endpoint does not exist: the event is older than its latest deletion.
+    Decline(String),
     /// Not yet: the endpoint must be InService first.
     Wait(String),
     Restore {
@@ -277,7 +279,10 @@ pub fn restore(stored: Option<&Stored>, endpoint: Option<&Endpoint>) -> RestoreD
         return Done("no snapshot waits to be restored".into());
     };
     match endpoint {
-        None => Wait("it does not exist (yet)".into()),
+        None => Decline(
+            "it does not exist: the event is older than its deletion, and the IN_SERVICE of its next wake restores it"
+                .into(),
+        ),
         Some(e) if !e.is_in_service() => Wait(format!("its status is {}", e.status)),
         Some(_) => Restore {
             version: stored.version,

@@ -249,6 +249,7 @@ impl Lifecycle {
             let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
             match decide::restore(stored.as_ref(), endpoint.as_ref()) {
                 RestoreDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
+                RestoreDecision::Decline(reason) => Ok(Step::Declined(reason)),
                 RestoreDecision::Wait(reason) => Ok(Step::Deferred(reason)),
                 RestoreDecision::Restore { .. } if self.dry_run => Ok(Step::DryRun),
                 RestoreDecision::Restore { version } => {
