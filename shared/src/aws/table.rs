@@ -32,6 +32,7 @@ const SNAPSHOT: &str = "snapshot";
 const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
 const IDLE_ALARMS: &str = "idle-alarms";
+const TICKS: &str = "ticks";
 /// The sparse index of open items, and its key attribute (always [`OPEN_VALUE`]).
 const OPEN: &str = "open";
 const OPEN_VALUE: &str = "1";
@@ -307,6 +308,25 @@ impl Table {
         let mut item = key(IDLE_ALARMS, "marker");
         item.insert(OPEN.to_owned(), s(OPEN_VALUE));
         self.put(item).await
+    }
+
+    /// Claims `now` as the time of the latest tick that changes something: `false` if a tick
+    /// after `now` already did, so this one is late and must change nothing. Ticks of the same
+    /// instant may both act, so that a tick cut short can be delivered again.
+    pub async fn claim_tick(&self, now: Timestamp) -> Result<bool, AwsError> {
+        let mut item = key(TICKS, "latest-acting");
+        item.insert("at".to_owned(), n(now.as_millisecond()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #at <= :at")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":at", n(now.as_millisecond()))
+            .send()
+            .await;
+        condition_held(PUT, result)
     }
 
     /// Takes the endpoint's lease for `holder` until `now + ttl`, unless someone else holds an

@@ -34,6 +34,9 @@ pub struct TickReport {
     pub endpoints: usize,
     pub actions: Vec<ActionReport>,
     pub skipped: Vec<SkipReport>,
+    /// Why the tick changed nothing although its plan had actions: a later tick already acted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,10 +145,25 @@ impl Scheduler {
             alarms: &alarms,
             remediations: &remediations,
         };
-        let plan = plan::scheduler::plan(&observed, &config, now);
+        let mut plan = plan::scheduler::plan(&observed, &config, now);
         for skipped in &plan.skipped {
             tracing::warn!(endpoint = %skipped.endpoint, why = %skipped.why, "endpoint skipped");
         }
+        // A tick delivered late (EventBridge and Lambda retry for hours) would put back what
+        // the schedule said at its time: it acts only if no later tick has acted.
+        let late = if plan.actions.is_empty()
+            || self.executor.dry_run
+            || self.lifecycle().table.claim_tick(now).await?
+        {
+            None
+        } else {
+            let why = format!(
+                "a tick after {now} already changed the fleet, so this late tick changes nothing"
+            );
+            tracing::warn!(now = %now, planned = plan.actions.len(), "{why}");
+            plan.actions.clear();
+            Some(why)
+        };
         let who = format!("scheduler@{now}");
         let actor = Actor { who: &who, now };
         let outcomes = self.executor.run(&plan.actions, actor, &config).await;
@@ -175,6 +193,7 @@ impl Scheduler {
                     why: s.why,
                 })
                 .collect(),
+            late,
         };
         tracing::info!(
             now = %now,
