@@ -1,4 +1,4 @@
-"""moto server with two fixes to SageMaker Search, so that it answers as AWS does.
+"""moto server with three fixes to SageMaker, so that it answers as AWS does.
 
 1. Tag filters with the `Exists` and `NotExists` operators, combined by the expression's
 `Operator` (`And`, the default, or `Or`).
@@ -12,6 +12,10 @@ tag filters itself, the way AWS does, and passes everything else to moto unchang
 `NextToken`; moto returns everything at once, which would make call counts (tests, benchmark)
 look better than AWS's. The token here is the offset of the next page.
 
+3. CreateEndpoint of a name that exists: AWS refuses it (ValidationException "Cannot create
+already existing endpoint"); moto replaces the endpoint. A retried CreateEndpoint whose first
+answer was lost (the fault-injection tests) must meet AWS's answer.
+
 Remove each once moto handles it.
 """
 
@@ -19,6 +23,7 @@ import sys
 
 from moto.core.responses import ActionResult
 from moto.sagemaker import models, responses
+from moto.sagemaker.exceptions import ValidationError
 from moto.server import main
 
 _search = models.SageMakerModelBackend.search
@@ -65,6 +70,18 @@ def paged_search(self):
 
 
 responses.SageMakerResponse.search = paged_search
+
+_create_endpoint = models.SageMakerModelBackend.create_endpoint
+
+
+def create_endpoint(self, endpoint_name, endpoint_config_name, tags):
+    if endpoint_name in self.endpoints:
+        arn = models.FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+        raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
+    return _create_endpoint(self, endpoint_name, endpoint_config_name, tags)
+
+
+models.SageMakerModelBackend.create_endpoint = create_endpoint
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -144,15 +144,39 @@ pub async fn create_endpoint<'a>(
     let tags = tags
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
-    client
+    let created = client
         .create_endpoint()
         .endpoint_name(name.as_str())
         .endpoint_config_name(config_name)
         .set_tags(Some(tags))
         .send()
-        .await
-        .map_err(|e| AwsError::new("sagemaker:CreateEndpoint", e))?;
-    Ok(())
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        // The SDK retries a call whose answer was lost, and AWS refuses to create what the
+        // first attempt created: an endpoint of this name on this EndpointConfig is ours.
+        Err(e) if is_already_existing(&e) => {
+            let found = client
+                .describe_endpoint()
+                .endpoint_name(name.as_str())
+                .send()
+                .await
+                .map_err(|e| AwsError::new("sagemaker:DescribeEndpoint", e))?;
+            if found.endpoint_config_name() == Some(config_name) {
+                Ok(())
+            } else {
+                Err(AwsError::new("sagemaker:CreateEndpoint", e))
+            }
+        }
+        Err(e) => Err(AwsError::new("sagemaker:CreateEndpoint", e)),
+    }
+}
+
+fn is_already_existing<E: ProvideErrorMetadata>(error: &E) -> bool {
+    error.code() == Some("ValidationException")
+        && error
+            .message()
+            .is_some_and(|m| m.contains("already existing"))
 }
 
 fn status(status: Option<EndpointStatus>) -> String {
