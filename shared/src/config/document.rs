@@ -13,6 +13,9 @@ use crate::names::EndpointName;
 use crate::remediation::{AlarmPattern, Remedy, Rule};
 use crate::schedule::{Days, OffHours, Period, Schedule};
 
+/// The longest prewarm: creating an endpoint takes minutes, and the schedule engine looks this
+/// far ahead on every question, so a typo such as `30d` for `30m` is refused.
+const MAX_PREWARM: SignedDuration = SignedDuration::from_hours(24);
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDocument {
@@ -225,7 +228,13 @@ impl Checker<'_> {
             .collect();
         let prewarm = match raw.prewarm.as_deref() {
             None => Some(SignedDuration::ZERO),
-            Some(text) => self.duration("prewarm", text),
+            Some(text) => match self.duration("prewarm", text) {
+                Some(d) if d > MAX_PREWARM => self.fail(
+                    "prewarm",
+                    format!("{text:?} is longer than {MAX_PREWARM:#}: an endpoint takes minutes to create"),
+                ),
+                other => other,
+            },
         };
         Some(Schedule {
             name: name.to_owned(),

@@ -162,3 +162,18 @@ remediation:
         ]
     );
 }
+
+/// Found by fuzzing: a prewarm of 99999 days made every question to the schedule take
+/// seconds (and one of 9999 years would overflow the instant arithmetic).
+#[test]
+fn a_prewarm_longer_than_a_day_is_refused() {
+    let doc = |prewarm: &str| {
+        format!(
+            "schedules:\n  a:\n    timezone: UTC\n    periods:\n      - {{ days: mon, start: \"08:00\", end: \"09:00\", capacity: {{ min: 1, max: 1 }} }}\n    off_hours: sleep\n    prewarm: {prewarm}\n"
+        )
+    };
+    assert!(Config::parse(&doc("1d")).is_ok());
+    for bad in ["30m99999d", "25h", "9999y"] {
+        assert_eq!(fields(&doc(bad)), [pair("a", "prewarm")], "{bad}");
+    }
+}
