@@ -73,7 +73,9 @@ impl Function {
             let (receiver, pending, first_poll) =
                 (receiver.clone(), pending.clone(), first_poll.clone());
             http::serve(move |req| {
-                runtime_api(req, receiver.clone(), pending.clone(), first_poll.clone())
+                let answer =
+                    runtime_api(req, receiver.clone(), pending.clone(), first_poll.clone());
+                async move { Ok(answer.await) }
             })
             .await
         };

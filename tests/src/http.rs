@@ -1,6 +1,5 @@
 //! A tiny HTTP/1.1 server loop shared by the proxy and the Runtime API emulator.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,11 +15,24 @@ use tokio::task::JoinHandle;
 
 pub type Body = Full<Bytes>;
 
-/// Serves `handler` on a free loopback port until the returned task is aborted.
+/// A handler's answer that closes the connection without a response, as a network fault would.
+#[derive(Debug)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped (injected)")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// Serves `handler` on a free loopback port until the returned task is aborted; an answer of
+/// `Err(Dropped)` closes the connection instead of responding.
 pub async fn serve<H, F>(handler: H) -> (SocketAddr, JoinHandle<()>)
 where
     H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<Body>> + Send + 'static,
+    F: Future<Output = Result<Response<Body>, Dropped>> + Send + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -36,7 +48,7 @@ where
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
                     let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler(req).await) }
+                    async move { handler(req).await }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)

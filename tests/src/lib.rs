@@ -2,6 +2,8 @@
 //! loopback port, a counting proxy in front of it, a Lambda Runtime API emulator that runs the
 //! real function binaries, and helpers to seed a fleet.
 
+pub mod crash;
+pub mod demo_fleet;
 pub mod function;
 pub mod lifecycle;
 pub mod moto;
@@ -11,6 +13,12 @@ pub mod seed;
 mod http;
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// A short lease (`SAGETIDE_LEASE_TTL`) for tests in which a crashed or failed invocation may
+/// leave one behind, and how long to wait for such a lease to expire.
+pub const LEASE_TTL: &str = "1s";
+pub const LEASE_EXPIRED: Duration = Duration::from_millis(1100);
 
 /// The workspace root (where `Cargo.toml`, `.venv` and `template.yaml` live).
 pub fn workspace_root() -> PathBuf {

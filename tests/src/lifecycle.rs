@@ -1,6 +1,8 @@
 //! Seeding and reading what sleep, wake and restore touch: a variant's whole autoscaling set-up
 //! in a form that compares field by field, the table's snapshots and history, Invocations.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
     MetricStatistic, MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension,
@@ -360,6 +362,28 @@ impl Aws {
                 .await
                 .expect("deregister scalable target");
         }
+    }
+
+    /// Everything sagetide is responsible for, in a form two runs can be compared by: each
+    /// endpoint's existence, EndpointConfig, tags and autoscaling (by variant), its snapshot's
+    /// phase, and the alarms.
+    pub async fn state(&self, endpoints: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        let mut state = BTreeMap::new();
+        for (name, variants) in endpoints {
+            let endpoint = self.endpoint(name).await;
+            let mut lines = vec![format!("endpoint {endpoint:?}")];
+            if endpoint.is_some() {
+                let tags = self.tags(name).await;
+                lines.extend(tags.into_iter().map(|(k, v)| format!("tag {k}={v}")));
+            }
+            for v in *variants {
+                lines.extend(self.autoscaling_state(name, v).await);
+            }
+            lines.push(format!("snapshot {:?}", self.snapshot_phase(name).await));
+            state.insert((*name).to_owned(), lines);
+        }
+        state.insert("alarms".into(), self.alarms().await);
+        state
     }
 
     /// The endpoint's status and EndpointConfig, if it exists.

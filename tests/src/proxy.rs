@@ -1,7 +1,10 @@
 //! A proxy between the functions and moto that records every AWS call by operation, so tests
-//! and the benchmark can count calls per tick (and tell mutating calls from reads), and that
-//! refuses, as IAM would, every call a function's role would not allow.
+//! and the benchmark can count calls per tick (and tell mutating calls from reads); that
+//! refuses, as IAM would, every call a function's role would not allow; and that injects the
+//! faults of a real network and a busy AWS (throttling, 5xx, lost answers, dropped connections,
+//! latency) at a seeded rate per API, or stops a caller dead after its k-th call.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,11 +22,79 @@ use crate::http::{self, Body};
 
 pub struct Proxy {
     pub url: String,
-    calls: Arc<Mutex<Vec<String>>>,
-    crash: Arc<Mutex<Option<usize>>>,
-    denied: Arc<Mutex<Vec<String>>>,
-    latency: Arc<Mutex<Duration>>,
+    state: Arc<Mutex<State>>,
     task: JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<String>,
+    crash: Option<usize>,
+    denied: Vec<String>,
+    latency: Duration,
+    faults: Option<(Faults, fastrand::Rng)>,
+    injected: BTreeMap<Fault, usize>,
+    effects: Vec<Effect>,
+}
+
+/// What the proxy can do to a call instead of passing it through untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fault {
+    /// HTTP 400 `ThrottlingException`; the call never reaches AWS.
+    Throttled,
+    /// HTTP 503; the call never reaches AWS.
+    Unavailable,
+    /// The call reaches AWS and takes effect, but the caller gets HTTP 500: it cannot tell.
+    LostAnswer,
+    /// The connection closes without an answer, before the call reached AWS or after.
+    Dropped,
+    /// The answer comes, but 50–500 ms late.
+    Slow,
+}
+
+const FAULTS: [Fault; 5] = [
+    Fault::Throttled,
+    Fault::Unavailable,
+    Fault::LostAnswer,
+    Fault::Dropped,
+    Fault::Slow,
+];
+
+/// Which calls get a fault: each call independently, with the rate of its API (or the default
+/// rate), the kind drawn evenly from [`Fault`]; the same seed draws the same sequence.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    seed: u64,
+    rate: f64,
+    per_api: BTreeMap<String, f64>,
+}
+
+impl Faults {
+    /// A fault in `rate` (0–1) of all calls.
+    pub fn new(seed: u64, rate: f64) -> Self {
+        Self {
+            seed,
+            rate,
+            per_api: BTreeMap::new(),
+        }
+    }
+
+    /// A fault in `rate` of the calls to `api` (`service:Operation`).
+    pub fn with_rate(mut self, api: &str, rate: f64) -> Self {
+        self.per_api.insert(api.to_owned(), rate);
+        self
+    }
+
+    fn rate(&self, call: &str) -> f64 {
+        self.per_api.get(call).copied().unwrap_or(self.rate)
+    }
+}
+
+/// A mutating call that AWS (moto) carried out, with the endpoint its request named, if any.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Effect {
+    pub call: String,
+    pub endpoint: Option<String>,
 }
 
 /// An AWS error response: JSON for the protocols that send `X-Amz-Target`, XML for the query
@@ -83,28 +154,78 @@ fn crashed(headers: &hyper::HeaderMap) -> hyper::Response<Full<Bytes>> {
     )
 }
 
+/// What happens to one call, decided when it arrives.
+enum Plan {
+    Answer(hyper::Response<Full<Bytes>>),
+    Drop,
+    Forward {
+        delay: Duration,
+        /// Injected after AWS answered: the caller gets this instead (`None`: the connection
+        /// drops).
+        after: Option<Option<u16>>,
+    },
+}
+
+impl State {
+    fn plan(&mut self, headers: &hyper::HeaderMap, call: &str) -> Plan {
+        match self.crash.as_mut() {
+            Some(0) => return Plan::Answer(crashed(headers)),
+            Some(left) => *left -= 1,
+            None => {}
+        }
+        if let Some(reason) = refusal(headers, call) {
+            self.denied.push(reason.clone());
+            return Plan::Answer(error(headers, 403, "AccessDeniedException", &reason));
+        }
+        self.calls.push(call.to_owned());
+        let mut delay = self.latency;
+        let Some((faults, rng)) = self.faults.as_mut() else {
+            return Plan::Forward { delay, after: None };
+        };
+        if rng.f64() >= faults.rate(call) {
+            return Plan::Forward { delay, after: None };
+        }
+        let fault = FAULTS[rng.usize(..FAULTS.len())];
+        *self.injected.entry(fault).or_default() += 1;
+        match fault {
+            Fault::Throttled => Plan::Answer(error(
+                headers,
+                400,
+                "ThrottlingException",
+                "Rate exceeded (injected)",
+            )),
+            Fault::Unavailable => Plan::Answer(error(
+                headers,
+                503,
+                "ServiceUnavailable",
+                "Service unavailable (injected)",
+            )),
+            Fault::LostAnswer => Plan::Forward {
+                delay,
+                after: Some(Some(500)),
+            },
+            Fault::Dropped if rng.bool() => Plan::Drop,
+            Fault::Dropped => Plan::Forward {
+                delay,
+                after: Some(None),
+            },
+            Fault::Slow => {
+                delay += Duration::from_millis(rng.u64(50..=500));
+                Plan::Forward { delay, after: None }
+            }
+        }
+    }
+}
+
 impl Proxy {
     pub async fn start(upstream: &str) -> Self {
         let upstream = upstream.to_owned();
         let client: Client<HttpConnector, Body> =
             Client::builder(TokioExecutor::new()).build_http();
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let crash: Arc<Mutex<Option<usize>>> = Arc::new(Mutex::new(None));
-        let denied = Arc::new(Mutex::new(Vec::new()));
-        let latency = Arc::new(Mutex::new(Duration::ZERO));
-        let delay = latency.clone();
-        let recorded = calls.clone();
-        let budget = crash.clone();
-        let refused = denied.clone();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
         let (addr, task) = http::serve(move |req: Request<hyper::body::Incoming>| {
-            let (client, upstream, recorded, budget, refused, delay) = (
-                client.clone(),
-                upstream.clone(),
-                recorded.clone(),
-                budget.clone(),
-                refused.clone(),
-                delay.clone(),
-            );
+            let (client, upstream, state) = (client.clone(), upstream.clone(), shared.clone());
             async move {
                 let (parts, body) = req.into_parts();
                 let body = body
@@ -112,21 +233,13 @@ impl Proxy {
                     .await
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
-                {
-                    let mut budget = budget.lock().unwrap();
-                    match budget.as_mut() {
-                        Some(0) => return crashed(&parts.headers),
-                        Some(left) => *left -= 1,
-                        None => {}
-                    }
-                }
                 let call = operation(&parts.headers, &body);
-                if let Some(reason) = refusal(&parts.headers, &call) {
-                    refused.lock().unwrap().push(reason.clone());
-                    return error(&parts.headers, 403, "AccessDeniedException", &reason);
-                }
-                recorded.lock().unwrap().push(call);
-                let delay = *delay.lock().unwrap();
+                let plan = state.lock().unwrap().plan(&parts.headers, &call);
+                let (delay, after) = match plan {
+                    Plan::Answer(response) => return Ok(response),
+                    Plan::Drop => return Err(http::Dropped),
+                    Plan::Forward { delay, after } => (delay, after),
+                };
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
@@ -138,12 +251,13 @@ impl Proxy {
                         .map(|p| p.as_str())
                         .unwrap_or("/")
                 );
+                let endpoint = endpoint_named(&body);
                 let mut forward = Request::builder().method(parts.method).uri(uri);
                 for (name, value) in &parts.headers {
                     forward = forward.header(name, value);
                 }
                 let forward = forward.body(Full::new(body)).expect("a valid request");
-                match client.request(forward).await {
+                let response = match client.request(forward).await {
                     Ok(resp) => {
                         let (parts, body) = resp.into_parts();
                         let body = body
@@ -153,17 +267,31 @@ impl Proxy {
                             .unwrap_or_default();
                         hyper::Response::from_parts(parts, Full::new(body))
                     }
-                    Err(e) => http::response(502, format!("proxy: {e}")),
+                    Err(e) => return Ok(http::response(502, format!("proxy: {e}"))),
+                };
+                if response.status().is_success() && !is_read(&call) {
+                    state
+                        .lock()
+                        .unwrap()
+                        .effects
+                        .push(Effect { call, endpoint });
+                }
+                match after {
+                    None => Ok(response),
+                    Some(Some(status)) => Ok(error(
+                        &parts.headers,
+                        status,
+                        "InternalFailure",
+                        "the request took effect, but the answer was lost (injected)",
+                    )),
+                    Some(None) => Err(http::Dropped),
                 }
             }
         })
         .await;
         Self {
             url: format!("http://{addr}"),
-            calls,
-            crash,
-            denied,
-            latency,
+            state,
             task,
         }
     }
@@ -171,24 +299,48 @@ impl Proxy {
     /// Lets the next `calls` calls through and refuses every one after them, as if the caller
     /// had crashed there; `None` lets everything through again.
     pub fn crash_after(&self, calls: Option<usize>) {
-        *self.crash.lock().unwrap() = calls;
+        self.state.lock().unwrap().crash = calls;
     }
 
     /// Adds `latency` to every call from now on, as a distant AWS region would.
     pub fn set_latency(&self, latency: Duration) {
-        *self.latency.lock().unwrap() = latency;
+        self.state.lock().unwrap().latency = latency;
+    }
+
+    /// Injects `faults` into the calls from now on (`None`: no more).
+    pub fn set_faults(&self, faults: Option<Faults>) {
+        self.state.lock().unwrap().faults = faults.map(|f| {
+            let rng = fastrand::Rng::with_seed(f.seed);
+            (f, rng)
+        });
+    }
+
+    /// How many faults of each kind were injected so far.
+    pub fn injected(&self) -> BTreeMap<Fault, usize> {
+        self.state.lock().unwrap().injected.clone()
     }
 
     /// Every call since the last `take` that reached moto, as `service:Operation`, in order.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.calls.lock().unwrap())
+        std::mem::take(&mut self.state.lock().unwrap().calls)
     }
+
+    /// Every mutating call moto carried out since the last `take_effects`, in order.
+    pub fn take_effects(&self) -> Vec<Effect> {
+        std::mem::take(&mut self.state.lock().unwrap().effects)
+    }
+}
+
+/// The `EndpointName` a JSON request names, if it names one.
+fn endpoint_named(body: &Bytes) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value["EndpointName"].as_str().map(str::to_owned)
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.task.abort();
-        let denied = self.denied.lock().unwrap();
+        let denied = &self.state.lock().unwrap().denied;
         if !denied.is_empty() && !std::thread::panicking() {
             panic!("calls a deployed role would refuse:\n{}", denied.join("\n"));
         }

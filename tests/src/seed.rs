@@ -173,6 +173,21 @@ impl Aws {
             .unwrap_or_default()
     }
 
+    /// The names of all endpoints.
+    pub async fn endpoints(&self) -> std::collections::BTreeSet<String> {
+        self.sagemaker
+            .list_endpoints()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("list endpoints")
+            .into_iter()
+            .filter_map(|e| e.endpoint_name)
+            .collect()
+    }
+
     pub async fn tags(&self, endpoint: &str) -> BTreeMap<String, String> {
         let arn = self.endpoint_arn(endpoint).await;
         self.sagemaker

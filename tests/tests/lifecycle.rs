@@ -1,9 +1,14 @@
 //! sleeper, waker and restorer, run as real binaries against moto: the full cycle, the refusals,
 //! duplicates, leases, and a crash after every AWS call of every step.
 
+use std::collections::BTreeMap;
+
 use jiff::{SignedDuration, Timestamp};
+use sagetide_tests::crash::at_every_call;
 use sagetide_tests::proxy;
-use sagetide_tests::{Harness, alarm_event, endpoint_state_event, function::Function};
+use sagetide_tests::{
+    Harness, LEASE_EXPIRED, LEASE_TTL, alarm_event, endpoint_state_event, function::Function,
+};
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -357,21 +362,6 @@ async fn a_held_lease_defers_the_action_until_it_expires() {
     assert_eq!(outcome(&response), "applied", "{response}");
 }
 
-/// Runs a step once to count its calls, then, for every k, replays the scenario with the
-/// process stopped after its k-th call, delivers the same event again once the lease it may
-/// have left has expired, and checks that the end state is the crash-free one.
-struct CrashTest {
-    harness: Harness,
-    first: Functions,
-    rerun: Functions,
-    /// Tags and autoscaling of the freshly seeded endpoint: what every run must end with.
-    original: Original,
-}
-
-type Original = (Vec<String>, std::collections::BTreeMap<String, String>);
-
-const LEASE_EXPIRED: std::time::Duration = std::time::Duration::from_millis(1100);
-
 #[derive(Clone, Copy, Debug)]
 enum Step {
     Sleep,
@@ -379,128 +369,100 @@ enum Step {
     Restore,
 }
 
-impl CrashTest {
-    async fn new() -> Self {
-        let harness = Harness::start(CONFIG).await;
-        let now = later(120);
-        // A lease left by a crashed run blocks the endpoint for a second only.
-        let env = [("SAGETIDE_NOW", now.as_str()), ("SAGETIDE_LEASE_TTL", "1s")];
-        let first = Functions::start_with(&harness, &env).await;
-        let rerun = Functions::start_with(&harness, &env).await;
-        seed(&harness).await;
-        let original = Self::observe(&harness).await;
-        Self {
-            harness,
-            first,
-            rerun,
-            original,
-        }
-    }
-
-    /// The scenario up to just before `step`.
-    async fn prepare(&mut self, step: Step) {
-        let h = &self.harness;
-        h.reset(CONFIG).await;
-        seed(h).await;
-        if matches!(step, Step::Wake | Step::Restore) {
-            assert_eq!(
-                outcome(&self.first.sleeper.invoke(idle_alarm()).await.unwrap()),
-                "applied"
-            );
-            forget_autoscaling(h).await;
-        }
-        if matches!(step, Step::Restore) {
-            assert_eq!(
-                outcome(&self.first.waker.invoke(manual("wake")).await.unwrap()),
-                "applied"
-            );
-        }
-        h.proxy.take();
-    }
-
-    async fn run(functions: &mut Functions, step: Step) -> Result<Value, Value> {
-        match step {
-            Step::Sleep => functions.sleeper.invoke(idle_alarm()).await,
-            Step::Wake => functions.waker.invoke(manual("wake")).await,
-            Step::Restore => functions.restorer.invoke(in_service()).await,
-        }
-    }
-
-    async fn every_k(&mut self, step: Step) -> usize {
-        self.prepare(step).await;
-        Self::run(&mut self.first, step).await.unwrap();
-        let calls = self.harness.proxy.take().len();
-        for k in 0..calls {
-            self.prepare(step).await;
-            self.harness.proxy.crash_after(Some(k));
-            let _ = Self::run(&mut self.first, step).await;
-            self.harness.proxy.crash_after(None);
-            let crashed = self.harness.proxy.take();
-            // The same event again, once a lease the crash left behind has expired.
-            tokio::time::sleep(LEASE_EXPIRED).await;
-            let rerun = Self::run(&mut self.rerun, step).await;
-            let rerun = rerun.unwrap_or_else(|e| {
-                panic!("{step:?}, crash after call {k} ({crashed:?}): rerun failed: {e}")
-            });
-            let context =
-                format!("{step:?}, crash after call {k} of {calls} ({crashed:?}), rerun {rerun}");
-            let creates = crashed
-                .iter()
-                .chain(self.harness.proxy.take().iter())
-                .filter(|c| *c == "sagemaker:CreateEndpoint")
-                .count();
-            assert!(creates <= 1, "{context}: {creates} CreateEndpoint calls");
-            self.finish_cycle(step, &context).await;
-            assert_eq!(
-                Self::observe(&self.harness).await,
-                self.original,
-                "{context}"
-            );
-        }
-        calls
-    }
-
-    /// Brings the endpoint the rest of the way round, and checks nothing was lost.
-    async fn finish_cycle(&mut self, step: Step, context: &str) {
-        let h = &self.harness;
-        if matches!(step, Step::Sleep) {
-            assert_eq!(h.aws.endpoint(ENDPOINT).await, None, "{context}");
-            assert_eq!(
-                h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
-                Some("asleep"),
-                "{context}"
-            );
-            forget_autoscaling(h).await;
-        }
-        if matches!(step, Step::Sleep | Step::Wake) {
-            let woken = self.rerun.waker.invoke(manual("wake")).await;
-            assert!(woken.is_ok(), "{context}: wake {woken:?}");
-            assert!(h.aws.endpoint(ENDPOINT).await.is_some(), "{context}");
-        }
-        let restored = self.rerun.restorer.invoke(in_service()).await;
-        assert!(restored.is_ok(), "{context}: restore {restored:?}");
-        assert_eq!(
-            h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
-            Some("restored"),
-            "{context}"
+/// The function of `step` answering its event in a fresh process (as after a crash), then what
+/// AWS does when the endpoint is deleted, once it is checked that its snapshot was stored.
+async fn run_step(h: &Harness, step: Step) -> Result<Value, Value> {
+    let now = later(120);
+    let env = [
+        ("SAGETIDE_NOW", now.as_str()),
+        ("SAGETIDE_LEASE_TTL", LEASE_TTL),
+    ];
+    let (function, event) = match step {
+        Step::Sleep => ("sleeper", idle_alarm()),
+        Step::Wake => ("waker", manual("wake")),
+        Step::Restore => ("restorer", in_service()),
+    };
+    let answer = h.function(function, &env).await.invoke(event).await;
+    if h.aws.endpoint(ENDPOINT).await.is_none() {
+        let phase = h.aws.snapshot_phase(ENDPOINT).await;
+        assert!(
+            matches!(phase.as_deref(), Some("sleeping" | "asleep")),
+            "{ENDPOINT} is gone without its snapshot (phase {phase:?})"
         );
+        forget_autoscaling(h).await;
     }
+    answer
+}
 
-    async fn observe(h: &Harness) -> Original {
-        (autoscaling(h).await, h.aws.tags(ENDPOINT).await)
+/// The freshly seeded endpoint, brought to just before `step`.
+async fn prepare(h: &Harness, step: Step) {
+    h.reset(CONFIG).await;
+    seed(h).await;
+    if matches!(step, Step::Wake | Step::Restore) {
+        let slept = run_step(h, Step::Sleep).await.unwrap();
+        assert_eq!(outcome(&slept), "applied");
     }
+    if matches!(step, Step::Restore) {
+        let woken = run_step(h, Step::Wake).await.unwrap();
+        assert_eq!(outcome(&woken), "applied");
+    }
+    h.proxy.take_effects();
+}
+
+/// The rest of the way round: woken (if it was put to sleep) and restored.
+async fn finish_cycle(h: &Harness, step: Step) -> Result<Value, Value> {
+    if matches!(step, Step::Sleep) {
+        run_step(h, Step::Wake).await?;
+    }
+    run_step(h, Step::Restore).await
+}
+
+/// Tags and autoscaling, the snapshot's phase, and how often the endpoint was created and
+/// deleted since `prepare`.
+async fn end_state(
+    h: &Harness,
+) -> (
+    Vec<String>,
+    BTreeMap<String, String>,
+    Option<String>,
+    Vec<String>,
+) {
+    let changes = h
+        .proxy
+        .take_effects()
+        .into_iter()
+        .map(|e| e.call)
+        .filter(|c| c.ends_with("CreateEndpoint") || c.ends_with("DeleteEndpoint"))
+        .collect();
+    (
+        autoscaling(h).await,
+        h.aws.tags(ENDPOINT).await,
+        h.aws.snapshot_phase(ENDPOINT).await,
+        changes,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_crash_after_any_call_of_sleep_wake_or_restore_is_finished_by_the_next_event() {
-    let mut test = CrashTest::new().await;
-    let sleep = test.every_k(Step::Sleep).await;
-    let wake = test.every_k(Step::Wake).await;
-    let restore = test.every_k(Step::Restore).await;
+    let h = Harness::start(CONFIG).await;
+    let mut calls = Vec::new();
+    for step in [Step::Sleep, Step::Wake, Step::Restore] {
+        calls.push(
+            at_every_call(
+                &h,
+                async || prepare(&h, step).await,
+                async || run_step(&h, step).await,
+                async || finish_cycle(&h, step).await,
+                async || end_state(&h).await,
+            )
+            .await,
+        );
+    }
     // Every step was cut at every one of its calls.
+    eprintln!("sleep, wake, restore: cut after each of {calls:?} calls");
     assert!(
-        sleep >= 14 && wake >= 6 && restore >= 20,
-        "{sleep} {wake} {restore}"
+        calls[0] >= 14 && calls[1] >= 6 && calls[2] >= 20,
+        "{calls:?}"
     );
 }
 
@@ -672,7 +634,10 @@ async fn a_wake_finishes_a_sleep_cut_short_after_its_delete() {
     let h = Harness::start(CONFIG).await;
     let now = later(120);
     // A lease left by the cut-short sleep blocks the endpoint for a second only.
-    let env = [("SAGETIDE_NOW", now.as_str()), ("SAGETIDE_LEASE_TTL", "1s")];
+    let env = [
+        ("SAGETIDE_NOW", now.as_str()),
+        ("SAGETIDE_LEASE_TTL", LEASE_TTL),
+    ];
     let mut rehearsal = Functions::start_with(&h, &env).await;
     seed(&h).await;
     rehearsal.sleeper.invoke(idle_alarm()).await.unwrap();
@@ -693,7 +658,7 @@ async fn a_wake_finishes_a_sleep_cut_short_after_its_delete() {
         h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
         Some("sleeping")
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(LEASE_EXPIRED).await;
 
     // The waker's role allows the UpdateItem that records the sleep as finished (the proxy
     // refuses what a role does not allow).

@@ -4,7 +4,7 @@ use jiff::{SignedDuration, Timestamp};
 use sagetide::config::Config;
 use sagetide::schedule::Desired;
 
-use super::{CONFIG, FLEET, TICK_MINUTES};
+use sagetide_tests::demo_fleet::{CONFIG, FLEET, TICK_MINUTES};
 
 /// A week of the demo's schedules, sampled every 15 minutes with the same engine the scheduler
 /// uses: instance-hours at MinCapacity (the floor an idle endpoint runs at) with sagetide,

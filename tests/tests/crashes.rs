@@ -1,0 +1,224 @@
+//! The scheduler and the remediator stopped dead after each of their AWS calls: the same event
+//! again, then the next one, leave exactly what the run without a crash leaves, and no endpoint
+//! is ever gone without its snapshot in the table.
+
+use std::collections::BTreeMap;
+
+use sagetide_tests::crash::at_every_call;
+use sagetide_tests::{Harness, LEASE_TTL, alarm_change, endpoint_state_event, scheduled_event};
+use serde_json::Value;
+
+const SCHEDULES: &str = r#"
+schedules:
+  office:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 2, max: 6 } }
+    off_hours: { min: 1, max: 1 }
+  desk:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 1, max: 4 } }
+    off_hours: sleep
+    prewarm: 30m
+"#;
+
+/// Each endpoint with its variants: `scaled` follows `office` on two variants, `desk` sleeps
+/// off-hours with a whole autoscaling set-up, `idle` wants an idle alarm, `held` carries an
+/// override that has expired.
+const FLEET: [(&str, &[&str]); 4] = [
+    ("scaled", &["AllTraffic", "shadow"]),
+    ("desk", &["AllTraffic"]),
+    ("idle", &["AllTraffic"]),
+    ("held", &["AllTraffic"]),
+];
+
+fn at(time: &str) -> String {
+    format!("2026-11-{time}:00Z")
+}
+
+async fn seed_fleet(h: &Harness) {
+    let aws = &h.aws;
+    aws.create_endpoint("scaled", FLEET[0].1, &[("sagetide:schedule", "office")])
+        .await;
+    for v in FLEET[0].1 {
+        aws.register_target("scaled", v, 2, 6, None).await;
+    }
+    aws.create_endpoint("desk", FLEET[1].1, &[("sagetide:schedule", "desk")])
+        .await;
+    aws.seed_autoscaling("desk", "AllTraffic").await;
+    aws.create_endpoint("idle", FLEET[2].1, &[("sagetide:idle-after", "2h")])
+        .await;
+    let expired = format!("awake-until={}", at("24T12:00"));
+    aws.create_endpoint(
+        "held",
+        FLEET[3].1,
+        &[
+            ("sagetide:schedule", "office"),
+            ("sagetide:override", expired.as_str()),
+        ],
+    )
+    .await;
+    aws.register_target("held", "AllTraffic", 2, 6, None).await;
+}
+
+/// What AWS does when `desk` is deleted (its autoscaling goes), after checking that its
+/// snapshot was in the table before it went.
+async fn react(h: &Harness) {
+    if h.aws.endpoint("desk").await.is_none() {
+        let phase = h.aws.snapshot_phase("desk").await;
+        assert!(
+            matches!(phase.as_deref(), Some("sleeping" | "asleep")),
+            "desk is gone without its snapshot (phase {phase:?})"
+        );
+        h.aws.forget_autoscaling("desk", "AllTraffic").await;
+    }
+}
+
+/// A tick at `time`, in a fresh scheduler process, and AWS's answer to it.
+async fn tick(h: &Harness, time: &str) -> Result<Value, Value> {
+    let mut scheduler = h
+        .function("scheduler", &[("SAGETIDE_LEASE_TTL", LEASE_TTL)])
+        .await;
+    let answer = scheduler.invoke(scheduled_event(&at(time))).await;
+    react(h).await;
+    answer
+}
+
+async fn restore_desk(h: &Harness) -> Result<Value, Value> {
+    let mut restorer = h
+        .function("restorer", &[("SAGETIDE_LEASE_TTL", LEASE_TTL)])
+        .await;
+    restorer
+        .invoke(endpoint_state_event("desk", "IN_SERVICE"))
+        .await
+}
+
+async fn fleet_state(h: &Harness) -> BTreeMap<String, Vec<String>> {
+    h.aws.state(&FLEET).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_after_any_call_of_the_evening_tick_is_healed_by_the_same_tick_again() {
+    // 18:00: both variants of `scaled` and `held` go to 1..1, `held` loses its expired override,
+    // `desk` goes to sleep and `idle` gets its alarm; 18:15 is a steady tick.
+    let h = Harness::start(SCHEDULES).await;
+    let calls = at_every_call(
+        &h,
+        async || {
+            h.reset(SCHEDULES).await;
+            seed_fleet(&h).await;
+        },
+        async || tick(&h, "24T18:00").await,
+        async || tick(&h, "24T18:15").await,
+        async || fleet_state(&h).await,
+    )
+    .await;
+    eprintln!("the evening tick: cut after each of {calls} calls");
+    assert!(calls >= 20, "the evening tick made {calls} calls");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_after_any_call_of_the_prewarm_tick_is_healed_by_the_same_tick_again() {
+    // 07:30: `desk` is created again for its 08:00 period; then it is in service (restorer) and
+    // the 08:00 tick scales `scaled` and `held` up.
+    let h = Harness::start(SCHEDULES).await;
+    let calls = at_every_call(
+        &h,
+        async || {
+            h.reset(SCHEDULES).await;
+            seed_fleet(&h).await;
+            tick(&h, "24T18:00").await.expect("the evening tick");
+        },
+        async || tick(&h, "25T07:30").await,
+        async || {
+            restore_desk(&h).await?;
+            tick(&h, "25T08:00").await
+        },
+        async || fleet_state(&h).await,
+    )
+    .await;
+    eprintln!("the prewarm tick: cut after each of {calls} calls");
+    assert!(calls >= 5, "the prewarm tick made {calls} calls");
+}
+
+const REMEDIES: &str = r#"
+schedules:
+  office:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 2, max: 10 } }
+    off_hours: { min: 1, max: 10 }
+remediation:
+  - name: hold-on-5xx
+    alarms: ["sagetide-remediate-5xx-*"]
+    action: suspend-scale-in
+  - name: keep-capacity
+    alarms: ["sagetide-remediate-latency-*"]
+    action: raise-min
+    min: 4
+"#;
+
+const CHAT: [(&str, &[&str]); 1] = [("chat", &["AllTraffic", "shadow"])];
+
+/// `chat` in office hours, its `AllTraffic` target partly suspended by its owner, and `alarm`
+/// in ALARM.
+async fn seed_chat(h: &Harness, alarm: &str) {
+    use aws_sdk_applicationautoscaling::types::SuspendedState;
+    h.reset(REMEDIES).await;
+    h.aws
+        .create_endpoint("chat", CHAT[0].1, &[("sagetide:schedule", "office")])
+        .await;
+    let owner = SuspendedState::builder()
+        .dynamic_scaling_out_suspended(true)
+        .build();
+    h.aws
+        .register_target("chat", "AllTraffic", 2, 10, Some(owner))
+        .await;
+    h.aws.register_target("chat", "shadow", 2, 10, None).await;
+    h.aws.alarm_in_state(alarm, "ALARM").await;
+}
+
+/// `alarm` changing to `state` at `time`, delivered to a fresh remediator process.
+async fn remediate(h: &Harness, alarm: &str, state: &str, time: &str) -> Result<Value, Value> {
+    h.aws.alarm_in_state(alarm, state).await;
+    let now = at(time);
+    let env = [
+        ("SAGETIDE_NOW", now.as_str()),
+        ("SAGETIDE_LEASE_TTL", LEASE_TTL),
+    ];
+    let mut remediator = h.function("remediator", &env).await;
+    remediator
+        .invoke(alarm_change(alarm, state, Some("chat"), &now))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_after_any_call_of_a_remedy_loses_neither_the_remedy_nor_the_state_before_it() {
+    let h = Harness::start(REMEDIES).await;
+    for alarm in [
+        "sagetide-remediate-5xx-chat",
+        "sagetide-remediate-latency-chat",
+    ] {
+        for (fires, clears) in [("ALARM", "OK"), ("OK", "ALARM")] {
+            // The remedy starting (then ending), and the remedy ending (then starting again).
+            let calls = at_every_call(
+                &h,
+                async || {
+                    seed_chat(&h, alarm).await;
+                    if fires == "OK" {
+                        remediate(&h, alarm, "ALARM", "24T10:00")
+                            .await
+                            .expect("ALARM");
+                    }
+                },
+                async || remediate(&h, alarm, fires, "24T10:30").await,
+                async || remediate(&h, alarm, clears, "24T11:00").await,
+                async || h.aws.state(&CHAT).await,
+            )
+            .await;
+            eprintln!("{alarm} {fires}: cut after each of {calls} calls");
+            assert!(calls >= 3, "{alarm} {fires}: {calls} calls");
+        }
+    }
+}

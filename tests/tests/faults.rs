@@ -1,0 +1,100 @@
+//! A week of the demo fleet with a fifth of all AWS calls failing (throttled, 503, answers lost
+//! after the call took effect, connections dropped, answers late) ends exactly as the same
+//! week without faults: nothing lost, nothing created twice, nothing deleted that should stay.
+
+use std::collections::BTreeMap;
+
+use sagetide_tests::Harness;
+use sagetide_tests::demo_fleet::{CONFIG, TICK_MINUTES, World, next_monday};
+use sagetide_tests::proxy::{Fault, Faults};
+
+const DAYS: i64 = 7;
+const SEED: u64 = 20261124;
+const RATE: f64 = 0.2;
+
+struct Week {
+    state: BTreeMap<String, Vec<String>>,
+    /// Endpoints created and deleted, as moto carried them out: `(endpoint, call) → count`.
+    endpoint_changes: BTreeMap<(String, String), usize>,
+    /// Events still failing after Lambda's last delivery.
+    lost_events: Vec<String>,
+    failed_ticks: usize,
+    calls: usize,
+    injected: BTreeMap<Fault, usize>,
+}
+
+async fn week(faults: Option<Faults>) -> Week {
+    let h = Harness::start(CONFIG).await;
+    let mut world = World::seed(&h, next_monday(), DAYS).await;
+    h.proxy.take();
+    h.proxy.set_faults(faults);
+    let (mut lost_events, mut failed_ticks, mut calls) = (Vec::new(), 0, 0);
+    let mut endpoint_changes = BTreeMap::new();
+    for i in 0..DAYS * 24 * 60 / TICK_MINUTES {
+        let step = world.step(world.tick_at(i)).await;
+        for d in step.deliveries {
+            if let Err(e) = d.answer {
+                lost_events.push(format!(
+                    "{} {} ({} deliveries): {e}",
+                    step.now, d.what, d.attempts
+                ));
+            }
+        }
+        failed_ticks += usize::from(step.tick.is_err());
+        calls += h.proxy.take().len();
+        for effect in h.proxy.take_effects() {
+            if effect.call.ends_with("CreateEndpoint") || effect.call.ends_with("DeleteEndpoint") {
+                let key = (effect.endpoint.unwrap_or_default(), effect.call);
+                *endpoint_changes.entry(key).or_default() += 1;
+            }
+        }
+    }
+    h.proxy.set_faults(None);
+    Week {
+        state: world.state().await,
+        endpoint_changes,
+        lost_events,
+        failed_ticks,
+        calls,
+        injected: h.proxy.injected(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_week_with_a_fifth_of_all_calls_failing_ends_as_the_week_without() {
+    let (clean, faulty) = tokio::join!(week(None), week(Some(Faults::new(SEED, RATE))));
+    eprintln!(
+        "clean week: {} calls; with faults: {} calls, {} ticks failed (healed by the next), injected {:?}",
+        clean.calls, faulty.calls, faulty.failed_ticks, faulty.injected
+    );
+    assert_eq!(clean.failed_ticks, 0);
+    assert_eq!(clean.lost_events, Vec::<String>::new());
+    assert_eq!(faulty.lost_events, Vec::<String>::new());
+    assert_eq!(faulty.state, clean.state);
+    assert_eq!(faulty.endpoint_changes, clean.endpoint_changes);
+    // The week slept and woke endpoints every day, and every kind of fault hit it often.
+    let woken = clean
+        .endpoint_changes
+        .get(&("image-tagger".into(), "sagemaker:CreateEndpoint".into()));
+    assert_eq!(
+        woken,
+        Some(&(DAYS as usize)),
+        "{:?}",
+        clean.endpoint_changes
+    );
+    let injected: usize = faulty.injected.values().sum();
+    assert!(injected as f64 > 0.15 * faulty.calls as f64, "{injected}");
+    for kind in [
+        Fault::Throttled,
+        Fault::Unavailable,
+        Fault::LostAnswer,
+        Fault::Dropped,
+        Fault::Slow,
+    ] {
+        assert!(
+            faulty.injected.get(&kind) > Some(&50),
+            "{:?}",
+            faulty.injected
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! Events as EventBridge and Lambda deliver them: at the same moment from concurrent
+//! invocations, again, late and out of order. Whatever the interleaving, each intent has
+//! exactly one effect: one sleep, one wake, one restore.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use sagetide_tests::{
+    Harness, LEASE_EXPIRED, LEASE_TTL, alarm_change, endpoint_state_event, scheduled_event,
+};
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"
+schedules:
+  desk:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 1, max: 4 } }
+    off_hours: sleep
+    prewarm: 30m
+"#;
+
+const DESK: &str = "desk";
+const TAGS: [(&str, &str); 3] = [
+    ("sagetide:schedule", "desk"),
+    ("sagetide:idle-after", "2h"),
+    ("sagetide:wake-on", "schedule,manual"),
+];
+const ROUNDS: u64 = 4;
+
+/// `time` (UTC, `HH:MM`) the day after tomorrow, plus `days`: far enough ahead of the real
+/// clock, which moto stamps the endpoint with, for the endpoint to have been idle long enough.
+fn at(days: i64, time: &str) -> Timestamp {
+    let today = Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let day = today
+        .checked_add(SignedDuration::from_hours(24 * (2 + days)))
+        .expect("a date");
+    format!("{day}T{time}:00Z").parse().expect("an instant")
+}
+
+async fn seed(h: &Harness) {
+    h.reset(CONFIG).await;
+    h.aws.create_endpoint(DESK, &["AllTraffic"], &TAGS).await;
+    h.aws.seed_autoscaling(DESK, "AllTraffic").await;
+}
+
+/// `event` to a fresh instance of `function` acting at `now` (functions are started when the
+/// event comes, as Lambda's cold starts are).
+async fn invoke(h: &Harness, function: &str, event: Value, now: Timestamp) -> Result<Value, Value> {
+    let now = now.to_string();
+    let env = [
+        ("SAGETIDE_NOW", now.as_str()),
+        ("SAGETIDE_LEASE_TTL", LEASE_TTL),
+    ];
+    h.function(function, &env).await.invoke(event).await
+}
+
+/// As Lambda delivers an asynchronous event: again while it fails, three times at most,
+/// after a lease the failed attempt held has expired.
+async fn deliver(
+    h: &Harness,
+    function: &str,
+    event: Value,
+    now: Timestamp,
+) -> Result<Value, Value> {
+    let mut answer = invoke(h, function, event.clone(), now).await;
+    for _ in 1..3 {
+        if answer.is_ok() {
+            break;
+        }
+        tokio::time::sleep(LEASE_EXPIRED).await;
+        answer = invoke(h, function, event.clone(), now).await;
+    }
+    answer
+}
+
+fn tick(now: Timestamp) -> Value {
+    scheduled_event(&now.to_string())
+}
+
+fn idle_alarm(now: Timestamp) -> Value {
+    alarm_change("sagetide-idle-desk", "ALARM", Some(DESK), &now.to_string())
+}
+
+fn wake() -> Value {
+    json!({"action": "wake", "endpoint": DESK})
+}
+
+fn in_service() -> Value {
+    endpoint_state_event(DESK, "IN_SERVICE")
+}
+
+/// `(CreateEndpoint, DeleteEndpoint)` that moto carried out for `desk` since the last look.
+fn changes(h: &Harness) -> (usize, usize) {
+    let effects = h.proxy.take_effects();
+    let count = |call: &str| {
+        effects
+            .iter()
+            .filter(|e| e.call == call && e.endpoint.as_deref() == Some(DESK))
+            .count()
+    };
+    (
+        count("sagemaker:CreateEndpoint"),
+        count("sagemaker:DeleteEndpoint"),
+    )
+}
+
+/// What AWS does when the endpoint is deleted, and moto does not.
+async fn forget_if_deleted(h: &Harness) {
+    if h.aws.endpoint(DESK).await.is_none() {
+        h.aws.forget_autoscaling(DESK, "AllTraffic").await;
+    }
+}
+
+/// The three racing invocations, each after its own short, seeded delay.
+async fn race(
+    h: &Harness,
+    round: u64,
+    now: Timestamp,
+    wake_event: Value,
+) -> [Result<Value, Value>; 3] {
+    let mut rng = fastrand::Rng::with_seed(round);
+    let delays: Vec<Duration> = (0..3)
+        .map(|_| Duration::from_millis(rng.u64(0..40)))
+        .collect();
+    let after = |d: Duration, function: &'static str, event: Value| async move {
+        tokio::time::sleep(d).await;
+        invoke(h, function, event, now).await
+    };
+    let (t, s, w) = tokio::join!(
+        after(delays[0], "scheduler", tick(now)),
+        after(delays[1], "sleeper", idle_alarm(now)),
+        after(delays[2], "waker", wake_event),
+    );
+    [t, s, w]
+}
+
+/// How each racer ended, for the test's output: its outcome, or the error Lambda would see.
+fn ended(answers: &[Result<Value, Value>; 3]) -> Vec<String> {
+    answers
+        .iter()
+        .map(|a| match a {
+            Ok(v) if v["actions"].is_array() => v["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["action"] == "sleep" || a["action"] == "wake")
+                .map(|a| {
+                    format!(
+                        "{} {}",
+                        a["action"].as_str().unwrap_or(""),
+                        a["outcome"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Ok(v) => v["reports"][0]["outcome"]
+                .as_str()
+                .unwrap_or("ignored")
+                .to_owned(),
+            Err(e) => e["errorType"].as_str().unwrap_or("error").to_owned(),
+        })
+        .collect()
+}
+
+/// Lambda's retries for the events that failed in the race (a deferred tick waits for the next
+/// tick, 15 minutes on).
+async fn settle(h: &Harness, answers: [Result<Value, Value>; 3], now: Timestamp) {
+    let [t, s, w] = answers;
+    if t.is_err() {
+        tokio::time::sleep(LEASE_EXPIRED).await;
+        let next = now + SignedDuration::from_mins(15);
+        invoke(h, "scheduler", tick(next), next)
+            .await
+            .expect("the next tick");
+    }
+    if s.is_err() {
+        deliver(h, "sleeper", idle_alarm(now), now)
+            .await
+            .expect("the idle alarm again");
+    }
+    if w.is_err() {
+        deliver(h, "waker", wake(), now)
+            .await
+            .expect("the wake again");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wake_it_once() {
+    let h = Harness::start(CONFIG).await;
+    for round in 0..ROUNDS {
+        seed(&h).await;
+        let before = h.aws.autoscaling_state(DESK, "AllTraffic").await;
+        let evening = at(0, "19:00");
+        deliver(&h, "scheduler", tick(evening), evening)
+            .await
+            .expect("the evening tick");
+        forget_if_deleted(&h).await;
+        assert_eq!(changes(&h), (0, 1), "round {round}: the evening sleep");
+
+        // 07:35, inside the prewarm: the tick wakes it, someone wakes it by hand, and a late
+        // idle alarm wants it asleep.
+        let prewarm = at(1, "07:35");
+        let answers = race(&h, round, prewarm, wake()).await;
+        eprintln!(
+            "waking, round {round}: tick, sleeper, waker: {:?}",
+            ended(&answers)
+        );
+        settle(&h, answers, prewarm).await;
+        deliver(&h, "restorer", in_service(), prewarm)
+            .await
+            .expect("restore");
+        assert_eq!(changes(&h), (1, 0), "round {round}: one wake, no sleep");
+        assert_eq!(
+            h.aws.autoscaling_state(DESK, "AllTraffic").await,
+            before,
+            "round {round}"
+        );
+        assert_eq!(
+            h.aws.snapshot_phase(DESK).await.as_deref(),
+            Some("restored")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_an_idle_endpoint_sleep_it_once() {
+    let h = Harness::start(CONFIG).await;
+    for round in 0..ROUNDS {
+        seed(&h).await;
+        let before = h.aws.autoscaling_state(DESK, "AllTraffic").await;
+        h.proxy.take_effects();
+
+        // 19:00, off-hours and idle: the tick and the idle alarm both want it asleep; a manual
+        // wake either finds it awake (nothing to do) or wakes it after the one sleep.
+        let evening = at(0, "19:00");
+        let answers = race(&h, round, evening, wake()).await;
+        eprintln!(
+            "sleeping, round {round}: tick, sleeper, waker: {:?}",
+            ended(&answers)
+        );
+        forget_if_deleted(&h).await;
+        settle(&h, answers, evening).await;
+        forget_if_deleted(&h).await;
+        let (creates, deletes) = changes(&h);
+        assert_eq!(deletes, 1, "round {round}: one sleep");
+        assert!(creates <= 1, "round {round}: {creates} wakes");
+        if creates == 1 {
+            deliver(&h, "restorer", in_service(), evening)
+                .await
+                .expect("restore");
+            assert_eq!(h.aws.autoscaling_state(DESK, "AllTraffic").await, before);
+        } else {
+            assert_eq!(h.aws.endpoint(DESK).await, None, "round {round}");
+            assert_eq!(h.aws.snapshot_phase(DESK).await.as_deref(), Some("asleep"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn late_repeated_and_reordered_events_change_nothing_more() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let before = h.aws.autoscaling_state(DESK, "AllTraffic").await;
+    let evening = at(0, "19:00");
+    invoke(&h, "scheduler", tick(evening), evening)
+        .await
+        .unwrap();
+    forget_if_deleted(&h).await;
+    assert_eq!(changes(&h), (0, 1));
+
+    // The 17:45 tick, delivered after the 19:00 one: its schedule said awake, but it is late.
+    let late = invoke(&h, "scheduler", tick(at(0, "17:45")), evening)
+        .await
+        .unwrap();
+    assert!(late["late"].is_string(), "{late}");
+    // An IN_SERVICE of some earlier creation, overtaken by the sleep.
+    invoke(&h, "restorer", in_service(), evening).await.unwrap();
+    assert_eq!(
+        changes(&h),
+        (0, 0),
+        "a late tick or IN_SERVICE changes nothing"
+    );
+    assert_eq!(h.aws.endpoint(DESK).await, None);
+
+    let prewarm = at(1, "07:30");
+    invoke(&h, "scheduler", tick(prewarm), prewarm)
+        .await
+        .unwrap();
+    let restored = invoke(&h, "restorer", in_service(), prewarm).await.unwrap();
+    assert_eq!(restored["reports"][0]["outcome"], "applied", "{restored}");
+    assert_eq!(changes(&h), (1, 0));
+
+    // Everything again, late: the IN_SERVICE, the evening's idle alarm, the evening tick and
+    // the prewarm tick.
+    let later = prewarm + SignedDuration::from_mins(10);
+    let again = invoke(&h, "restorer", in_service(), later).await.unwrap();
+    assert_eq!(again["reports"][0]["outcome"], "already-done", "{again}");
+    let alarm = invoke(&h, "sleeper", idle_alarm(evening), later)
+        .await
+        .unwrap();
+    assert_eq!(alarm["reports"][0]["outcome"], "declined", "{alarm}");
+    let stale = invoke(&h, "scheduler", tick(evening), later).await.unwrap();
+    assert!(stale["late"].is_string(), "{stale}");
+    invoke(&h, "scheduler", tick(prewarm), later).await.unwrap();
+    assert_eq!(changes(&h), (0, 0), "nothing is slept or woken again");
+    assert_eq!(h.aws.autoscaling_state(DESK, "AllTraffic").await, before);
+}
