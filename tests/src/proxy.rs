@@ -182,7 +182,10 @@ impl State {
         let Some((faults, rng)) = self.faults.as_mut() else {
             return Plan::Forward { delay, after: None };
         };
-        if rng.f64() >= faults.rate(call) {
+        // Calls to APIs without faults draw nothing, so faults on one API follow the seed
+        // whatever runs beside them.
+        let rate = faults.rate(call);
+        if rate <= 0.0 || rng.f64() >= rate {
             return Plan::Forward { delay, after: None };
         }
         let fault = FAULTS[rng.usize(..FAULTS.len())];

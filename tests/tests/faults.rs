@@ -98,3 +98,35 @@ async fn a_week_with_a_fifth_of_all_calls_failing_ends_as_the_week_without() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_per_api_faults_only_that_api_and_the_sdk_retries_it() {
+    let h = Harness::start(CONFIG).await;
+    let world = World::seed(&h, next_monday(), 1).await;
+    h.proxy.take();
+    let faults = Faults::new(SEED, 0.0).with_rate("sagemaker:Search", 0.3);
+    h.proxy.set_faults(Some(faults));
+    let mut scheduler = h.function("scheduler", &[]).await;
+    let ticks = 8;
+    for i in 0..ticks {
+        let tick = sagetide_tests::scheduled_event(&world.tick_at(i).to_string());
+        let answer = scheduler.invoke(tick).await;
+        assert!(answer.is_ok(), "tick {i}: {answer:?}");
+    }
+    let calls = h.proxy.take();
+    let count = |op: &str| calls.iter().filter(|c| *c == op).count();
+    let injected = h.proxy.injected();
+    let failed: usize = injected
+        .iter()
+        .filter(|(kind, _)| **kind != Fault::Slow)
+        .map(|(_, n)| n)
+        .sum();
+    // Each failed Search was asked again; every other API once a tick.
+    assert!(failed > 0, "{injected:?}");
+    assert_eq!(
+        count("sagemaker:Search"),
+        ticks as usize + failed,
+        "{injected:?}"
+    );
+    assert_eq!(count("dynamodb:Query"), ticks as usize, "{calls:?}");
+}
