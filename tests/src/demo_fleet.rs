@@ -324,14 +324,10 @@ impl<'h> World<'h> {
         let created: Vec<String> = existing.difference(&self.existing).cloned().collect();
         self.existing = existing;
         for endpoint in &gone {
-            let phase = self.h.aws.snapshot_phase(endpoint).await;
-            assert!(
-                matches!(phase.as_deref(), Some("sleeping" | "asleep")),
-                "{endpoint} was deleted without a snapshot in the table (phase {phase:?})"
-            );
-            for v in variants(endpoint) {
-                self.h.aws.forget_autoscaling(endpoint, v).await;
-            }
+            self.h
+                .aws
+                .forget_if_deleted(endpoint, variants(endpoint))
+                .await;
         }
         let mut deliveries = Vec::new();
         for endpoint in created {

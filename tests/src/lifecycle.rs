@@ -386,6 +386,23 @@ impl Aws {
         state
     }
 
+    /// If `endpoint` is gone: checks that its snapshot was stored before it went (the test
+    /// fails otherwise), then does what AWS does and moto does not, dropping its variants'
+    /// autoscaling.
+    pub async fn forget_if_deleted(&self, endpoint: &str, variants: &[&str]) {
+        if self.endpoint(endpoint).await.is_some() {
+            return;
+        }
+        let phase = self.snapshot_phase(endpoint).await;
+        assert!(
+            matches!(phase.as_deref(), Some("sleeping" | "asleep")),
+            "{endpoint} is gone without its snapshot in the table (phase {phase:?})"
+        );
+        for variant in variants {
+            self.forget_autoscaling(endpoint, variant).await;
+        }
+    }
+
     /// The endpoint's status and EndpointConfig, if it exists.
     pub async fn endpoint(&self, name: &str) -> Option<(String, String)> {
         let found = self

@@ -370,7 +370,7 @@ enum Step {
 }
 
 /// The function of `step` answering its event in a fresh process (as after a crash), then what
-/// AWS does when the endpoint is deleted, once it is checked that its snapshot was stored.
+/// AWS does if the endpoint was deleted.
 async fn run_step(h: &Harness, step: Step) -> Result<Value, Value> {
     let now = later(120);
     let env = [
@@ -383,14 +383,7 @@ async fn run_step(h: &Harness, step: Step) -> Result<Value, Value> {
         Step::Restore => ("restorer", in_service()),
     };
     let answer = h.function(function, &env).await.invoke(event).await;
-    if h.aws.endpoint(ENDPOINT).await.is_none() {
-        let phase = h.aws.snapshot_phase(ENDPOINT).await;
-        assert!(
-            matches!(phase.as_deref(), Some("sleeping" | "asleep")),
-            "{ENDPOINT} is gone without its snapshot (phase {phase:?})"
-        );
-        forget_autoscaling(h).await;
-    }
+    h.aws.forget_if_deleted(ENDPOINT, &VARIANTS).await;
     answer
 }
 

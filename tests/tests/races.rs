@@ -107,13 +107,6 @@ fn changes(h: &Harness) -> (usize, usize) {
     )
 }
 
-/// What AWS does when the endpoint is deleted, and moto does not.
-async fn forget_if_deleted(h: &Harness) {
-    if h.aws.endpoint(DESK).await.is_none() {
-        h.aws.forget_autoscaling(DESK, "AllTraffic").await;
-    }
-}
-
 /// The three racing invocations, each after its own short, seeded delay.
 async fn race(
     h: &Harness,
@@ -198,7 +191,7 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wa
         deliver(&h, "scheduler", tick(evening), evening)
             .await
             .expect("the evening tick");
-        forget_if_deleted(&h).await;
+        h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
         assert_eq!(changes(&h), (0, 1), "round {round}: the evening sleep");
 
         // 07:35, inside the prewarm: the tick wakes it, someone wakes it by hand, and a late
@@ -242,9 +235,9 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_an_idle_endpoint_sleep
             "sleeping, round {round}: tick, sleeper, waker: {:?}",
             ended(&answers)
         );
-        forget_if_deleted(&h).await;
+        h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
         settle(&h, answers, evening).await;
-        forget_if_deleted(&h).await;
+        h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
         let (creates, deletes) = changes(&h);
         assert_eq!(deletes, 1, "round {round}: one sleep");
         assert!(creates <= 1, "round {round}: {creates} wakes");
@@ -269,7 +262,7 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
     invoke(&h, "scheduler", tick(evening), evening)
         .await
         .unwrap();
-    forget_if_deleted(&h).await;
+    h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
     assert_eq!(changes(&h), (0, 1));
 
     // The 17:45 tick, delivered after the 19:00 one: its schedule said awake, but it is late.
