@@ -244,3 +244,37 @@ async fn five_hundred_variants_take_the_fewest_calls_the_limits_allow() {
         ],
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_delivered_twice_or_late_publishes_the_same_utilization() {
+    let h = Harness::start(CONFIG).await;
+    h.aws
+        .create_endpoint_with(
+            "typed",
+            &[("AllTraffic", "ml.g4dn.xlarge", 2)],
+            &[CAPACITIES],
+        )
+        .await;
+    let dimensions = [
+        ("EndpointName", "typed"),
+        ("VariantName", "AllTraffic"),
+        ("InstanceType", "ml.g4dn.xlarge"),
+    ];
+    put_concurrency(&h.aws, &dimensions, &[(0, 4.0), (10, 6.0)]).await;
+    let mut metrics = h.function("pool-metrics", &[]).await;
+    metrics.invoke(scheduled_event(NOW)).await.unwrap();
+    let once = fleet_utilization(&h.aws, "typed", "AllTraffic").await;
+    assert_close(&once, &[(0, 0.5), (10, 0.75)]);
+
+    // The same run again, and the run of the minute before after it: CloudWatch keeps each
+    // value as one more sample of the same bucket, so every average stays what it was.
+    metrics.invoke(scheduled_event(NOW)).await.unwrap();
+    metrics
+        .invoke(scheduled_event("2026-11-23T12:00:05Z"))
+        .await
+        .unwrap();
+    assert_close(
+        &fleet_utilization(&h.aws, "typed", "AllTraffic").await,
+        &[(0, 0.5), (10, 0.75)],
+    );
+}
