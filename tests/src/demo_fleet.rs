@@ -170,9 +170,11 @@ pub struct Delivery {
     pub answer: Result<Value, Value>,
 }
 
-/// What one step of the world did: the deliveries before the tick, and the tick's answer.
+/// What one step of the world did: what people did by hand, the deliveries, and the tick's
+/// answer.
 pub struct Step {
     pub now: Timestamp,
+    pub by_hand: Vec<String>,
     pub deliveries: Vec<Delivery>,
     pub tick: Result<Value, Value>,
 }
@@ -229,20 +231,16 @@ impl<'h> World<'h> {
     pub async fn step(&mut self, now: Timestamp) -> Step {
         let since_start = (now - self.start).as_mins();
         let of_day = since_start.rem_euclid(24 * 60);
-        let mut deliveries = Vec::new();
+        let (mut by_hand, mut deliveries) = (Vec::new(), Vec::new());
         if since_start == OVERRIDE.0 * 60 {
             let value = format!("awake-until={}", self.start + hours(OVERRIDE.1));
             self.h
                 .aws
                 .set_tag("support-bot", "sagetide:override", &value)
                 .await;
-            deliveries.push(Delivery {
-                what: format!(
-                    "someone tags support-bot sagetide:override={value}: it stays awake past 18:00 New York"
-                ),
-                attempts: 0,
-                answer: Ok(Value::Null),
-            });
+            by_hand.push(format!(
+                "someone tags support-bot sagetide:override={value}: it stays awake past 18:00 New York"
+            ));
         }
         if IDLE_ALARMS_AT.contains(&of_day) {
             let event = alarm_event(&format!("sagetide-idle-{IDLE}"), "ALARM", Some(IDLE));
@@ -277,6 +275,7 @@ impl<'h> World<'h> {
         deliveries.extend(self.react(now).await);
         Step {
             now,
+            by_hand,
             deliveries,
             tick,
         }

@@ -56,7 +56,7 @@ async fn main() {
     let (mut calls, mut mutating) = (0, 0);
     for i in 0..ticks {
         let step = world.step(world.tick_at(i)).await;
-        let mut notes = Vec::new();
+        let mut notes = step.by_hand.clone();
         for delivery in &step.deliveries {
             notes.push(delivery.what.clone());
             if let Ok(answer) = &delivery.answer {
