@@ -52,13 +52,15 @@ pub enum Fault {
     Slow,
 }
 
-const FAULTS: [Fault; 5] = [
-    Fault::Throttled,
-    Fault::Unavailable,
-    Fault::LostAnswer,
-    Fault::Dropped,
-    Fault::Slow,
-];
+impl Fault {
+    pub const ALL: [Fault; 5] = [
+        Fault::Throttled,
+        Fault::Unavailable,
+        Fault::LostAnswer,
+        Fault::Dropped,
+        Fault::Slow,
+    ];
+}
 
 /// Which calls get a fault: each call independently, with the rate of its API (or the default
 /// rate), the kind drawn evenly from [`Fault`]; the same seed draws the same sequence.
@@ -188,7 +190,7 @@ impl State {
         if rate <= 0.0 || rng.f64() >= rate {
             return Plan::Forward { delay, after: None };
         }
-        let fault = FAULTS[rng.usize(..FAULTS.len())];
+        let fault = Fault::ALL[rng.usize(..Fault::ALL.len())];
         *self.injected.entry(fault).or_default() += 1;
         match fault {
             Fault::Throttled => Plan::Answer(error(

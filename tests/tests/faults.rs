@@ -84,13 +84,7 @@ async fn a_week_with_a_fifth_of_all_calls_failing_ends_as_the_week_without() {
     );
     let injected: usize = faulty.injected.values().sum();
     assert!(injected as f64 > 0.15 * faulty.calls as f64, "{injected}");
-    for kind in [
-        Fault::Throttled,
-        Fault::Unavailable,
-        Fault::LostAnswer,
-        Fault::Dropped,
-        Fault::Slow,
-    ] {
+    for kind in Fault::ALL {
         assert!(
             faulty.injected.get(&kind) > Some(&50),
             "{:?}",
