@@ -35,7 +35,12 @@ fuzz_target!(|input: Input<'_>| {
     let tags: tags::Tags = input
         .tags
         .iter()
-        .map(|(key, value)| (KEYS[usize::from(*key) % KEYS.len()].to_owned(), (*value).to_owned()))
+        .map(|(key, value)| {
+            (
+                KEYS[usize::from(*key) % KEYS.len()].to_owned(),
+                (*value).to_owned(),
+            )
+        })
         .collect();
     for value in tags.values() {
         let _ = tags::Override::parse(value);
@@ -61,8 +66,14 @@ fuzz_target!(|input: Input<'_>| {
     };
     for trigger in [
         SleepTrigger::IdleAlarm(&config),
-        SleepTrigger::Manual { force: false, config: &config },
-        SleepTrigger::Manual { force: true, config: &config },
+        SleepTrigger::Manual {
+            force: false,
+            config: &config,
+        },
+        SleepTrigger::Manual {
+            force: true,
+            config: &config,
+        },
         SleepTrigger::Schedule(&config),
     ] {
         let _ = decide::sleep(Some(&endpoint), None, trigger, now);
