@@ -6,6 +6,7 @@
 //! endpoint's autoscaling.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
@@ -187,6 +188,8 @@ pub struct World<'h> {
     scheduler: Function,
     /// The fleet's endpoints that existed at the last look.
     existing: BTreeSet<String>,
+    /// The longest any invocation took (Lambda would have stopped it at the function's timeout).
+    longest: Duration,
 }
 
 impl<'h> World<'h> {
@@ -219,7 +222,13 @@ impl<'h> World<'h> {
             start,
             scheduler,
             existing,
+            longest: Duration::ZERO,
         }
+    }
+
+    /// The longest time one invocation took so far.
+    pub fn longest_invocation(&self) -> Duration {
+        self.longest
     }
 
     /// The `i`-th tick's instant.
@@ -268,10 +277,12 @@ impl<'h> World<'h> {
             }
         }
         // Ticks are not retried (the next one is the retry).
+        let started = Instant::now();
         let tick = self
             .scheduler
             .invoke(scheduled_event(&now.to_string()))
             .await;
+        self.longest = self.longest.max(started.elapsed());
         deliveries.extend(self.react(now).await);
         Step {
             now,
@@ -299,7 +310,9 @@ impl<'h> World<'h> {
         let mut attempts = 0;
         let answer = loop {
             attempts += 1;
+            let started = Instant::now();
             let answer = instance.invoke(event.clone()).await;
+            self.longest = self.longest.max(started.elapsed());
             if answer.is_ok() || attempts == DELIVERIES {
                 break answer;
             }

@@ -34,8 +34,13 @@ struct State {
     latency: Duration,
     faults: Option<(Faults, fastrand::Rng)>,
     injected: BTreeMap<Fault, usize>,
-    effects: Vec<Effect>,
+    endpoint_changes: EndpointChanges,
 }
+
+/// How many times moto created and deleted each endpoint: `(endpoint, operation) → count`.
+pub type EndpointChanges = BTreeMap<(String, String), usize>;
+
+const ENDPOINT_CHANGES: [&str; 2] = ["sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint"];
 
 /// What the proxy can do to a call instead of passing it through untouched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,7 +68,8 @@ impl Fault {
 }
 
 /// Which calls get a fault: each call independently, with the rate of its API (or the default
-/// rate), the kind drawn evenly from [`Fault`]; the same seed draws the same sequence.
+/// rate), the kind drawn evenly from [`Fault`]. The same seed draws the same sequence, so calls
+/// that come one at a time get the same faults every run (concurrent ones may swap theirs).
 #[derive(Debug, Clone)]
 pub struct Faults {
     seed: u64,
@@ -90,13 +96,6 @@ impl Faults {
     fn rate(&self, call: &str) -> f64 {
         self.per_api.get(call).copied().unwrap_or(self.rate)
     }
-}
-
-/// A mutating call that AWS (moto) carried out, with the endpoint its request named, if any.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Effect {
-    pub call: String,
-    pub endpoint: Option<String>,
 }
 
 /// An AWS error response: JSON for the protocols that send `X-Amz-Target`, XML for the query
@@ -274,12 +273,14 @@ impl Proxy {
                     }
                     Err(e) => return Ok(http::response(502, format!("proxy: {e}"))),
                 };
-                if response.status().is_success() && !is_read(&call) {
-                    state
+                if response.status().is_success() && ENDPOINT_CHANGES.contains(&call.as_str()) {
+                    let changed = (endpoint.unwrap_or_default(), call);
+                    *state
                         .lock()
                         .unwrap()
-                        .effects
-                        .push(Effect { call, endpoint });
+                        .endpoint_changes
+                        .entry(changed)
+                        .or_default() += 1;
                 }
                 match after {
                     None => Ok(response),
@@ -330,9 +331,10 @@ impl Proxy {
         std::mem::take(&mut self.state.lock().unwrap().calls)
     }
 
-    /// Every mutating call moto carried out since the last `take_effects`, in order.
-    pub fn take_effects(&self) -> Vec<Effect> {
-        std::mem::take(&mut self.state.lock().unwrap().effects)
+    /// The endpoints moto created and deleted (answering 2xx) since the last look: what a
+    /// duplicate create or a stray delete would show in.
+    pub fn take_endpoint_changes(&self) -> EndpointChanges {
+        std::mem::take(&mut self.state.lock().unwrap().endpoint_changes)
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use sagetide_tests::crash::at_every_call;
+use sagetide_tests::proxy::EndpointChanges;
 use sagetide_tests::{Harness, LEASE_TTL, alarm_change, endpoint_state_event, scheduled_event};
 use serde_json::Value;
 
@@ -81,8 +82,9 @@ async fn restore_desk(h: &Harness) -> Result<Value, Value> {
         .await
 }
 
-async fn fleet_state(h: &Harness) -> BTreeMap<String, Vec<String>> {
-    h.aws.state(&FLEET).await
+/// The fleet, and how often moto created and deleted its endpoints since the scenario was prepared.
+async fn fleet_state(h: &Harness) -> (BTreeMap<String, Vec<String>>, EndpointChanges) {
+    (h.aws.state(&FLEET).await, h.proxy.take_endpoint_changes())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,6 +97,7 @@ async fn a_crash_after_any_call_of_the_evening_tick_is_healed_by_the_same_tick_a
         async || {
             h.reset(SCHEDULES).await;
             seed_fleet(&h).await;
+            h.proxy.take_endpoint_changes();
         },
         async || tick(&h, "24T18:00").await,
         async || tick(&h, "24T18:15").await,
@@ -116,6 +119,7 @@ async fn a_crash_after_any_call_of_the_prewarm_tick_is_healed_by_the_same_tick_a
             h.reset(SCHEDULES).await;
             seed_fleet(&h).await;
             tick(&h, "24T18:00").await.expect("the evening tick");
+            h.proxy.take_endpoint_changes();
         },
         async || tick(&h, "25T07:30").await,
         async || {

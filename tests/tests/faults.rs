@@ -3,10 +3,11 @@
 //! week without faults: nothing lost, nothing created twice, nothing deleted that should stay.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use sagetide_tests::Harness;
 use sagetide_tests::demo_fleet::{CONFIG, TICK_MINUTES, World, next_monday};
-use sagetide_tests::proxy::{Fault, Faults};
+use sagetide_tests::proxy::{EndpointChanges, Fault, Faults};
 
 const DAYS: i64 = 7;
 const SEED: u64 = 20261124;
@@ -14,12 +15,12 @@ const RATE: f64 = 0.2;
 
 struct Week {
     state: BTreeMap<String, Vec<String>>,
-    /// Endpoints created and deleted, as moto carried them out: `(endpoint, call) → count`.
-    endpoint_changes: BTreeMap<(String, String), usize>,
+    endpoint_changes: EndpointChanges,
     /// Events still failing after Lambda's last delivery.
     lost_events: Vec<String>,
     failed_ticks: usize,
     calls: usize,
+    longest_invocation: Duration,
     injected: BTreeMap<Fault, usize>,
 }
 
@@ -29,7 +30,6 @@ async fn week(faults: Option<Faults>) -> Week {
     h.proxy.take();
     h.proxy.set_faults(faults);
     let (mut lost_events, mut failed_ticks, mut calls) = (Vec::new(), 0, 0);
-    let mut endpoint_changes = BTreeMap::new();
     for i in 0..DAYS * 24 * 60 / TICK_MINUTES {
         let step = world.step(world.tick_at(i)).await;
         for d in step.deliveries {
@@ -42,17 +42,12 @@ async fn week(faults: Option<Faults>) -> Week {
         }
         failed_ticks += usize::from(step.tick.is_err());
         calls += h.proxy.take().len();
-        for effect in h.proxy.take_effects() {
-            if effect.call.ends_with("CreateEndpoint") || effect.call.ends_with("DeleteEndpoint") {
-                let key = (effect.endpoint.unwrap_or_default(), effect.call);
-                *endpoint_changes.entry(key).or_default() += 1;
-            }
-        }
     }
     h.proxy.set_faults(None);
     Week {
         state: world.state().await,
-        endpoint_changes,
+        endpoint_changes: h.proxy.take_endpoint_changes(),
+        longest_invocation: world.longest_invocation(),
         lost_events,
         failed_ticks,
         calls,
@@ -64,13 +59,24 @@ async fn week(faults: Option<Faults>) -> Week {
 async fn a_week_with_a_fifth_of_all_calls_failing_ends_as_the_week_without() {
     let (clean, faulty) = tokio::join!(week(None), week(Some(Faults::new(SEED, RATE))));
     eprintln!(
-        "clean week: {} calls; with faults: {} calls, {} ticks failed (healed by the next), injected {:?}",
-        clean.calls, faulty.calls, faulty.failed_ticks, faulty.injected
+        "clean week: {} calls; with faults: {} calls, {} ticks failed (healed by the next), injected {:?}; longest invocation {:?} (clean {:?})",
+        clean.calls,
+        faulty.calls,
+        faulty.failed_ticks,
+        faulty.injected,
+        faulty.longest_invocation,
+        clean.longest_invocation
     );
     assert_eq!(clean.failed_ticks, 0);
     assert_eq!(clean.lost_events, Vec::<String>::new());
     assert_eq!(faulty.lost_events, Vec::<String>::new());
     assert_eq!(faulty.state, clean.state);
+    // Retries and backoff fit in the functions' timeout (template.yaml: 60 s).
+    assert!(
+        faulty.longest_invocation < Duration::from_secs(60),
+        "{:?}",
+        faulty.longest_invocation
+    );
     assert_eq!(faulty.endpoint_changes, clean.endpoint_changes);
     // The week slept and woke endpoints every day, and every kind of fault hit it often.
     let woken = clean

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use sagetide_tests::crash::at_every_call;
-use sagetide_tests::proxy;
+use sagetide_tests::proxy::{self, EndpointChanges};
 use sagetide_tests::{
     Harness, LEASE_EXPIRED, LEASE_TTL, alarm_event, endpoint_state_event, function::Function,
 };
@@ -399,7 +399,7 @@ async fn prepare(h: &Harness, step: Step) {
         let woken = run_step(h, Step::Wake).await.unwrap();
         assert_eq!(outcome(&woken), "applied");
     }
-    h.proxy.take_effects();
+    h.proxy.take_endpoint_changes();
 }
 
 /// The rest of the way round: woken (if it was put to sleep) and restored.
@@ -418,20 +418,13 @@ async fn end_state(
     Vec<String>,
     BTreeMap<String, String>,
     Option<String>,
-    Vec<String>,
+    EndpointChanges,
 ) {
-    let changes = h
-        .proxy
-        .take_effects()
-        .into_iter()
-        .map(|e| e.call)
-        .filter(|c| c.ends_with("CreateEndpoint") || c.ends_with("DeleteEndpoint"))
-        .collect();
     (
         autoscaling(h).await,
         h.aws.tags(ENDPOINT).await,
         h.aws.snapshot_phase(ENDPOINT).await,
-        changes,
+        h.proxy.take_endpoint_changes(),
     )
 }
 

@@ -94,12 +94,12 @@ fn in_service() -> Value {
 
 /// `(CreateEndpoint, DeleteEndpoint)` that moto carried out for `desk` since the last look.
 fn changes(h: &Harness) -> (usize, usize) {
-    let effects = h.proxy.take_effects();
+    let changes = h.proxy.take_endpoint_changes();
     let count = |call: &str| {
-        effects
-            .iter()
-            .filter(|e| e.call == call && e.endpoint.as_deref() == Some(DESK))
-            .count()
+        changes
+            .get(&(DESK.to_owned(), call.to_owned()))
+            .copied()
+            .unwrap_or(0)
     };
     (
         count("sagemaker:CreateEndpoint"),
@@ -158,23 +158,36 @@ fn ended(answers: &[Result<Value, Value>; 3]) -> Vec<String> {
         .collect()
 }
 
-/// Lambda's retries for the events that failed in the race (a deferred tick waits for the next
-/// tick, 15 minutes on).
-async fn settle(h: &Harness, answers: [Result<Value, Value>; 3], now: Timestamp) {
+/// Whether a racer lost: its invocation failed (`Deferred`: the lease was taken), or, for the
+/// tick, one of its actions was deferred.
+fn lost(answer: &Result<Value, Value>) -> bool {
+    match answer {
+        Err(_) => true,
+        Ok(v) => v["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["outcome"] == "deferred"),
+    }
+}
+
+/// Lambda's retries for the events that lost the race; a tick's deferred action waits for the
+/// next tick, 15 minutes on.
+async fn settle(h: &Harness, answers: &[Result<Value, Value>; 3], now: Timestamp) {
     let [t, s, w] = answers;
-    if t.is_err() {
+    if lost(t) {
         tokio::time::sleep(LEASE_EXPIRED).await;
         let next = now + SignedDuration::from_mins(15);
         invoke(h, "scheduler", tick(next), next)
             .await
             .expect("the next tick");
     }
-    if s.is_err() {
+    if lost(s) {
         deliver(h, "sleeper", idle_alarm(now), now)
             .await
             .expect("the idle alarm again");
     }
-    if w.is_err() {
+    if lost(w) {
         deliver(h, "waker", wake(), now)
             .await
             .expect("the wake again");
@@ -184,6 +197,7 @@ async fn settle(h: &Harness, answers: [Result<Value, Value>; 3], now: Timestamp)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wake_it_once() {
     let h = Harness::start(CONFIG).await;
+    let mut contended = 0;
     for round in 0..ROUNDS {
         seed(&h).await;
         let before = h.aws.autoscaling_state(DESK, "AllTraffic").await;
@@ -202,7 +216,8 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wa
             "waking, round {round}: tick, sleeper, waker: {:?}",
             ended(&answers)
         );
-        settle(&h, answers, prewarm).await;
+        contended += answers.iter().filter(|a| lost(a)).count();
+        settle(&h, &answers, prewarm).await;
         deliver(&h, "restorer", in_service(), prewarm)
             .await
             .expect("restore");
@@ -217,15 +232,20 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wa
             Some("restored")
         );
     }
+    assert!(
+        contended > 0,
+        "no round raced: each racer found the endpoint free"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_an_idle_endpoint_sleep_it_once() {
     let h = Harness::start(CONFIG).await;
+    let mut contended = 0;
     for round in 0..ROUNDS {
         seed(&h).await;
         let before = h.aws.autoscaling_state(DESK, "AllTraffic").await;
-        h.proxy.take_effects();
+        h.proxy.take_endpoint_changes();
 
         // 19:00, off-hours and idle: the tick and the idle alarm both want it asleep; a manual
         // wake either finds it awake (nothing to do) or wakes it after the one sleep.
@@ -236,7 +256,8 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_an_idle_endpoint_sleep
             ended(&answers)
         );
         h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
-        settle(&h, answers, evening).await;
+        contended += answers.iter().filter(|a| lost(a)).count();
+        settle(&h, &answers, evening).await;
         h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
         let (creates, deletes) = changes(&h);
         assert_eq!(deletes, 1, "round {round}: one sleep");
@@ -251,6 +272,10 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_an_idle_endpoint_sleep
             assert_eq!(h.aws.snapshot_phase(DESK).await.as_deref(), Some("asleep"));
         }
     }
+    assert!(
+        contended > 0,
+        "no round raced: each racer found the endpoint free"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -287,8 +312,8 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
     assert_eq!(restored["reports"][0]["outcome"], "applied", "{restored}");
     assert_eq!(changes(&h), (1, 0));
 
-    // Everything again, late: the IN_SERVICE, the evening's idle alarm, the evening tick and
-    // the prewarm tick.
+    // Late again: the IN_SERVICE, the evening's idle alarm, the 05:00 tick (off-hours: it
+    // would sleep the endpoint) and the prewarm tick.
     let later = prewarm + SignedDuration::from_mins(10);
     let again = invoke(&h, "restorer", in_service(), later).await.unwrap();
     assert_eq!(again["reports"][0]["outcome"], "already-done", "{again}");
@@ -296,9 +321,22 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
         .await
         .unwrap();
     assert_eq!(alarm["reports"][0]["outcome"], "declined", "{alarm}");
-    let stale = invoke(&h, "scheduler", tick(evening), later).await.unwrap();
+    let stale = invoke(&h, "scheduler", tick(at(1, "05:00")), later)
+        .await
+        .unwrap();
     assert!(stale["late"].is_string(), "{stale}");
     invoke(&h, "scheduler", tick(prewarm), later).await.unwrap();
     assert_eq!(changes(&h), (0, 0), "nothing is slept or woken again");
     assert_eq!(h.aws.autoscaling_state(DESK, "AllTraffic").await, before);
+
+    // Someone sends a tick by hand for a month ahead, off-hours: it acts (it is the newest), but
+    // its claim cannot stop the real ticks after it.
+    let ahead = at(30, "19:00");
+    invoke(&h, "scheduler", tick(ahead), later).await.unwrap();
+    h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
+    assert_eq!(changes(&h), (0, 1));
+    let next = prewarm + SignedDuration::from_mins(15);
+    let report = invoke(&h, "scheduler", tick(next), next).await.unwrap();
+    assert!(report["late"].is_null(), "{report}");
+    assert_eq!(changes(&h), (1, 0), "the real tick wakes it again");
 }

@@ -4,6 +4,7 @@ use aws_sdk_sagemaker::types::{
     BooleanOperator, EndpointStatus, Filter, Operator, ProductionVariantSummary, ResourceType,
     SearchExpression, Tag,
 };
+use jiff::{SignedDuration, Timestamp};
 
 use super::{AwsError, from_smithy};
 use crate::fleet::{Endpoint, Variant};
@@ -126,13 +127,18 @@ pub async fn endpoint_config_exists(client: &Client, name: &str) -> Result<bool,
 }
 
 pub async fn delete_endpoint(client: &Client, name: &EndpointName) -> Result<(), AwsError> {
-    client
+    match client
         .delete_endpoint()
         .endpoint_name(name.as_str())
         .send()
         .await
-        .map_err(|e| AwsError::new("sagemaker:DeleteEndpoint", e))?;
-    Ok(())
+    {
+        // Gone is what was asked for: the SDK retries a delete whose answer was lost, and
+        // SageMaker no longer finds what the first attempt deleted.
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(AwsError::new("sagemaker:DeleteEndpoint", e)),
+        Ok(_) => Ok(()),
+    }
 }
 
 pub async fn create_endpoint<'a>(
@@ -144,6 +150,7 @@ pub async fn create_endpoint<'a>(
     let tags = tags
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
+    let asked = Timestamp::now();
     let created = client
         .create_endpoint()
         .endpoint_name(name.as_str())
@@ -154,7 +161,8 @@ pub async fn create_endpoint<'a>(
     match created {
         Ok(_) => Ok(()),
         // The SDK retries a call whose answer was lost, and AWS refuses to create what the
-        // first attempt created: an endpoint of this name on this EndpointConfig is ours.
+        // first attempt created: an endpoint of this name, on this EndpointConfig, created since
+        // we asked (give or take the clocks) is ours.
         Err(e) if is_already_existing(&e) => {
             let found = client
                 .describe_endpoint()
@@ -162,7 +170,10 @@ pub async fn create_endpoint<'a>(
                 .send()
                 .await
                 .map_err(|e| AwsError::new("sagemaker:DescribeEndpoint", e))?;
-            if found.endpoint_config_name() == Some(config_name) {
+            let since = found.creation_time().and_then(|t| from_smithy(t).ok());
+            let ours = found.endpoint_config_name() == Some(config_name)
+                && since.is_some_and(|t| t >= asked - CLOCK_SKEW);
+            if ours {
                 Ok(())
             } else {
                 Err(AwsError::new("sagemaker:CreateEndpoint", e))
@@ -171,6 +182,9 @@ pub async fn create_endpoint<'a>(
         Err(e) => Err(AwsError::new("sagemaker:CreateEndpoint", e)),
     }
 }
+
+/// How far AWS's clock and ours may disagree.
+const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(1);
 
 fn is_already_existing<E: ProvideErrorMetadata>(error: &E) -> bool {
     error.code() == Some("ValidationException")

@@ -8,6 +8,7 @@
 //! | history entry | `history#<endpoint>` | `<at>#<who>#<action>` |
 //! | remediation record of an endpoint | `remediation` | endpoint name |
 //! | marker: idle alarms have been made here | `idle-alarms` | `marker` |
+//! | the time of the latest scheduler tick that acted | `ticks` | `latest-acting` |
 //!
 //! Snapshots share one partition so that a single Query lists every sleeping endpoint. The
 //! items a scheduler tick must see (snapshots not yet restored, remediation records with a
@@ -33,6 +34,9 @@ const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
 const IDLE_ALARMS: &str = "idle-alarms";
 const TICKS: &str = "ticks";
+/// How late a tick can be: Lambda keeps an asynchronous event in its queue for six hours at
+/// most (the scheduler's reserved concurrency of one makes it queue while a tick runs).
+const TICK_LATENESS: SignedDuration = SignedDuration::from_hours(6);
 /// The sparse index of open items, and its key attribute (always [`OPEN_VALUE`]).
 const OPEN: &str = "open";
 const OPEN_VALUE: &str = "1";
@@ -312,7 +316,9 @@ impl Table {
 
     /// Claims `now` as the time of the latest tick that changes something: `false` if a tick
     /// after `now` already did, so this one is late and must change nothing. Ticks of the same
-    /// instant may both act, so that a tick cut short can be delivered again.
+    /// instant may both act, so that a tick cut short can be delivered again. A claim more than
+    /// [`TICK_LATENESS`] ahead was not made by a real tick (say, one sent by hand with a future
+    /// time) and is taken over, so it cannot stop the schedule.
     pub async fn claim_tick(&self, now: Timestamp) -> Result<bool, AwsError> {
         let mut item = key(TICKS, "latest-acting");
         item.insert("at".to_owned(), n(now.as_millisecond()));
@@ -321,9 +327,10 @@ impl Table {
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR #at <= :at")
+            .condition_expression("attribute_not_exists(pk) OR #at <= :at OR #at > :bogus")
             .expression_attribute_names("#at", "at")
             .expression_attribute_values(":at", n(now.as_millisecond()))
+            .expression_attribute_values(":bogus", n((now + TICK_LATENESS).as_millisecond()))
             .send()
             .await;
         condition_held(PUT, result)

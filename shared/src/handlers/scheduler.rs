@@ -149,8 +149,9 @@ impl Scheduler {
         for skipped in &plan.skipped {
             tracing::warn!(endpoint = %skipped.endpoint, why = %skipped.why, "endpoint skipped");
         }
-        // A tick delivered late (EventBridge and Lambda retry for hours) would put back what
-        // the schedule said at its time: it acts only if no later tick has acted.
+        // A tick delivered late (Lambda's queue holds it while another tick runs, or while
+        // throttled, for up to six hours) would put back what the schedule said at its time:
+        // it acts only if no later tick has acted.
         let late = if plan.actions.is_empty()
             || self.executor.dry_run
             || self.lifecycle().table.claim_tick(now).await?
