@@ -14,10 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::function::Function;
-use crate::{
-    Harness, LEASE_EXPIRED, LEASE_TTL, alarm_change, alarm_event, endpoint_state_event,
-    scheduled_event,
-};
+use crate::{Harness, LEASE_TTL, alarm_change, alarm_event, endpoint_state_event, scheduled_event};
 
 pub const CONFIG: &str = r#"
 schedules:
@@ -136,11 +133,6 @@ const ERRORS_FIRE_AT: i64 = 11 * 60;
 const ERRORS_CLEAR_AT: i64 = 12 * 60 + 30;
 /// On the first day only, from 23:00 to 03:00 the next day: support-bot is kept awake.
 const OVERRIDE: (i64, i64) = (23, 27);
-
-/// How many times Lambda delivers an asynchronous event that keeps failing: the first delivery
-/// and its two retries. Between them the world waits for a lease the failed attempt could not
-/// release to expire (functions act one after another here, so a short lease is safe).
-const DELIVERIES: usize = 3;
 
 /// The Monday after today, 00:00 UTC: the simulated days lie ahead of the real clock, which
 /// moto stamps endpoints with (an endpoint is idle only once it has existed a whole window).
@@ -292,8 +284,9 @@ impl<'h> World<'h> {
         }
     }
 
-    /// Delivers `event` to a fresh instance of `function` acting at `now`, again on failure as
-    /// Lambda does, then what AWS does in answer to what changed.
+    /// Delivers `event` to `function` acting at `now`, as Lambda does (functions act one after
+    /// another here, so the short test lease is safe), then what AWS does in answer to what
+    /// changed.
     async fn deliver(
         &mut self,
         function: &str,
@@ -301,29 +294,14 @@ impl<'h> World<'h> {
         what: String,
         now: Timestamp,
     ) -> Vec<Delivery> {
-        let now = now.to_string();
-        let env = [
-            ("SAGETIDE_NOW", now.as_str()),
-            ("SAGETIDE_LEASE_TTL", LEASE_TTL),
-        ];
-        let mut instance = self.h.function(function, &env).await;
-        let mut attempts = 0;
-        let answer = loop {
-            attempts += 1;
-            let started = Instant::now();
-            let answer = instance.invoke(event.clone()).await;
-            self.longest = self.longest.max(started.elapsed());
-            if answer.is_ok() || attempts == DELIVERIES {
-                break answer;
-            }
-            tokio::time::sleep(LEASE_EXPIRED).await;
-        };
+        let delivered = self.h.deliver(function, event, now).await;
+        self.longest = self.longest.max(delivered.longest);
         let mut deliveries = vec![Delivery {
             what,
-            attempts,
-            answer,
+            attempts: delivered.attempts,
+            answer: delivered.answer,
         }];
-        deliveries.extend(Box::pin(self.react(now.parse().expect("an instant"))).await);
+        deliveries.extend(Box::pin(self.react(now)).await);
         deliveries
     }
 

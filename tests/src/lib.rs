@@ -12,13 +12,28 @@ pub mod seed;
 
 mod http;
 
+use std::fmt::Display;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 /// A short lease (`SAGETIDE_LEASE_TTL`) for tests in which a crashed or failed invocation may
 /// leave one behind, and how long to wait for such a lease to expire.
 pub const LEASE_TTL: &str = "1s";
 pub const LEASE_EXPIRED: Duration = Duration::from_millis(1100);
+
+/// How many times Lambda delivers an asynchronous event that keeps failing: the first delivery
+/// and its two retries.
+pub const DELIVERIES: usize = 3;
+
+/// An asynchronous event as Lambda delivered it: the last answer, after how many deliveries,
+/// and the longest of them (Lambda would have stopped it at the function's timeout).
+pub struct Delivered {
+    pub answer: Result<Value, Value>,
+    pub attempts: usize,
+    pub longest: Duration,
+}
 
 /// The workspace root (where `Cargo.toml`, `.venv` and `template.yaml` live).
 pub fn workspace_root() -> PathBuf {
@@ -66,6 +81,44 @@ impl Harness {
     pub async fn function(&self, name: &str, extra_env: &[(&str, &str)]) -> function::Function {
         self.function_binary(&function::binary(name), name, extra_env)
             .await
+    }
+
+    /// `event` to a fresh process of `function` acting at `now`, with the short test lease: as
+    /// Lambda may answer any event from a new container, and as after a crash.
+    pub async fn invoke(
+        &self,
+        function: &str,
+        event: Value,
+        now: impl Display,
+    ) -> Result<Value, Value> {
+        let now = now.to_string();
+        let env = [
+            ("SAGETIDE_NOW", now.as_str()),
+            ("SAGETIDE_LEASE_TTL", LEASE_TTL),
+        ];
+        self.function(function, &env).await.invoke(event).await
+    }
+
+    /// `event` as Lambda delivers an asynchronous event (see [`Harness::invoke`]): again while
+    /// it fails, [`DELIVERIES`] times at most, each after a lease the failed attempt may have
+    /// held has expired.
+    pub async fn deliver(&self, function: &str, event: Value, now: impl Display) -> Delivered {
+        let now = now.to_string();
+        let (mut attempts, mut longest) = (0, Duration::ZERO);
+        loop {
+            attempts += 1;
+            let started = Instant::now();
+            let answer = self.invoke(function, event.clone(), &now).await;
+            longest = longest.max(started.elapsed());
+            if answer.is_ok() || attempts == DELIVERIES {
+                return Delivered {
+                    answer,
+                    attempts,
+                    longest,
+                };
+            }
+            tokio::time::sleep(LEASE_EXPIRED).await;
+        }
     }
 
     /// Like [`Harness::function`], with the binary at `path` (a release build, say).

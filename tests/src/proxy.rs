@@ -255,7 +255,10 @@ impl Proxy {
                         .map(|p| p.as_str())
                         .unwrap_or("/")
                 );
-                let endpoint = endpoint_named(&body);
+                // The endpoint a create or delete names; no other body is parsed.
+                let changes = ENDPOINT_CHANGES
+                    .contains(&call.as_str())
+                    .then(|| endpoint_named(&body).unwrap_or_default());
                 let mut forward = Request::builder().method(parts.method).uri(uri);
                 for (name, value) in &parts.headers {
                     forward = forward.header(name, value);
@@ -273,8 +276,8 @@ impl Proxy {
                     }
                     Err(e) => return Ok(http::response(502, format!("proxy: {e}"))),
                 };
-                if response.status().is_success() && ENDPOINT_CHANGES.contains(&call.as_str()) {
-                    let changed = (endpoint.unwrap_or_default(), call);
+                if let Some(endpoint) = changes.filter(|_| response.status().is_success()) {
+                    let changed = (endpoint, call);
                     *state
                         .lock()
                         .unwrap()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use sagetide_tests::crash::at_every_call;
 use sagetide_tests::proxy::EndpointChanges;
-use sagetide_tests::{Harness, LEASE_TTL, alarm_change, endpoint_state_event, scheduled_event};
+use sagetide_tests::{Harness, alarm_change, endpoint_state_event, scheduled_event};
 use serde_json::Value;
 
 const SCHEDULES: &str = r#"
@@ -65,21 +65,10 @@ async fn seed_fleet(h: &Harness) {
 
 /// A tick at `time`, in a fresh scheduler process, and AWS's answer to it.
 async fn tick(h: &Harness, time: &str) -> Result<Value, Value> {
-    let mut scheduler = h
-        .function("scheduler", &[("SAGETIDE_LEASE_TTL", LEASE_TTL)])
-        .await;
-    let answer = scheduler.invoke(scheduled_event(&at(time))).await;
+    let now = at(time);
+    let answer = h.invoke("scheduler", scheduled_event(&now), &now).await;
     h.aws.forget_if_deleted("desk", FLEET[1].1).await;
     answer
-}
-
-async fn restore_desk(h: &Harness) -> Result<Value, Value> {
-    let mut restorer = h
-        .function("restorer", &[("SAGETIDE_LEASE_TTL", LEASE_TTL)])
-        .await;
-    restorer
-        .invoke(endpoint_state_event("desk", "IN_SERVICE"))
-        .await
 }
 
 /// The fleet, and how often moto created and deleted its endpoints since the scenario was prepared.
@@ -123,7 +112,8 @@ async fn a_crash_after_any_call_of_the_prewarm_tick_is_healed_by_the_same_tick_a
         },
         async || tick(&h, "25T07:30").await,
         async || {
-            restore_desk(&h).await?;
+            let in_service = endpoint_state_event("desk", "IN_SERVICE");
+            h.invoke("restorer", in_service, at("25T07:30")).await?;
             tick(&h, "25T08:00").await
         },
         async || fleet_state(&h).await,
@@ -174,14 +164,8 @@ async fn seed_chat(h: &Harness, alarm: &str) {
 async fn remediate(h: &Harness, alarm: &str, state: &str, time: &str) -> Result<Value, Value> {
     h.aws.alarm_in_state(alarm, state).await;
     let now = at(time);
-    let env = [
-        ("SAGETIDE_NOW", now.as_str()),
-        ("SAGETIDE_LEASE_TTL", LEASE_TTL),
-    ];
-    let mut remediator = h.function("remediator", &env).await;
-    remediator
-        .invoke(alarm_change(alarm, state, Some("chat"), &now))
-        .await
+    let event = alarm_change(alarm, state, Some("chat"), &now);
+    h.invoke("remediator", event, &now).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

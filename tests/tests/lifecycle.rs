@@ -372,17 +372,12 @@ enum Step {
 /// The function of `step` answering its event in a fresh process (as after a crash), then what
 /// AWS does if the endpoint was deleted.
 async fn run_step(h: &Harness, step: Step) -> Result<Value, Value> {
-    let now = later(120);
-    let env = [
-        ("SAGETIDE_NOW", now.as_str()),
-        ("SAGETIDE_LEASE_TTL", LEASE_TTL),
-    ];
     let (function, event) = match step {
         Step::Sleep => ("sleeper", idle_alarm()),
         Step::Wake => ("waker", manual("wake")),
         Step::Restore => ("restorer", in_service()),
     };
-    let answer = h.function(function, &env).await.invoke(event).await;
+    let answer = h.invoke(function, event, later(120)).await;
     h.aws.forget_if_deleted(ENDPOINT, &VARIANTS).await;
     answer
 }

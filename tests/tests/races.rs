@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use sagetide_tests::{
-    Harness, LEASE_EXPIRED, LEASE_TTL, alarm_change, endpoint_state_event, scheduled_event,
-};
+use sagetide_tests::{Harness, LEASE_EXPIRED, alarm_change, endpoint_state_event, scheduled_event};
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -44,36 +42,6 @@ async fn seed(h: &Harness) {
     h.reset(CONFIG).await;
     h.aws.create_endpoint(DESK, &["AllTraffic"], &TAGS).await;
     h.aws.seed_autoscaling(DESK, "AllTraffic").await;
-}
-
-/// `event` to a fresh instance of `function` acting at `now` (functions are started when the
-/// event comes, as Lambda's cold starts are).
-async fn invoke(h: &Harness, function: &str, event: Value, now: Timestamp) -> Result<Value, Value> {
-    let now = now.to_string();
-    let env = [
-        ("SAGETIDE_NOW", now.as_str()),
-        ("SAGETIDE_LEASE_TTL", LEASE_TTL),
-    ];
-    h.function(function, &env).await.invoke(event).await
-}
-
-/// As Lambda delivers an asynchronous event: again while it fails, three times at most,
-/// after a lease the failed attempt held has expired.
-async fn deliver(
-    h: &Harness,
-    function: &str,
-    event: Value,
-    now: Timestamp,
-) -> Result<Value, Value> {
-    let mut answer = invoke(h, function, event.clone(), now).await;
-    for _ in 1..3 {
-        if answer.is_ok() {
-            break;
-        }
-        tokio::time::sleep(LEASE_EXPIRED).await;
-        answer = invoke(h, function, event.clone(), now).await;
-    }
-    answer
 }
 
 fn tick(now: Timestamp) -> Value {
@@ -120,7 +88,7 @@ async fn race(
         .collect();
     let after = |d: Duration, function: &'static str, event: Value| async move {
         tokio::time::sleep(d).await;
-        invoke(h, function, event, now).await
+        h.invoke(function, event, now).await
     };
     let (t, s, w) = tokio::join!(
         after(delays[0], "scheduler", tick(now)),
@@ -178,18 +146,20 @@ async fn settle(h: &Harness, answers: &[Result<Value, Value>; 3], now: Timestamp
     if lost(t) {
         tokio::time::sleep(LEASE_EXPIRED).await;
         let next = now + SignedDuration::from_mins(15);
-        invoke(h, "scheduler", tick(next), next)
+        h.invoke("scheduler", tick(next), next)
             .await
             .expect("the next tick");
     }
     if lost(s) {
-        deliver(h, "sleeper", idle_alarm(now), now)
+        h.deliver("sleeper", idle_alarm(now), now)
             .await
+            .answer
             .expect("the idle alarm again");
     }
     if lost(w) {
-        deliver(h, "waker", wake(), now)
+        h.deliver("waker", wake(), now)
             .await
+            .answer
             .expect("the wake again");
     }
 }
@@ -202,8 +172,9 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wa
         seed(&h).await;
         let before = h.aws.autoscaling_state(DESK, "AllTraffic").await;
         let evening = at(0, "19:00");
-        deliver(&h, "scheduler", tick(evening), evening)
+        h.deliver("scheduler", tick(evening), evening)
             .await
+            .answer
             .expect("the evening tick");
         h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
         assert_eq!(changes(&h), (0, 1), "round {round}: the evening sleep");
@@ -218,8 +189,9 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wa
         );
         contended += answers.iter().filter(|a| lost(a)).count();
         settle(&h, &answers, prewarm).await;
-        deliver(&h, "restorer", in_service(), prewarm)
+        h.deliver("restorer", in_service(), prewarm)
             .await
+            .answer
             .expect("restore");
         assert_eq!(changes(&h), (1, 0), "round {round}: one wake, no sleep");
         assert_eq!(
@@ -263,8 +235,9 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_an_idle_endpoint_sleep
         assert_eq!(deletes, 1, "round {round}: one sleep");
         assert!(creates <= 1, "round {round}: {creates} wakes");
         if creates == 1 {
-            deliver(&h, "restorer", in_service(), evening)
+            h.deliver("restorer", in_service(), evening)
                 .await
+                .answer
                 .expect("restore");
             assert_eq!(h.aws.autoscaling_state(DESK, "AllTraffic").await, before);
         } else {
@@ -284,19 +257,18 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
     seed(&h).await;
     let before = h.aws.autoscaling_state(DESK, "AllTraffic").await;
     let evening = at(0, "19:00");
-    invoke(&h, "scheduler", tick(evening), evening)
-        .await
-        .unwrap();
+    h.invoke("scheduler", tick(evening), evening).await.unwrap();
     h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
     assert_eq!(changes(&h), (0, 1));
 
     // The 17:45 tick, delivered after the 19:00 one: its schedule said awake, but it is late.
-    let late = invoke(&h, "scheduler", tick(at(0, "17:45")), evening)
+    let late = h
+        .invoke("scheduler", tick(at(0, "17:45")), evening)
         .await
         .unwrap();
     assert!(late["late"].is_string(), "{late}");
     // An IN_SERVICE of some earlier creation, overtaken by the sleep.
-    invoke(&h, "restorer", in_service(), evening).await.unwrap();
+    h.invoke("restorer", in_service(), evening).await.unwrap();
     assert_eq!(
         changes(&h),
         (0, 0),
@@ -305,38 +277,38 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
     assert_eq!(h.aws.endpoint(DESK).await, None);
 
     let prewarm = at(1, "07:30");
-    invoke(&h, "scheduler", tick(prewarm), prewarm)
-        .await
-        .unwrap();
-    let restored = invoke(&h, "restorer", in_service(), prewarm).await.unwrap();
+    h.invoke("scheduler", tick(prewarm), prewarm).await.unwrap();
+    let restored = h.invoke("restorer", in_service(), prewarm).await.unwrap();
     assert_eq!(restored["reports"][0]["outcome"], "applied", "{restored}");
     assert_eq!(changes(&h), (1, 0));
 
     // Late again: the IN_SERVICE, the evening's idle alarm, the 05:00 tick (off-hours: it
     // would sleep the endpoint) and the prewarm tick.
     let later = prewarm + SignedDuration::from_mins(10);
-    let again = invoke(&h, "restorer", in_service(), later).await.unwrap();
+    let again = h.invoke("restorer", in_service(), later).await.unwrap();
     assert_eq!(again["reports"][0]["outcome"], "already-done", "{again}");
-    let alarm = invoke(&h, "sleeper", idle_alarm(evening), later)
+    let alarm = h
+        .invoke("sleeper", idle_alarm(evening), later)
         .await
         .unwrap();
     assert_eq!(alarm["reports"][0]["outcome"], "declined", "{alarm}");
-    let stale = invoke(&h, "scheduler", tick(at(1, "05:00")), later)
+    let stale = h
+        .invoke("scheduler", tick(at(1, "05:00")), later)
         .await
         .unwrap();
     assert!(stale["late"].is_string(), "{stale}");
-    invoke(&h, "scheduler", tick(prewarm), later).await.unwrap();
+    h.invoke("scheduler", tick(prewarm), later).await.unwrap();
     assert_eq!(changes(&h), (0, 0), "nothing is slept or woken again");
     assert_eq!(h.aws.autoscaling_state(DESK, "AllTraffic").await, before);
 
     // Someone sends a tick by hand for a month ahead, off-hours: it acts (it is the newest), but
     // its claim cannot stop the real ticks after it.
     let ahead = at(30, "19:00");
-    invoke(&h, "scheduler", tick(ahead), later).await.unwrap();
+    h.invoke("scheduler", tick(ahead), later).await.unwrap();
     h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
     assert_eq!(changes(&h), (0, 1));
     let next = prewarm + SignedDuration::from_mins(15);
-    let report = invoke(&h, "scheduler", tick(next), next).await.unwrap();
+    let report = h.invoke("scheduler", tick(next), next).await.unwrap();
     assert!(report["late"].is_null(), "{report}");
     assert_eq!(changes(&h), (1, 0), "the real tick wakes it again");
 }
