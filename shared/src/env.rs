@@ -23,6 +23,9 @@ pub struct Env {
     pub table: Option<String>,
     /// `SAGETIDE_LEASE_TTL` (default 2m): how long an endpoint's lease holds, on the real clock.
     pub lease_ttl: SignedDuration,
+    /// `SAGETIDE_KMS_KEYS`: comma-separated KMS keys (as EndpointConfigs name them) on which the
+    /// deployment may create grants, so that endpoints encrypted with them can be put to sleep.
+    pub kms_keys: Vec<String>,
 }
 
 pub const DEFAULT_CONFIG_PARAMETER: &str = "/sagetide/config";
@@ -70,8 +73,16 @@ impl Env {
                 why: "expected a duration such as 2m or 90s",
             })?,
         };
+        let kms_keys = get("SAGETIDE_KMS_KEYS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect();
         Ok(Self {
             lease_ttl,
+            kms_keys,
             config_parameter: get("SAGETIDE_CONFIG_PARAMETER")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_CONFIG_PARAMETER.to_owned()),
@@ -137,5 +148,12 @@ mod tests {
         assert!(load(&[("SAGETIDE_DRY_RUN", "yes please")]).is_err());
         assert!(load(&[("SAGETIDE_NOW", "tomorrow")]).is_err());
         assert!(load(&[("SAGETIDE_NOW", "9999-12-31T00:00:00Z")]).is_err());
+    }
+
+    #[test]
+    fn kms_keys_are_a_comma_list() {
+        assert_eq!(load(&[]).unwrap().kms_keys, Vec::<String>::new());
+        let env = load(&[("SAGETIDE_KMS_KEYS", " arn:aws:kms:eu-west-1:1:key/a, alias/b ,")]);
+        assert_eq!(env.unwrap().kms_keys, ["arn:aws:kms:eu-west-1:1:key/a", "alias/b"]);
     }
 }

@@ -1,5 +1,7 @@
 //! What sagetide observed of the fleet: plain data, filled in by the adapters in `aws`.
 
+use std::fmt;
+
 use jiff::Timestamp;
 
 use crate::capacity::Capacity;
@@ -7,34 +9,94 @@ use crate::names::{EndpointName, VariantName, VariantRef};
 use crate::snapshot::Suspended;
 use crate::tags::Tags;
 
-/// The API's status of an endpoint that can take traffic and be scaled.
-pub const IN_SERVICE: &str = "InService";
-
+/// An endpoint's status as SageMaker reports it. Only `InService` endpoints take traffic and
+/// can be scaled; `Failed` ones can only be deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    InService,
+    Updating,
+    SystemUpdating,
+    RollingBack,
+    Deleting,
+    Failed,
+    OutOfService,
+    /// A status this build does not know, as the API spelled it.
+    Other(String),
+}
+
+impl Status {
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "Creating" => Self::Creating,
+            "InService" => Self::InService,
+            "Updating" => Self::Updating,
+            "SystemUpdating" => Self::SystemUpdating,
+            "RollingBack" => Self::RollingBack,
+            "Deleting" => Self::Deleting,
+            "Failed" => Self::Failed,
+            "OutOfService" => Self::OutOfService,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Creating => "Creating",
+            Self::InService => "InService",
+            Self::Updating => "Updating",
+            Self::SystemUpdating => "SystemUpdating",
+            Self::RollingBack => "RollingBack",
+            Self::Deleting => "Deleting",
+            Self::Failed => "Failed",
+            Self::OutOfService => "OutOfService",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     pub name: EndpointName,
     /// Not every API that lists endpoints returns their ARN.
     pub arn: Option<String>,
-    pub status: String,
+    pub status: Status,
+    /// Why a `Failed` endpoint failed.
+    pub failure_reason: Option<String>,
     pub config_name: Option<String>,
     /// When the endpoint was (re)created.
     pub created: Option<Timestamp>,
     pub variants: Vec<Variant>,
+    /// Shadow variants, which receive a copy of the traffic.
+    pub shadow_variants: Vec<VariantName>,
     pub tags: Tags,
 }
 
 /// A production variant as the endpoint reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
     pub name: VariantName,
     pub instances: u32,
     /// Instances per type, for a variant with instance pools; empty for a single-type variant.
     pub pools: Vec<(String, u32)>,
+    /// A serverless variant has no instances to schedule: its capacity is provisioned
+    /// concurrency.
+    pub serverless: bool,
+    /// The weight and instance count it was last asked to have (by its EndpointConfig, or
+    /// later by UpdateEndpointWeightsAndCapacities); a new endpoint starts from its config's.
+    pub desired_weight: Option<f32>,
+    pub desired_instances: Option<u32>,
 }
 
 impl Endpoint {
     pub fn is_in_service(&self) -> bool {
-        self.status == IN_SERVICE
+        self.status == Status::InService
     }
 
     pub fn tag(&self, key: &str) -> Option<&str> {
@@ -46,6 +108,25 @@ impl Endpoint {
             endpoint: self.name.clone(),
             variant: v.name.clone(),
         })
+    }
+
+    /// Why sagetide cannot delete this endpoint and bring it back as it was, if it cannot.
+    /// Deleting and re-creating a serverless variant, a shadow variant or an endpoint that
+    /// hosts inference components loses state that a snapshot does not carry yet.
+    pub fn why_not_sleepable(&self) -> Option<String> {
+        if let Some(v) = self.variants.iter().find(|v| v.serverless) {
+            return Some(format!(
+                "variant {} is serverless: it costs nothing idle beyond its provisioned concurrency, \
+                 and sagetide does not delete serverless endpoints",
+                v.name
+            ));
+        }
+        if let Some(v) = self.shadow_variants.first() {
+            return Some(format!(
+                "it has the shadow variant {v}, which sagetide does not snapshot yet"
+            ));
+        }
+        None
     }
 }
 
@@ -62,4 +143,42 @@ pub struct ScalableTarget {
 pub struct AlarmStatus {
     pub firing: bool,
     pub since: Timestamp,
+}
+
+/// Endpoints for the unit tests of the planners and decisions.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// An InService endpoint `name` with one instance per variant and `tags`.
+    pub fn endpoint(name: &str, variants: &[&str], tags: &[(&str, &str)]) -> Endpoint {
+        Endpoint {
+            name: EndpointName::new(name).unwrap(),
+            arn: Some(format!(
+                "arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}"
+            )),
+            status: Status::InService,
+            failure_reason: None,
+            config_name: Some(format!("{name}-config")),
+            created: None,
+            variants: variants.iter().map(|v| variant(v, 1)).collect(),
+            shadow_variants: Vec::new(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// A single-type, real-time variant with `instances` instances.
+    pub fn variant(name: &str, instances: u32) -> Variant {
+        Variant {
+            name: VariantName::new(name).unwrap(),
+            instances,
+            pools: Vec::new(),
+            serverless: false,
+            desired_weight: Some(1.0),
+            desired_instances: Some(instances),
+        }
+    }
 }

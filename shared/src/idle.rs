@@ -54,6 +54,14 @@ impl IdleAlarm {
     }
 }
 
+/// An idle alarm as CloudWatch holds it: what it watches, and whether it is in ALARM (an alarm
+/// that a declined sleep left in ALARM sends no more events until it is re-armed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingAlarm {
+    pub alarm: IdleAlarm,
+    pub firing: bool,
+}
+
 pub fn alarm_name(endpoint: &EndpointName) -> String {
     format!("{ALARM_PREFIX}{endpoint}")
 }

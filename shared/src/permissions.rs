@@ -17,7 +17,12 @@ pub enum Function {
 /// What AWS checks that a function could do itself when it makes one of these calls: Application
 /// Auto Scaling checks its caller's rights on the SageMaker variant (and on the alarms of target
 /// tracking) before its service-linked role acts; SageMaker checks `AddTags` for the tags of a
-/// CreateEndpoint and `DeregisterScalableTarget` for the targets a DeleteEndpoint drops.
+/// create, `iam:PassRole` for a model's execution role, and, for the targets a DeleteEndpoint
+/// drops, `DeregisterScalableTarget` and `DeleteScalingPolicy` ("If you use a custom permission
+/// policy that doesn't provide permission for the DeleteScalingPolicy and
+/// DeregisterScalableTarget actions, you must delete automatic scaling policies and deregister
+/// scalable targets before deleting the endpoint"), which in turn are checked like the calls
+/// they stand for. The checks are followed transitively.
 const CHECKED_FOR: &[(&str, &[&str])] = &[
     (
         "application-autoscaling:RegisterScalableTarget",
@@ -39,12 +44,33 @@ const CHECKED_FOR: &[(&str, &[&str])] = &[
             "cloudwatch:DescribeAlarms",
         ],
     ),
-    ("sagemaker:CreateEndpoint", &["sagemaker:AddTags"]),
+    (
+        "application-autoscaling:DeregisterScalableTarget",
+        &[
+            "sagemaker:DescribeEndpoint",
+            "sagemaker:DescribeEndpointConfig",
+            "sagemaker:UpdateEndpointWeightsAndCapacities",
+        ],
+    ),
+    (
+        "application-autoscaling:DeleteScalingPolicy",
+        &["cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+    ),
+    // Only for an EndpointConfig with a KmsKeyId: "kms:CreateGrant (required only if the
+    // associated EndPointConfig has a KmsKeyId specified)". The template grants it on the keys
+    // its EndpointKmsKeyArns names, if any.
+    ("sagemaker:CreateEndpoint", &["sagemaker:AddTags", "kms:CreateGrant"]),
+    ("sagemaker:CreateModel", &["sagemaker:AddTags", "iam:PassRole"]),
+    ("sagemaker:CreateEndpointConfig", &["sagemaker:AddTags"]),
     (
         "sagemaker:DeleteEndpoint",
-        &["application-autoscaling:DeregisterScalableTarget"],
+        &[
+            "application-autoscaling:DeregisterScalableTarget",
+            "application-autoscaling:DeleteScalingPolicy",
+        ],
     ),
 ];
+
 
 impl Function {
     pub const ALL: [Function; 6] = [
@@ -94,10 +120,16 @@ impl Function {
                 "sagemaker:Search",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DescribeModel",
                 "sagemaker:ListTags",
                 "sagemaker:DeleteTags",
                 "sagemaker:DeleteEndpoint",
                 "sagemaker:CreateEndpoint",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateModel",
+                "sagemaker:GetEndpointPolicy",
+                "sagemaker:PutEndpointPolicy",
+                "sagemaker:UpdateEndpointWeightsAndCapacities",
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
@@ -106,12 +138,16 @@ impl Function {
                 "application-autoscaling:DescribeScalableTargets",
                 "application-autoscaling:DescribeScalingPolicies",
                 "application-autoscaling:DescribeScheduledActions",
+                "application-autoscaling:ListTagsForResource",
                 "application-autoscaling:RegisterScalableTarget",
                 "application-autoscaling:PutScalingPolicy",
                 "application-autoscaling:PutScheduledAction",
+                "application-autoscaling:TagResource",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutMetricAlarm",
                 "cloudwatch:DeleteAlarms",
+                "cloudwatch:SetAlarmState",
+                "cloudwatch:PutMetricData",
             ],
             Function::PoolMetrics => &[
                 "sagemaker:Search",
@@ -124,6 +160,9 @@ impl Function {
             Function::Sleeper => &[
                 "ssm:GetParameter",
                 "sagemaker:DescribeEndpoint",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DescribeModel",
+                "sagemaker:GetEndpointPolicy",
                 "sagemaker:ListTags",
                 "sagemaker:DeleteEndpoint",
                 "dynamodb:GetItem",
@@ -136,12 +175,16 @@ impl Function {
                 "application-autoscaling:DescribeScalableTargets",
                 "application-autoscaling:DescribeScalingPolicies",
                 "application-autoscaling:DescribeScheduledActions",
+                "application-autoscaling:ListTagsForResource",
             ],
             Function::Waker => &[
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DescribeModel",
                 "sagemaker:ListTags",
                 "sagemaker:CreateEndpoint",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateModel",
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
@@ -151,6 +194,8 @@ impl Function {
             Function::Restorer => &[
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:ListTags",
+                "sagemaker:PutEndpointPolicy",
+                "sagemaker:UpdateEndpointWeightsAndCapacities",
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
@@ -158,6 +203,7 @@ impl Function {
                 "application-autoscaling:RegisterScalableTarget",
                 "application-autoscaling:PutScalingPolicy",
                 "application-autoscaling:PutScheduledAction",
+                "application-autoscaling:TagResource",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutMetricAlarm",
             ],
@@ -165,8 +211,11 @@ impl Function {
                 "ssm:GetParameter",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DescribeModel",
                 "sagemaker:ListTags",
                 "sagemaker:CreateEndpoint",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateModel",
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
@@ -183,11 +232,18 @@ impl Function {
     /// CloudWatch checks as `TagResource`.
     pub fn checked_on_its_behalf(self) -> Vec<&'static str> {
         let calls = self.calls();
-        let mut checked: Vec<&str> = CHECKED_FOR
-            .iter()
-            .filter(|(call, _)| calls.contains(call))
-            .flat_map(|(_, implied)| implied.iter().copied())
-            .collect();
+        let mut checked: Vec<&str> = Vec::new();
+        let mut asked: Vec<&str> = calls.to_vec();
+        while let Some(call) = asked.pop() {
+            for (_, implied) in CHECKED_FOR.iter().filter(|(c, _)| *c == call) {
+                for action in *implied {
+                    if !checked.contains(action) {
+                        checked.push(action);
+                        asked.push(action);
+                    }
+                }
+            }
+        }
         if self == Function::Scheduler {
             checked.push("cloudwatch:TagResource");
         }
@@ -217,6 +273,20 @@ mod tests {
             None
         );
         assert_eq!(Function::from_user_agent("aws-sdk-rust/1.3"), None);
+    }
+
+    #[test]
+    fn what_a_delete_asks_of_application_auto_scaling_is_checked_transitively() {
+        let checked = Function::Sleeper.checked_on_its_behalf();
+        for action in [
+            "application-autoscaling:DeregisterScalableTarget",
+            "application-autoscaling:DeleteScalingPolicy",
+            "cloudwatch:DeleteAlarms",
+            "sagemaker:UpdateEndpointWeightsAndCapacities",
+        ] {
+            assert!(checked.contains(&action), "{action} in {checked:?}");
+        }
+        assert!(Function::Waker.checked_on_its_behalf().contains(&"iam:PassRole"));
     }
 
     #[test]

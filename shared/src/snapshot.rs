@@ -4,11 +4,12 @@
 
 use std::fmt;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::names::{EndpointName, VariantName};
-use crate::tags::{self, Tags};
+use crate::tags::{self, Tags, WakeSource};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +21,18 @@ pub struct Snapshot {
     /// One per variant that had a scalable target.
     pub targets: Vec<TargetSnapshot>,
     pub taken_at: Timestamp,
+    /// The EndpointConfig and its models, for a wake that finds them deleted meanwhile
+    /// (clean-up scripts and CloudFormation delete the ones no endpoint uses). Snapshots
+    /// taken before this field existed have none.
+    #[serde(default)]
+    pub definitions: Option<Definitions>,
+    /// Each variant's weight and instance count: a new endpoint starts from its config's, not
+    /// from what UpdateEndpointWeightsAndCapacities had set.
+    #[serde(default)]
+    pub variants: Vec<VariantSettings>,
+    /// The endpoint's resource policy (PutEndpointPolicy), which a delete deletes with it.
+    #[serde(default)]
+    pub endpoint_policy: Option<String>,
 }
 
 impl Snapshot {
@@ -35,6 +48,33 @@ impl Snapshot {
     }
 }
 
+/// The EndpointConfig an endpoint runs on and the models its variants name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definitions {
+    pub endpoint_config: Definition,
+    pub models: Vec<Definition>,
+}
+
+/// A SageMaker object as the request that creates it again: SageMaker's own JSON (see
+/// `aws::raw`), and the object's tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    pub name: String,
+    pub request: Value,
+    pub tags: Tags,
+}
+
+/// What UpdateEndpointWeightsAndCapacities sets on a variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSettings {
+    pub variant: VariantName,
+    pub weight: Option<f32>,
+    pub instances: Option<u32>,
+}
+
 /// A variant's scalable target with everything attached to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +83,9 @@ pub struct TargetSnapshot {
     pub min: i32,
     pub max: i32,
     pub suspended: Suspended,
+    /// The target's own tags (Application Auto Scaling's, not the endpoint's).
+    #[serde(default)]
+    pub tags: Tags,
     pub policies: Vec<Policy>,
     pub scheduled_actions: Vec<ScheduledAction>,
 }
@@ -60,9 +103,30 @@ pub struct Suspended {
 pub struct Policy {
     pub name: String,
     pub configuration: PolicyConfiguration,
-    /// Alarms whose actions invoke this (step) policy. A re-created policy gets a new ARN, so
-    /// on restore they are pointed at it, or the restored policy would never run.
-    pub alarms: Vec<String>,
+    /// Alarms whose actions invoke this (step) policy. Deleting the policy takes its ARN out
+    /// of their actions, and a re-created policy gets a new ARN, so on restore the new ARN is
+    /// put back into the lists that held the old one, or the restored policy would never run.
+    pub alarms: Vec<AlarmLink>,
+}
+
+/// An alarm that runs a step policy, and which of its action lists name the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmLink {
+    pub alarm: String,
+    pub lists: Vec<ActionList>,
+}
+
+/// One of a CloudWatch alarm's three action lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionList {
+    /// `AlarmActions`: run on entering ALARM.
+    Alarm,
+    /// `OKActions`.
+    Ok,
+    /// `InsufficientDataActions`.
+    InsufficientData,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,6 +224,26 @@ pub struct ScheduledAction {
     pub max: Option<i32>,
 }
 
+impl ScheduledAction {
+    /// Why the action could never run again after `now`, if it could not: its end time has
+    /// passed, or it is a one-time `at()` whose time has (in its time zone, UTC by default).
+    pub fn never_again(&self, now: Timestamp) -> Option<String> {
+        if let Some(end) = self.end_time
+            && end <= now
+        {
+            return Some(format!("its end time {end} has passed"));
+        }
+        let at = self.schedule.strip_prefix("at(")?.strip_suffix(')')?;
+        let local: jiff::civil::DateTime = at.parse().ok()?;
+        let zone = match &self.timezone {
+            Some(name) => jiff::tz::TimeZone::get(name).ok()?,
+            None => jiff::tz::TimeZone::UTC,
+        };
+        let when = local.to_zoned_datetime(zone).ok()?.timestamp();
+        (when <= now).then(|| format!("it ran once, at {when}"))
+    }
+}
+
 /// Where a stored snapshot is in the sleep → wake → restore cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -200,4 +284,119 @@ pub struct Stored {
     pub phase: Phase,
     /// Bumped by every write; writes are conditional on the version they read.
     pub version: u64,
+    /// The latest wake since the sleep, if there was one.
+    pub wake: Option<WakeAttempt>,
+}
+
+/// A wake of a sleeping endpoint: what asked for it, and its failures so far. A wake that
+/// fails (SageMaker could not provision the instances, say) is tried again later while what
+/// asked still wants the endpoint awake, later each time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WakeAttempt {
+    pub source: WakeSource,
+    /// The alarm that asked, for a wake by alarm.
+    pub alarm: Option<String>,
+    /// When the latest CreateEndpoint was sent.
+    pub asked_at: Timestamp,
+    pub failures: u32,
+    pub last_failure: Option<String>,
+    /// No new attempt by the scheduler before this (a person's wake is not held back).
+    pub retry_after: Option<Timestamp>,
+    /// Whether the latest attempt was reported as taking too long.
+    pub reported_slow: bool,
+}
+
+/// The wait before the first retry of a failed wake; it doubles with each failure up to
+/// [`MAX_RETRY_WAIT`]. Capacity that SageMaker could not provision rarely comes back within
+/// minutes, and each attempt takes the 5–15 minutes of a CreateEndpoint.
+pub const FIRST_RETRY_WAIT: SignedDuration = SignedDuration::from_mins(10);
+pub const MAX_RETRY_WAIT: SignedDuration = SignedDuration::from_hours(1);
+/// How long a CreateEndpoint may stay `Creating` before the wake is reported as slow.
+pub const SLOW_WAKE: SignedDuration = SignedDuration::from_mins(45);
+
+impl WakeAttempt {
+    /// A new attempt asked for by `source` at `now`; failures so far are kept.
+    pub fn asked(previous: Option<&Self>, source: WakeSource, alarm: Option<&str>, now: Timestamp) -> Self {
+        Self {
+            source,
+            alarm: alarm.map(str::to_owned),
+            asked_at: now,
+            failures: previous.map_or(0, |p| p.failures),
+            last_failure: previous.and_then(|p| p.last_failure.clone()),
+            retry_after: None,
+            reported_slow: false,
+        }
+    }
+
+    /// This attempt failed at `now` for `reason`: the next one waits.
+    pub fn failed(&self, reason: &str, now: Timestamp) -> Self {
+        let failures = self.failures + 1;
+        let doublings = failures.saturating_sub(1).min(16);
+        let wait = FIRST_RETRY_WAIT
+            .checked_mul(1 << doublings)
+            .map_or(MAX_RETRY_WAIT, |w| w.min(MAX_RETRY_WAIT));
+        Self {
+            failures,
+            last_failure: Some(reason.to_owned()),
+            retry_after: Some(now + wait),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the scheduler may try again at `now`.
+    pub fn may_retry(&self, now: Timestamp) -> bool {
+        self.retry_after.is_none_or(|after| now >= after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn action(schedule: &str, timezone: Option<&str>, end: Option<&str>) -> ScheduledAction {
+        ScheduledAction {
+            name: "a".into(),
+            schedule: schedule.into(),
+            timezone: timezone.map(str::to_owned),
+            start_time: None,
+            end_time: end.map(at),
+            min: Some(1),
+            max: None,
+        }
+    }
+
+    #[test]
+    fn a_one_time_action_in_the_past_or_an_ended_one_never_runs_again() {
+        let now = at("2027-06-01T05:30:00Z");
+        assert!(action("at(2027-06-01T06:00:00)", None, None).never_again(now).is_none());
+        // 06:00 in Berlin (summer time) is 04:00 UTC.
+        let berlin = action("at(2027-06-01T06:00:00)", Some("Europe/Berlin"), None);
+        assert!(berlin.never_again(now).unwrap().contains("2027-06-01T04:00:00Z"));
+        let cron = action("cron(0 7 ? * MON-FRI *)", None, Some("2027-06-01T05:00:00Z"));
+        assert!(cron.never_again(now).unwrap().contains("end time"));
+        assert!(action("cron(0 7 ? * MON-FRI *)", None, None).never_again(now).is_none());
+    }
+
+    #[test]
+    fn a_failed_wake_waits_longer_each_time_up_to_an_hour() {
+        let asked = WakeAttempt::asked(None, WakeSource::Schedule, None, at("2026-11-23T06:30:00Z"));
+        let now = at("2026-11-23T06:45:00Z");
+        let waits: Vec<i64> = std::iter::successors(Some(asked.failed("no capacity", now)), |a| {
+            Some(a.failed("no capacity", now))
+        })
+        .take(5)
+        .map(|a| (a.retry_after.unwrap() - now).as_mins())
+        .collect();
+        assert_eq!(waits, [10, 20, 40, 60, 60]);
+        let failed = asked.failed("no capacity", now);
+        assert!(!failed.may_retry(at("2026-11-23T06:54:00Z")));
+        assert!(failed.may_retry(at("2026-11-23T06:55:00Z")));
+        let again = WakeAttempt::asked(Some(&failed), WakeSource::Schedule, None, now);
+        assert_eq!((again.failures, again.retry_after), (1, None));
+    }
 }

@@ -114,7 +114,8 @@ pub fn idle_after(value: &str) -> Result<SignedDuration, TagError> {
 }
 
 /// What may bring a sleeping endpoint back (`sagetide:wake-on`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum WakeSource {
     Schedule,
     Alarm,

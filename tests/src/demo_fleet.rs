@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::function::Function;
-use crate::{Harness, LEASE_TTL, alarm_change, alarm_event, endpoint_state_event, scheduled_event};
+use crate::{Harness, LEASE_TTL, alarm_change, alarm_event, scheduled_event, state_change};
 
 pub const CONFIG: &str = r#"
 schedules:
@@ -208,6 +208,8 @@ impl<'h> World<'h> {
         let scheduler = h
             .function("scheduler", &[("SAGETIDE_LEASE_TTL", LEASE_TTL)])
             .await;
+        // The fleet's own creation happened before sagetide was deployed.
+        h.moto.settle().await;
         let existing = h.aws.endpoints().await;
         Self {
             h,
@@ -305,25 +307,29 @@ impl<'h> World<'h> {
         deliveries
     }
 
-    /// What AWS does when endpoints come and go: a deleted endpoint's autoscaling is dropped,
-    /// and a created one sends "SageMaker Endpoint State Change" IN_SERVICE (moto's endpoints
-    /// are in service at once) to the restorer.
+    /// What AWS does when endpoints change: they finish creating and deleting, and their state
+    /// changes reach the functions through EventBridge (IN_SERVICE: the restorer). An endpoint
+    /// gone without its snapshot fails the demo.
     async fn react(&mut self, now: Timestamp) -> Vec<Delivery> {
-        let existing = self.h.aws.endpoints().await;
-        let gone: Vec<String> = self.existing.difference(&existing).cloned().collect();
-        let created: Vec<String> = existing.difference(&self.existing).cloned().collect();
-        self.existing = existing;
-        for endpoint in &gone {
-            self.h
-                .aws
-                .forget_if_deleted(endpoint, variants(endpoint))
-                .await;
-        }
         let mut deliveries = Vec::new();
-        for endpoint in created {
-            let what = format!("{endpoint} is IN_SERVICE → restorer");
-            let event = endpoint_state_event(&endpoint, "IN_SERVICE");
-            deliveries.extend(Box::pin(self.deliver("restorer", event, what, now)).await);
+        for (event, function, delivered) in self.h.deliver_events(now).await {
+            self.longest = self.longest.max(delivered.longest);
+            let (endpoint, status) = state_change(&event);
+            deliveries.push(Delivery {
+                what: format!("{endpoint} is {status} → {function}"),
+                attempts: delivered.attempts,
+                answer: delivered.answer,
+            });
+        }
+        let existing = self.h.aws.endpoints().await;
+        for gone in self.existing.difference(&existing) {
+            self.h.aws.assert_snapshot_if_gone(gone).await;
+        }
+        self.existing = existing;
+        if !deliveries.is_empty() {
+            // What the deliveries changed may send events of its own (a restore that sets the
+            // weights makes the endpoint Updating, then InService again).
+            deliveries.extend(Box::pin(self.react(now)).await);
         }
         deliveries
     }

@@ -59,9 +59,11 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// moto with the sagetide table and `config` in the configuration parameter.
+    /// moto with the sagetide table and `config` in the configuration parameter, its endpoints
+    /// taking [`moto::TIMING`] to change.
     pub async fn start(config: &str) -> Self {
         let moto = moto::Moto::start();
+        moto.set_timing(moto::TIMING).await;
         let proxy = proxy::Proxy::start(&moto.url).await;
         let aws = seed::Aws::new(&moto.url).await;
         aws.create_table().await;
@@ -121,6 +123,21 @@ impl Harness {
         }
     }
 
+    /// Waits until AWS has finished changing endpoints, then delivers the events it sent as the
+    /// template's EventBridge rules route them (see [`route`]), each as Lambda delivers an
+    /// asynchronous event, acting at `now`. Returns each event with its delivery.
+    pub async fn deliver_events(&self, now: impl Display) -> Vec<(Value, &'static str, Delivered)> {
+        let now = now.to_string();
+        let mut deliveries = Vec::new();
+        for event in self.moto.settle().await {
+            if let Some(function) = route(&event) {
+                let delivered = self.deliver(function, event.clone(), &now).await;
+                deliveries.push((event, function, delivered));
+            }
+        }
+        deliveries
+    }
+
     /// Like [`Harness::function`], with the binary at `path` (a release build, say).
     pub async fn function_binary(
         &self,
@@ -139,6 +156,22 @@ impl Harness {
         env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         function::Function::start_binary(path, name, &env).await
     }
+}
+
+/// The function an EventBridge event reaches by the template's rules, among those the local AWS
+/// sends: "SageMaker Endpoint State Change" to `IN_SERVICE` reaches the restorer.
+pub fn route(event: &Value) -> Option<&'static str> {
+    let state_change = event["detail-type"] == "SageMaker Endpoint State Change"
+        && event["source"] == "aws.sagemaker";
+    (state_change && event["detail"]["EndpointStatus"] == "IN_SERVICE").then_some("restorer")
+}
+
+/// The endpoint and status an endpoint state-change event reports.
+pub fn state_change(event: &Value) -> (&str, &str) {
+    (
+        event["detail"]["EndpointName"].as_str().unwrap_or_default(),
+        event["detail"]["EndpointStatus"].as_str().unwrap_or_default(),
+    )
 }
 
 /// An EventBridge "CloudWatch Alarm State Change" of `alarm` to `state`, on a metric of

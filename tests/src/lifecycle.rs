@@ -22,6 +22,10 @@ fn backlog_alarm(endpoint: &str, variant: &str) -> String {
     format!("{endpoint}-{variant}-latency")
 }
 
+/// The owner's notification topic, which the step policy's alarm also notifies: a restore that
+/// puts the policy back must leave it.
+const PAGER: &str = "arn:aws:sns:us-east-1:123456789012:on-call";
+
 impl Aws {
     /// A variant with everything a snapshot must carry: a target partly suspended by its
     /// owner, target-tracking policies on a predefined metric, a customized metric and a metric
@@ -199,6 +203,8 @@ impl Aws {
                 aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
             )
             .alarm_actions(step_out)
+            .alarm_actions(PAGER)
+            .ok_actions(PAGER)
             .send()
             .await
             .expect("put the step policy's alarm");
@@ -296,8 +302,9 @@ impl Aws {
         lines
     }
 
-    /// Which of the variant's policies the owner's backlog alarm runs (by ARN, as CloudWatch
-    /// does): a policy re-created under a new ARN leaves the alarm dangling unless re-pointed.
+    /// What the owner's backlog alarm runs, list by list: the variant's policies by name (found
+    /// by ARN, as CloudWatch does: a policy re-created under a new ARN runs only if the alarm
+    /// names the new one), other actions as they are. Sorted, since a restore may append.
     async fn backlog_alarm_target(&self, endpoint: &str, variant: &str) -> String {
         let name = backlog_alarm(endpoint, variant);
         let alarms = self
@@ -313,55 +320,24 @@ impl Aws {
             return format!("alarm {name} missing");
         };
         let policies = self.policies(endpoint, variant).await;
-        let targets: Vec<&str> = alarm
-            .alarm_actions()
-            .iter()
-            .map(|arn| {
-                policies
-                    .iter()
-                    .find(|p| &p.policy_arn == arn)
-                    .map_or("a policy that does not exist", |p| p.policy_name.as_str())
-            })
-            .collect();
-        format!("alarm {name} runs {targets:?}")
-    }
-
-    /// What AWS does to a variant's autoscaling when its endpoint is deleted, and moto does not:
-    /// the scheduled actions, the policies and the target go.
-    pub async fn forget_autoscaling(&self, endpoint: &str, variant: &str) {
-        let id = resource_id(endpoint, variant);
-        for a in self.scheduled_actions(endpoint, variant).await {
-            self.autoscaling
-                .delete_scheduled_action()
-                .service_namespace(ServiceNamespace::Sagemaker)
-                .resource_id(&id)
-                .scalable_dimension(DIMENSION)
-                .scheduled_action_name(a.scheduled_action_name)
-                .send()
-                .await
-                .expect("delete scheduled action");
-        }
-        for p in self.policies(endpoint, variant).await {
-            self.autoscaling
-                .delete_scaling_policy()
-                .service_namespace(ServiceNamespace::Sagemaker)
-                .resource_id(&id)
-                .scalable_dimension(DIMENSION)
-                .policy_name(p.policy_name)
-                .send()
-                .await
-                .expect("delete scaling policy");
-        }
-        if self.target(endpoint, variant).await.is_some() {
-            self.autoscaling
-                .deregister_scalable_target()
-                .service_namespace(ServiceNamespace::Sagemaker)
-                .resource_id(&id)
-                .scalable_dimension(DIMENSION)
-                .send()
-                .await
-                .expect("deregister scalable target");
-        }
+        let names = |actions: &[String]| {
+            let mut names: Vec<String> = actions
+                .iter()
+                .map(|arn| {
+                    policies
+                        .iter()
+                        .find(|p| &p.policy_arn == arn)
+                        .map_or_else(|| arn.clone(), |p| p.policy_name.clone())
+                })
+                .collect();
+            names.sort();
+            names
+        };
+        format!(
+            "alarm {name} runs {:?}, on OK {:?}",
+            names(alarm.alarm_actions()),
+            names(alarm.ok_actions())
+        )
     }
 
     /// Everything sagetide is responsible for, in a form two runs can be compared by: each
@@ -386,10 +362,9 @@ impl Aws {
         state
     }
 
-    /// If `endpoint` is gone: checks that its snapshot was stored before it went (the test
-    /// fails otherwise), then does what AWS does and moto does not, dropping its variants'
-    /// autoscaling.
-    pub async fn forget_if_deleted(&self, endpoint: &str, variants: &[&str]) {
+    /// Fails the test if `endpoint` is gone and its snapshot was not stored before it went:
+    /// the one thing that must never happen.
+    pub async fn assert_snapshot_if_gone(&self, endpoint: &str) {
         if self.endpoint(endpoint).await.is_some() {
             return;
         }
@@ -398,9 +373,6 @@ impl Aws {
             matches!(phase.as_deref(), Some("sleeping" | "asleep")),
             "{endpoint} is gone without its snapshot in the table (phase {phase:?})"
         );
-        for variant in variants {
-            self.forget_autoscaling(endpoint, variant).await;
-        }
     }
 
     /// The endpoint's status and EndpointConfig, if it exists.
@@ -416,6 +388,73 @@ impl Aws {
             found.endpoint_status?.as_str().to_owned(),
             found.endpoint_config_name?,
         ))
+    }
+
+    /// An EndpointConfig as DescribeEndpointConfig answers it (but its ARN and creation time),
+    /// and its tags.
+    pub async fn endpoint_config(&self, name: &str) -> (serde_json::Value, BTreeMap<String, String>) {
+        let found = self
+            .sagemaker
+            .describe_endpoint_config()
+            .endpoint_config_name(name)
+            .send()
+            .await
+            .expect("describe endpoint config");
+        let arn = found.endpoint_config_arn.clone().unwrap_or_default();
+        let described = serde_json::json!({
+            "variants": format!("{:?}", found.production_variants),
+            "shadow": format!("{:?}", found.shadow_production_variants),
+            "data_capture": format!("{:?}", found.data_capture_config),
+            "kms": found.kms_key_id,
+            "role": found.execution_role_arn,
+            "vpc": format!("{:?}", found.vpc_config),
+            "isolation": found.enable_network_isolation,
+        });
+        (described, self.resource_tags(&arn).await)
+    }
+
+    /// A model as DescribeModel answers it (but its ARN and creation time), and its tags.
+    pub async fn model(&self, name: &str) -> (serde_json::Value, BTreeMap<String, String>) {
+        let found = self
+            .sagemaker
+            .describe_model()
+            .model_name(name)
+            .send()
+            .await
+            .expect("describe model");
+        let arn = found.model_arn.clone().unwrap_or_default();
+        let described = serde_json::json!({
+            "primary": format!("{:?}", found.primary_container),
+            "containers": format!("{:?}", found.containers),
+            "role": found.execution_role_arn,
+            "vpc": format!("{:?}", found.vpc_config),
+            "isolation": found.enable_network_isolation,
+            "inference": format!("{:?}", found.inference_execution_config),
+        });
+        (described, self.resource_tags(&arn).await)
+    }
+
+    async fn resource_tags(&self, arn: &str) -> BTreeMap<String, String> {
+        self.sagemaker
+            .list_tags()
+            .resource_arn(arn)
+            .send()
+            .await
+            .expect("list tags")
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| Some((t.key?, t.value?)))
+            .collect()
+    }
+
+    pub async fn delete_model(&self, name: &str) {
+        self.sagemaker
+            .delete_model()
+            .model_name(name)
+            .send()
+            .await
+            .expect("delete model");
     }
 
     pub async fn delete_endpoint_config(&self, name: &str) {
@@ -434,7 +473,8 @@ impl Aws {
             .await;
     }
 
-    /// Every CloudWatch alarm as `name periods x seconds [variants]`.
+    /// Every CloudWatch alarm as `name periods x seconds [variants]` (the target-tracking alarms
+    /// that Application Auto Scaling makes without their random suffix).
     pub async fn alarms(&self) -> Vec<String> {
         let alarms = self
             .cloudwatch
@@ -461,7 +501,7 @@ impl Aws {
                     .collect();
                 format!(
                     "{} {} x {} s {variants:?}",
-                    a.alarm_name().unwrap_or_default(),
+                    stable_alarm_name(a.alarm_name().unwrap_or_default()),
                     a.evaluation_periods.unwrap_or_default(),
                     stats.first().and_then(|s| s.period).unwrap_or_default()
                 )
@@ -573,5 +613,16 @@ impl Aws {
                 format!("{} {}", text("action"), text("outcome"))
             })
             .collect()
+    }
+}
+
+/// Application Auto Scaling names a target-tracking alarm `TargetTracking-<resource>-AlarmHigh-`
+/// and a random UUID; two runs compare by what comes before it.
+fn stable_alarm_name(name: &str) -> &str {
+    match name.rsplit_once('-') {
+        Some(_) if name.starts_with("TargetTracking-") && name.len() > 37 => {
+            &name[..name.len() - 37]
+        }
+        _ => name,
     }
 }

@@ -1,10 +1,42 @@
-//! moto server, started on a free loopback port and stopped when dropped.
+//! moto server, started on a free loopback port and stopped when dropped, through the wrapper
+//! that makes it answer as AWS does (tests/moto/truer/), and the wrapper's control API: how long
+//! endpoints take to create, update and delete, which instance types have no capacity, which
+//! metrics CloudWatch cannot answer in full, and the EventBridge events AWS sent.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use crate::{free_port, workspace_root};
+
+/// How long (real seconds) the local AWS takes to create, update and delete an endpoint unless
+/// a test says otherwise: long enough that every function meets `Creating`, `Updating` and
+/// `Deleting` endpoints, as in AWS, short enough for hundreds of cycles in CI.
+pub const TIMING: Timing = Timing {
+    creating: 0.3,
+    updating: 0.2,
+    deleting: 0.2,
+};
+
+/// Seconds of real time an endpoint spends in each transitional status.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub creating: f64,
+    pub updating: f64,
+    pub deleting: f64,
+}
+
+impl Timing {
+    /// moto's own behaviour: every transition happens at the next request.
+    pub const INSTANT: Timing = Timing {
+        creating: 0.0,
+        updating: 0.0,
+        deleting: 0.0,
+    };
+}
 
 pub struct Moto {
     child: Child,
@@ -58,6 +90,78 @@ impl Moto {
             answer.starts_with("HTTP/1.1 200"),
             "moto reset failed: {answer}"
         );
+    }
+
+    /// Sets how long endpoints take to change.
+    pub async fn set_timing(&self, timing: Timing) {
+        let body = json!({
+            "creating": timing.creating,
+            "updating": timing.updating,
+            "deleting": timing.deleting,
+        });
+        self.control("POST", "timing", body).await;
+    }
+
+    /// Makes SageMaker unable (or able again) to provision `instance_type`: an endpoint created
+    /// on it fails with InsufficientInstanceCapacity.
+    pub async fn set_capacity(&self, instance_type: &str, available: bool) {
+        let body = json!({"instance_type": instance_type, "available": available});
+        self.control("POST", "capacity", body).await;
+    }
+
+    /// Makes GetMetricData answer `status` (`PartialData`, `InternalError`; `None`: complete)
+    /// for every query on the metric `name`.
+    pub async fn set_metric_status(&self, name: &str, status: Option<&str>) {
+        let body = json!({"metric": name, "status": status});
+        self.control("POST", "metric-status", body).await;
+    }
+
+    /// Waits until no endpoint is creating, updating or deleting any more, then returns the
+    /// EventBridge events AWS sent meanwhile (and before), oldest first.
+    pub async fn settle(&self) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let pending = self.control("GET", "pending", json!({})).await;
+            if pending["pending"].as_array().is_none_or(Vec::is_empty) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "endpoints still changing after 60 s: {pending}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let taken = self.control("POST", "events/take", json!({})).await;
+        taken["events"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// One call of the wrapper's control API (`/_sagetide/<path>`), answered in JSON.
+    async fn control(&self, method: &str, path: &str, body: Value) -> Value {
+        let addr = self.url.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("moto is up");
+        let body = body.to_string();
+        let request = format!(
+            "{method} /_sagetide/{path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("send a control request");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .await
+            .expect("read the control answer");
+        let (head, json) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(
+            head.starts_with("HTTP/1.1 200"),
+            "control {method} {path} failed: {answer}"
+        );
+        serde_json::from_str(json).expect("the control API answers JSON")
     }
 
     fn wait_until_up(&self) {

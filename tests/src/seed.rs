@@ -15,7 +15,8 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_sagemaker::types::{
-    ContainerDefinition, ProductionVariant, ProductionVariantInstanceType, Tag,
+    CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig, ProductionVariant,
+    ProductionVariantInstanceType, Tag, VpcConfig,
 };
 
 pub const TABLE: &str = "sagetide";
@@ -130,15 +131,37 @@ impl Aws {
             .primary_container(
                 ContainerDefinition::builder()
                     .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/model:latest")
+                    .model_data_url(format!("s3://models/{name}/model.tar.gz"))
+                    .environment("MODEL_ID", name)
                     .build(),
             )
+            .vpc_config(
+                VpcConfig::builder()
+                    .security_group_ids("sg-0123")
+                    .subnets("subnet-0123")
+                    .build(),
+            )
+            .enable_network_isolation(true)
+            .tags(Tag::builder().key("cost-center").value("ml").build())
             .send()
             .await
             .expect("create model");
         let mut config = self
             .sagemaker
             .create_endpoint_config()
-            .endpoint_config_name(format!("{name}-config"));
+            .endpoint_config_name(format!("{name}-config"))
+            .data_capture_config(
+                DataCaptureConfig::builder()
+                    .initial_sampling_percentage(20)
+                    .destination_s3_uri(format!("s3://capture/{name}"))
+                    .capture_options(
+                        CaptureOption::builder()
+                            .capture_mode(CaptureMode::Input)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .tags(Tag::builder().key("cost-center").value("ml").build());
         for (variant, instance_type, count) in variants {
             config = config.production_variants(
                 ProductionVariant::builder()
@@ -147,6 +170,7 @@ impl Aws {
                     .instance_type(ProductionVariantInstanceType::from(*instance_type))
                     .initial_instance_count(*count)
                     .initial_variant_weight(1.0)
+                    .container_startup_health_check_timeout_in_seconds(600)
                     .build(),
             );
         }
@@ -160,6 +184,36 @@ impl Aws {
             endpoint = endpoint.tags(Tag::builder().key(*key).value(*value).build());
         }
         endpoint.send().await.expect("create endpoint");
+        self.wait_in_service(name).await;
+    }
+
+    /// Waits until the endpoint `name` is InService, as its owner's deployment would before
+    /// configuring autoscaling (Application Auto Scaling refuses other endpoints).
+    pub async fn wait_in_service(&self, name: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let status = self.endpoint_status(name).await;
+            match status.as_deref() {
+                Some("InService") => return,
+                Some("Failed") => panic!("{name} failed to create"),
+                _ if std::time::Instant::now() > deadline => {
+                    panic!("{name} is not InService after 30 s ({status:?})")
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(25)).await,
+            }
+        }
+    }
+
+    /// The endpoint's status, if it exists.
+    pub async fn endpoint_status(&self, name: &str) -> Option<String> {
+        let found = self
+            .sagemaker
+            .describe_endpoint()
+            .endpoint_name(name)
+            .send()
+            .await
+            .ok()?;
+        Some(found.endpoint_status?.as_str().to_owned())
     }
 
     pub async fn endpoint_arn(&self, name: &str) -> String {
@@ -291,7 +345,7 @@ impl Aws {
         from: i64,
         value: f64,
     ) {
-        for chunk in names.chunks(10) {
+        for chunk in names.chunks(25) {
             futures::future::join_all(chunk.iter().map(|name| async move {
                 self.create_endpoint_with(name, &[("AllTraffic", instance_type, 1)], &[tag])
                     .await
@@ -327,7 +381,7 @@ impl Aws {
         min: i32,
         max: i32,
     ) {
-        for chunk in names.chunks(20) {
+        for chunk in names.chunks(25) {
             futures::future::join_all(chunk.iter().map(|name| async move {
                 self.create_endpoint(name, &["AllTraffic"], tags).await;
                 self.register_target(name, "AllTraffic", min, max, None)

@@ -63,11 +63,12 @@ async fn seed_fleet(h: &Harness) {
     aws.register_target("held", "AllTraffic", 2, 6, None).await;
 }
 
-/// A tick at `time`, in a fresh scheduler process, and AWS's answer to it.
+/// A tick at `time`, in a fresh scheduler process, and AWS finishing what it began.
 async fn tick(h: &Harness, time: &str) -> Result<Value, Value> {
     let now = at(time);
     let answer = h.invoke("scheduler", scheduled_event(&now), &now).await;
-    h.aws.forget_if_deleted("desk", FLEET[1].1).await;
+    h.moto.settle().await;
+    h.aws.assert_snapshot_if_gone("desk").await;
     answer
 }
 

@@ -8,6 +8,7 @@ use sagetide_tests::crash::at_every_call;
 use sagetide_tests::proxy::{self, EndpointChanges};
 use sagetide_tests::{
     Harness, LEASE_EXPIRED, LEASE_TTL, alarm_event, endpoint_state_event, function::Function,
+    route, state_change,
 };
 use serde_json::{Value, json};
 
@@ -50,13 +51,6 @@ async fn autoscaling(h: &Harness) -> Vec<String> {
     lines
 }
 
-/// What AWS does when the endpoint is deleted and moto does not.
-async fn forget_autoscaling(h: &Harness) {
-    for variant in VARIANTS {
-        h.aws.forget_autoscaling(ENDPOINT, variant).await;
-    }
-}
-
 fn manual(action: &str) -> Value {
     json!({"action": action, "endpoint": ENDPOINT})
 }
@@ -67,6 +61,15 @@ fn idle_alarm() -> Value {
 
 fn in_service() -> Value {
     endpoint_state_event(ENDPOINT, "IN_SERVICE")
+}
+
+/// The IN_SERVICE that AWS sent for the endpoint among `events`.
+fn in_service_of(events: &[Value]) -> Value {
+    events
+        .iter()
+        .find(|e| route(e) == Some("restorer") && state_change(e).0 == ENDPOINT)
+        .cloned()
+        .unwrap_or_else(|| panic!("no IN_SERVICE of {ENDPOINT} among {events:#?}"))
 }
 
 fn outcome(response: &Value) -> &str {
@@ -101,31 +104,43 @@ async fn sleep_wake_and_restore_bring_back_tags_targets_policies_and_scheduled_a
     let tags_before = h.aws.tags(ENDPOINT).await;
     let before = autoscaling(&h).await;
     assert_eq!(before.len(), 2 * (1 + 4 + 2 + 1), "{before:#?}");
+    let step_alarm = "runs [\"arn:aws:sns:us-east-1:123456789012:on-call\", \"step-out\"]";
     assert!(
-        before.iter().any(|l| l.contains("runs [\"step-out\"]")),
+        before.iter().any(|l| l.contains(step_alarm)),
         "{before:#?}"
     );
     let mut f = Functions::start(&h, &later(120)).await;
 
     let slept = f.sleeper.invoke(idle_alarm()).await.unwrap();
     assert_eq!(outcome(&slept), "applied", "{slept}");
-    assert_eq!(h.aws.endpoint(ENDPOINT).await, None);
+    assert_eq!(
+        h.aws.endpoint(ENDPOINT).await.map(|e| e.0),
+        Some("Deleting".into())
+    );
     assert_eq!(
         h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
         Some("asleep")
     );
-    forget_autoscaling(&h).await;
-    assert_eq!(autoscaling(&h).await, Vec::<String>::new());
+    // Once it is gone, AWS has dropped its targets, policies and scheduled actions, and taken
+    // the step policy out of the owner's alarm (which still notifies the pager).
+    h.moto.settle().await;
+    assert_eq!(h.aws.endpoint(ENDPOINT).await, None);
+    assert_eq!(
+        h.aws.autoscaling_state(ENDPOINT, "AllTraffic").await,
+        Vec::<String>::new()
+    );
+    assert!(h.aws.alarms().await.iter().all(|a| !a.starts_with("TargetTracking-")));
 
     let woken = f.waker.invoke(manual("wake")).await.unwrap();
     assert_eq!(outcome(&woken), "applied", "{woken}");
     assert_eq!(
         h.aws.endpoint(ENDPOINT).await,
-        Some(("InService".into(), "chat-config".into()))
+        Some(("Creating".into(), "chat-config".into()))
     );
+    let events = h.moto.settle().await;
     assert_eq!(h.aws.tags(ENDPOINT).await, tags_before);
 
-    let restored = f.restorer.invoke(in_service()).await.unwrap();
+    let restored = f.restorer.invoke(in_service_of(&events)).await.unwrap();
     assert_eq!(outcome(&restored), "applied", "{restored}");
     assert_eq!(autoscaling(&h).await, before);
     assert_eq!(
@@ -260,7 +275,7 @@ async fn duplicate_events_change_nothing_more() {
         outcome(&f.sleeper.invoke(idle_alarm()).await.unwrap()),
         "applied"
     );
-    forget_autoscaling(&h).await;
+    h.moto.settle().await;
     h.proxy.take();
     let again = f.sleeper.invoke(idle_alarm()).await.unwrap();
     assert_eq!(outcome(&again), "already-done", "{again}");
@@ -274,6 +289,7 @@ async fn duplicate_events_change_nothing_more() {
     let again = f.waker.invoke(manual("wake")).await.unwrap();
     assert_eq!(outcome(&again), "already-done", "{again}");
     assert_eq!(only_lease(h.proxy.take()), Vec::<String>::new());
+    let in_service = in_service_of(&h.moto.settle().await);
 
     // A woken endpoint is not put back to sleep before its autoscaling is back.
     let early = f
@@ -284,41 +300,56 @@ async fn duplicate_events_change_nothing_more() {
     assert_eq!(outcome(&early), "declined", "{early}");
 
     assert_eq!(
-        outcome(&f.restorer.invoke(in_service()).await.unwrap()),
+        outcome(&f.restorer.invoke(in_service.clone()).await.unwrap()),
         "applied"
     );
     h.proxy.take();
-    let again = f.restorer.invoke(in_service()).await.unwrap();
+    let again = f.restorer.invoke(in_service).await.unwrap();
     assert_eq!(outcome(&again), "already-done", "{again}");
     assert_eq!(only_lease(h.proxy.take()), Vec::<String>::new());
     assert_eq!(autoscaling(&h).await, before);
 }
 
+/// Clean-up scripts and CloudFormation updates delete EndpointConfigs and models that no
+/// endpoint uses, and a sleeping endpoint uses none.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_deleted_endpoint_config_is_a_clear_error_and_the_snapshot_stays() {
+async fn a_wake_creates_again_the_endpoint_config_and_model_deleted_while_it_slept() {
     let h = Harness::start(CONFIG).await;
     seed(&h).await;
+    let config_before = h.aws.endpoint_config("chat-config").await;
+    let model_before = h.aws.model("chat-model").await;
     let mut f = Functions::start(&h, &later(120)).await;
     assert_eq!(
         outcome(&f.sleeper.invoke(idle_alarm()).await.unwrap()),
         "applied"
     );
+    h.moto.settle().await;
     h.aws.delete_endpoint_config("chat-config").await;
+    h.aws.delete_model("chat-model").await;
 
-    let error = f.waker.invoke(manual("wake")).await.unwrap_err();
+    let woken = f.waker.invoke(manual("wake")).await.unwrap();
 
-    assert_eq!(error["errorType"], "ActionsFailed", "{error}");
+    assert_eq!(outcome(&woken), "applied", "{woken}");
+    let detail = woken["reports"][0]["detail"].as_str().unwrap();
     assert!(
-        error["errorMessage"]
-            .as_str()
-            .unwrap()
-            .contains("EndpointConfig chat-config no longer exists"),
-        "{error}"
+        detail.contains("creating again model chat-model and EndpointConfig chat-config"),
+        "{detail}"
     );
-    assert_eq!(h.aws.endpoint(ENDPOINT).await, None);
+    let marked = |(definition, tags): (Value, BTreeMap<String, String>)| {
+        let mut tags = tags;
+        assert_eq!(
+            tags.remove("sagetide:recreated-for").as_deref(),
+            Some(ENDPOINT)
+        );
+        (definition, tags)
+    };
+    assert_eq!(marked(h.aws.endpoint_config("chat-config").await), config_before);
+    assert_eq!(marked(h.aws.model("chat-model").await), model_before);
+    let restored = f.restorer.invoke(in_service_of(&h.moto.settle().await)).await;
+    assert_eq!(outcome(&restored.unwrap()), "applied");
     assert_eq!(
-        h.aws.snapshot_phase(ENDPOINT).await.as_deref(),
-        Some("asleep")
+        h.aws.endpoint(ENDPOINT).await,
+        Some(("InService".into(), "chat-config".into()))
     );
 }
 
@@ -369,8 +400,8 @@ enum Step {
     Restore,
 }
 
-/// The function of `step` answering its event in a fresh process (as after a crash), then what
-/// AWS does if the endpoint was deleted.
+/// The function of `step` answering its event in a fresh process (as after a crash), then AWS
+/// finishing what it began (a deletion, a creation).
 async fn run_step(h: &Harness, step: Step) -> Result<Value, Value> {
     let (function, event) = match step {
         Step::Sleep => ("sleeper", idle_alarm()),
@@ -378,7 +409,8 @@ async fn run_step(h: &Harness, step: Step) -> Result<Value, Value> {
         Step::Restore => ("restorer", in_service()),
     };
     let answer = h.invoke(function, event, later(120)).await;
-    h.aws.forget_if_deleted(ENDPOINT, &VARIANTS).await;
+    h.moto.settle().await;
+    h.aws.assert_snapshot_if_gone(ENDPOINT).await;
     answer
 }
 
@@ -524,6 +556,7 @@ async fn a_wake_alarm_wakes_the_endpoints_that_named_it_and_only_those() {
             .unwrap();
         assert_eq!(outcome(&slept), "applied", "{slept}");
     }
+    h.moto.settle().await;
 
     let unrelated = f
         .waker
@@ -622,6 +655,7 @@ async fn a_wake_finishes_a_sleep_cut_short_after_its_delete() {
     let mut rehearsal = Functions::start_with(&h, &env).await;
     seed(&h).await;
     rehearsal.sleeper.invoke(idle_alarm()).await.unwrap();
+    h.moto.settle().await;
     let calls = h.proxy.take();
     let delete = calls
         .iter()
@@ -634,6 +668,7 @@ async fn a_wake_finishes_a_sleep_cut_short_after_its_delete() {
     h.proxy.crash_after(Some(delete + 1));
     assert!(f.sleeper.invoke(idle_alarm()).await.is_err());
     h.proxy.crash_after(None);
+    h.moto.settle().await;
     assert_eq!(h.aws.endpoint(ENDPOINT).await, None);
     assert_eq!(
         h.aws.snapshot_phase(ENDPOINT).await.as_deref(),

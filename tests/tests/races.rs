@@ -139,6 +139,12 @@ fn lost(answer: &Result<Value, Value>) -> bool {
     }
 }
 
+/// AWS finishes deleting (or creating) the endpoint; it must not have gone without its snapshot.
+async fn aws_settles(h: &Harness) {
+    h.moto.settle().await;
+    h.aws.assert_snapshot_if_gone(DESK).await;
+}
+
 /// Lambda's retries for the events that lost the race; a tick's deferred action waits for the
 /// next tick, 15 minutes on.
 async fn settle(h: &Harness, answers: &[Result<Value, Value>; 3], now: Timestamp) {
@@ -176,7 +182,7 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wa
             .await
             .answer
             .expect("the evening tick");
-        h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
+        aws_settles(&h).await;
         assert_eq!(changes(&h), (0, 1), "round {round}: the evening sleep");
 
         // 07:35, inside the prewarm: the tick wakes it, someone wakes it by hand, and a late
@@ -189,6 +195,7 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_a_sleeping_endpoint_wa
         );
         contended += answers.iter().filter(|a| lost(a)).count();
         settle(&h, &answers, prewarm).await;
+        aws_settles(&h).await;
         h.deliver("restorer", in_service(), prewarm)
             .await
             .answer
@@ -227,10 +234,10 @@ async fn a_tick_an_idle_alarm_and_a_manual_wake_racing_on_an_idle_endpoint_sleep
             "sleeping, round {round}: tick, sleeper, waker: {:?}",
             ended(&answers)
         );
-        h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
+        aws_settles(&h).await;
         contended += answers.iter().filter(|a| lost(a)).count();
         settle(&h, &answers, evening).await;
-        h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
+        aws_settles(&h).await;
         let (creates, deletes) = changes(&h);
         assert_eq!(deletes, 1, "round {round}: one sleep");
         assert!(creates <= 1, "round {round}: {creates} wakes");
@@ -258,7 +265,7 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
     let before = h.aws.autoscaling_state(DESK, "AllTraffic").await;
     let evening = at(0, "19:00");
     h.invoke("scheduler", tick(evening), evening).await.unwrap();
-    h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
+    aws_settles(&h).await;
     assert_eq!(changes(&h), (0, 1));
 
     // The 17:45 tick, delivered after the 19:00 one: its schedule said awake, but it is late.
@@ -278,6 +285,7 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
 
     let prewarm = at(1, "07:30");
     h.invoke("scheduler", tick(prewarm), prewarm).await.unwrap();
+    aws_settles(&h).await;
     let restored = h.invoke("restorer", in_service(), prewarm).await.unwrap();
     assert_eq!(restored["reports"][0]["outcome"], "applied", "{restored}");
     assert_eq!(changes(&h), (1, 0));
@@ -305,7 +313,7 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
     // its claim cannot stop the real ticks after it.
     let ahead = at(30, "19:00");
     h.invoke("scheduler", tick(ahead), later).await.unwrap();
-    h.aws.forget_if_deleted(DESK, &["AllTraffic"]).await;
+    aws_settles(&h).await;
     assert_eq!(changes(&h), (0, 1));
     let next = prewarm + SignedDuration::from_mins(15);
     let report = h.invoke("scheduler", tick(next), next).await.unwrap();

@@ -463,13 +463,16 @@ async fn a_sleep_schedule_deletes_off_hours_and_recreates_prewarmed_with_its_aut
 
     // Noon in New York is off-hours of the night-owl schedule.
     assert_eq!(tick("2026-11-23T17:00:00Z").await, ["owl sleep applied"]);
-    assert_eq!(h.aws.endpoint("owl").await, None);
     assert_eq!(h.aws.snapshot_phase("owl").await.as_deref(), Some("asleep"));
-    h.aws.forget_autoscaling("owl", "AllTraffic").await;
+    h.moto.settle().await;
+    assert_eq!(h.aws.endpoint("owl").await, None);
 
     // 19:00 is still off-hours; 19:31 is inside the 30 minutes of prewarm before 20:00.
     assert_eq!(tick("2026-11-24T00:00:00Z").await, Vec::<String>::new());
     assert_eq!(tick("2026-11-24T00:31:00Z").await, ["owl wake applied"]);
+    // Creating, it waits for its restore.
+    assert_eq!(tick("2026-11-24T00:33:00Z").await, Vec::<String>::new());
+    h.moto.settle().await;
     assert_eq!(h.aws.tags("owl").await, tags);
     // The restorer's event is not delivered here: the next tick restores instead.
     assert_eq!(tick("2026-11-24T00:36:00Z").await, ["owl restore applied"]);

@@ -8,12 +8,11 @@ use crate::aws::{self, AwsError};
 use crate::config::Config;
 use crate::events::AlarmState;
 use crate::idle;
-use crate::lifecycle::decide::SleepTrigger;
+use crate::plan::sleepable::SleepTrigger;
 use crate::lifecycle::{Actor, Lifecycle, Report};
 use crate::names::VariantRef;
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
-use crate::tags::WakeSource;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "outcome", content = "detail")]
@@ -161,10 +160,18 @@ impl Executor {
                 aws::cloudwatch::delete_alarm(&self.lifecycle()?.cloudwatch, &name).await?;
                 Ok(Outcome::Applied)
             }
-            // With a lifecycle, `run_lifecycle` has carried these out already.
-            Action::Sleep | Action::Wake { .. } | Action::Restore | Action::EndRemedy { .. } => {
-                Err(no_lifecycle())
+            Action::RearmIdleAlarm => {
+                let name = idle::alarm_name(&planned.endpoint);
+                let cloudwatch = &self.lifecycle()?.cloudwatch;
+                aws::cloudwatch::rearm_alarm(cloudwatch, &name, &planned.reason).await?;
+                Ok(Outcome::Applied)
             }
+            // With a lifecycle, `run_lifecycle` has carried these out already.
+            Action::Sleep
+            | Action::Wake { .. }
+            | Action::Restore
+            | Action::RecoverWake
+            | Action::EndRemedy { .. } => Err(no_lifecycle()),
         }
     }
 
@@ -183,17 +190,13 @@ impl Executor {
                     .sleep(name, SleepTrigger::Schedule(config), why, actor)
                     .await
             }
-            Action::Wake { alarm: None } => {
+            Action::Wake { source, alarm } => {
                 lifecycle
-                    .wake(name, WakeSource::Schedule, None, why, actor)
-                    .await
-            }
-            Action::Wake { alarm: Some(alarm) } => {
-                lifecycle
-                    .wake(name, WakeSource::Alarm, Some(alarm), why, actor)
+                    .wake(name, *source, alarm.as_deref(), why, actor)
                     .await
             }
             Action::Restore => lifecycle.restore(name, why, actor).await,
+            Action::RecoverWake => lifecycle.recover(name, why, actor).await,
             Action::EndRemedy {
                 rule,
                 alarm,

@@ -7,6 +7,7 @@ use crate::capacity::Capacity;
 use crate::fleet::ScalableTarget;
 use crate::names::VariantRef;
 use crate::snapshot::Suspended;
+use crate::tags::Tags;
 
 /// DescribeScalableTargets takes at most this many resource ids a call.
 const RESOURCE_IDS_PER_CALL: usize = 50;
@@ -84,7 +85,7 @@ pub async fn set_suspended(
     variant: &VariantRef,
     suspended: Suspended,
 ) -> Result<(), AwsError> {
-    register(client, variant, None, Some(suspended)).await
+    register(client, variant, None, Some(suspended)).await.map(drop)
 }
 
 /// Sets a variant's MinCapacity and MaxCapacity, registering the target if it has none. The
@@ -95,17 +96,18 @@ pub async fn set_capacity(
     capacity: Capacity,
 ) -> Result<(), AwsError> {
     let bounds = (capacity_arg(capacity.min()), capacity_arg(capacity.max()));
-    register(client, variant, Some(bounds), None).await
+    register(client, variant, Some(bounds), None).await.map(drop)
 }
 
 /// RegisterScalableTarget for a variant: what is left out (`None`) keeps its current value.
+/// Returns the target's ARN (which tags are set on).
 pub(super) async fn register(
     client: &Client,
     variant: &VariantRef,
     bounds: Option<(i32, i32)>,
     suspended: Option<Suspended>,
-) -> Result<(), AwsError> {
-    client
+) -> Result<Option<String>, AwsError> {
+    let registered = client
         .register_scalable_target()
         .service_namespace(ServiceNamespace::Sagemaker)
         .scalable_dimension(DIMENSION)
@@ -116,6 +118,30 @@ pub(super) async fn register(
         .send()
         .await
         .map_err(|e| AwsError::new("application-autoscaling:RegisterScalableTarget", e))?;
+    Ok(registered.scalable_target_arn)
+}
+
+/// The tags of the scalable target `arn`.
+pub(super) async fn target_tags(client: &Client, arn: &str) -> Result<Tags, AwsError> {
+    let found = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("application-autoscaling:ListTagsForResource", e))?;
+    Ok(found.tags.unwrap_or_default().into_iter().collect())
+}
+
+/// Adds `tags` to the scalable target `arn` (RegisterScalableTarget tags only a target it
+/// creates, so a restore that runs again needs this to be sure).
+pub(super) async fn tag_target(client: &Client, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+    client
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("application-autoscaling:TagResource", e))?;
     Ok(())
 }
 

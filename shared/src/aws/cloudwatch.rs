@@ -3,23 +3,27 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatch::types::{
-    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat,
-    ScanBy, StandardUnit, StateValue, Tag,
+    AlarmType, ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricDatum,
+    MetricStat, ScanBy, StandardUnit, StateValue, StatusCode, Tag,
 };
 use jiff::Timestamp;
 
 use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::AlarmStatus;
-use crate::idle::{self, IdleAlarm};
-use crate::names::{VariantName, VariantRef};
+use crate::idle::{self, ExistingAlarm, IdleAlarm};
+use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::snapshot::{ActionList, AlarmLink};
 
 /// GetMetricData takes at most this many queries a call.
 const QUERIES_PER_CALL: usize = 500;
 /// PutMetricData takes at most this many datums a call.
 const DATUMS_PER_CALL: usize = 1000;
 
+/// sagetide's own metrics' namespace (the template lets the functions write only there).
 pub const FLEET_UTILIZATION_NAMESPACE: &str = "Sagetide";
 pub const FLEET_UTILIZATION: &str = "FleetUtilization";
+/// One datapoint per wake that failed or took too long.
+pub const WAKE_FAILURES: &str = "WakeFailures";
 
 /// One `AWS/SageMaker` `ConcurrentRequestsPerModel` series of a variant: per instance type, or
 /// the variant-level series (no `InstanceType` dimension).
@@ -127,39 +131,118 @@ pub async fn put_fleet_utilization(
     Ok(calls)
 }
 
-/// The total `Invocations` of the variants in [start, end): one GetMetricData call with one
-/// Sum query per variant.
-pub async fn invocations(
+/// What CloudWatch knows of an endpoint's recent traffic (see [`activity`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// The sum of `Invocations` over the window.
+    pub invocations: f64,
+    /// The highest `ConcurrentRequestsPerModel` over the last minutes, which lands long before
+    /// the `Invocations` of the same requests do.
+    pub peak_concurrency: f64,
+    /// The queries whose data CloudWatch did not return in full (`StatusCode` other than
+    /// `Complete`): the idle check cannot rely on what it read.
+    pub incomplete: Vec<String>,
+}
+
+/// The `Invocations` of the variants over `window` (summed by `period_seconds`) and their peak
+/// `ConcurrentRequestsPerModel` over `recent`, in one GetMetricData call (two queries per
+/// variant), every page read.
+pub async fn activity(
     client: &Client,
     variants: &[VariantRef],
-    start: Timestamp,
-    end: Timestamp,
+    window: (Timestamp, Timestamp),
     period_seconds: i32,
-) -> Result<f64, AwsError> {
-    let queries = variants.iter().enumerate().map(|(i, variant)| {
+    recent: Timestamp,
+) -> Result<Activity, AwsError> {
+    let (start, end) = window;
+    let invocations = variants.iter().enumerate().map(|(i, variant)| {
         stat_query(
-            format!("v{i}"),
+            format!("invocations{i}"),
             invocations_metric(variant),
             period_seconds,
             "Sum",
             true,
         )
     });
+    let concurrency = variants.iter().enumerate().map(|(i, variant)| {
+        let metric = Metric::builder()
+            .namespace("AWS/SageMaker")
+            .metric_name("ConcurrentRequestsPerModel")
+            .set_dimensions(Some(dimensions(variant).to_vec()))
+            .build();
+        stat_query(format!("concurrency{i}"), metric, 60, "Maximum", true)
+    });
     let mut pages = client
         .get_metric_data()
-        .set_metric_data_queries(Some(queries.collect()))
-        .start_time(to_smithy(start))
+        .set_metric_data_queries(Some(invocations.chain(concurrency).collect()))
+        .start_time(to_smithy(start.min(recent)))
         .end_time(to_smithy(end))
         .into_paginator()
         .send();
-    let mut total = 0.0;
+    let mut activity = Activity {
+        invocations: 0.0,
+        peak_concurrency: 0.0,
+        incomplete: Vec::new(),
+    };
+    // A query's status is its last page's: PartialData means more pages follow.
+    let mut status: BTreeMap<String, bool> = BTreeMap::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new("cloudwatch:GetMetricData", e))?;
         for result in page.metric_data_results.unwrap_or_default() {
-            total += result.values.unwrap_or_default().iter().sum::<f64>();
+            let id = result.id.unwrap_or_default();
+            let complete = result.status_code == Some(StatusCode::Complete);
+            let points = result
+                .timestamps
+                .unwrap_or_default()
+                .into_iter()
+                .zip(result.values.unwrap_or_default());
+            if id.starts_with("invocations") {
+                // The concurrency window may start earlier than the idle window.
+                activity.invocations += points
+                    .filter(|(at, _)| from_smithy(at).is_ok_and(|t| t >= start))
+                    .map(|(_, v)| v)
+                    .sum::<f64>();
+            } else {
+                activity.peak_concurrency = points
+                    .filter(|(at, _)| from_smithy(at).is_ok_and(|t| t >= recent))
+                    .map(|(_, v)| v)
+                    .fold(activity.peak_concurrency, f64::max);
+            }
+            status.insert(id, complete);
         }
     }
-    Ok(total)
+    activity.incomplete = status
+        .into_iter()
+        .filter(|(_, complete)| !complete)
+        .map(|(id, _)| id)
+        .collect();
+    Ok(activity)
+}
+
+/// Counts a failed wake of `endpoint` in `Sagetide/WakeFailures`, per endpoint and for the
+/// whole deployment (the template's alarm watches the latter).
+pub async fn count_wake_failure(client: &Client, endpoint: &EndpointName) -> Result<(), AwsError> {
+    let datum = |dimensions: Option<Vec<Dimension>>| {
+        MetricDatum::builder()
+            .metric_name(WAKE_FAILURES)
+            .set_dimensions(dimensions)
+            .value(1.0)
+            .unit(StandardUnit::Count)
+            .build()
+    };
+    let per_endpoint = Dimension::builder()
+        .name("EndpointName")
+        .value(endpoint.as_str())
+        .build();
+    client
+        .put_metric_data()
+        .namespace(FLEET_UTILIZATION_NAMESPACE)
+        .metric_data(datum(Some(vec![per_endpoint])))
+        .metric_data(datum(None))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("cloudwatch:PutMetricData", e))?;
+    Ok(())
 }
 
 fn stat_query(
@@ -190,8 +273,9 @@ fn invocations_metric(variant: &VariantRef) -> Metric {
         .build()
 }
 
-/// Every idle alarm sagetide keeps, as it is configured now: ⌈alarms/100⌉ DescribeAlarms calls.
-pub async fn idle_alarms(client: &Client) -> Result<Vec<IdleAlarm>, AwsError> {
+/// Every idle alarm sagetide keeps, as it is configured now and its state: ⌈alarms/100⌉
+/// DescribeAlarms calls.
+pub async fn idle_alarms(client: &Client) -> Result<Vec<ExistingAlarm>, AwsError> {
     let mut pages = client
         .describe_alarms()
         .alarm_name_prefix(idle::ALARM_PREFIX)
@@ -223,19 +307,23 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<IdleAlarm>, AwsError> {
                 .filter_map(|d| VariantName::new(d.value()?).ok())
                 .collect();
             variants.sort();
-            out.push(IdleAlarm {
-                endpoint,
-                variants,
-                period_seconds: stats.first().and_then(|s| s.period).unwrap_or(0),
-                evaluation_periods: alarm.evaluation_periods.unwrap_or(0),
+            out.push(ExistingAlarm {
+                alarm: IdleAlarm {
+                    endpoint,
+                    variants,
+                    period_seconds: stats.first().and_then(|s| s.period).unwrap_or(0),
+                    evaluation_periods: alarm.evaluation_periods.unwrap_or(0),
+                },
+                firing: alarm.state_value == Some(StateValue::Alarm),
             });
         }
     }
     Ok(out)
 }
 
-/// The alarms with an action starting with `action` (a scaling policy's ARN).
-pub async fn invoking(client: &Client, action: &str) -> Result<Vec<String>, AwsError> {
+/// The alarms with an action starting with `action` (a step policy's ARN), and which of their
+/// action lists hold it. CloudWatch's `ActionPrefix` matches any of an alarm's actions.
+pub async fn invoking(client: &Client, action: &str) -> Result<Vec<AlarmLink>, AwsError> {
     let mut pages = client
         .describe_alarms()
         .action_prefix(action)
@@ -244,64 +332,89 @@ pub async fn invoking(client: &Client, action: &str) -> Result<Vec<String>, AwsE
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
-        out.extend(
-            page.metric_alarms()
-                .iter()
-                .filter_map(|a| a.alarm_name.clone()),
-        );
+        for alarm in page.metric_alarms() {
+            let Some(name) = alarm.alarm_name.clone() else {
+                continue;
+            };
+            let lists: Vec<ActionList> = action_lists(alarm)
+                .into_iter()
+                .filter(|(_, actions)| actions.iter().any(|a| a.starts_with(action)))
+                .map(|(list, _)| list)
+                .collect();
+            if !lists.is_empty() {
+                out.push(AlarmLink { alarm: name, lists });
+            }
+        }
     }
     Ok(out)
 }
 
-/// Rewrites alarm `name` so that its actions that run a scaling policy whose ARN ends with
-/// `policy_suffix` (`:resource/…:policyName/…`) run the policy with ARN `arn`. PutMetricAlarm
-/// replaces a whole alarm, so every setting is sent back as DescribeAlarms returned it. An
-/// alarm that no longer exists, or already runs `arn`, is left alone.
-pub async fn point_at_policy(
+fn action_lists(alarm: &MetricAlarm) -> [(ActionList, &[String]); 3] {
+    [
+        (ActionList::Alarm, alarm.alarm_actions()),
+        (ActionList::Ok, alarm.ok_actions()),
+        (ActionList::InsufficientData, alarm.insufficient_data_actions()),
+    ]
+}
+
+/// What [`link_policy`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linked {
+    /// Every list the link names runs the policy (now, or already).
+    Yes,
+    /// The alarm no longer exists.
+    AlarmGone,
+}
+
+/// Puts the step policy with ARN `arn` back into the action lists of `link.alarm` that ran it
+/// before its endpoint was deleted, where it is missing, then reads the alarm back to be sure.
+/// Actions naming an earlier incarnation of the same policy (their ARN ends with
+/// `policy_suffix`, `:resource/…:policyName/…`) are replaced; every other action stays.
+/// PutMetricAlarm replaces a whole alarm, so every setting is sent back as DescribeAlarms
+/// returned it.
+pub async fn link_policy(
     client: &Client,
-    name: &str,
+    link: &AlarmLink,
     policy_suffix: &str,
     arn: &str,
-) -> Result<(), AwsError> {
-    let found = client
-        .describe_alarms()
-        .alarm_names(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
-    let Some(alarm) = found.metric_alarms.unwrap_or_default().into_iter().next() else {
-        tracing::warn!(
-            alarm = name,
-            "alarm gone; its scaling policy action was not restored"
-        );
-        return Ok(());
+) -> Result<Linked, AwsError> {
+    let Some(alarm) = metric_alarm(client, &link.alarm).await? else {
+        return Ok(Linked::AlarmGone);
     };
-    let stale = |action: &String| action.ends_with(policy_suffix) && action != arn;
-    let swap = |actions: Option<Vec<String>>| {
-        actions.map(|list| {
-            list.into_iter()
-                .map(|a| if stale(&a) { arn.to_owned() } else { a })
-                .collect::<Vec<_>>()
-        })
+    let runs = |alarm: &MetricAlarm| {
+        action_lists(alarm)
+            .iter()
+            .filter(|(list, _)| link.lists.contains(list))
+            .all(|(_, actions)| actions.iter().any(|a| a == arn))
     };
-    let any_stale = [
-        &alarm.alarm_actions,
-        &alarm.ok_actions,
-        &alarm.insufficient_data_actions,
-    ]
-    .iter()
-    .any(|list| list.iter().flatten().any(stale));
-    if !any_stale {
-        return Ok(());
+    if runs(&alarm) {
+        return Ok(Linked::Yes);
     }
+    let relinked = |list: ActionList, actions: Option<Vec<String>>| {
+        if !link.lists.contains(&list) {
+            return actions;
+        }
+        let mut actions: Vec<String> = actions
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a == arn || !a.ends_with(policy_suffix))
+            .collect();
+        if !actions.iter().any(|a| a == arn) {
+            actions.push(arn.to_owned());
+        }
+        Some(actions)
+    };
     client
         .put_metric_alarm()
-        .alarm_name(name)
+        .alarm_name(&link.alarm)
         .set_alarm_description(alarm.alarm_description)
         .set_actions_enabled(alarm.actions_enabled)
-        .set_ok_actions(swap(alarm.ok_actions))
-        .set_alarm_actions(swap(alarm.alarm_actions))
-        .set_insufficient_data_actions(swap(alarm.insufficient_data_actions))
+        .set_ok_actions(relinked(ActionList::Ok, alarm.ok_actions))
+        .set_alarm_actions(relinked(ActionList::Alarm, alarm.alarm_actions))
+        .set_insufficient_data_actions(relinked(
+            ActionList::InsufficientData,
+            alarm.insufficient_data_actions,
+        ))
         .set_metric_name(alarm.metric_name)
         .set_namespace(alarm.namespace)
         .set_statistic(alarm.statistic)
@@ -320,7 +433,27 @@ pub async fn point_at_policy(
         .send()
         .await
         .map_err(|e| AwsError::new("cloudwatch:PutMetricAlarm", e))?;
-    Ok(())
+    match metric_alarm(client, &link.alarm).await? {
+        Some(read_back) if runs(&read_back) => Ok(Linked::Yes),
+        Some(_) => Err(AwsError {
+            operation: "cloudwatch:DescribeAlarms",
+            message: format!(
+                "alarm {} read back does not run the restored policy {arn}",
+                link.alarm
+            ),
+        }),
+        None => Ok(Linked::AlarmGone),
+    }
+}
+
+async fn metric_alarm(client: &Client, name: &str) -> Result<Option<MetricAlarm>, AwsError> {
+    let found = client
+        .describe_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
+    Ok(found.metric_alarms.unwrap_or_default().into_iter().next())
 }
 
 /// An alarm's tags, by its ARN.

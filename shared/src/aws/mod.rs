@@ -2,7 +2,9 @@
 
 pub mod autoscaling;
 pub mod cloudwatch;
+pub mod definitions;
 pub mod policies;
+pub mod raw;
 pub mod sagemaker;
 pub mod scaling_state;
 pub mod ssm;

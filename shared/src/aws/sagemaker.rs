@@ -1,14 +1,15 @@
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::types::{
-    BooleanOperator, EndpointStatus, Filter, Operator, ProductionVariantSummary, ResourceType,
-    SearchExpression, Tag,
+    BooleanOperator, DesiredWeightAndCapacity, EndpointStatus, Filter, Operator,
+    ProductionVariantSummary, ResourceType, SearchExpression, Tag,
 };
 use jiff::{SignedDuration, Timestamp};
 
 use super::{AwsError, from_smithy};
-use crate::fleet::{Endpoint, Variant};
+use crate::fleet::{Endpoint, Status, Variant};
 use crate::names::{EndpointName, VariantName};
+use crate::snapshot::VariantSettings;
 
 /// Search returns at most this many records a page.
 const SEARCH_PAGE: i32 = 100;
@@ -57,9 +58,11 @@ pub async fn endpoints_tagged(client: &Client, keys: &[&str]) -> Result<Vec<Endp
                 name,
                 arn: found.endpoint_arn,
                 status: status(found.endpoint_status),
+                failure_reason: found.failure_reason,
                 config_name: found.endpoint_config_name,
                 created: found.creation_time.and_then(|t| from_smithy(&t).ok()),
                 variants: variants(found.production_variants),
+                shadow_variants: names(found.shadow_production_variants),
                 tags,
             });
         }
@@ -85,45 +88,27 @@ pub async fn endpoint(client: &Client, name: &EndpointName) -> Result<Option<End
         operation: OP,
         message: format!("endpoint {name} has no ARN"),
     })?;
-    let tags = client
-        .list_tags()
-        .resource_arn(&arn)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<Tag>, _>>()
-        .await
-        .map_err(|e| AwsError::new("sagemaker:ListTags", e))?;
+    let tags = tags_of(client, &arn).await?;
     Ok(Some(Endpoint {
         name: name.clone(),
         arn: Some(arn),
         status: status(found.endpoint_status),
+        failure_reason: found.failure_reason,
         config_name: found.endpoint_config_name,
         created: found.creation_time.and_then(|t| from_smithy(&t).ok()),
         variants: variants(found.production_variants),
-        tags: tags_to_map(tags),
+        shadow_variants: names(found.shadow_production_variants),
+        tags,
     }))
 }
 
-/// SageMaker answers a ValidationException "Could not find …" for a missing endpoint or config.
-fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+/// SageMaker answers a ValidationException "Could not find …" for a missing endpoint, config
+/// or model.
+pub(crate) fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     error.code() == Some("ValidationException")
         && error
             .message()
             .is_some_and(|m| m.contains("Could not find") || m.contains("does not exist"))
-}
-
-pub async fn endpoint_config_exists(client: &Client, name: &str) -> Result<bool, AwsError> {
-    match client
-        .describe_endpoint_config()
-        .endpoint_config_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if is_not_found(&e) => Ok(false),
-        Err(e) => Err(AwsError::new("sagemaker:DescribeEndpointConfig", e)),
-    }
 }
 
 pub async fn delete_endpoint(client: &Client, name: &EndpointName) -> Result<(), AwsError> {
@@ -147,9 +132,7 @@ pub async fn create_endpoint<'a>(
     config_name: &str,
     tags: impl Iterator<Item = (&'a String, &'a String)>,
 ) -> Result<(), AwsError> {
-    let tags = tags
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
+    let tags = tags_from_map(tags);
     let asked = Timestamp::now();
     let created = client
         .create_endpoint()
@@ -193,8 +176,16 @@ fn is_already_existing<E: ProvideErrorMetadata>(error: &E) -> bool {
             .is_some_and(|m| m.contains("already existing"))
 }
 
-fn status(status: Option<EndpointStatus>) -> String {
-    status.map(|s| s.as_str().to_owned()).unwrap_or_default()
+fn status(status: Option<EndpointStatus>) -> Status {
+    Status::parse(status.as_ref().map_or("", EndpointStatus::as_str))
+}
+
+fn names(summaries: Option<Vec<ProductionVariantSummary>>) -> Vec<VariantName> {
+    summaries
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| VariantName::new(s.variant_name?).ok())
+        .collect()
 }
 
 fn variants(summaries: Option<Vec<ProductionVariantSummary>>) -> Vec<Variant> {
@@ -253,6 +244,13 @@ fn variant(summary: ProductionVariantSummary) -> Option<Variant> {
     Some(Variant {
         name: VariantName::new(summary.variant_name?).ok()?,
         instances: count(summary.current_instance_count),
+        serverless: summary.current_serverless_config.is_some()
+            || summary.desired_serverless_config.is_some(),
+        desired_weight: summary.desired_weight.or(summary.current_weight),
+        desired_instances: summary
+            .desired_instance_count
+            .or(summary.current_instance_count)
+            .and_then(|n| u32::try_from(n).ok()),
         pools: summary
             .instance_pools
             .unwrap_or_default()
@@ -290,6 +288,50 @@ pub async fn variant_instance_types(
             ))
         })
         .collect())
+}
+
+/// Sets the weights and instance counts of `variants` (UpdateEndpointWeightsAndCapacities).
+/// The endpoint is `Updating` until SageMaker has applied them.
+pub async fn set_weights_and_capacities(
+    client: &Client,
+    endpoint: &EndpointName,
+    variants: &[VariantSettings],
+) -> Result<(), AwsError> {
+    let desired = variants.iter().map(|v| {
+        DesiredWeightAndCapacity::builder()
+            .variant_name(v.variant.as_str())
+            .set_desired_weight(v.weight)
+            .set_desired_instance_count(v.instances.and_then(|n| i32::try_from(n).ok()))
+            .build()
+    });
+    client
+        .update_endpoint_weights_and_capacities()
+        .endpoint_name(endpoint.as_str())
+        .set_desired_weights_and_capacities(Some(desired.collect()))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("sagemaker:UpdateEndpointWeightsAndCapacities", e))?;
+    Ok(())
+}
+
+/// The tags of the SageMaker resource `arn` (an endpoint, EndpointConfig or model).
+pub async fn tags_of(client: &Client, arn: &str) -> Result<crate::tags::Tags, AwsError> {
+    let tags = client
+        .list_tags()
+        .resource_arn(arn)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<Tag>, _>>()
+        .await
+        .map_err(|e| AwsError::new("sagemaker:ListTags", e))?;
+    Ok(tags_to_map(tags))
+}
+
+pub(super) fn tags_from_map<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<Tag> {
+    tags.into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 fn tags_to_map(tags: Vec<Tag>) -> crate::tags::Tags {

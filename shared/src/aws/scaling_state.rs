@@ -2,14 +2,16 @@
 //! full on restore. Every field the API returns for SageMaker targets is carried both ways.
 
 use aws_sdk_applicationautoscaling::Client;
+use aws_sdk_applicationautoscaling::error::ProvideErrorMetadata;
 use aws_sdk_applicationautoscaling::types as aas;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
-use super::autoscaling::{describe, register, suspended_from};
+use super::autoscaling::{describe, register, suspended_from, tag_target, target_tags};
 use super::{AwsError, from_smithy, to_smithy};
 use crate::names::VariantRef;
+use crate::tags::Tags;
 use crate::snapshot::{
     CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
     PredefinedMetric, ScheduledAction, Step, StepScaling, TargetSnapshot, TargetTracking,
@@ -17,11 +19,11 @@ use crate::snapshot::{
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
-/// The scalable target of each of `variants` that has one, with its policies and scheduled
-/// actions: one DescribeScalableTargets, then one DescribeScalingPolicies and one
-/// DescribeScheduledActions per target, and one DescribeAlarms per step policy (the alarms
-/// that invoke it). A policy sagetide could not re-create is an error, so nothing is deleted
-/// that could not come back.
+/// The scalable target of each of `variants` that has one, with its tags, policies and
+/// scheduled actions: one DescribeScalableTargets, then one ListTagsForResource, one
+/// DescribeScalingPolicies and one DescribeScheduledActions per target, and one DescribeAlarms
+/// per step policy (the alarms that invoke it). A policy sagetide could not re-create is an
+/// error, so nothing is deleted that could not come back.
 pub async fn read(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
@@ -34,11 +36,16 @@ pub async fn read(
         let Some(target) = found.iter().find(|t| t.resource_id == resource_id) else {
             continue;
         };
+        let tags = match &target.scalable_target_arn {
+            Some(arn) => target_tags(client, arn).await?,
+            None => Tags::new(),
+        };
         targets.push(TargetSnapshot {
             variant: variant.variant.clone(),
             min: target.min_capacity,
             max: target.max_capacity,
             suspended: suspended_from(target.suspended_state.as_ref()),
+            tags,
             policies: policies(client, cloudwatch, variant).await?,
             scheduled_actions: scheduled_actions(client, &resource_id).await?,
         });
@@ -127,24 +134,72 @@ async fn scheduled_actions(
     Ok(out)
 }
 
-/// Registers the target with its capacity and suspended state, then puts every policy (and
-/// points the alarms that ran a step policy at its new ARN) and every scheduled action. Every
-/// call is an upsert, so a restore cut short can simply run again.
+/// What a restore of scalable targets did beyond what it was asked: items it left out on
+/// purpose, items AWS refused (which trying again would not change), and the first error that
+/// trying again may heal.
+#[derive(Debug, Default)]
+pub struct Restored {
+    pub items: usize,
+    pub left_out: Vec<String>,
+    pub refused: Vec<String>,
+    pub failed: Option<AwsError>,
+}
+
+impl Restored {
+    /// Counts `what` as restored, or its error as one that trying again may heal.
+    pub fn item(&mut self, what: String, result: Result<(), AwsError>) {
+        match result {
+            Ok(()) => self.items += 1,
+            Err(e) => {
+                tracing::warn!(item = what, error = %e, "not restored yet");
+                self.failed.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Counts `what` as restored, refused for good (`refused`), or failed for now.
+    fn answer(&mut self, what: String, result: Result<(), AwsError>, refused: bool) {
+        match result {
+            Err(e) if refused => self.refused.push(format!("{what}: {e}")),
+            other => self.item(what, other),
+        }
+    }
+}
+
+/// Registers the target with its capacity, suspended state and tags, then puts every policy
+/// (and puts a step policy's new ARN back into the alarms that ran it) and every scheduled
+/// action that is still to come. Every call is an upsert, so a restore cut short can simply
+/// run again, and one item that fails does not keep the others from being restored. A
+/// scheduled action that would never run again (an `at()` or an end time before `now`) is
+/// left out: AWS may refuse it, and it could do nothing.
 pub async fn write(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
     variant: &VariantRef,
     target: &TargetSnapshot,
+    now: Timestamp,
+    restored: &mut Restored,
 ) -> Result<(), AwsError> {
     let resource_id = variant.resource_id();
-    register(
+    let arn = register(
         client,
         variant,
         Some((target.min, target.max)),
         Some(target.suspended),
     )
     .await?;
+    if !target.tags.is_empty() {
+        let tagged = match &arn {
+            Some(arn) => tag_target(client, arn, &target.tags).await,
+            None => Err(AwsError {
+                operation: "application-autoscaling:RegisterScalableTarget",
+                message: format!("{variant}: no target ARN to put its tags on"),
+            }),
+        };
+        restored.item(format!("tags of {variant}"), tagged);
+    }
     for policy in &target.policies {
+        let what = format!("policy {} of {variant}", policy.name);
         let put = client
             .put_scaling_policy()
             .policy_name(&policy.name)
@@ -159,23 +214,40 @@ pub async fn write(
                 .policy_type(aas::PolicyType::StepScaling)
                 .step_scaling_policy_configuration(to_step_scaling(c)),
         };
-        let arn = put
-            .send()
-            .await
-            .map_err(|e| AwsError::new("application-autoscaling:PutScalingPolicy", e))?
-            .policy_arn;
-        // Whatever ARN the alarm names (the one before the sleep, or one from a restore cut
-        // short), it names this policy by its resource and name.
+        let arn = match put.send().await {
+            Ok(put) => put.policy_arn,
+            Err(e) => {
+                let refused = is_refusal(&e);
+                let e = AwsError::new("application-autoscaling:PutScalingPolicy", e);
+                restored.answer(what, Err(e), refused);
+                continue;
+            }
+        };
+        restored.item(what, Ok(()));
+        // Whatever ARN the alarm named before (the one before the sleep, or one from a
+        // restore cut short), it named this policy by its resource and name.
         let policy_suffix = format!(
             ":resource/sagemaker/{resource_id}:policyName/{}",
             policy.name
         );
-        for alarm in &policy.alarms {
-            super::cloudwatch::point_at_policy(cloudwatch, alarm, &policy_suffix, &arn).await?;
+        for link in &policy.alarms {
+            let what = format!("alarm {} running policy {}", link.alarm, policy.name);
+            match super::cloudwatch::link_policy(cloudwatch, link, &policy_suffix, &arn).await {
+                Ok(super::cloudwatch::Linked::Yes) => restored.item(what, Ok(())),
+                Ok(super::cloudwatch::Linked::AlarmGone) => {
+                    restored.left_out.push(format!("{what}: the alarm no longer exists"));
+                }
+                Err(e) => restored.item(what, Err(e)),
+            }
         }
     }
     for action in &target.scheduled_actions {
-        client
+        let what = format!("scheduled action {} of {variant}", action.name);
+        if let Some(why) = action.never_again(now) {
+            restored.left_out.push(format!("{what}: {why}"));
+            continue;
+        }
+        let put = client
             .put_scheduled_action()
             .service_namespace(ServiceNamespace::Sagemaker)
             .scalable_dimension(DIMENSION)
@@ -192,10 +264,23 @@ pub async fn write(
                     .build(),
             )
             .send()
-            .await
-            .map_err(|e| AwsError::new("application-autoscaling:PutScheduledAction", e))?;
+            .await;
+        let refused = put.as_ref().err().is_some_and(is_refusal);
+        let result = put
+            .map(drop)
+            .map_err(|e| AwsError::new("application-autoscaling:PutScheduledAction", e));
+        restored.answer(what, result, refused);
     }
     Ok(())
+}
+
+/// Application Auto Scaling refused the request itself (it would refuse it again), as opposed
+/// to failing to answer.
+fn is_refusal<E: ProvideErrorMetadata>(error: &E) -> bool {
+    matches!(
+        error.code(),
+        Some("ValidationException" | "LimitExceededException" | "ObjectNotFoundException")
+    )
 }
 
 fn target_tracking(c: aas::TargetTrackingScalingPolicyConfiguration) -> TargetTracking {

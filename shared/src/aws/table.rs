@@ -27,13 +27,15 @@ use jiff::{SignedDuration, Timestamp};
 use super::AwsError;
 use crate::names::EndpointName;
 use crate::remediation::{Record, StoredRecord};
-use crate::snapshot::{Phase, Snapshot, Stored};
+use crate::snapshot::{Phase, Snapshot, Stored, WakeAttempt};
 
 const SNAPSHOT: &str = "snapshot";
 const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
 const IDLE_ALARMS: &str = "idle-alarms";
 const TICKS: &str = "ticks";
+/// The snapshot item's attribute with its latest wake (see [`WakeAttempt`]).
+const WAKE: &str = "wake";
 /// How late a tick can be: Lambda keeps an asynchronous event in its queue for six hours at
 /// most (the scheduler's reserved concurrency of one makes it queue while a tick runs).
 const TICK_LATENESS: SignedDuration = SignedDuration::from_hours(6);
@@ -211,15 +213,52 @@ impl Table {
             .expression_attribute_values(":next", n(version + 1))
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":to", s(to.as_str()));
-        // A restored snapshot is the record of the last sleep, no longer open work.
+        // A restored snapshot is the record of the last sleep, no longer open work, and its
+        // wake is over.
         let update = if to == Phase::Restored {
-            update.update_expression("SET #phase = :to, #version = :next REMOVE #open")
+            update
+                .expression_attribute_names("#wake", WAKE)
+                .update_expression("SET #phase = :to, #version = :next REMOVE #open, #wake")
         } else {
             update
                 .update_expression("SET #phase = :to, #version = :next, #open = :open")
                 .expression_attribute_values(":open", s(OPEN_VALUE))
         };
         let result = update.send().await;
+        condition_held("dynamodb:UpdateItem", result)
+    }
+
+    /// Records `attempt` as the endpoint's latest wake, and the snapshot as `asleep` (it may have
+    /// been `sleeping`: a sleep cut short after its delete), if it is still that version in
+    /// phase `from`. A new version, like every phase change.
+    pub async fn set_wake(
+        &self,
+        endpoint: &EndpointName,
+        version: u64,
+        from: Phase,
+        attempt: &WakeAttempt,
+    ) -> Result<bool, AwsError> {
+        let body = serde_json::to_string(attempt).map_err(|e| AwsError {
+            operation: "dynamodb:UpdateItem",
+            message: format!("the wake of {endpoint} cannot be encoded: {e}"),
+        })?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key(SNAPSHOT, endpoint.as_str())))
+            .condition_expression("#version = :v AND #phase = :from")
+            .update_expression("SET #phase = :asleep, #version = :next, #wake = :wake")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#phase", "phase")
+            .expression_attribute_names("#wake", WAKE)
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":next", n(version + 1))
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":asleep", s(Phase::Asleep.as_str()))
+            .expression_attribute_values(":wake", s(body))
+            .send()
+            .await;
         condition_held("dynamodb:UpdateItem", result)
     }
 
@@ -441,10 +480,18 @@ fn stored(operation: &'static str, item: &Item) -> Result<Stored, AwsError> {
             operation,
             message: format!("snapshot item {:?} has no valid phase", item.get("sk")),
         })?;
+    let wake = match item.get(WAKE).and_then(|v| v.as_s().ok()) {
+        None => None,
+        Some(text) => Some(serde_json::from_str(text).map_err(|e| AwsError {
+            operation,
+            message: format!("snapshot item {:?} has a wake that does not parse: {e}", item.get("sk")),
+        })?),
+    };
     Ok(Stored {
         snapshot,
         phase,
         version,
+        wake,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::error::HandlerError;
 use crate::events::{
     AlarmState, AlarmStateChange, EndpointStateChange, EventError, ManualAction, ManualRequest,
 };
-use crate::lifecycle::decide::SleepTrigger;
+use crate::plan::sleepable::SleepTrigger;
 use crate::lifecycle::{Actor, Lifecycle, Report};
 use crate::tags::WakeSource;
 

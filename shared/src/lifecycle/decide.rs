@@ -3,29 +3,15 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::config::Config;
-use crate::fleet::Endpoint;
-use crate::plan::wanted::{Wanted, wanted};
-use crate::remediation::Remedy;
-use crate::schedule::Desired;
-use crate::snapshot::{Phase, Stored};
-use crate::tags::{self, Override, WakeSource};
+use crate::aws::cloudwatch::Activity;
+use crate::fleet::{Endpoint, Status};
+use crate::plan::sleepable::{SleepTrigger, eligibility};
+use crate::snapshot::{Phase, SLOW_WAKE, Stored, WakeAttempt};
+use crate::tags::{self, WakeSource};
 
-/// The API's status of an endpoint whose deletion has begun.
-const DELETING: &str = "Deleting";
-
-/// What asked for a sleep. Every sleep looks the endpoint's schedule up again in the
-/// configuration, against the tags just read: an idle endpoint inside a scheduled period stays
-/// awake, and a scheduled sleep happens only while its schedule wants it asleep.
-#[derive(Debug, Clone, Copy)]
-pub enum SleepTrigger<'a> {
-    /// The endpoint's idle alarm went to ALARM.
-    IdleAlarm(&'a Config),
-    /// `{"action":"sleep"}`; `force` skips the idle check, never the tag check.
-    Manual { force: bool, config: &'a Config },
-    /// Off-hours of an `off_hours: sleep` schedule.
-    Schedule(&'a Config),
-}
+/// How far back the in-flight requests of an idle candidate are looked at: they land in
+/// CloudWatch within seconds, where `Invocations` take a minute or two.
+pub const RECENT_TRAFFIC: SignedDuration = SignedDuration::from_mins(5);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SleepDecision {
@@ -39,8 +25,12 @@ pub enum SleepDecision {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Not eligible; nothing changes.
+    /// Not eligible, and asking again before something else changes would get the same
+    /// answer; nothing changes.
     Decline(String),
+    /// Not idle by CloudWatch's data (or the data was incomplete); nothing changes, and the
+    /// next evaluation of the idle alarm may ask again.
+    NotIdle(String),
     /// A previous run wrote the snapshot and deleted the endpoint but stopped before recording
     /// it: record it now.
     Finish { version: u64 },
@@ -60,7 +50,7 @@ pub fn sleep(
 ) -> SleepDecision {
     use Verdict::*;
     let verdict = |v| SleepDecision::Verdict(v);
-    let gone = endpoint.is_none_or(|e| e.status == DELETING);
+    let gone = endpoint.is_none_or(|e| e.status == Status::Deleting);
     match (stored.map(|s| (s.phase, s.version)), gone) {
         (Some((Phase::Sleeping, version)), true) => return verdict(Finish { version }),
         (Some((Phase::Asleep, _)), true) => return verdict(Done("already asleep".into())),
@@ -75,125 +65,37 @@ pub fn sleep(
     let Some(endpoint) = endpoint else {
         return verdict(Decline("no such endpoint".into()));
     };
-    let (opt_in, config, force) = match trigger {
-        SleepTrigger::Schedule(config) => (tags::SCHEDULE, config, false),
-        SleepTrigger::IdleAlarm(config) => (tags::IDLE_AFTER, config, false),
-        SleepTrigger::Manual { force, config } => (tags::IDLE_AFTER, config, force),
-    };
-    let Some(opt_in_value) = endpoint.tag(opt_in) else {
-        return verdict(Decline(format!("it does not have the opt-in tag {opt_in}")));
-    };
-    if !endpoint.is_in_service() {
-        return verdict(Decline(format!(
-            "its status is {}, not InService",
-            endpoint.status
-        )));
-    }
-    if let Err(why) = can_be_woken(
-        endpoint,
-        config,
-        matches!(trigger, SleepTrigger::Schedule(_)),
-    ) {
-        return verdict(Decline(why));
-    }
-    let wanted = match wanted_now(endpoint, config, now) {
-        Ok(wanted) => wanted,
-        Err(why) => return verdict(Decline(why)),
-    };
     let previous = stored.map(|s| s.version);
-    if let SleepTrigger::Schedule(_) = trigger {
-        return verdict(match wanted {
-            Some(w) if w.desired == Desired::Asleep => Sleep { previous },
-            Some(w) => Decline(format!("{} wants it awake now", w.reason)),
-            None => Decline("its schedule is unknown".into()),
-        });
-    }
-    if let Some(w) = wanted.filter(|w| w.in_period) {
-        return verdict(Decline(format!("{}: it stays awake", w.reason)));
-    }
-    if let Some(Ok(o @ Override::AwakeUntil(until))) =
-        endpoint.tag(tags::OVERRIDE).map(Override::parse)
-        && now < until
-    {
-        return verdict(Decline(format!("override {o} holds")));
-    }
-    let window = match tags::idle_after(opt_in_value) {
-        Ok(window) => window,
-        Err(e) => return verdict(Decline(e.to_string())),
-    };
-    if force {
-        return verdict(Sleep { previous });
-    }
-    match endpoint.created {
-        Some(created) if created + window <= now => SleepDecision::CheckIdle { window },
-        Some(created) => verdict(Decline(format!(
-            "it was created at {created}, less than {window:#} ago"
-        ))),
-        None => verdict(Decline("its creation time is unknown".into())),
+    match eligibility(endpoint, trigger, now) {
+        Err(why) => verdict(Decline(why)),
+        Ok(None) => verdict(Sleep { previous }),
+        Ok(Some(window)) => SleepDecision::CheckIdle { window },
     }
 }
 
-/// Whether something could bring the endpoint back: `sagetide:wake-on` parses and names a
-/// source that can act (an alarm needs `sagetide:wake-alarm` or a `wake` remediation rule naming
-/// the endpoint; a schedule, the schedule tag). A scheduled sleep needs `schedule` itself, or
-/// the scheduler would never wake it.
-fn can_be_woken(endpoint: &Endpoint, config: &Config, scheduled: bool) -> Result<(), String> {
-    let sources = tags::wake_on(endpoint.tag(tags::WAKE_ON)).map_err(|e| e.to_string())?;
-    if scheduled && !sources.contains(&WakeSource::Schedule) {
-        return Err(format!(
-            "its {} does not include schedule, so the schedule could not wake it",
-            tags::WAKE_ON
+/// The idle verdict once CloudWatch's data is read: idle only if every query came back
+/// complete, with no invocation in the window and no request in flight lately. A check that
+/// cannot be sure keeps the endpoint.
+pub fn after_idle_check(activity: &Activity, window: SignedDuration, previous: Option<u64>) -> Verdict {
+    if !activity.incomplete.is_empty() {
+        return Verdict::NotIdle(format!(
+            "CloudWatch did not return complete data for {}; not deleted on a guess",
+            activity.incomplete.join(", ")
         ));
     }
-    let usable = sources.iter().any(|s| match s {
-        WakeSource::Manual => true,
-        WakeSource::Schedule => endpoint.tag(tags::SCHEDULE).is_some(),
-        WakeSource::Alarm => {
-            endpoint.tag(tags::WAKE_ALARM).is_some()
-                || config.rules().iter().any(|r| {
-                    r.remedy == Remedy::Wake && r.endpoint.as_ref() == Some(&endpoint.name)
-                })
-        }
-    });
-    if usable {
-        Ok(())
-    } else {
-        Err(format!(
-            "nothing could wake it: {} allows {:?} but the tags (or `wake` rules) they need are missing",
-            tags::WAKE_ON,
-            sources.iter().map(ToString::to_string).collect::<Vec<_>>()
-        ))
+    if activity.invocations > 0.0 {
+        return Verdict::NotIdle(format!(
+            "{} invocations in the last {window:#}",
+            activity.invocations
+        ));
     }
-}
-
-/// What the endpoint's schedule (or an override of it) wants now; `None` without a schedule.
-fn wanted_now(
-    endpoint: &Endpoint,
-    config: &Config,
-    now: Timestamp,
-) -> Result<Option<Wanted>, String> {
-    let Some(name) = endpoint.tag(tags::SCHEDULE) else {
-        return Ok(None);
-    };
-    let schedule = config.schedule(name).ok_or_else(|| {
-        format!("its schedule {name:?} is not in the configuration, so its periods are unknown")
-    })?;
-    wanted(&endpoint.tags, schedule, now).map(Some)
-}
-
-/// The idle verdict once the invocations of the window are known.
-pub fn after_idle_check(
-    total_invocations: f64,
-    window: SignedDuration,
-    previous: Option<u64>,
-) -> Verdict {
-    if total_invocations > 0.0 {
-        Verdict::Decline(format!(
-            "{total_invocations} invocations in the last {window:#}"
-        ))
-    } else {
-        Verdict::Sleep { previous }
+    if activity.peak_concurrency > 0.0 {
+        return Verdict::NotIdle(format!(
+            "up to {} requests in flight in the last {RECENT_TRAFFIC:#}, not yet counted in Invocations",
+            activity.peak_concurrency
+        ));
     }
+    Verdict::Sleep { previous }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,11 +104,9 @@ pub enum WakeDecision {
     Done(String),
     /// Cannot wake yet; the event should be retried.
     Retry(String),
-    /// Create the endpoint from the snapshot; first record that the sleep finished, if a
-    /// crashed sleep left the snapshot in phase `sleeping`.
-    Create {
-        finish_sleep: Option<u64>,
-    },
+    /// Create the endpoint from the snapshot of this version and phase (`sleeping`: a sleep
+    /// cut short after its delete, recorded as finished with the wake).
+    Create { version: u64, phase: Phase },
 }
 
 /// Decides a wake from the stored snapshot, the endpoint as it exists now, and what asks.
@@ -247,7 +147,7 @@ pub fn wake(
         ));
     }
     match endpoint {
-        Some(e) if e.status == DELETING => {
+        Some(e) if e.status == Status::Deleting => {
             Retry("it is still being deleted; wake it once it is gone".into())
         }
         Some(_) if stored.phase == Phase::Sleeping => Done("the sleep never deleted it".into()),
@@ -256,7 +156,8 @@ pub fn wake(
             e.status
         )),
         None => Create {
-            finish_sleep: (stored.phase == Phase::Sleeping).then_some(stored.version),
+            version: stored.version,
+            phase: stored.phase,
         },
     }
 }
@@ -287,6 +188,50 @@ pub fn restore(stored: Option<&Stored>, endpoint: Option<&Endpoint>) -> RestoreD
         Some(_) => Restore {
             version: stored.version,
         },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecoverDecision {
+    Done(String),
+    /// The woken endpoint failed: delete it, and record the failure so that the wake is tried
+    /// again after a while.
+    DeleteFailed { version: u64, attempt: WakeAttempt },
+    /// The woken endpoint has been `Creating` for longer than a wake should take: say so once.
+    ReportSlow { version: u64, attempt: WakeAttempt },
+}
+
+/// What to do about a wake that went wrong, from the snapshot and the endpoint as it is now.
+pub fn recover(stored: Option<&Stored>, endpoint: Option<&Endpoint>, now: Timestamp) -> RecoverDecision {
+    use RecoverDecision::*;
+    let (Some(stored), Some(endpoint)) = (stored.filter(|s| s.phase == Phase::Asleep), endpoint)
+    else {
+        return Done("no woken endpoint waits for its snapshot".into());
+    };
+    let attempt = stored.wake.clone().unwrap_or_else(|| {
+        WakeAttempt::asked(None, WakeSource::Manual, None, endpoint.created.unwrap_or(now))
+    });
+    match endpoint.status {
+        Status::Failed => {
+            let reason = endpoint
+                .failure_reason
+                .clone()
+                .unwrap_or_else(|| "SageMaker gives no reason".into());
+            DeleteFailed {
+                version: stored.version,
+                attempt: attempt.failed(&reason, now),
+            }
+        }
+        Status::Creating if !attempt.reported_slow && attempt.asked_at + SLOW_WAKE <= now => {
+            ReportSlow {
+                version: stored.version,
+                attempt: WakeAttempt {
+                    reported_slow: true,
+                    ..attempt
+                },
+            }
+        }
+        ref other => Done(format!("its status is {other}")),
     }
 }
 

@@ -9,21 +9,19 @@
 
 pub mod decide;
 mod remedies;
+mod restore;
+mod sleep;
+mod wake;
 
 use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::act::Outcome;
+use crate::aws::AwsError;
 use crate::aws::table::{HistoryEntry, Table};
-use crate::aws::{self, AwsError};
 use crate::env::{Env, EnvError};
-use crate::fleet::Endpoint;
-use crate::idle;
-use crate::names::{EndpointName, VariantRef};
-use crate::snapshot::{Phase, Snapshot, Stored};
-use crate::tags::WakeSource;
-use decide::{RestoreDecision, SleepDecision, SleepTrigger, Verdict, WakeDecision};
+use crate::names::EndpointName;
 
 /// Who acts and when: the lease holder and the signature of history entries; `now` is the
 /// instant decisions are made for (a tick's time), while leases always run on the real clock.
@@ -53,6 +51,9 @@ pub struct Lifecycle {
     pub table: Table,
     pub dry_run: bool,
     lease_ttl: SignedDuration,
+    /// The KMS keys whose grants the deployment may create: an endpoint encrypted with another
+    /// key could not be created again, so it is not put to sleep.
+    kms_keys: Vec<String>,
 }
 
 impl Lifecycle {
@@ -64,217 +65,8 @@ impl Lifecycle {
             table: Table::new(aws_sdk_dynamodb::Client::new(sdk), env.require_table()?),
             dry_run: env.dry_run,
             lease_ttl: env.lease_ttl,
+            kms_keys: env.kms_keys.clone(),
         })
-    }
-
-    /// Puts the endpoint to sleep if `decide::sleep` finds it eligible: snapshot, read back,
-    /// delete. `why` says what asked, for the log and the history.
-    pub async fn sleep(
-        &self,
-        name: &EndpointName,
-        trigger: SleepTrigger<'_>,
-        why: &str,
-        actor: Actor<'_>,
-    ) -> Report {
-        let report = self
-            .leased(name, "sleep", why, actor, async {
-                // The snapshot first: an endpoint seen afterwards is at least as new as it.
-                let stored = self.table.snapshot(name).await?;
-                let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-                let verdict =
-                    match decide::sleep(endpoint.as_ref(), stored.as_ref(), trigger, actor.now) {
-                        SleepDecision::Verdict(v) => v,
-                        SleepDecision::CheckIdle { window } => {
-                            let e = endpoint
-                                .as_ref()
-                                .expect("only an existing endpoint is checked");
-                            let variants: Vec<VariantRef> = e.variant_refs().collect();
-                            let (start, end, period) = idle::invocation_window(window, actor.now);
-                            let total = aws::cloudwatch::invocations(
-                                &self.cloudwatch,
-                                &variants,
-                                start,
-                                end,
-                                period,
-                            )
-                            .await?;
-                            decide::after_idle_check(
-                                total,
-                                window,
-                                stored.as_ref().map(|s| s.version),
-                            )
-                        }
-                    };
-                match verdict {
-                    Verdict::Decline(reason) => Ok(Step::Declined(reason)),
-                    Verdict::Done(reason) => Ok(Step::AlreadyDone(reason)),
-                    _ if self.dry_run => Ok(Step::DryRun),
-                    Verdict::Finish { version } => {
-                        self.table
-                            .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
-                            .await?;
-                        Ok(Step::Applied(
-                            "a previous run deleted it after its snapshot; recorded as asleep"
-                                .into(),
-                        ))
-                    }
-                    Verdict::Sleep { previous } => {
-                        let endpoint = endpoint.expect("only an existing endpoint is put to sleep");
-                        self.snapshot_and_delete(&endpoint, previous, actor.now)
-                            .await
-                    }
-                }
-            })
-            .await;
-        let asks_again = matches!(
-            report.outcome,
-            Outcome::Declined | Outcome::Deferred(_) | Outcome::Failed(_)
-        );
-        if matches!(trigger, SleepTrigger::IdleAlarm(_)) && asks_again && !self.dry_run {
-            // An alarm reports changes only: back to OK, it fires again at its next evaluation
-            // if the endpoint is still idle then, so a declined or failed sleep is retried.
-            let reason = format!("sagetide did not sleep it: {}", report.detail);
-            let alarm = idle::alarm_name(name);
-            if let Err(e) = aws::cloudwatch::rearm_alarm(&self.cloudwatch, &alarm, &reason).await {
-                tracing::warn!(endpoint = %name, error = %e, "idle alarm not re-armed");
-            }
-        }
-        report
-    }
-
-    async fn snapshot_and_delete(
-        &self,
-        endpoint: &Endpoint,
-        previous: Option<u64>,
-        now: Timestamp,
-    ) -> Result<Step, AwsError> {
-        let name = &endpoint.name;
-        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
-        let snapshot = Snapshot {
-            endpoint: name.clone(),
-            endpoint_config: endpoint.config_name.clone().ok_or_else(|| AwsError {
-                operation: "sagemaker:DescribeEndpoint",
-                message: format!("endpoint {name} reports no EndpointConfig; nothing deleted"),
-            })?,
-            tags: endpoint.tags.clone(),
-            targets: aws::scaling_state::read(&self.autoscaling, &self.cloudwatch, &variants)
-                .await?,
-            taken_at: now,
-        };
-        let Some(version) = self.table.put_snapshot(&snapshot, previous).await? else {
-            return Ok(Step::Deferred(
-                "its snapshot was written by someone else meanwhile; nothing deleted".into(),
-            ));
-        };
-        let expected = Stored {
-            snapshot,
-            phase: Phase::Sleeping,
-            version,
-        };
-        if self.table.snapshot(name).await?.as_ref() != Some(&expected) {
-            return Err(AwsError {
-                operation: "dynamodb:GetItem",
-                message: format!(
-                    "the snapshot of {name} read back differs from the one written; nothing deleted"
-                ),
-            });
-        }
-        aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
-        self.table
-            .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
-            .await?;
-        Ok(Step::Applied(format!(
-            "snapshot v{version} with {} scalable target(s) stored and verified, endpoint deleted",
-            expected.snapshot.targets.len()
-        )))
-    }
-
-    /// Creates the endpoint again from its snapshot, if `decide::wake` allows `source`.
-    pub async fn wake(
-        &self,
-        name: &EndpointName,
-        source: WakeSource,
-        alarm: Option<&str>,
-        why: &str,
-        actor: Actor<'_>,
-    ) -> Report {
-        self.leased(name, "wake", why, actor, async {
-            let stored = self.table.snapshot(name).await?;
-            let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-            match decide::wake(stored.as_ref(), endpoint.as_ref(), source, alarm) {
-                WakeDecision::Decline(reason) => Ok(Step::Declined(reason)),
-                WakeDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
-                WakeDecision::Retry(reason) => Ok(Step::Deferred(reason)),
-                WakeDecision::Create { .. } if self.dry_run => Ok(Step::DryRun),
-                WakeDecision::Create { finish_sleep } => {
-                    let snapshot = &stored.expect("a wake needs a snapshot").snapshot;
-                    let config = &snapshot.endpoint_config;
-                    if !aws::sagemaker::endpoint_config_exists(&self.sagemaker, config).await? {
-                        return Err(AwsError {
-                            operation: "sagemaker:DescribeEndpointConfig",
-                            message: format!(
-                                "cannot wake {name}: its EndpointConfig {config} no longer exists. \
-                                 The snapshot is kept: recreate the EndpointConfig under that name \
-                                 and wake it again"
-                            ),
-                        });
-                    }
-                    if let Some(version) = finish_sleep {
-                        self.table
-                            .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
-                            .await?;
-                    }
-                    aws::sagemaker::create_endpoint(
-                        &self.sagemaker,
-                        name,
-                        config,
-                        snapshot.settable_tags(),
-                    )
-                    .await?;
-                    Ok(Step::Applied(format!(
-                        "created from EndpointConfig {config} with {} tags",
-                        snapshot.settable_tags().count()
-                    )))
-                }
-            }
-        })
-        .await
-    }
-
-    /// Brings back the scalable targets, policies and scheduled actions of an endpoint that is
-    /// InService again, then marks its snapshot restored.
-    pub async fn restore(&self, name: &EndpointName, why: &str, actor: Actor<'_>) -> Report {
-        self.leased(name, "restore", why, actor, async {
-            let stored = self.table.snapshot(name).await?;
-            let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-            match decide::restore(stored.as_ref(), endpoint.as_ref()) {
-                RestoreDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
-                RestoreDecision::Decline(reason) => Ok(Step::Declined(reason)),
-                RestoreDecision::Wait(reason) => Ok(Step::Deferred(reason)),
-                RestoreDecision::Restore { .. } if self.dry_run => Ok(Step::DryRun),
-                RestoreDecision::Restore { version } => {
-                    let snapshot = &stored.expect("a restore needs a snapshot").snapshot;
-                    for target in &snapshot.targets {
-                        let variant = VariantRef {
-                            endpoint: name.clone(),
-                            variant: target.variant.clone(),
-                        };
-                        aws::scaling_state::write(&self.autoscaling, &self.cloudwatch, &variant, target).await?;
-                    }
-                    self.table
-                        .set_phase(name, version, Phase::Asleep, Phase::Restored)
-                        .await?;
-                    let policies: usize = snapshot.targets.iter().map(|t| t.policies.len()).sum();
-                    let actions: usize =
-                        snapshot.targets.iter().map(|t| t.scheduled_actions.len()).sum();
-                    Ok(Step::Applied(format!(
-                        "{} scalable target(s), {policies} policies, {actions} scheduled actions restored from snapshot v{version}",
-                        snapshot.targets.len()
-                    )))
-                }
-            }
-        })
-        .await
     }
 
     /// Runs `body` holding the endpoint's lease, logs the result and writes it to the history.
@@ -309,6 +101,7 @@ impl Lifecycle {
         };
         let (outcome, detail) = match result {
             Ok(Step::Applied(detail)) => (Outcome::Applied, detail),
+            Ok(Step::Failed(detail)) => (Outcome::Failed(detail.clone()), detail),
             Ok(Step::DryRun) => (Outcome::DryRun, String::new()),
             Ok(Step::AlreadyDone(detail)) => (Outcome::AlreadyDone, detail),
             Ok(Step::Declined(detail)) => (Outcome::Declined, detail),
@@ -363,6 +156,9 @@ impl Lifecycle {
 /// How an operation ended, before it becomes an [`Outcome`].
 enum Step {
     Applied(String),
+    /// It did what it could, and what it found went wrong (a wake that failed, say): logged as
+    /// an error and kept in the history.
+    Failed(String),
     DryRun,
     AlreadyDone(String),
     Declined(String),

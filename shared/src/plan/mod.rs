@@ -2,6 +2,7 @@
 //! A plan is data: it can be printed, diffed, dry-run and tested without AWS.
 
 pub mod scheduler;
+pub mod sleepable;
 pub mod wanted;
 
 use std::fmt;
@@ -11,6 +12,7 @@ use jiff::Timestamp;
 use crate::capacity::Capacity;
 use crate::idle::IdleAlarm;
 use crate::names::{EndpointName, VariantName};
+use crate::tags::WakeSource;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -24,11 +26,20 @@ pub enum Action {
     RemoveOverride { arn: Option<String>, value: String },
     /// Off-hours of an `off_hours: sleep` schedule: snapshot the endpoint, then delete it.
     Sleep,
-    /// Create a sleeping endpoint again from its snapshot: its period (or prewarm) begins, or
-    /// (`alarm`) its wake alarm is in ALARM.
-    Wake { alarm: Option<String> },
+    /// Create a sleeping endpoint again from its snapshot: its period (or prewarm) begins, its
+    /// wake alarm (`alarm`) is in ALARM, or a wake that failed is tried again.
+    Wake {
+        source: WakeSource,
+        alarm: Option<String>,
+    },
     /// A woken endpoint is InService: bring its autoscaling back from the snapshot.
     Restore,
+    /// A woken endpoint failed (delete it and try the wake again later), or has been creating
+    /// for too long (report it).
+    RecoverWake,
+    /// Put an idle alarm that a declined sleep left in ALARM back to OK, now that the endpoint
+    /// may sleep: it fires again at its next evaluation if the endpoint is still idle.
+    RearmIdleAlarm,
     /// Create or replace the endpoint's idle alarm; `mark_first`: the table does not yet say
     /// that idle alarms are made here, so say it before making one (ticks look after idle
     /// alarms only where that mark is, or where an endpoint wants one).
@@ -55,6 +66,8 @@ impl Action {
             Action::Sleep => "sleep",
             Action::Wake { .. } => "wake",
             Action::Restore => "restore",
+            Action::RecoverWake => "failed-wake",
+            Action::RearmIdleAlarm => "rearm-idle-alarm",
             Action::PutIdleAlarm { .. } => "put-idle-alarm",
             Action::DeleteIdleAlarm => "delete-idle-alarm",
             Action::EndRemedy { .. } => "end-remedy",
@@ -77,9 +90,12 @@ impl fmt::Display for Action {
                 to,
             } => write!(f, "register-target {variant} {to}"),
             Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
-            Action::Sleep | Action::Wake { .. } | Action::Restore | Action::DeleteIdleAlarm => {
-                f.write_str(self.kind())
-            }
+            Action::Sleep
+            | Action::Wake { .. }
+            | Action::Restore
+            | Action::RecoverWake
+            | Action::RearmIdleAlarm
+            | Action::DeleteIdleAlarm => f.write_str(self.kind()),
             Action::EndRemedy { rule, alarm, .. } => {
                 write!(f, "end-remedy {rule} (alarm {alarm} is OK)")
             }

@@ -8,12 +8,13 @@ use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
 use crate::config::Config;
-use crate::fleet::{AlarmStatus, Endpoint, ScalableTarget};
-use crate::idle::IdleAlarm;
+use super::sleepable::{SleepTrigger, eligibility};
+use crate::fleet::{AlarmStatus, Endpoint, ScalableTarget, Status};
+use crate::idle::{ExistingAlarm, IdleAlarm};
 use crate::names::{EndpointName, VariantName};
 use crate::remediation::{Record, StoredRecord};
 use crate::schedule::{Desired, Schedule};
-use crate::snapshot::{Phase, Stored};
+use crate::snapshot::{Phase, SLOW_WAKE, Stored};
 use crate::tags::{self, Override, WakeSource};
 
 /// What one tick observed: the endpoints that carry a schedule or an idle window, their
@@ -25,7 +26,7 @@ pub struct Observed<'a> {
     pub endpoints: &'a [Endpoint],
     pub targets: &'a [ScalableTarget],
     pub sleeping: &'a [Stored],
-    pub idle_alarms: &'a [IdleAlarm],
+    pub idle_alarms: &'a [ExistingAlarm],
     /// Whether the table marks that idle alarms have been made here.
     pub idle_alarms_made: bool,
     /// The state of the wake alarms of sleeping endpoints, and of the alarms of remedies in
@@ -57,7 +58,7 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
         // A snapshot left `sleeping` by a sleep that never deleted the endpoint does not stop
         // the schedule: the next sleep writes it again.
         let planned = match sleeping.get(&endpoint.name) {
-            Some(stored) if stored.phase == Phase::Asleep => plan_woken(endpoint, stored),
+            Some(stored) if stored.phase == Phase::Asleep => plan_woken(endpoint, stored, now),
             _ => {
                 let held = observed
                     .remediations
@@ -74,6 +75,18 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
                 why,
             }),
         }
+        if endpoint.tag(tags::SCHEDULE).is_some() {
+            plan.skipped.extend(endpoint.variants.iter().filter(|v| v.serverless).map(|v| {
+                Skipped {
+                    endpoint: endpoint.name.clone(),
+                    why: format!(
+                        "variant {} is serverless: its capacity is provisioned concurrency, which \
+                         the schedule does not set yet; the other variants follow it",
+                        v.name
+                    ),
+                }
+            }));
+        }
     }
     let existing: BTreeSet<&EndpointName> = observed.endpoints.iter().map(|e| &e.name).collect();
     for stored in observed.sleeping {
@@ -88,7 +101,7 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
             }),
         }
     }
-    plan.actions.extend(plan_idle_alarms(observed));
+    plan.actions.extend(plan_idle_alarms(observed, &sleeping, config, now));
     plan.actions.extend(plan_cleared_remedies(
         observed.remediations,
         observed.alarms,
@@ -136,22 +149,43 @@ fn plan_cleared_remedies(
 
 /// An endpoint that exists while its snapshot is not restored: it was woken, and its
 /// autoscaling comes back first (the restorer's event may have been lost). Until then, the
-/// schedule leaves it alone.
-fn plan_woken(endpoint: &Endpoint, stored: &Stored) -> Result<Vec<Planned>, String> {
-    if !endpoint.is_in_service() {
-        return Err(format!(
-            "woken, status {}: its autoscaling is restored once it is InService",
-            endpoint.status
-        ));
-    }
-    Ok(vec![Planned {
-        endpoint: endpoint.name.clone(),
-        action: Action::Restore,
-        reason: format!(
-            "InService with snapshot v{} not restored yet",
-            stored.version
+/// schedule leaves it alone. A wake that failed is cleaned up and tried again later, and one
+/// that takes far too long is reported.
+fn plan_woken(endpoint: &Endpoint, stored: &Stored, now: Timestamp) -> Result<Vec<Planned>, String> {
+    let planned = |action, reason| {
+        Ok(vec![Planned {
+            endpoint: endpoint.name.clone(),
+            action,
+            reason,
+        }])
+    };
+    let slow = stored
+        .wake
+        .as_ref()
+        .filter(|w| !w.reported_slow && w.asked_at + SLOW_WAKE <= now);
+    match (&endpoint.status, slow) {
+        (Status::InService, _) => planned(
+            Action::Restore,
+            format!(
+                "InService with snapshot v{} not restored yet",
+                stored.version
+            ),
         ),
-    }])
+        (Status::Failed, _) => planned(
+            Action::RecoverWake,
+            format!(
+                "its wake failed: {}",
+                endpoint.failure_reason.as_deref().unwrap_or("no reason given")
+            ),
+        ),
+        (Status::Creating, Some(wake)) => planned(
+            Action::RecoverWake,
+            format!("still Creating since {}", wake.asked_at),
+        ),
+        (status, _) => Err(format!(
+            "woken, status {status}: its autoscaling is restored once it is InService"
+        )),
+    }
 }
 
 /// An endpoint gone with its snapshot in the table: woken if something wants it awake (see
@@ -178,48 +212,70 @@ fn plan_asleep(
 }
 
 /// A sleeping endpoint: woken while its wake alarm is in ALARM (an alarm reports changes
-/// once, and that event may have come while the endpoint could not be woken), or when its
-/// schedule enters a period (or its prewarm) or an awake override holds; each only if its
-/// `sagetide:wake-on` allows it.
+/// once, and that event may have come while the endpoint could not be woken), when its
+/// schedule enters a period (or its prewarm) or an awake override holds, or when a manual wake
+/// failed; each only if its `sagetide:wake-on` allows it, and not before a failed wake's
+/// retry time.
 fn plan_wake(
     stored: &Stored,
     alarms: &BTreeMap<String, AlarmStatus>,
     config: &Config,
     now: Timestamp,
 ) -> Result<Vec<Planned>, String> {
+    let Some((source, alarm, reason)) = wanted_awake(stored, alarms, config, now)? else {
+        return Ok(Vec::new());
+    };
+    if let Some(wake) = stored.wake.as_ref().filter(|w| !w.may_retry(now)) {
+        return Err(format!(
+            "{reason}, but its wake failed {} time(s) (last: {}); it is tried again from {}",
+            wake.failures,
+            wake.last_failure.as_deref().unwrap_or("no reason given"),
+            wake.retry_after.map_or_else(String::new, |t| t.to_string()),
+        ));
+    }
+    Ok(vec![Planned {
+        endpoint: stored.snapshot.endpoint.clone(),
+        action: Action::Wake { source, alarm },
+        reason,
+    }])
+}
+
+/// What wants the sleeping endpoint awake now, if anything does.
+fn wanted_awake(
+    stored: &Stored,
+    alarms: &BTreeMap<String, AlarmStatus>,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Option<(WakeSource, Option<String>, String)>, String> {
     let snapshot = &stored.snapshot;
     let allowed = tags::wake_on(snapshot.tags.get(tags::WAKE_ON).map(String::as_str))
         .map_err(|e| e.to_string())?;
-    let wake = |alarm: Option<String>, reason: String| {
-        vec![Planned {
-            endpoint: snapshot.endpoint.clone(),
-            action: Action::Wake { alarm },
-            reason,
-        }]
-    };
     if let Some(alarm) = snapshot.wake_alarm()
         && allowed.contains(&WakeSource::Alarm)
         && alarms.get(alarm).is_some_and(|a| a.firing)
     {
-        return Ok(wake(
-            Some(alarm.to_owned()),
-            format!("wake alarm {alarm} is in ALARM"),
-        ));
+        let reason = format!("wake alarm {alarm} is in ALARM");
+        return Ok(Some((WakeSource::Alarm, Some(alarm.to_owned()), reason)));
+    }
+    if let Some(wake) = &stored.wake
+        && wake.source == WakeSource::Manual
+        && wake.failures > 0
+        && allowed.contains(&WakeSource::Manual)
+    {
+        let reason = format!("the manual wake of {} failed; trying again", wake.asked_at);
+        return Ok(Some((WakeSource::Manual, None, reason)));
     }
     let Some(name) = snapshot.tags.get(tags::SCHEDULE) else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let schedule = unknown_schedule(config, name)?;
     if !allowed.contains(&WakeSource::Schedule) {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let wanted = wanted(&snapshot.tags, schedule, now)?;
-    if !wanted.in_period {
-        return Ok(Vec::new());
-    }
     Ok(match wanted.desired {
-        Desired::Awake(_) => wake(None, wanted.reason),
-        Desired::Asleep => Vec::new(),
+        Desired::Awake(_) if wanted.in_period => Some((WakeSource::Schedule, None, wanted.reason)),
+        _ => None,
     })
 }
 
@@ -233,9 +289,20 @@ fn unknown_schedule<'c>(config: &'c Config, name: &str) -> Result<&'c Schedule, 
 }
 
 /// Every endpoint with a valid `sagetide:idle-after` has its idle alarm, as its variants and
-/// window say; the alarms of endpoints that are gone or lost the tag are deleted.
-fn plan_idle_alarms(observed: &Observed) -> Vec<Planned> {
-    let existing = observed.idle_alarms;
+/// window say; the alarms of endpoints that are gone or lost the tag are deleted. An alarm that
+/// a declined sleep left in ALARM is re-armed once the endpoint may sleep (its period is over,
+/// say), so that it asks again.
+fn plan_idle_alarms(
+    observed: &Observed,
+    sleeping: &BTreeMap<&EndpointName, &Stored>,
+    config: &Config,
+    now: Timestamp,
+) -> Vec<Planned> {
+    let existing: BTreeMap<&EndpointName, &ExistingAlarm> = observed
+        .idle_alarms
+        .iter()
+        .map(|a| (&a.alarm.endpoint, a))
+        .collect();
     let mut actions = Vec::new();
     let mut wanted = BTreeSet::new();
     for endpoint in observed.endpoints {
@@ -255,21 +322,33 @@ fn plan_idle_alarms(observed: &Observed) -> Vec<Planned> {
             endpoint.variants.iter().map(|v| v.name.clone()),
             window,
         );
-        if !existing.contains(&alarm) {
-            actions.push(Planned {
-                endpoint: endpoint.name.clone(),
-                action: Action::PutIdleAlarm {
-                    alarm,
-                    mark_first: !observed.idle_alarms_made,
-                },
-                reason: format!("{} = {value}", tags::IDLE_AFTER),
-            });
+        let found = existing.get(&endpoint.name);
+        let planned = |action, reason| Planned {
+            endpoint: endpoint.name.clone(),
+            action,
+            reason,
+        };
+        if found.is_none_or(|f| f.alarm != alarm) {
+            let action = Action::PutIdleAlarm {
+                alarm,
+                mark_first: !observed.idle_alarms_made,
+            };
+            actions.push(planned(action, format!("{} = {value}", tags::IDLE_AFTER)));
+            continue;
+        }
+        let woken = sleeping
+            .get(&endpoint.name)
+            .is_some_and(|s| s.phase == Phase::Asleep);
+        let may_sleep = eligibility(endpoint, SleepTrigger::IdleAlarm(config), now).is_ok();
+        if found.is_some_and(|f| f.firing) && !woken && may_sleep {
+            let reason = "in ALARM since a sleep it asked for was declined; the endpoint may sleep now";
+            actions.push(planned(Action::RearmIdleAlarm, reason.into()));
         }
     }
-    for alarm in existing {
-        if !wanted.contains(&alarm.endpoint) {
+    for alarm in observed.idle_alarms {
+        if !wanted.contains(&alarm.alarm.endpoint) {
             actions.push(Planned {
-                endpoint: alarm.endpoint.clone(),
+                endpoint: alarm.alarm.endpoint.clone(),
                 action: Action::DeleteIdleAlarm,
                 reason: format!("no endpoint with {} by this name", tags::IDLE_AFTER),
             });
@@ -319,9 +398,11 @@ fn plan_endpoint(
     let (desired, reason) = (wanted.desired, wanted.reason);
     match desired {
         Desired::Awake(to) => {
+            // A serverless variant has no instance count to set (see `plan`).
             let variants: BTreeSet<&VariantName> = endpoint
                 .variants
                 .iter()
+                .filter(|v| !v.serverless)
                 .map(|v| &v.name)
                 .chain(targets.keys().copied())
                 .collect();
@@ -348,7 +429,10 @@ fn plan_endpoint(
                 }
             }
         }
-        Desired::Asleep => planned(Action::Sleep, &reason),
+        Desired::Asleep => match endpoint.why_not_sleepable() {
+            Some(why) => return Err(format!("{reason}, but it is not put to sleep: {why}")),
+            None => planned(Action::Sleep, &reason),
+        },
     }
     Ok(actions)
 }

@@ -1,6 +1,7 @@
 use super::*;
-use crate::fleet::{IN_SERVICE, Variant};
-use crate::names::{EndpointName, VariantName};
+use crate::config::Config;
+use crate::fleet::fixtures;
+use crate::names::EndpointName;
 use crate::snapshot::Snapshot;
 
 const DOC: &str = r#"
@@ -30,20 +31,8 @@ const NIGHT: &str = "2026-11-23T02:00:00Z";
 
 fn endpoint(tags: &[(&str, &str)]) -> Endpoint {
     Endpoint {
-        name: EndpointName::new("chat").unwrap(),
-        arn: Some("arn:aws:sagemaker:us-east-1:123456789012:endpoint/chat".into()),
-        status: IN_SERVICE.into(),
-        config_name: Some("chat-config".into()),
         created: Some(at("2026-11-20T00:00:00Z")),
-        variants: vec![Variant {
-            name: VariantName::new("AllTraffic").unwrap(),
-            instances: 1,
-            pools: Vec::new(),
-        }],
-        tags: tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        ..fixtures::endpoint("chat", &["AllTraffic"], tags)
     }
 }
 
@@ -55,9 +44,13 @@ fn stored(phase: Phase, tags: &[(&str, &str)]) -> Stored {
             tags: endpoint(tags).tags,
             targets: Vec::new(),
             taken_at: at(NIGHT),
+            definitions: None,
+            variants: Vec::new(),
+            endpoint_policy: None,
         },
         phase,
         version: 3,
+        wake: None,
     }
 }
 
@@ -82,14 +75,42 @@ fn an_idle_tagged_endpoint_off_hours_gets_its_invocations_checked() {
             window: SignedDuration::from_mins(90)
         }
     );
+}
+
+fn activity(invocations: f64, peak_concurrency: f64, incomplete: &[&str]) -> Activity {
+    Activity {
+        invocations,
+        peak_concurrency,
+        incomplete: incomplete.iter().map(|q| q.to_string()).collect(),
+    }
+}
+
+#[test]
+fn idle_means_no_invocations_no_request_in_flight_and_complete_data() {
+    let window = SignedDuration::from_mins(90);
     assert_eq!(
-        after_idle_check(0.0, SignedDuration::from_mins(90), None),
-        Verdict::Sleep { previous: None }
+        after_idle_check(&activity(0.0, 0.0, &[]), window, Some(2)),
+        Verdict::Sleep { previous: Some(2) }
     );
-    assert!(matches!(
-        after_idle_check(3.0, SignedDuration::from_mins(90), None),
-        Verdict::Decline(_)
-    ));
+    let not_idle = |a: Activity| match after_idle_check(&a, window, None) {
+        Verdict::NotIdle(why) => why,
+        other => panic!("expected not idle, got {other:?}"),
+    };
+    assert!(not_idle(activity(3.0, 0.0, &[])).contains("3 invocations in the last 1h 30m"));
+    // The last minutes' requests are not in Invocations yet, but in flight they show.
+    assert!(not_idle(activity(0.0, 2.0, &[])).contains("up to 2 requests in flight"));
+    // A check that cannot be sure keeps the endpoint: it fails closed.
+    assert!(not_idle(activity(0.0, 0.0, &["invocations0"])).contains("invocations0"));
+}
+
+#[test]
+fn serverless_and_shadow_variants_are_not_slept_yet() {
+    let mut serverless = endpoint(&[IDLE]);
+    serverless.variants[0].serverless = true;
+    assert!(declined(idle(Some(&serverless), None, NIGHT)).contains("serverless"));
+    let mut shadowed = endpoint(&[IDLE]);
+    shadowed.shadow_variants = vec![crate::names::VariantName::new("shadow").unwrap()];
+    assert!(declined(idle(Some(&shadowed), None, NIGHT)).contains("shadow variant shadow"));
 }
 
 #[test]
@@ -164,7 +185,7 @@ fn a_stopped_sleep_is_finished_and_a_finished_one_is_left() {
         SleepDecision::Verdict(Verdict::Finish { version: 3 })
     );
     let mut deleting = endpoint(&[IDLE]);
-    deleting.status = "Deleting".into();
+    deleting.status = Status::Deleting;
     assert_eq!(
         idle(Some(&deleting), Some(&sleeping), NIGHT),
         SleepDecision::Verdict(Verdict::Finish { version: 3 })
@@ -208,10 +229,11 @@ fn wake_needs_a_snapshot_and_a_source_that_wake_on_allows() {
         WakeDecision::Decline(_)
     ));
     let asleep = stored(Phase::Asleep, &[IDLE]);
-    assert_eq!(
-        wake(Some(&asleep), None, Manual, None),
-        WakeDecision::Create { finish_sleep: None }
-    );
+    let create = WakeDecision::Create {
+        version: 3,
+        phase: Phase::Asleep,
+    };
+    assert_eq!(wake(Some(&asleep), None, Manual, None), create);
     assert!(matches!(
         wake(Some(&asleep), None, Alarm, Some("queue-depth")),
         WakeDecision::Decline(_)
@@ -226,7 +248,7 @@ fn wake_needs_a_snapshot_and_a_source_that_wake_on_allows() {
     );
     assert_eq!(
         wake(Some(&by_alarm), None, Alarm, Some("queue-depth")),
-        WakeDecision::Create { finish_sleep: None }
+        create
     );
     assert!(matches!(
         wake(Some(&by_alarm), None, Alarm, Some("other-alarm")),
@@ -247,7 +269,7 @@ fn wake_is_idempotent_and_finishes_a_stopped_sleep() {
         WakeDecision::Done(_)
     ));
     let mut deleting = awake.clone();
-    deleting.status = "Deleting".into();
+    deleting.status = Status::Deleting;
     assert!(matches!(
         wake(Some(&asleep), Some(&deleting), WakeSource::Manual, None),
         WakeDecision::Retry(_)
@@ -256,16 +278,62 @@ fn wake_is_idempotent_and_finishes_a_stopped_sleep() {
     assert_eq!(
         wake(Some(&sleeping), None, WakeSource::Manual, None),
         WakeDecision::Create {
-            finish_sleep: Some(3)
+            version: 3,
+            phase: Phase::Sleeping
         }
     );
+}
+
+#[test]
+fn a_failed_wake_is_deleted_and_retried_later_and_a_slow_one_reported_once() {
+    let asked = WakeAttempt::asked(None, WakeSource::Schedule, None, at("2026-11-23T06:30:00Z"));
+    let asleep = Stored {
+        wake: Some(asked.clone()),
+        ..stored(Phase::Asleep, &[IDLE])
+    };
+    let mut failed = endpoint(&[IDLE]);
+    failed.status = Status::Failed;
+    failed.failure_reason = Some("Unable to provision requested ML compute capacity".into());
+    let now = at("2026-11-23T06:45:00Z");
+    let RecoverDecision::DeleteFailed { version, attempt } =
+        recover(Some(&asleep), Some(&failed), now)
+    else {
+        panic!("a failed wake is deleted");
+    };
+    assert_eq!((version, attempt.failures), (3, 1));
+    assert!(attempt.last_failure.unwrap().contains("capacity"));
+    assert_eq!(attempt.retry_after, Some(at("2026-11-23T06:55:00Z")));
+
+    let mut creating = endpoint(&[IDLE]);
+    creating.status = Status::Creating;
+    assert!(matches!(
+        recover(Some(&asleep), Some(&creating), at("2026-11-23T07:00:00Z")),
+        RecoverDecision::Done(_)
+    ));
+    let RecoverDecision::ReportSlow { attempt, .. } =
+        recover(Some(&asleep), Some(&creating), at("2026-11-23T07:15:00Z"))
+    else {
+        panic!("45 minutes of Creating is reported");
+    };
+    let reported = Stored {
+        wake: Some(attempt),
+        ..asleep.clone()
+    };
+    assert!(matches!(
+        recover(Some(&reported), Some(&creating), at("2026-11-23T08:00:00Z")),
+        RecoverDecision::Done(_)
+    ));
+    assert!(matches!(
+        recover(Some(&asleep), None, now),
+        RecoverDecision::Done(_)
+    ));
 }
 
 #[test]
 fn restore_waits_for_in_service_and_happens_once() {
     let asleep = stored(Phase::Asleep, &[IDLE]);
     let mut creating = endpoint(&[IDLE]);
-    creating.status = "Creating".into();
+    creating.status = Status::Creating;
     // Found by the late-events test: an IN_SERVICE older than the endpoint's deletion was
     // deferred, and Lambda retried it for hours.
     assert!(matches!(

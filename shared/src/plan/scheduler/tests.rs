@@ -1,5 +1,5 @@
 use super::*;
-use crate::fleet::{IN_SERVICE, Variant};
+use crate::fleet::fixtures;
 use crate::names::VariantRef;
 
 const DOC: &str = r#"
@@ -47,27 +47,7 @@ fn cap(min: u32, max: u32) -> Capacity {
 }
 
 fn endpoint(name: &str, variants: &[&str], tags: &[(&str, &str)]) -> Endpoint {
-    Endpoint {
-        name: EndpointName::new(name).unwrap(),
-        arn: Some(format!(
-            "arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}"
-        )),
-        status: IN_SERVICE.into(),
-        created: None,
-        config_name: Some(format!("{name}-config")),
-        variants: variants
-            .iter()
-            .map(|v| Variant {
-                name: VariantName::new(*v).unwrap(),
-                instances: 1,
-                pools: Vec::new(),
-            })
-            .collect(),
-        tags: tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
+    fixtures::endpoint(name, variants, tags)
 }
 
 fn target(endpoint: &str, variant: &str, capacity: Capacity) -> ScalableTarget {
@@ -86,6 +66,10 @@ fn berlin(local: &str) -> Timestamp {
         .parse::<jiff::ZonedDateTime>()
         .unwrap()
         .timestamp()
+}
+
+fn at(utc: &str) -> Timestamp {
+    utc.parse().unwrap()
 }
 
 fn actions(plan: &Plan) -> Vec<String> {
@@ -175,7 +159,7 @@ fn an_unknown_schedule_is_skipped_and_the_others_still_planned() {
 #[test]
 fn an_endpoint_that_is_not_in_service_waits() {
     let mut updating = endpoint("ep", &["v"], &[OFFICE]);
-    updating.status = "Updating".into();
+    updating.status = Status::Updating;
     let plan = plan(&[updating], &[], &config(), berlin("2026-11-23T09:00"));
     assert!(plan.actions.is_empty());
     assert!(plan.skipped[0].why.contains("Updating"));
@@ -395,7 +379,7 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
         &["AllTraffic"],
         &[("sagetide:idle-after", "90m")],
     )];
-    let plan_with = |existing: &[IdleAlarm], marked: bool| {
+    let plan_with = |existing: &[ExistingAlarm], marked: bool| {
         let observed = Observed {
             endpoints: &quiet,
             targets: &[],
@@ -422,8 +406,9 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
     let window = jiff::SignedDuration::from_mins(90);
     let name = |n: &str| EndpointName::new(n).unwrap();
     let variant = VariantName::new("AllTraffic").unwrap();
-    let kept = IdleAlarm::new(name("quiet"), [variant.clone()], window);
-    let stale = IdleAlarm::new(name("gone"), [variant], window);
+    let existing = |alarm, firing| ExistingAlarm { alarm, firing };
+    let kept = existing(IdleAlarm::new(name("quiet"), [variant.clone()], window), false);
+    let stale = existing(IdleAlarm::new(name("gone"), [variant], window), false);
     let actions = plan_with(&[kept, stale], true);
     let described: Vec<String> = actions
         .iter()
@@ -436,33 +421,8 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
 /// snapshot `sleeping`, and no tick finished it.
 #[test]
 fn a_sleep_cut_short_after_its_delete_is_finished_unless_the_endpoint_is_wanted_awake() {
-    use crate::snapshot::{Phase, Snapshot, Stored};
-    let cut_short = |schedule: &str| Stored {
-        snapshot: Snapshot {
-            endpoint: EndpointName::new("desk").unwrap(),
-            endpoint_config: "desk-config".into(),
-            tags: [("sagetide:schedule".to_owned(), schedule.to_owned())].into(),
-            targets: Vec::new(),
-            taken_at: "2026-11-24T17:00:00Z".parse().unwrap(),
-        },
-        phase: Phase::Sleeping,
-        version: 2,
-    };
-    let tick = |stored: &Stored, now: &str| {
-        super::plan(
-            &Observed {
-                endpoints: &[],
-                targets: &[],
-                sleeping: std::slice::from_ref(stored),
-                idle_alarms: &[],
-                idle_alarms_made: false,
-                alarms: &BTreeMap::new(),
-                remediations: &[],
-            },
-            &config(),
-            now.parse().unwrap(),
-        )
-    };
+    let cut_short = |schedule: &str| stored("desk", Phase::Sleeping, &[("sagetide:schedule", schedule)]);
+    let tick = |stored: &Stored, now: &str| tick_with(&[], stored, now.parse().unwrap());
     let night = "2026-11-24T20:00:00Z";
     assert_eq!(actions(&tick(&cut_short("nightly"), night)), ["desk sleep"]);
     // A schedule it no longer knows does not keep the sleep from being recorded.
@@ -470,4 +430,172 @@ fn a_sleep_cut_short_after_its_delete_is_finished_unless_the_endpoint_is_wanted_
     // In its period it is woken instead (the wake finishes the sleep first).
     let day = "2026-11-24T10:00:00Z";
     assert_eq!(actions(&tick(&cut_short("nightly"), day)), ["desk wake"]);
+}
+
+fn stored(name: &str, phase: Phase, tags: &[(&str, &str)]) -> Stored {
+    use crate::snapshot::Snapshot;
+    Stored {
+        snapshot: Snapshot {
+            endpoint: EndpointName::new(name).unwrap(),
+            endpoint_config: format!("{name}-config"),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            targets: Vec::new(),
+            taken_at: "2026-11-24T17:00:00Z".parse().unwrap(),
+            definitions: None,
+            variants: Vec::new(),
+            endpoint_policy: None,
+        },
+        phase,
+        version: 2,
+        wake: None,
+    }
+}
+
+/// A tick that sees `endpoints` and one snapshot not yet restored.
+fn tick_with(endpoints: &[Endpoint], stored: &Stored, now: Timestamp) -> Plan {
+    super::plan(
+        &Observed {
+            endpoints,
+            targets: &[],
+            sleeping: std::slice::from_ref(stored),
+            idle_alarms: &[],
+            idle_alarms_made: false,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+        },
+        &config(),
+        now,
+    )
+}
+
+#[test]
+fn a_woken_endpoint_that_failed_is_recovered_and_one_creating_too_long_reported() {
+    use crate::snapshot::WakeAttempt;
+    let tags = [("sagetide:schedule", "nightly")];
+    let asked = WakeAttempt::asked(None, WakeSource::Schedule, None, at("2026-11-24T08:30:00Z"));
+    let woken = Stored {
+        wake: Some(asked),
+        ..stored("desk", Phase::Asleep, &tags)
+    };
+    let mut failed = endpoint("desk", &["AllTraffic"], &tags);
+    failed.status = Status::Failed;
+    failed.failure_reason = Some("InsufficientInstanceCapacity".into());
+    let plan = tick_with(&[failed], &woken, at("2026-11-24T08:45:00Z"));
+    assert_eq!(actions(&plan), ["desk failed-wake"]);
+    assert!(plan.actions[0].reason.contains("InsufficientInstanceCapacity"));
+
+    let mut creating = endpoint("desk", &["AllTraffic"], &tags);
+    creating.status = Status::Creating;
+    let early = tick_with(std::slice::from_ref(&creating), &woken, at("2026-11-24T09:00:00Z"));
+    assert_eq!(actions(&early), Vec::<String>::new());
+    assert!(early.skipped[0].why.contains("status Creating"));
+    let late = tick_with(&[creating], &woken, at("2026-11-24T09:15:00Z"));
+    assert_eq!(actions(&late), ["desk failed-wake"]);
+}
+
+#[test]
+fn a_failed_wake_is_tried_again_after_its_wait_while_something_still_wants_it_awake() {
+    use crate::snapshot::WakeAttempt;
+    let tags = [("sagetide:schedule", "nightly")];
+    let failed_at = at("2026-11-24T09:05:00Z");
+    let attempt = WakeAttempt::asked(None, WakeSource::Schedule, None, at("2026-11-24T08:55:00Z"))
+        .failed("no capacity", failed_at);
+    let asleep = Stored {
+        wake: Some(attempt.clone()),
+        ..stored("desk", Phase::Asleep, &tags)
+    };
+    let waiting = tick_with(&[], &asleep, at("2026-11-24T09:10:00Z"));
+    assert_eq!(actions(&waiting), Vec::<String>::new());
+    assert!(waiting.skipped[0].why.contains("tried again from 2026-11-24T09:15:00Z"));
+    assert_eq!(
+        actions(&tick_with(&[], &asleep, at("2026-11-24T09:15:00Z"))),
+        ["desk wake"]
+    );
+    // Off-hours nothing wants it awake any more: it stays asleep until its next period.
+    assert_eq!(
+        actions(&tick_with(&[], &asleep, at("2026-11-24T20:00:00Z"))),
+        Vec::<String>::new()
+    );
+    // A person's wake that failed is tried again whatever the schedule says.
+    let by_hand = Stored {
+        wake: Some(WakeAttempt {
+            source: WakeSource::Manual,
+            ..attempt
+        }),
+        ..stored("desk", Phase::Asleep, &tags)
+    };
+    let plan = tick_with(&[], &by_hand, at("2026-11-24T20:00:00Z"));
+    assert_eq!(actions(&plan), ["desk wake"]);
+    assert!(matches!(
+        plan.actions[0].action,
+        Action::Wake {
+            source: WakeSource::Manual,
+            alarm: None
+        }
+    ));
+}
+
+#[test]
+fn a_serverless_variant_is_skipped_and_the_others_follow_the_schedule() {
+    let mut mixed = endpoint("mixed", &["gpu", "serverless"], &[("sagetide:schedule", "office-hours")]);
+    mixed.variants[1].serverless = true;
+    let plan = plan(&[mixed], &[], &config(), berlin("2026-11-23T10:00"));
+    assert_eq!(actions(&plan), ["mixed register-target gpu 2..10"]);
+    assert_eq!(plan.skipped.len(), 1);
+    assert!(plan.skipped[0].why.contains("variant serverless is serverless"));
+    // Off-hours of a sleep schedule it is not put to sleep, and says why.
+    let mut sleepy = endpoint("sleepy", &["AllTraffic"], &[("sagetide:schedule", "nightly")]);
+    sleepy.variants[0].serverless = true;
+    let night = super::plan(
+        &Observed {
+            endpoints: std::slice::from_ref(&sleepy),
+            targets: &[],
+            sleeping: &[],
+            idle_alarms: &[],
+            idle_alarms_made: false,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+        },
+        &config(),
+        at("2026-11-24T20:00:00Z"),
+    );
+    assert_eq!(actions(&night), Vec::<String>::new());
+    assert!(night.skipped.iter().any(|s| s.why.contains("not put to sleep")));
+}
+
+#[test]
+fn an_idle_alarm_left_in_alarm_by_a_declined_sleep_is_rearmed_once_the_endpoint_may_sleep() {
+    let mut idle = endpoint(
+        "idle",
+        &["AllTraffic"],
+        &[("sagetide:idle-after", "90m"), ("sagetide:schedule", "office-hours")],
+    );
+    idle.created = Some(at("2026-11-01T00:00:00Z"));
+    let window = jiff::SignedDuration::from_mins(90);
+    let alarm = IdleAlarm::new(idle.name.clone(), [VariantName::new("AllTraffic").unwrap()], window);
+    let tick = |firing: bool, now: Timestamp| {
+        let existing = [ExistingAlarm { alarm: alarm.clone(), firing }];
+        let observed = Observed {
+            endpoints: std::slice::from_ref(&idle),
+            targets: &[],
+            sleeping: &[],
+            idle_alarms: &existing,
+            idle_alarms_made: true,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+        };
+        super::plan(&observed, &config(), now)
+            .actions
+            .iter()
+            .filter(|p| p.action == Action::RearmIdleAlarm)
+            .count()
+    };
+    // Declined inside its period, the alarm stays in ALARM quietly all day…
+    assert_eq!(tick(true, berlin("2026-11-23T15:00")), 0);
+    // …and asks again once the period is over; an alarm that is OK needs nothing.
+    assert_eq!(tick(true, berlin("2026-11-23T19:05")), 1);
+    assert_eq!(tick(false, berlin("2026-11-23T19:05")), 0);
 }

@@ -1,26 +1,17 @@
 use super::*;
-use crate::fleet::{IN_SERVICE, Variant};
+use crate::fleet::{Variant, fixtures};
 
 fn endpoint(name: &str, tags: &[(&str, &str)], variants: Vec<Variant>) -> Endpoint {
     Endpoint {
-        name: EndpointName::new(name).unwrap(),
-        arn: None,
-        status: IN_SERVICE.into(),
-        created: None,
-        config_name: Some(format!("{name}-config")),
         variants,
-        tags: tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        ..fixtures::endpoint(name, &[], tags)
     }
 }
 
 fn variant(name: &str, instances: u32, pools: &[(&str, u32)]) -> Variant {
     Variant {
-        name: VariantName::new(name).unwrap(),
-        instances,
         pools: pools.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
+        ..fixtures::variant(name, instances)
     }
 }
 

@@ -1,0 +1,177 @@
+//! Sleep: everything that would not come back by itself is written to the table and read back
+//! before the endpoint is deleted.
+
+use jiff::Timestamp;
+
+use super::decide::{self, RECENT_TRAFFIC, SleepDecision, Verdict};
+use crate::plan::sleepable::SleepTrigger;
+use super::{Actor, Lifecycle, Report, Step};
+use crate::act::Outcome;
+use crate::aws::{self, AwsError};
+use crate::fleet::Endpoint;
+use crate::idle;
+use crate::names::{EndpointName, VariantRef};
+use crate::snapshot::{Phase, Snapshot, Stored, VariantSettings};
+
+impl Lifecycle {
+    /// Puts the endpoint to sleep if `decide::sleep` finds it eligible: snapshot, read back,
+    /// delete. `why` says what asked, for the log and the history.
+    pub async fn sleep(
+        &self,
+        name: &EndpointName,
+        trigger: SleepTrigger<'_>,
+        why: &str,
+        actor: Actor<'_>,
+    ) -> Report {
+        let by_idle_alarm = matches!(trigger, SleepTrigger::IdleAlarm(_));
+        let report = self
+            .leased(name, "sleep", why, actor, async {
+                // The snapshot first: an endpoint seen afterwards is at least as new as it.
+                let stored = self.table.snapshot(name).await?;
+                let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
+                let verdict =
+                    match decide::sleep(endpoint.as_ref(), stored.as_ref(), trigger, actor.now) {
+                        SleepDecision::Verdict(v) => v,
+                        SleepDecision::CheckIdle { window } => {
+                            let e = endpoint
+                                .as_ref()
+                                .expect("only an existing endpoint is checked");
+                            let variants: Vec<VariantRef> = e.variant_refs().collect();
+                            let (start, end, period) = idle::invocation_window(window, actor.now);
+                            let activity = aws::cloudwatch::activity(
+                                &self.cloudwatch,
+                                &variants,
+                                (start, end),
+                                period,
+                                actor.now - RECENT_TRAFFIC,
+                            )
+                            .await?;
+                            decide::after_idle_check(
+                                &activity,
+                                window,
+                                stored.as_ref().map(|s| s.version),
+                            )
+                        }
+                    };
+                match verdict {
+                    Verdict::Decline(reason) => Ok(Step::Declined(reason)),
+                    Verdict::Done(reason) => Ok(Step::AlreadyDone(reason)),
+                    Verdict::NotIdle(reason) => {
+                        if by_idle_alarm && !self.dry_run {
+                            self.rearm_idle_alarm(name, &reason).await;
+                        }
+                        Ok(Step::Declined(reason))
+                    }
+                    _ if self.dry_run => Ok(Step::DryRun),
+                    Verdict::Finish { version } => {
+                        self.table
+                            .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
+                            .await?;
+                        Ok(Step::Applied(
+                            "a previous run deleted it after its snapshot; recorded as asleep"
+                                .into(),
+                        ))
+                    }
+                    Verdict::Sleep { previous } => {
+                        let endpoint = endpoint.expect("only an existing endpoint is put to sleep");
+                        self.snapshot_and_delete(&endpoint, previous, actor.now)
+                            .await
+                    }
+                }
+            })
+            .await;
+        // A sleep that did not happen for want of the lease or through an error is asked for
+        // again at the alarm's next evaluation. A decline is not: the scheduler re-arms the
+        // alarm once what declined it has passed, so that an endpoint idle inside its period
+        // does not wake the sleeper at every evaluation all day.
+        let retry = matches!(report.outcome, Outcome::Deferred(_) | Outcome::Failed(_));
+        if by_idle_alarm && retry && !self.dry_run {
+            self.rearm_idle_alarm(name, &report.detail).await;
+        }
+        report
+    }
+
+    /// Puts the endpoint's idle alarm back to OK: it fires again at its next evaluation if the
+    /// endpoint is still idle then (an alarm reports changes only).
+    async fn rearm_idle_alarm(&self, name: &EndpointName, why: &str) {
+        let reason = format!("sagetide did not sleep it: {why}");
+        let alarm = idle::alarm_name(name);
+        if let Err(e) = aws::cloudwatch::rearm_alarm(&self.cloudwatch, &alarm, &reason).await {
+            tracing::warn!(endpoint = %name, error = %e, "idle alarm not re-armed");
+        }
+    }
+
+    async fn snapshot_and_delete(
+        &self,
+        endpoint: &Endpoint,
+        previous: Option<u64>,
+        now: Timestamp,
+    ) -> Result<Step, AwsError> {
+        let name = &endpoint.name;
+        let config_name = endpoint.config_name.clone().ok_or_else(|| AwsError {
+            operation: "sagemaker:DescribeEndpoint",
+            message: format!("endpoint {name} reports no EndpointConfig; nothing deleted"),
+        })?;
+        let (definitions, facts) = aws::definitions::read(&self.sagemaker, &config_name).await?;
+        if facts.hosts_inference_components {
+            return Ok(Step::Declined(format!(
+                "its EndpointConfig {config_name} has a variant without a model: it hosts \
+                 inference components, which a re-created endpoint would not have"
+            )));
+        }
+        if let Some(key) = facts.kms_key_id.filter(|k| !self.kms_keys.contains(k)) {
+            return Ok(Step::Declined(format!(
+                "its EndpointConfig {config_name} encrypts with the KMS key {key}, on which this \
+                 deployment may not create the grant a new endpoint needs; add the key to the \
+                 template's EndpointKmsKeyArns to let sagetide put it to sleep"
+            )));
+        }
+        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
+        let snapshot = Snapshot {
+            endpoint: name.clone(),
+            endpoint_config: config_name,
+            tags: endpoint.tags.clone(),
+            targets: aws::scaling_state::read(&self.autoscaling, &self.cloudwatch, &variants)
+                .await?,
+            taken_at: now,
+            definitions: Some(definitions),
+            variants: endpoint
+                .variants
+                .iter()
+                .map(|v| VariantSettings {
+                    variant: v.name.clone(),
+                    weight: v.desired_weight,
+                    instances: v.desired_instances,
+                })
+                .collect(),
+            endpoint_policy: aws::definitions::endpoint_policy(&self.sagemaker, name).await?,
+        };
+        let Some(version) = self.table.put_snapshot(&snapshot, previous).await? else {
+            return Ok(Step::Deferred(
+                "its snapshot was written by someone else meanwhile; nothing deleted".into(),
+            ));
+        };
+        let expected = Stored {
+            snapshot,
+            phase: Phase::Sleeping,
+            version,
+            wake: None,
+        };
+        if self.table.snapshot(name).await?.as_ref() != Some(&expected) {
+            return Err(AwsError {
+                operation: "dynamodb:GetItem",
+                message: format!(
+                    "the snapshot of {name} read back differs from the one written; nothing deleted"
+                ),
+            });
+        }
+        aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
+        self.table
+            .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
+            .await?;
+        Ok(Step::Applied(format!(
+            "snapshot v{version} with {} scalable target(s) stored and verified, endpoint deleted",
+            expected.snapshot.targets.len()
+        )))
+    }
+}

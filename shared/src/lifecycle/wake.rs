@@ -1,0 +1,148 @@
+//! Wake: the endpoint is created again from its snapshot (its EndpointConfig and models first,
+//! where they were deleted meanwhile); a wake that fails is made visible, cleaned up and tried
+//! again later.
+
+use super::decide::{self, RecoverDecision, WakeDecision};
+use super::{Actor, Lifecycle, Report, Step};
+use crate::aws::{self, AwsError};
+use crate::names::EndpointName;
+use crate::snapshot::{Phase, WakeAttempt};
+use crate::tags::WakeSource;
+
+impl Lifecycle {
+    /// Creates the endpoint again from its snapshot, if `decide::wake` allows `source`.
+    pub async fn wake(
+        &self,
+        name: &EndpointName,
+        source: WakeSource,
+        alarm: Option<&str>,
+        why: &str,
+        actor: Actor<'_>,
+    ) -> Report {
+        self.leased(name, "wake", why, actor, async {
+            let stored = self.table.snapshot(name).await?;
+            let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
+            match decide::wake(stored.as_ref(), endpoint.as_ref(), source, alarm) {
+                WakeDecision::Decline(reason) => Ok(Step::Declined(reason)),
+                WakeDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
+                WakeDecision::Retry(reason) => Ok(Step::Deferred(reason)),
+                WakeDecision::Create { .. } if self.dry_run => Ok(Step::DryRun),
+                WakeDecision::Create { version, phase } => {
+                    let stored = stored.expect("a wake needs a snapshot");
+                    let snapshot = &stored.snapshot;
+                    let config = &snapshot.endpoint_config;
+                    let recreated = match &snapshot.definitions {
+                        Some(definitions) => {
+                            aws::definitions::recreate_missing(&self.sagemaker, name, definitions)
+                                .await?
+                        }
+                        None => {
+                            missing_config_is_an_error(&self.sagemaker, name, config).await?;
+                            Vec::new()
+                        }
+                    };
+                    let attempt =
+                        WakeAttempt::asked(stored.wake.as_ref(), source, alarm, actor.now);
+                    if !self.table.set_wake(name, version, phase, &attempt).await? {
+                        return Ok(Step::Deferred(
+                            "its snapshot changed meanwhile; the wake is tried again".into(),
+                        ));
+                    }
+                    aws::sagemaker::create_endpoint(
+                        &self.sagemaker,
+                        name,
+                        config,
+                        snapshot.settable_tags(),
+                    )
+                    .await?;
+                    let recreated = if recreated.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", after creating again {}", recreated.join(" and "))
+                    };
+                    Ok(Step::Applied(format!(
+                        "created from EndpointConfig {config} with {} tags{recreated}",
+                        snapshot.settable_tags().count()
+                    )))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Deals with a wake that went wrong: a woken endpoint that `Failed` is deleted (a failed
+    /// endpoint can only be deleted) and its wake is tried again after a while, as
+    /// [`WakeAttempt::failed`] says; one `Creating` for too long is reported. Either way the
+    /// failure is counted in `Sagetide/WakeFailures`, logged as an error and kept in the
+    /// history.
+    pub async fn recover(&self, name: &EndpointName, why: &str, actor: Actor<'_>) -> Report {
+        self.leased(name, "failed-wake", why, actor, async {
+            let stored = self.table.snapshot(name).await?;
+            let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
+            match decide::recover(stored.as_ref(), endpoint.as_ref(), actor.now) {
+                RecoverDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
+                _ if self.dry_run => Ok(Step::DryRun),
+                RecoverDecision::DeleteFailed { version, attempt } => {
+                    aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
+                    self.record_failure(name, version, &attempt).await?;
+                    Ok(Step::Failed(format!(
+                        "wake {} of {} failed: {}; the failed endpoint is deleted and the wake is \
+                         tried again from {}",
+                        attempt.failures,
+                        attempt.source,
+                        attempt.last_failure.as_deref().unwrap_or_default(),
+                        attempt
+                            .retry_after
+                            .map_or_else(String::new, |t| t.to_string()),
+                    )))
+                }
+                RecoverDecision::ReportSlow { version, attempt } => {
+                    self.record_failure(name, version, &attempt).await?;
+                    Ok(Step::Failed(format!(
+                        "still Creating since {}; SageMaker is waited for (a Creating endpoint \
+                         cannot be deleted), and it is deleted and woken again if it fails",
+                        attempt.asked_at
+                    )))
+                }
+            }
+        })
+        .await
+    }
+
+    async fn record_failure(
+        &self,
+        name: &EndpointName,
+        version: u64,
+        attempt: &WakeAttempt,
+    ) -> Result<(), AwsError> {
+        self.table
+            .set_wake(name, version, Phase::Asleep, attempt)
+            .await?;
+        aws::cloudwatch::count_wake_failure(&self.cloudwatch, name).await
+    }
+}
+
+/// A snapshot from before definitions were kept cannot create the EndpointConfig again.
+async fn missing_config_is_an_error(
+    client: &aws_sdk_sagemaker::Client,
+    name: &EndpointName,
+    config: &str,
+) -> Result<(), AwsError> {
+    let found = client
+        .describe_endpoint_config()
+        .endpoint_config_name(config)
+        .send()
+        .await;
+    match found {
+        Ok(_) => Ok(()),
+        Err(e) if aws::sagemaker::is_not_found(&e) => Err(AwsError {
+            operation: "sagemaker:DescribeEndpointConfig",
+            message: format!(
+                "cannot wake {name}: its EndpointConfig {config} no longer exists and its \
+                 snapshot is older than the definitions sagetide keeps. The snapshot is kept: \
+                 recreate the EndpointConfig under that name and wake it again"
+            ),
+        }),
+        Err(e) => Err(AwsError::new("sagemaker:DescribeEndpointConfig", e)),
+    }
+}

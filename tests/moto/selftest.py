@@ -1,0 +1,1452 @@
+"""Checks that tests/moto/server.py answers as AWS does, one line per behaviour.
+
+    .venv/bin/python tests/moto/selftest.py
+
+Starts the server on a free loopback port, talks to it with boto3 (and, for CloudWatch's XML,
+with a raw awsQuery request), and stops at the first behaviour that is not as AWS documents it,
+exiting non-zero. Each behaviour and its source are described in tests/moto/truer/.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+HERE = Path(__file__).resolve().parent
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+DELAY = 0.2  # seconds each transition takes in the timed checks
+PAUSE = DELAY + 0.15  # long enough for one to be done
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="test",
+    AWS_SECRET_ACCESS_KEY="test",
+    AWS_SESSION_TOKEN="test",
+    AWS_DEFAULT_REGION=REGION,
+)
+
+
+def ok(behaviour: str) -> None:
+    print(f"ok  {behaviour}", flush=True)
+
+
+class Server:
+    """server.py on a free loopback port, for the length of a `with`."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="moto-selftest-", suffix=".log", delete=False)
+
+    def __enter__(self) -> "Server":
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "server.py"), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"server.py exited; see {self.log.name}"
+            try:
+                self.control("GET", "pending")
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"server.py did not answer within 30 s; see {self.log.name}")
+
+    def __exit__(self, failure: type[BaseException] | None, *_: Any) -> None:
+        self.process.kill()
+        self.process.wait()
+        if failure is None:
+            os.unlink(self.log.name)  # kept when a check fails, for the server's side of it
+        else:
+            print(f"server log: {self.log.name}", file=sys.stderr)
+
+    def http(self, method: str, path: str, body: bytes | None = None, **headers: str) -> Any:
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else b""
+        status, answer = self.http(method, f"/_sagetide/{path}", data if method == "POST" else None)
+        assert status == 200, f"{method} /_sagetide/{path} answered {status}: {answer!r}"
+        return json.loads(answer)
+
+    def events(self) -> list[dict[str, Any]]:
+        return self.control("POST", "events/take")["events"]
+
+    def statuses(self, endpoint: str) -> list[str]:
+        """The statuses of the queued events of `endpoint` (the queue is emptied)."""
+        return [
+            e["detail"]["EndpointStatus"]
+            for e in self.events()
+            if e["detail"]["EndpointName"] == endpoint
+        ]
+
+    def timing(self, seconds: float) -> None:
+        self.control(
+            "POST", "timing", {"creating": seconds, "deleting": seconds, "updating": seconds}
+        )
+
+    def reset(self) -> None:
+        status, answer = self.http("POST", "/moto-api/reset", b"")
+        assert status == 200, f"reset answered {status}: {answer!r}"
+
+
+def refused(call: Callable[..., Any], code: str, message: str | None = None, **kwargs: Any) -> str:
+    """Calls `call`, which must fail with `code` (and `message` in its message); the message."""
+    try:
+        call(**kwargs)
+    except ClientError as e:
+        error = e.response["Error"]
+        assert error["Code"] == code, f"{call.__name__}: expected {code}, got {error}"
+        assert (
+            message is None or message in error["Message"]
+        ), f"{call.__name__}: expected a message with {message!r}, got {error['Message']!r}"
+        return error["Message"]
+    raise AssertionError(f"{call.__name__}({kwargs}) should have been refused with {code}")
+
+
+class Aws:
+    """boto3 clients of one account and region, and the calls the checks build fleets with."""
+
+    def __init__(self, server: Server, region: str = REGION, account: str | None = None) -> None:
+        def client(service: str) -> Any:
+            c = boto3.client(service, endpoint_url=server.url, region_name=region)
+            if account is not None:
+                c.meta.events.register(
+                    "before-sign",
+                    lambda request, **_: request.headers.add_header("x-moto-account-id", account),
+                )
+            return c
+
+        self.sm = client("sagemaker")
+        self.aas = client("application-autoscaling")
+        self.cw = client("cloudwatch")
+
+    def model(self, name: str, **extra: Any) -> None:
+        self.sm.create_model(
+            ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "image:1"}, **extra
+        )
+
+    def config(self, name: str, model: str, instance: str = "ml.m5.large", **extra: Any) -> None:
+        self.sm.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "main",
+                    "ModelName": model,
+                    "InstanceType": instance,
+                    "InitialInstanceCount": 1,
+                }
+            ],
+            **extra,
+        )
+
+    def fleet(
+        self, name: str, instance: str = "ml.m5.large", tags: dict[str, str] | None = None
+    ) -> str:
+        """Model, config and endpoint `name`; the endpoint's ARN."""
+        self.model(name)
+        self.config(name, name, instance)
+        return self.sm.create_endpoint(
+            EndpointName=name,
+            EndpointConfigName=name,
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        )["EndpointArn"]
+
+    def status(self, name: str) -> str:
+        return self.sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
+
+    def variants(self, name: str) -> dict[str, dict[str, Any]]:
+        found = self.sm.describe_endpoint(EndpointName=name)["ProductionVariants"]
+        return {v["VariantName"]: v for v in found}
+
+    def register(self, endpoint: str, variant: str = "main", **extra: Any) -> str:
+        return self.aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=f"endpoint/{endpoint}/variant/{variant}",
+            ScalableDimension=DIMENSION,
+            MinCapacity=1,
+            MaxCapacity=4,
+            **extra,
+        )["ScalableTargetARN"]
+
+    def tracking(self, endpoint: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
+        return self.aas.put_scaling_policy(
+            PolicyName=name,
+            ServiceNamespace="sagemaker",
+            ResourceId=f"endpoint/{endpoint}/variant/main",
+            ScalableDimension=DIMENSION,
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration=config,
+        )
+
+    def step(self, endpoint: str, name: str) -> str:
+        return self.aas.put_scaling_policy(
+            PolicyName=name,
+            ServiceNamespace="sagemaker",
+            ResourceId=f"endpoint/{endpoint}/variant/main",
+            ScalableDimension=DIMENSION,
+            PolicyType="StepScaling",
+            StepScalingPolicyConfiguration={
+                "AdjustmentType": "ChangeInCapacity",
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+            },
+        )["PolicyARN"]
+
+    def scheduled(self, endpoint: str, name: str) -> None:
+        self.aas.put_scheduled_action(
+            ServiceNamespace="sagemaker",
+            ScheduledActionName=name,
+            ResourceId=f"endpoint/{endpoint}/variant/main",
+            ScalableDimension=DIMENSION,
+            Schedule="cron(0 8 * * ? *)",
+            ScalableTargetAction={"MinCapacity": 2, "MaxCapacity": 4},
+        )
+
+    def policies(self, endpoint: str) -> list[dict[str, Any]]:
+        return self.aas.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=f"endpoint/{endpoint}/variant/main"
+        )["ScalingPolicies"]
+
+    def actions(self, endpoint: str) -> list[dict[str, Any]]:
+        return self.aas.describe_scheduled_actions(
+            ServiceNamespace="sagemaker", ResourceId=f"endpoint/{endpoint}/variant/main"
+        )["ScheduledActions"]
+
+    def targets(self, endpoint: str) -> list[dict[str, Any]]:
+        return self.aas.describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{endpoint}/variant/main"]
+        )["ScalableTargets"]
+
+    def alarms(self, prefix: str = "") -> dict[str, dict[str, Any]]:
+        found = (
+            self.cw.describe_alarms(AlarmNamePrefix=prefix) if prefix else self.cw.describe_alarms()
+        )
+        return {a["AlarmName"]: a for a in found["MetricAlarms"]}
+
+
+# --- the existing fixes ---------------------------------------------------------------------------
+
+
+def search_fixes(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.fleet("s-a", tags={"sagetide:schedule": "office", "team": "x"})
+    aws.fleet("s-b", tags={"team": "y"})
+    aws.fleet("s-c")
+
+    def names(expression: dict[str, Any]) -> list[str]:
+        found = aws.sm.search(Resource="Endpoint", SearchExpression=expression)["Results"]
+        return sorted(r["Endpoint"]["EndpointName"] for r in found)
+
+    exists = {"Name": "Tags.sagetide:schedule", "Operator": "Exists"}
+    assert names({"Filters": [exists]}) == ["s-a"], "Search Tags.<key> Exists"
+    missing = {"Name": "Tags.sagetide:schedule", "Operator": "NotExists"}
+    assert names({"Filters": [missing]}) == ["s-b", "s-c"], "Search Tags.<key> NotExists"
+    either = {"Filters": [exists, {"Name": "Tags.team", "Operator": "Exists"}], "Operator": "Or"}
+    assert names(either) == ["s-a", "s-b"], "Search with Operator Or"
+    ok("Search: Tags.<key> Exists / NotExists filters, Operator Or (unchanged)")
+
+    pages, token = [], None
+    while True:
+        page = aws.sm.search(
+            Resource="Endpoint", MaxResults=2, **({"NextToken": token} if token else {})
+        )
+        pages.append([r["Endpoint"]["EndpointName"] for r in page["Results"]])
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert [len(p) for p in pages] == [2, 1], f"Search pages of MaxResults 2: {pages}"
+    assert sorted(sum(pages, [])) == ["s-a", "s-b", "s-c"], f"every endpoint once: {pages}"
+    found = aws.sm.search(Resource="Endpoint", SearchExpression={"Filters": [exists]})
+    record = found["Results"][0]
+    assert record["Endpoint"]["EndpointArn"].endswith(":endpoint/s-a"), f"Search record: {record}"
+    ok("Search: pages of MaxResults with NextToken (unchanged)")
+
+    refused(
+        aws.sm.create_endpoint,
+        "ValidationException",
+        f'Cannot create already existing endpoint "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/s-a".',
+        EndpointName="s-a",
+        EndpointConfigName="s-b",
+    )
+    assert aws.sm.describe_endpoint(EndpointName="s-a")["EndpointConfigName"] == "s-a"
+    ok("CreateEndpoint of an existing name is refused (unchanged)")
+
+
+# --- A. lifecycle ---------------------------------------------------------------------------------
+
+
+def creating(server: Server, aws: Aws) -> None:
+    server.events()
+    server.timing(DELAY)
+    arn = aws.fleet("life", tags={"owner": "tests"})
+    assert aws.status("life") == "Creating", "a new endpoint is Creating"
+    listed = {e["EndpointName"]: e["EndpointStatus"] for e in aws.sm.list_endpoints()["Endpoints"]}
+    assert listed["life"] == "Creating", f"ListEndpoints: {listed}"
+    found = aws.sm.search(
+        Resource="Endpoint",
+        SearchExpression={
+            "Filters": [{"Name": "EndpointName", "Operator": "Equals", "Value": "life"}]
+        },
+    )["Results"]
+    assert [r["Endpoint"]["EndpointStatus"] for r in found] == ["Creating"], f"Search: {found}"
+    pending = server.control("GET", "pending")["pending"]
+    assert [(p["account"], p["region"], p["endpoint"], p["status"]) for p in pending] == [
+        (ACCOUNT, REGION, "life", "Creating")
+    ], f"pending: {pending}"
+    assert 0 < pending[0]["due_in"] <= DELAY, f"due_in: {pending}"
+    ok("CreateEndpoint: Creating in DescribeEndpoint, ListEndpoints, Search and /_sagetide/pending")
+
+    in_progress = f'Cannot update in-progress endpoint "{arn}".'
+    refused(aws.sm.delete_endpoint, "ValidationException", in_progress, EndpointName="life")
+    refused(
+        aws.sm.update_endpoint_weights_and_capacities,
+        "ValidationException",
+        in_progress,
+        EndpointName="life",
+        DesiredWeightsAndCapacities=[{"VariantName": "main", "DesiredInstanceCount": 2}],
+    )
+    ok("DeleteEndpoint and UpdateEndpointWeightsAndCapacities refused while Creating")
+
+    time.sleep(PAUSE)
+    assert aws.status("life") == "InService", "Creating becomes InService after the delay"
+    events = server.events()
+    assert [e["detail"]["EndpointStatus"] for e in events] == ["CREATING", "IN_SERVICE"], events
+    for e in events:
+        assert set(e) == {
+            "version",
+            "id",
+            "detail-type",
+            "source",
+            "account",
+            "time",
+            "region",
+            "resources",
+            "detail",
+        }, e
+        assert (e["version"], e["detail-type"], e["source"]) == (
+            "0",
+            "SageMaker Endpoint State Change",
+            "aws.sagemaker",
+        ), e
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", e["id"]
+        ), e["id"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", e["time"]), e["time"]
+        age = datetime.now(timezone.utc) - datetime.strptime(
+            e["time"], "%Y-%m-%dT%H:%M:%SZ"
+        ).replace(tzinfo=timezone.utc)
+        assert abs(age) < timedelta(seconds=30), f"event time on the real clock: {e['time']}"
+        assert (e["account"], e["region"], e["resources"]) == (ACCOUNT, REGION, [arn]), e
+        d = e["detail"]
+        assert set(d) == {
+            "EndpointName",
+            "EndpointArn",
+            "EndpointConfigName",
+            "EndpointStatus",
+            "CreationTime",
+            "LastModifiedTime",
+            "Tags",
+        }, d
+        assert (d["EndpointName"], d["EndpointArn"], d["EndpointConfigName"], d["Tags"]) == (
+            "life",
+            arn,
+            "life",
+            {"owner": "tests"},
+        ), d
+        assert (
+            isinstance(d["CreationTime"], float) and d["CreationTime"] <= d["LastModifiedTime"]
+        ), d
+    assert events[1]["detail"]["LastModifiedTime"] > events[0]["detail"]["LastModifiedTime"], events
+    ok(
+        "Creating -> InService after the delay, with CREATING and IN_SERVICE events in EventBridge's shape"
+    )
+
+
+def failing(server: Server, aws: Aws) -> None:
+    server.timing(DELAY)
+    aws.fleet("lost-model")
+    aws.sm.delete_model(ModelName="lost-model")
+    time.sleep(PAUSE)
+    found = aws.sm.describe_endpoint(EndpointName="lost-model")
+    assert found["EndpointStatus"] == "Failed", found
+    expected = f'Could not find model "arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/lost-model".'
+    assert found["FailureReason"] == expected, found["FailureReason"]
+    events = server.events()
+    assert [e["detail"]["EndpointStatus"] for e in events] == ["CREATING", "FAILED"], events
+    assert "FailureReason" not in events[1]["detail"], events[1]
+    ok("a model deleted while Creating: Failed, FailureReason names the model, FAILED event")
+
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/lost-model"
+    refused(
+        aws.sm.update_endpoint_weights_and_capacities,
+        "ValidationException",
+        f'Cannot update in-progress endpoint "{arn}".',
+        EndpointName="lost-model",
+        DesiredWeightsAndCapacities=[{"VariantName": "main", "DesiredInstanceCount": 2}],
+    )
+    aws.sm.delete_endpoint(EndpointName="lost-model")
+    assert aws.status("lost-model") == "Deleting"
+    time.sleep(PAUSE)
+    refused(
+        aws.sm.describe_endpoint,
+        "ValidationException",
+        "Could not find endpoint",
+        EndpointName="lost-model",
+    )
+    assert server.statuses("lost-model") == ["DELETING"]
+    ok("a Failed endpoint: no update, DeleteEndpoint allowed")
+
+    unavailable = server.control(
+        "POST", "capacity", {"instance_type": "ml.g4dn.xlarge", "available": False}
+    )
+    assert unavailable == {"unavailable": ["ml.g4dn.xlarge"]}, unavailable
+    aws.fleet("no-gpu", instance="ml.g4dn.xlarge")
+    time.sleep(PAUSE)
+    found = aws.sm.describe_endpoint(EndpointName="no-gpu")
+    assert found["EndpointStatus"] == "Failed", found
+    assert found["FailureReason"] == (
+        "Unable to provision requested ML compute capacity due to InsufficientInstanceCapacity error. "
+        "Please retry using a different ML instance type or after some time."
+    ), found["FailureReason"]
+    assert server.statuses("no-gpu") == ["CREATING", "FAILED"]
+    server.control("POST", "capacity", {"instance_type": "ml.g4dn.xlarge", "available": True})
+    aws.fleet("gpu", instance="ml.g4dn.xlarge")
+    time.sleep(PAUSE)
+    assert aws.status("gpu") == "InService", "capacity restored"
+    server.events()
+    ok(
+        "an instance type without capacity: Failed with InsufficientInstanceCapacity; restored, InService"
+    )
+
+
+def updating(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.model("two")
+    aws.sm.create_endpoint_config(
+        EndpointConfigName="two",
+        ProductionVariants=[
+            {
+                "VariantName": "a",
+                "ModelName": "two",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+                "InitialVariantWeight": 1.0,
+            },
+            {
+                "VariantName": "b",
+                "ModelName": "two",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 2,
+                "InitialVariantWeight": 3.0,
+            },
+        ],
+    )
+    arn = aws.sm.create_endpoint(EndpointName="two", EndpointConfigName="two")["EndpointArn"]
+    assert aws.status("two") == "InService", "instant mode: InService at the next request"
+    assert server.statuses("two") == ["CREATING", "IN_SERVICE"]
+    ok("instant mode (delays 0): a transition happens at the next request, with its events")
+
+    server.timing(DELAY)
+    aws.sm.update_endpoint_weights_and_capacities(
+        EndpointName="two",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "a", "DesiredInstanceCount": 3},
+            {"VariantName": "b", "DesiredWeight": 5.0},
+        ],
+    )
+    found = aws.sm.describe_endpoint(EndpointName="two")
+    assert found["EndpointStatus"] == "Updating", found
+    v = {x["VariantName"]: x for x in found["ProductionVariants"]}
+    assert (v["a"]["DesiredInstanceCount"], v["a"]["CurrentInstanceCount"]) == (3, 1), v["a"]
+    assert (v["a"]["DesiredWeight"], v["a"]["CurrentWeight"]) == (
+        1.0,
+        1.0,
+    ), f"omitted weight kept: {v['a']}"
+    assert (v["b"]["DesiredWeight"], v["b"]["CurrentWeight"]) == (5.0, 3.0), v["b"]
+    assert (v["b"]["DesiredInstanceCount"], v["b"]["CurrentInstanceCount"]) == (
+        2,
+        2,
+    ), f"omitted count kept: {v['b']}"
+    refused(
+        aws.sm.update_endpoint_weights_and_capacities,
+        "ValidationException",
+        f'Cannot update in-progress endpoint "{arn}".',
+        EndpointName="two",
+        DesiredWeightsAndCapacities=[{"VariantName": "a", "DesiredInstanceCount": 1}],
+    )
+    refused(
+        aws.sm.delete_endpoint,
+        "ValidationException",
+        "Cannot update in-progress endpoint",
+        EndpointName="two",
+    )
+    time.sleep(PAUSE)
+    v = aws.variants("two")
+    assert aws.status("two") == "InService"
+    assert (v["a"]["CurrentInstanceCount"], v["a"]["CurrentWeight"]) == (3, 1.0), v["a"]
+    assert (v["b"]["CurrentInstanceCount"], v["b"]["CurrentWeight"]) == (2, 5.0), v["b"]
+    assert server.statuses("two") == ["UPDATING", "IN_SERVICE"]
+    ok(
+        "UpdateEndpointWeightsAndCapacities: Updating, Desired* now, Current* when done, omitted kept"
+    )
+
+    server.timing(0)
+    aws.sm.update_endpoint_weights_and_capacities(
+        EndpointName="two", DesiredWeightsAndCapacities=[{"VariantName": "a", "DesiredWeight": 2.0}]
+    )
+    v = aws.variants("two")
+    assert (v["a"]["CurrentWeight"], v["a"]["CurrentInstanceCount"]) == (2.0, 3), v["a"]
+    server.events()
+    ok("UpdateEndpointWeightsAndCapacities in instant mode")
+
+
+def deleting(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    arn = aws.fleet("gone")
+    target = aws.register("gone", Tags={"owner": "tests"})
+    tracking = aws.tracking(
+        "gone",
+        "track",
+        {
+            "TargetValue": 10.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+            },
+        },
+    )
+    step = aws.step("gone", "step")
+    aws.cw.put_metric_alarm(
+        AlarmName="gone-step-alarm",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocations",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[step],
+    )
+    aws.scheduled("gone", "morning")
+    aws.sm.put_endpoint_policy(
+        EndpointName="gone", ResourcePolicy='{"Version": "2012-10-17", "Statement": []}'
+    )
+    server.events()
+
+    server.timing(DELAY)
+    aws.sm.delete_endpoint(EndpointName="gone")
+    assert aws.status("gone") == "Deleting"
+    refused(
+        aws.sm.delete_endpoint,
+        "ValidationException",
+        f'Cannot update in-progress endpoint "{arn}".',
+        EndpointName="gone",
+    )
+    assert server.statuses("gone") == ["DELETING"]
+    assert aws.targets("gone"), "targets stay while Deleting"
+    ok("DeleteEndpoint: Deleting with a DELETING event; a second DeleteEndpoint is refused")
+
+    time.sleep(PAUSE)
+    refused(
+        aws.sm.describe_endpoint,
+        "ValidationException",
+        "Could not find endpoint",
+        EndpointName="gone",
+    )
+    assert server.statuses("gone") == [], "no event for the disappearance"
+    assert aws.targets("gone") == [], "the endpoint's scalable targets are deregistered"
+    assert (
+        aws.policies("gone") == [] and aws.actions("gone") == []
+    ), "its policies and scheduled actions are gone"
+    alarms = aws.alarms()
+    assert not [
+        n for n in alarms if n.startswith("TargetTracking-endpoint/gone/")
+    ], f"target tracking alarms: {list(alarms)}"
+    assert alarms["gone-step-alarm"]["AlarmActions"] == [], alarms["gone-step-alarm"]
+    refused(aws.aas.list_tags_for_resource, "ResourceNotFoundException", ResourceARN=target)
+    assert tracking["PolicyARN"] not in json.dumps(list(alarms.values()), default=str)
+    ok("then it is gone, with its targets, policies (and alarm effects), scheduled actions, tags")
+
+    server.timing(0)
+    aws.sm.create_endpoint(EndpointName="gone", EndpointConfigName="gone")
+    refused(
+        aws.sm.get_endpoint_policy,
+        "ValidationException",
+        "has no endpoint policy",
+        EndpointName="gone",
+    )
+    server.events()
+    ok("a new endpoint of a deleted one's name has no endpoint policy")
+
+
+def other_accounts(server: Server) -> None:
+    server.timing(DELAY)
+    west = Aws(server, region="us-west-2", account="111122223333")
+    arn = west.fleet("far")
+    assert arn == "arn:aws:sagemaker:us-west-2:111122223333:endpoint/far", arn
+    pending = server.control("GET", "pending")["pending"]
+    assert [(p["account"], p["region"], p["endpoint"]) for p in pending] == [
+        ("111122223333", "us-west-2", "far")
+    ], pending
+    time.sleep(PAUSE)
+    server.control("GET", "pending")
+    assert west.status("far") == "InService"
+    events = server.events()
+    assert [(e["account"], e["region"], e["detail"]["EndpointStatus"]) for e in events] == [
+        ("111122223333", "us-west-2", "CREATING"),
+        ("111122223333", "us-west-2", "IN_SERVICE"),
+    ], events
+    ok("transitions and events in every account and region")
+
+
+# --- B. endpoint policies -------------------------------------------------------------------------
+
+
+def endpoint_policies(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    arn = aws.fleet("pol")
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "111122223333"},
+                    "Action": "sagemaker:InvokeEndpoint",
+                    "Resource": arn,
+                }
+            ],
+        }
+    )
+    assert (
+        aws.sm.put_endpoint_policy(EndpointName="pol", ResourcePolicy=policy)["EndpointArn"] == arn
+    )
+    got = aws.sm.get_endpoint_policy(EndpointName="pol")
+    assert (got["EndpointArn"], got["EndpointName"], got["ResourcePolicy"]) == (
+        arn,
+        "pol",
+        policy,
+    ), got
+    aws.sm.put_endpoint_policy(
+        EndpointName="pol", ResourcePolicy='{"Version": "2012-10-17", "Statement": []}'
+    )
+    assert aws.sm.get_endpoint_policy(EndpointName="pol")["ResourcePolicy"].endswith(
+        '"Statement": []}'
+    ), "replaced"
+    ok("PutEndpointPolicy / GetEndpointPolicy: attach, read, replace")
+
+    aws.sm.delete_endpoint_policy(EndpointName="pol")
+    refused(
+        aws.sm.get_endpoint_policy,
+        "ValidationException",
+        f'Endpoint "{arn}" has no endpoint policy.',
+        EndpointName="pol",
+    )
+    aws.sm.delete_endpoint_policy(EndpointName="pol")
+    refused(
+        aws.sm.get_endpoint_policy,
+        "ValidationException",
+        "Could not find endpoint",
+        EndpointName="nowhere",
+    )
+    refused(
+        aws.sm.put_endpoint_policy,
+        "ValidationException",
+        "Could not find endpoint",
+        EndpointName="nowhere",
+        ResourcePolicy=policy,
+    )
+    refused(
+        aws.sm.delete_endpoint_policy,
+        "ValidationException",
+        "Could not find endpoint",
+        EndpointName="nowhere",
+    )
+    ok(
+        "DeleteEndpointPolicy succeeds with or without a policy; Get without one: ValidationException"
+    )
+
+    server.timing(DELAY)
+    aws.fleet("pol-creating")
+    aws.sm.put_endpoint_policy(EndpointName="pol-creating", ResourcePolicy=policy)
+    time.sleep(PAUSE)
+    aws.sm.delete_endpoint(EndpointName="pol-creating")
+    refused(
+        aws.sm.put_endpoint_policy,
+        "ValidationException",
+        "Deleting",
+        EndpointName="pol-creating",
+        ResourcePolicy=policy,
+    )
+    server.control("POST", "capacity", {"instance_type": "ml.c5.large", "available": False})
+    aws.fleet("pol-failed", instance="ml.c5.large")
+    time.sleep(PAUSE)
+    assert aws.status("pol-failed") == "Failed"
+    refused(
+        aws.sm.put_endpoint_policy,
+        "ValidationException",
+        "Failed",
+        EndpointName="pol-failed",
+        ResourcePolicy=policy,
+    )
+    server.control("POST", "capacity", {"instance_type": "ml.c5.large", "available": True})
+    server.events()
+    ok("PutEndpointPolicy refused for a Deleting or Failed endpoint (allowed while Creating)")
+
+
+# --- C. definitions -------------------------------------------------------------------------------
+
+
+def definitions(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    model = {
+        "ModelName": "whole",
+        "ExecutionRoleArn": ROLE,
+        "Containers": [
+            {"Image": "image:1", "Environment": {"A": "1"}, "ModelDataUrl": "s3://b/m.tar.gz"},
+            {"Image": "image:2"},
+        ],
+        "InferenceExecutionConfig": {"Mode": "Direct"},
+        "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+        "EnableNetworkIsolation": True,
+    }
+    aws.sm.create_model(**model, Tags=[{"Key": "k", "Value": "v"}])
+    refused(aws.sm.create_model, "ValidationException", "Cannot create already existing model", **model)
+    found = aws.sm.describe_model(ModelName="whole")
+    assert {k: found[k] for k in model} == model, found
+    assert (
+        found["ModelArn"] == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/whole"
+        and "CreationTime" in found
+    ), found
+    aws.model("plain")
+    assert aws.sm.describe_model(ModelName="plain")["EnableNetworkIsolation"] is False
+    ok(
+        "CreateModel kept whole: DescribeModel answers every field given (EnableNetworkIsolation false by default)"
+    )
+
+    aws.model("shadow-model")
+    config = {
+        "EndpointConfigName": "whole",
+        "ProductionVariants": [
+            {
+                "VariantName": "main",
+                "ModelName": "whole",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 2,
+                "InitialVariantWeight": 1.0,
+                "VolumeSizeInGB": 30,
+                "ModelDataDownloadTimeoutInSeconds": 600,
+                "ContainerStartupHealthCheckTimeoutInSeconds": 300,
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": 1,
+                    "MaxInstanceCount": 4,
+                },
+            }
+        ],
+        "ShadowProductionVariants": [
+            {
+                "VariantName": "shadow",
+                "ModelName": "shadow-model",
+                "InstanceType": "ml.m5.xlarge",
+                "InitialInstanceCount": 1,
+                "InitialVariantWeight": 0.5,
+            }
+        ],
+        "DataCaptureConfig": {
+            "InitialSamplingPercentage": 50,
+            "DestinationS3Uri": "s3://b/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}],
+            "EnableCapture": True,
+        },
+        "KmsKeyId": "key-1",
+        "ExecutionRoleArn": ROLE,
+        "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+        "EnableNetworkIsolation": True,
+        "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://b/out"}},
+        "ExplainerConfig": {
+            "ClarifyExplainerConfig": {
+                "ShapConfig": {
+                    "ShapBaselineConfig": {"MimeType": "text/csv", "ShapBaseline": "1,2"}
+                }
+            }
+        },
+    }
+    aws.sm.create_endpoint_config(**config, Tags=[{"Key": "k", "Value": "v"}])
+    refused(
+        aws.sm.create_endpoint_config,
+        "ValidationException",
+        "Cannot create already existing endpoint configuration",
+        **config,
+    )
+    found = aws.sm.describe_endpoint_config(EndpointConfigName="whole")
+    assert {k: found[k] for k in config} == config, found
+    assert (
+        found["EndpointConfigArn"].endswith(":endpoint-config/whole") and "CreationTime" in found
+    ), found
+    ok("CreateEndpointConfig kept whole: DescribeEndpointConfig answers every field given")
+
+    aws.sm.create_endpoint(EndpointName="whole", EndpointConfigName="whole")
+    shadows = aws.sm.describe_endpoint(EndpointName="whole")["ShadowProductionVariants"]
+    assert shadows == [
+        {
+            "VariantName": "shadow",
+            "CurrentWeight": 0.5,
+            "DesiredWeight": 0.5,
+            "CurrentInstanceCount": 1,
+            "DesiredInstanceCount": 1,
+        }
+    ], shadows
+    record = aws.sm.search(
+        Resource="Endpoint",
+        SearchExpression={
+            "Filters": [{"Name": "EndpointName", "Operator": "Equals", "Value": "whole"}]
+        },
+    )["Results"][0]["Endpoint"]
+    assert record["ShadowProductionVariants"] == shadows, record
+    ok("DescribeEndpoint and Search summarise ShadowProductionVariants")
+
+    components = {
+        "EndpointConfigName": "components",
+        "ExecutionRoleArn": ROLE,
+        "ProductionVariants": [
+            {
+                "VariantName": "main",
+                "InstanceType": "ml.g4dn.xlarge",
+                "InitialInstanceCount": 1,
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ],
+    }
+    aws.sm.create_endpoint_config(**components)
+    found = aws.sm.describe_endpoint_config(EndpointConfigName="components")
+    assert (
+        found["ProductionVariants"] == components["ProductionVariants"]
+        and found["ExecutionRoleArn"] == ROLE
+    ), found
+    aws.sm.create_endpoint(EndpointName="components", EndpointConfigName="components")
+    assert aws.status("components") == "InService"
+    no_role = {k: v for k, v in components.items() if k != "ExecutionRoleArn"} | {
+        "EndpointConfigName": "no-role"
+    }
+    refused(aws.sm.create_endpoint_config, "ValidationException", "ModelName", **no_role)
+    ok(
+        "production variants without ModelName: accepted with ExecutionRoleArn (inference components), else refused"
+    )
+
+    missing_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/nowhere"
+    bad_shadow = config | {
+        "EndpointConfigName": "bad-shadow",
+        "ShadowProductionVariants": [
+            {
+                "VariantName": "shadow",
+                "ModelName": "nowhere",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    }
+    refused(
+        aws.sm.create_endpoint_config,
+        "ValidationException",
+        f"Could not find model '{missing_arn}'.",
+        **bad_shadow,
+    )
+    bad_main = components | {
+        "EndpointConfigName": "bad-main",
+        "ProductionVariants": [
+            {
+                "VariantName": "main",
+                "ModelName": "nowhere",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    }
+    refused(
+        aws.sm.create_endpoint_config, "ValidationException", "Could not find model", **bad_main
+    )
+    refused(aws.sm.describe_endpoint_config, "ValidationException", EndpointConfigName="bad-shadow")
+    ok("CreateEndpointConfig checks the model of every production and shadow variant")
+
+    for kind, name in (("model", "whole"), ("endpoint-config", "whole"), ("endpoint", "whole")):
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name}"
+        aws.sm.add_tags(
+            ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]
+        )
+        aws.sm.add_tags(ResourceArn=arn, Tags=[{"Key": "a", "Value": "3"}])
+        aws.sm.delete_tags(ResourceArn=arn, TagKeys=["b"])
+        tags = {t["Key"]: t["Value"] for t in aws.sm.list_tags(ResourceArn=arn)["Tags"]}
+        expected = {"a": "3"} | ({"k": "v"} if kind != "endpoint" else {})
+        assert tags == expected, f"{kind} tags: {tags}"
+        assert len(aws.sm.list_tags(ResourceArn=arn)["Tags"]) == len(
+            expected
+        ), "AddTags overwrites a key"
+        refused(
+            aws.sm.list_tags,
+            "ValidationException",
+            "Could not find",
+            ResourceArn=arn.replace("/whole", "/nowhere"),
+        )
+    ok("ListTags / AddTags (overwriting) / DeleteTags; a missing resource: ValidationException")
+
+    aws.sm.delete_model(ModelName="plain")
+    refused(aws.sm.describe_model, "ValidationException", "Could not find model", ModelName="plain")
+    aws.sm.delete_endpoint_config(EndpointConfigName="components")
+    refused(
+        aws.sm.describe_endpoint_config,
+        "ValidationException",
+        "Could not find endpoint configuration",
+        EndpointConfigName="components",
+    )
+    server.events()
+    ok("DeleteModel and DeleteEndpointConfig")
+
+
+# --- D. Application Auto Scaling ------------------------------------------------------------------
+
+
+def scalable_targets(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.fleet("scale")
+    aws.model("serverless")
+    aws.sm.create_endpoint_config(
+        EndpointConfigName="serverless",
+        ProductionVariants=[
+            {
+                "VariantName": "main",
+                "ModelName": "serverless",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+            }
+        ],
+    )
+    aws.sm.create_endpoint(EndpointName="serverless", EndpointConfigName="serverless")
+    server.timing(DELAY)
+    aws.fleet("scale-creating")
+
+    def not_scalable(endpoint: str, variant: str, reason: str) -> None:
+        message = refused(
+            aws.register,
+            "ValidationException",
+            f"Resource Id endpoint/{endpoint}/variant/{variant} is not scalable. Reason: ",
+            endpoint=endpoint,
+            variant=variant,
+        )
+        assert reason in message, f"reason {reason!r} in {message!r}"
+
+    not_scalable("nowhere", "main", "does not exist")
+    not_scalable("scale-creating", "main", "Creating")
+    not_scalable("scale", "other", "other")
+    not_scalable("serverless", "main", "sagemaker:variant:DesiredProvisionedConcurrency")
+    ok(
+        "RegisterScalableTarget refused: no endpoint, not InService, no such variant, serverless variant"
+    )
+
+    arn = aws.register("scale", Tags={"owner": "tests"})
+    assert aws.aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"owner": "tests"}
+    again = aws.aas.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId="endpoint/scale/variant/main",
+        ScalableDimension=DIMENSION,
+        MinCapacity=2,
+        MaxCapacity=6,
+        Tags={"owner": "someone else", "new": "tag"},
+    )["ScalableTargetARN"]
+    assert again == arn
+    assert aws.aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {
+        "owner": "tests"
+    }, "Tags only when created"
+    assert (aws.targets("scale")[0]["MinCapacity"], aws.targets("scale")[0]["MaxCapacity"]) == (
+        2,
+        6,
+    ), "updated"
+    aws.aas.tag_resource(ResourceARN=arn, Tags={"owner": "ops", "cost": "1"})
+    aws.aas.untag_resource(ResourceARN=arn, TagKeys=["cost"])
+    assert aws.aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"owner": "ops"}
+    unknown = arn[: arn.rindex("/") + 1] + "0" * 36
+    refused(aws.aas.list_tags_for_resource, "ResourceNotFoundException", ResourceARN=unknown)
+    refused(aws.aas.tag_resource, "ResourceNotFoundException", ResourceARN=unknown, Tags={"a": "b"})
+    refused(aws.aas.untag_resource, "ResourceNotFoundException", ResourceARN=unknown, TagKeys=["a"])
+    ok(
+        "RegisterScalableTarget Tags only on creation; TagResource / UntagResource / ListTagsForResource"
+    )
+
+    missing = (
+        "No scalable target registered for service namespace: sagemaker, resource ID: "
+        f"endpoint/nowhere/variant/main, scalable dimension: {DIMENSION}"
+    )
+    refused(aws.step, "ObjectNotFoundException", missing, endpoint="nowhere", name="p")
+    refused(aws.scheduled, "ObjectNotFoundException", missing, endpoint="nowhere", name="s")
+    time.sleep(PAUSE)
+    server.events()
+    ok("PutScalingPolicy and PutScheduledAction without a scalable target: ObjectNotFoundException")
+
+
+def target_tracking(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.fleet("track")
+    aws.register("track")
+    rid = "endpoint/track/variant/main"
+    invocations = {
+        "PredefinedMetricSpecification": {
+            "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+        }
+    }
+    put = aws.tracking("track", "tt", {"TargetValue": 100.0, **invocations})
+    arn = put["PolicyARN"]
+    alarms = aws.alarms(f"TargetTracking-{rid}-")
+    high = next(a for n, a in alarms.items() if n.startswith(f"TargetTracking-{rid}-AlarmHigh-"))
+    low = next(a for n, a in alarms.items() if n.startswith(f"TargetTracking-{rid}-AlarmLow-"))
+    assert len(alarms) == 2, list(alarms)
+    assert sorted(a["AlarmName"] for a in put["Alarms"]) == sorted(alarms), put["Alarms"]
+    for alarm, operator, threshold, periods in (
+        (high, "GreaterThanThreshold", 100.0, 3),
+        (low, "LessThanThreshold", 90.0, 15),
+    ):
+        assert (
+            alarm["ComparisonOperator"],
+            alarm["Threshold"],
+            alarm["EvaluationPeriods"],
+            alarm["Period"],
+        ) == (operator, threshold, periods, 60), alarm
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+            "AWS/SageMaker",
+            "InvocationsPerInstance",
+            "Sum",
+        ), alarm
+        assert sorted((d["Name"], d["Value"]) for d in alarm["Dimensions"]) == [
+            ("EndpointName", "track"),
+            ("VariantName", "main"),
+        ], alarm
+        assert alarm["AlarmActions"] == [arn], alarm
+        assert (
+            alarm["AlarmDescription"]
+            == f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {arn}."
+        ), alarm
+    described = aws.policies("track")[0]
+    assert sorted((a["AlarmName"], a["AlarmARN"]) for a in described["Alarms"]) == sorted(
+        (n, a["AlarmArn"]) for n, a in alarms.items()
+    ), described
+    ok("target tracking: AlarmHigh and AlarmLow as Application Auto Scaling makes them, listed")
+
+    again = aws.tracking("track", "tt", {"TargetValue": 200.0, **invocations})
+    assert again["PolicyARN"] == arn, "an updated policy keeps its ARN"
+    updated = aws.alarms(f"TargetTracking-{rid}-")
+    assert sorted(updated) == sorted(alarms), "and its alarms' names"
+    assert (updated[high["AlarmName"]]["Threshold"], updated[low["AlarmName"]]["Threshold"]) == (
+        200.0,
+        180.0,
+    ), updated
+    aws.tracking("track", "tt", {"TargetValue": 200.0, "DisableScaleIn": True, **invocations})
+    assert sorted(aws.alarms(f"TargetTracking-{rid}-")) == [
+        high["AlarmName"]
+    ], "DisableScaleIn: no AlarmLow"
+    ok(
+        "an updated policy keeps PolicyARN and alarm names, new thresholds; DisableScaleIn: no AlarmLow"
+    )
+
+    aws.aas.delete_scaling_policy(
+        PolicyName="tt", ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=DIMENSION
+    )
+    assert aws.alarms(f"TargetTracking-{rid}-") == {}, "deleting the policy deletes its alarms"
+    ok("DeleteScalingPolicy of target tracking deletes its alarms")
+
+    concurrency = aws.tracking(
+        "track",
+        "cc",
+        {
+            "TargetValue": 4.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"
+            },
+        },
+    )
+    single = aws.tracking(
+        "track",
+        "single",
+        {
+            "TargetValue": 50.0,
+            "CustomizedMetricSpecification": {
+                "MetricName": "ModelLatency",
+                "Namespace": "AWS/SageMaker",
+                "Statistic": "Average",
+                "Unit": "Microseconds",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "track"},
+                    {"Name": "VariantName", "Value": "main"},
+                ],
+            },
+        },
+    )
+    math = aws.tracking(
+        "track",
+        "math",
+        {
+            "TargetValue": 0.5,
+            "CustomizedMetricSpecification": {
+                "Metrics": [
+                    {
+                        "Id": "m1",
+                        "MetricStat": {
+                            "Metric": {
+                                "MetricName": "Invocations",
+                                "Namespace": "AWS/SageMaker",
+                                "Dimensions": [{"Name": "EndpointName", "Value": "track"}],
+                            },
+                            "Stat": "Sum",
+                        },
+                        "ReturnData": False,
+                    },
+                    {
+                        "Id": "e1",
+                        "Expression": "m1 / 60",
+                        "Label": "per second",
+                        "ReturnData": True,
+                    },
+                ]
+            },
+        },
+    )
+    every = aws.alarms(f"TargetTracking-{rid}-")
+    by_policy = {
+        p: [every[a["AlarmName"]] for a in put["Alarms"]]
+        for p, put in (("cc", concurrency), ("single", single), ("math", math))
+    }
+    assert {(a["MetricName"], a["Statistic"]) for a in by_policy["cc"]} == {
+        ("ConcurrentRequestsPerModel", "Maximum")
+    }, by_policy["cc"]
+    assert {
+        (a["MetricName"], a["Statistic"], a["Unit"], a["Threshold"]) for a in by_policy["single"]
+    } == {
+        ("ModelLatency", "Average", "Microseconds", 50.0),
+        ("ModelLatency", "Average", "Microseconds", 45.0),
+    }, by_policy[
+        "single"
+    ]
+    for alarm in by_policy["math"]:
+        assert [m["Id"] for m in alarm["Metrics"]] == ["m1", "e1"], alarm
+        assert alarm["Metrics"][0]["MetricStat"]["Metric"]["MetricName"] == "Invocations", alarm
+        assert alarm["Metrics"][1]["Expression"] == "m1 / 60", alarm
+    ok("target tracking alarms on ConcurrentRequestsPerModel, a customized metric, metric math")
+
+    before = {p["PolicyName"] for p in aws.policies("track")}
+    refused(
+        aws.tracking,
+        "ValidationException",
+        f"Scalable dimension {DIMENSION} only supports the following predefined metric types",
+        endpoint="track",
+        name="cpu",
+        config={
+            "TargetValue": 50.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
+            },
+        },
+    )
+    assert {p["PolicyName"] for p in aws.policies("track")} == before, "nothing stored"
+    ok("a predefined metric that is not a SageMaker variant's is refused")
+
+
+def step_and_deregister(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.fleet("steps")
+    target = aws.register("steps", Tags={"owner": "tests"})
+    rid = "endpoint/steps/variant/main"
+    up = aws.step("steps", "up")
+    aws.cw.put_metric_alarm(
+        AlarmName="steps-high",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocations",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=100.0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[up, "arn:aws:sns:us-east-1:123456789012:ops"],
+        OKActions=[up],
+        InsufficientDataActions=[up],
+    )
+    aws.cw.put_metric_alarm(
+        AlarmName="steps-ok-only",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocations",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=100.0,
+        ComparisonOperator="GreaterThanThreshold",
+        OKActions=[up],
+    )
+    found = aws.cw.describe_alarms(ActionPrefix=up)["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in found) == ["steps-high", "steps-ok-only"], found
+    ok("DescribeAlarms ActionPrefix matches any of an alarm's actions, OKActions too")
+    aws.cw.delete_alarms(AlarmNames=["steps-ok-only"])
+    aws.aas.delete_scaling_policy(
+        PolicyName="up", ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=DIMENSION
+    )
+    alarm = aws.alarms("steps-high")["steps-high"]
+    assert (alarm["AlarmActions"], alarm["OKActions"], alarm["InsufficientDataActions"]) == (
+        ["arn:aws:sns:us-east-1:123456789012:ops"],
+        [],
+        [],
+    ), alarm
+    ok(
+        "DeleteScalingPolicy of a step policy removes its ARN from every alarm's actions; the alarm stays"
+    )
+
+    down = aws.step("steps", "down")
+    aws.cw.put_metric_alarm(
+        AlarmName="steps-low",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocations",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="LessThanThreshold",
+        AlarmActions=[down],
+    )
+    aws.tracking(
+        "steps",
+        "tt",
+        {
+            "TargetValue": 10.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+            },
+        },
+    )
+    aws.scheduled("steps", "morning")
+    assert len(aws.policies("steps")) == 2 and len(aws.actions("steps")) == 1
+    aws.aas.deregister_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=DIMENSION
+    )
+    assert (
+        aws.targets("steps") == [] and aws.policies("steps") == [] and aws.actions("steps") == []
+    ), "all deleted"
+    assert aws.alarms(f"TargetTracking-{rid}-") == {}, "target tracking alarms deleted"
+    assert (
+        aws.alarms("steps-low")["steps-low"]["AlarmActions"] == []
+    ), "step policy's action removed"
+    refused(aws.aas.list_tags_for_resource, "ResourceNotFoundException", ResourceARN=target)
+    ok(
+        "DeregisterScalableTarget deletes its policies (with their alarm effects), scheduled actions and tags"
+    )
+
+
+# --- E. CloudWatch --------------------------------------------------------------------------------
+
+
+def metric_status(server: Server, aws: Aws) -> None:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    dims = [{"Name": "EndpointName", "Value": "metrics"}, {"Name": "VariantName", "Value": "main"}]
+    aws.cw.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Value": 7.0,
+                "Dimensions": dims,
+                "Timestamp": now - timedelta(minutes=2),
+            },
+            {
+                "MetricName": "ModelLatency",
+                "Value": 3.0,
+                "Dimensions": dims,
+                "Timestamp": now - timedelta(minutes=2),
+            },
+        ],
+    )
+    queries = [
+        {
+            "Id": f"q{i}",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": dims},
+                "Period": 60,
+                "Stat": "Sum",
+            },
+        }
+        for i, name in enumerate(("Invocations", "ModelLatency"))
+    ]
+    window = {"StartTime": now - timedelta(minutes=10), "EndTime": now + timedelta(minutes=1)}
+
+    def results() -> dict[str, tuple[str, list[float]]]:
+        found = aws.cw.get_metric_data(MetricDataQueries=queries, **window)["MetricDataResults"]
+        return {r["Id"]: (r["StatusCode"], r["Values"]) for r in found}
+
+    assert results() == {"q0": ("Complete", [7.0]), "q1": ("Complete", [3.0])}, results()
+    for status in ("InternalError", "PartialData"):
+        answer = server.control(
+            "POST", "metric-status", {"metric": "Invocations", "status": status}
+        )
+        assert answer == {"statuses": {"Invocations": status}}, answer
+        assert results() == {"q0": (status, []), "q1": ("Complete", [3.0])}, results()
+    ok(
+        "GetMetricData: a metric made PartialData / InternalError answers so, without values; the others Complete"
+    )
+
+    form = {
+        "Action": "GetMetricData",
+        "Version": "2010-08-01",
+        "StartTime": window["StartTime"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "EndTime": window["EndTime"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    for i, q in enumerate(queries, start=1):
+        prefix = f"MetricDataQueries.member.{i}"
+        metric = q["MetricStat"]["Metric"]
+        form |= {
+            f"{prefix}.Id": q["Id"],
+            f"{prefix}.MetricStat.Period": "60",
+            f"{prefix}.MetricStat.Stat": "Sum",
+            f"{prefix}.MetricStat.Metric.Namespace": metric["Namespace"],
+            f"{prefix}.MetricStat.Metric.MetricName": metric["MetricName"],
+        }
+        for j, d in enumerate(dims, start=1):
+            form |= {
+                f"{prefix}.MetricStat.Metric.Dimensions.member.{j}.Name": d["Name"],
+                f"{prefix}.MetricStat.Metric.Dimensions.member.{j}.Value": d["Value"],
+            }
+    status, body = server.http(
+        "POST",
+        "/",
+        urllib.parse.urlencode(form).encode(),
+        **{
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            # moto reads the service and region from the credential scope; it checks no signature.
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/monitoring/"
+            "aws4_request, SignedHeaders=host, Signature=0",
+        },
+    )
+    xml = body.decode()
+    assert (
+        status == 200 and "<GetMetricDataResponse" in xml
+    ), f"awsQuery GetMetricData: {status} {xml[:300]}"
+    assert re.search(r"<Id>q0</Id>.*?<StatusCode>PartialData</StatusCode>", xml, re.S), xml
+    assert re.search(r"<Id>q1</Id>.*?<StatusCode>Complete</StatusCode>", xml, re.S), xml
+    ok("GetMetricData over awsQuery (the Rust SDK's XML) carries the StatusCode")
+
+    assert server.control("POST", "metric-status", {"metric": "Invocations", "status": None}) == {
+        "statuses": {}
+    }
+    assert results() == {"q0": ("Complete", [7.0]), "q1": ("Complete", [3.0])}, results()
+    status, _ = server.http(
+        "POST",
+        "/_sagetide/metric-status",
+        json.dumps({"metric": "Invocations", "status": "Complete"}).encode(),
+    )
+    assert status == 400, "only PartialData, InternalError or null"
+    ok("metric status cleared with null: Complete again")
+
+
+# --- F. control API -------------------------------------------------------------------------------
+
+
+def control_api(server: Server, aws: Aws) -> None:
+    server.control("POST", "timing", {"creating": 0, "deleting": DELAY, "updating": 0})
+    assert server.control("POST", "timing", {"creating": 0.25}) == {
+        "creating": 0.25,
+        "deleting": DELAY,
+        "updating": 0.0,
+    }, "any subset"
+    assert server.control("POST", "timing", {}) == {
+        "creating": 0.25,
+        "deleting": DELAY,
+        "updating": 0.0,
+    }
+    status, _ = server.http("POST", "/_sagetide/timing", json.dumps({"creating": -1}).encode())
+    assert status == 400, "negative delay refused"
+    status, _ = server.http("POST", "/_sagetide/nothing", b"{}")
+    assert status == 404
+    ok("POST /_sagetide/timing takes any subset and answers the timing in force")
+
+    server.events()
+    aws.fleet("taken")
+    assert [e["detail"]["EndpointStatus"] for e in server.events()] == ["CREATING"]
+    assert server.events() == [], "taking empties the queue"
+    ok("POST /_sagetide/events/take answers every event once, oldest first")
+
+    server.control("POST", "capacity", {"instance_type": "ml.m5.large", "available": False})
+    server.control("POST", "metric-status", {"metric": "Invocations", "status": "InternalError"})
+    aws.fleet("before-reset")
+    aws.sm.put_endpoint_policy(EndpointName="before-reset", ResourcePolicy="{}")
+    server.reset()
+    assert server.events() == [], "events forgotten"
+    assert server.control("GET", "pending") == {"pending": []}, "pending forgotten"
+    assert server.control("POST", "timing", {})["creating"] == 0.25, "timing kept"
+    server.timing(0)
+    aws.fleet("before-reset")
+    assert aws.status("before-reset") == "InService", "capacity restored by the reset"
+    refused(
+        aws.sm.get_endpoint_policy,
+        "ValidationException",
+        "has no endpoint policy",
+        EndpointName="before-reset",
+    )
+    now = datetime.now(timezone.utc)
+    result = aws.cw.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "q",
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/SageMaker", "MetricName": "Invocations"},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ],
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now,
+    )["MetricDataResults"][0]
+    assert result["StatusCode"] == "Complete", f"metric statuses forgotten: {result}"
+    ok(
+        "POST /moto-api/reset forgets events, pending, capacity, metric statuses and policies, keeps the timing"
+    )
+
+
+def main() -> None:
+    started = time.monotonic()
+    with Server() as server:
+        aws = Aws(server)
+        search_fixes(server, aws)
+        creating(server, aws)
+        failing(server, aws)
+        updating(server, aws)
+        deleting(server, aws)
+        other_accounts(server)
+        endpoint_policies(server, aws)
+        definitions(server, aws)
+        scalable_targets(server, aws)
+        target_tracking(server, aws)
+        step_and_deregister(server, aws)
+        metric_status(server, aws)
+        control_api(server, aws)
+    print(f"all behaviours as AWS documents them ({time.monotonic() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

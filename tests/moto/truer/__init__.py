@@ -1,0 +1,55 @@
+"""moto, made truer: patches that make moto server answer as AWS does where moto is kinder.
+
+Each module emulates one AWS behaviour and cites the AWS documentation for it:
+
+  search           SageMaker Search: tag presence filters, `Or`, pages
+  alarms           CloudWatch DescribeAlarms by a prefix of any action
+  endpoints        the endpoint lifecycle (Creating, Updating, Deleting take time; Failed) and
+                   its EventBridge events
+  definitions      EndpointConfigs and Models kept and described whole
+  tags             SageMaker AddTags / ListTags / DeleteTags on what exists, and only that
+  endpoint_policy  PutEndpointPolicy / GetEndpointPolicy / DeleteEndpointPolicy
+  autoscaling      Application Auto Scaling of SageMaker variants: targets, tags, policies,
+                   the alarms of target tracking
+  metrics          GetMetricData results that are not Complete
+  control          the control API (timing, capacity, metric status, pending, events, reset)
+  shared           the lock, the delays and the walk over every account's backends they share
+
+Remove a patch once moto does what it does.
+"""
+
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.cloudwatch.responses import CloudWatchResponse
+from moto.sagemaker.responses import SageMakerResponse
+
+from . import (
+    alarms,
+    autoscaling,
+    control,
+    definitions,
+    endpoint_policy,
+    endpoints,
+    metrics,
+    search,
+    shared,
+    tags,
+)
+
+
+def install() -> None:
+    for module in (
+        search,
+        alarms,
+        endpoints,
+        definitions,
+        tags,
+        endpoint_policy,
+        autoscaling,
+        metrics,
+        control,
+    ):
+        module.install()
+    # The services a finishing transition changes are the ones whose requests it must not
+    # interleave with.
+    for response_class in (SageMakerResponse, ApplicationAutoScalingResponse, CloudWatchResponse):
+        shared.under_lock(response_class)
