@@ -4,8 +4,9 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sagetide::fleet::Endpoint;
-use sagetide::lifecycle::decide::{self, SleepTrigger};
+use sagetide::fleet::{Endpoint, Status};
+use sagetide::lifecycle::decide;
+use sagetide::plan::sleepable::SleepTrigger;
 use sagetide::names::EndpointName;
 use sagetide::plan::wanted::wanted;
 use sagetide::pool::{POOL_CAPACITY_TAG, PoolCapacity, TARGET_UTILIZATION_TAG, TargetUtilization};
@@ -58,10 +59,12 @@ fuzz_target!(|input: Input<'_>| {
     let endpoint = Endpoint {
         name: EndpointName::new("fuzz").expect("a valid name"),
         arn: None,
-        status: "InService".into(),
+        status: Status::InService,
+        failure_reason: None,
         config_name: Some("fuzz-config".into()),
         created: Some(sagetide_fuzz::instant(input.created)),
         variants: Vec::new(),
+        shadow_variants: Vec::new(),
         tags,
     };
     for trigger in [

@@ -153,7 +153,13 @@ mod tests {
     #[test]
     fn kms_keys_are_a_comma_list() {
         assert_eq!(load(&[]).unwrap().kms_keys, Vec::<String>::new());
-        let env = load(&[("SAGETIDE_KMS_KEYS", " arn:aws:kms:eu-west-1:1:key/a, alias/b ,")]);
-        assert_eq!(env.unwrap().kms_keys, ["arn:aws:kms:eu-west-1:1:key/a", "alias/b"]);
+        let env = load(&[(
+            "SAGETIDE_KMS_KEYS",
+            " arn:aws:kms:eu-west-1:1:key/a, alias/b ,",
+        )]);
+        assert_eq!(
+            env.unwrap().kms_keys,
+            ["arn:aws:kms:eu-west-1:1:key/a", "alias/b"]
+        );
     }
 }

@@ -59,8 +59,14 @@ const CHECKED_FOR: &[(&str, &[&str])] = &[
     // Only for an EndpointConfig with a KmsKeyId: "kms:CreateGrant (required only if the
     // associated EndPointConfig has a KmsKeyId specified)". The template grants it on the keys
     // its EndpointKmsKeyArns names, if any.
-    ("sagemaker:CreateEndpoint", &["sagemaker:AddTags", "kms:CreateGrant"]),
-    ("sagemaker:CreateModel", &["sagemaker:AddTags", "iam:PassRole"]),
+    (
+        "sagemaker:CreateEndpoint",
+        &["sagemaker:AddTags", "kms:CreateGrant"],
+    ),
+    (
+        "sagemaker:CreateModel",
+        &["sagemaker:AddTags", "iam:PassRole"],
+    ),
     ("sagemaker:CreateEndpointConfig", &["sagemaker:AddTags"]),
     (
         "sagemaker:DeleteEndpoint",
@@ -70,7 +76,6 @@ const CHECKED_FOR: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-
 
 impl Function {
     pub const ALL: [Function; 6] = [
@@ -286,7 +291,11 @@ mod tests {
         ] {
             assert!(checked.contains(&action), "{action} in {checked:?}");
         }
-        assert!(Function::Waker.checked_on_its_behalf().contains(&"iam:PassRole"));
+        assert!(
+            Function::Waker
+                .checked_on_its_behalf()
+                .contains(&"iam:PassRole")
+        );
     }
 
     #[test]

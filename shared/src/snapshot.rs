@@ -317,7 +317,12 @@ pub const SLOW_WAKE: SignedDuration = SignedDuration::from_mins(45);
 
 impl WakeAttempt {
     /// A new attempt asked for by `source` at `now`; failures so far are kept.
-    pub fn asked(previous: Option<&Self>, source: WakeSource, alarm: Option<&str>, now: Timestamp) -> Self {
+    pub fn asked(
+        previous: Option<&Self>,
+        source: WakeSource,
+        alarm: Option<&str>,
+        now: Timestamp,
+    ) -> Self {
         Self {
             source,
             alarm: alarm.map(str::to_owned),
@@ -373,18 +378,36 @@ mod tests {
     #[test]
     fn a_one_time_action_in_the_past_or_an_ended_one_never_runs_again() {
         let now = at("2027-06-01T05:30:00Z");
-        assert!(action("at(2027-06-01T06:00:00)", None, None).never_again(now).is_none());
+        assert!(
+            action("at(2027-06-01T06:00:00)", None, None)
+                .never_again(now)
+                .is_none()
+        );
         // 06:00 in Berlin (summer time) is 04:00 UTC.
         let berlin = action("at(2027-06-01T06:00:00)", Some("Europe/Berlin"), None);
-        assert!(berlin.never_again(now).unwrap().contains("2027-06-01T04:00:00Z"));
-        let cron = action("cron(0 7 ? * MON-FRI *)", None, Some("2027-06-01T05:00:00Z"));
+        assert!(
+            berlin
+                .never_again(now)
+                .unwrap()
+                .contains("2027-06-01T04:00:00Z")
+        );
+        let cron = action(
+            "cron(0 7 ? * MON-FRI *)",
+            None,
+            Some("2027-06-01T05:00:00Z"),
+        );
         assert!(cron.never_again(now).unwrap().contains("end time"));
-        assert!(action("cron(0 7 ? * MON-FRI *)", None, None).never_again(now).is_none());
+        assert!(
+            action("cron(0 7 ? * MON-FRI *)", None, None)
+                .never_again(now)
+                .is_none()
+        );
     }
 
     #[test]
     fn a_failed_wake_waits_longer_each_time_up_to_an_hour() {
-        let asked = WakeAttempt::asked(None, WakeSource::Schedule, None, at("2026-11-23T06:30:00Z"));
+        let asked =
+            WakeAttempt::asked(None, WakeSource::Schedule, None, at("2026-11-23T06:30:00Z"));
         let now = at("2026-11-23T06:45:00Z");
         let waits: Vec<i64> = std::iter::successors(Some(asked.failed("no capacity", now)), |a| {
             Some(a.failed("no capacity", now))

@@ -1,4 +1,5 @@
-//! A tiny HTTP/1.1 server loop shared by the proxy and the Runtime API emulator.
+//! A tiny HTTP/1.1 server loop shared by the proxy and the Runtime API emulator, and the one
+//! request at a time that the harness itself sends to moto.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -64,4 +65,44 @@ pub fn response(status: u16, body: impl Into<Bytes>) -> Response<Body> {
         .status(status)
         .body(Full::new(body.into()))
         .expect("a valid response")
+}
+
+/// Sends one request to `url` (`http://host:port`) and returns the status and the body; the
+/// connection closes after it.
+pub async fn send(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("the server is up");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the request");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .await
+        .expect("read the answer");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
 }

@@ -170,7 +170,9 @@ pub fn route(event: &Value) -> Option<&'static str> {
 pub fn state_change(event: &Value) -> (&str, &str) {
     (
         event["detail"]["EndpointName"].as_str().unwrap_or_default(),
-        event["detail"]["EndpointStatus"].as_str().unwrap_or_default(),
+        event["detail"]["EndpointStatus"]
+            .as_str()
+            .unwrap_or_default(),
     )
 }
 

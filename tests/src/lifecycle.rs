@@ -304,7 +304,8 @@ impl Aws {
 
     /// What the owner's backlog alarm runs, list by list: the variant's policies by name (found
     /// by ARN, as CloudWatch does: a policy re-created under a new ARN runs only if the alarm
-    /// names the new one), other actions as they are. Sorted, since a restore may append.
+    /// names the new one), other actions by the last part of their ARN (an SNS topic's name).
+    /// Sorted, since a restore may append.
     async fn backlog_alarm_target(&self, endpoint: &str, variant: &str) -> String {
         let name = backlog_alarm(endpoint, variant);
         let alarms = self
@@ -324,10 +325,10 @@ impl Aws {
             let mut names: Vec<String> = actions
                 .iter()
                 .map(|arn| {
-                    policies
-                        .iter()
-                        .find(|p| &p.policy_arn == arn)
-                        .map_or_else(|| arn.clone(), |p| p.policy_name.clone())
+                    policies.iter().find(|p| &p.policy_arn == arn).map_or_else(
+                        || arn.rsplit(':').next().unwrap_or(arn).to_owned(),
+                        |p| p.policy_name.clone(),
+                    )
                 })
                 .collect();
             names.sort();
@@ -392,7 +393,10 @@ impl Aws {
 
     /// An EndpointConfig as DescribeEndpointConfig answers it (but its ARN and creation time),
     /// and its tags.
-    pub async fn endpoint_config(&self, name: &str) -> (serde_json::Value, BTreeMap<String, String>) {
+    pub async fn endpoint_config(
+        &self,
+        name: &str,
+    ) -> (serde_json::Value, BTreeMap<String, String>) {
         let found = self
             .sagemaker
             .describe_endpoint_config()
@@ -512,7 +516,7 @@ impl Aws {
     /// Alarm `name` (created on a placeholder metric if it does not exist) put into `state`
     /// (`ALARM`, `OK`), as CloudWatch would after evaluating it.
     pub async fn alarm_in_state(&self, name: &str, state: &str) {
-        use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
         self.cloudwatch
             .put_metric_alarm()
             .alarm_name(name)
@@ -526,6 +530,12 @@ impl Aws {
             .send()
             .await
             .expect("put metric alarm");
+        self.set_alarm_state(name, state).await;
+    }
+
+    /// Puts the existing alarm `name` into `state`, as CloudWatch would after evaluating it.
+    pub async fn set_alarm_state(&self, name: &str, state: &str) {
+        use aws_sdk_cloudwatch::types::StateValue;
         self.cloudwatch
             .set_alarm_state()
             .alarm_name(name)
@@ -534,6 +544,82 @@ impl Aws {
             .send()
             .await
             .expect("set alarm state");
+    }
+
+    /// The state of alarm `name` (`OK`, `ALARM`, `INSUFFICIENT_DATA`), if it exists.
+    pub async fn alarm_state(&self, name: &str) -> Option<String> {
+        self.cloudwatch
+            .describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .expect("describe alarms")
+            .metric_alarms()
+            .first()
+            .and_then(|a| a.state_value.as_ref())
+            .map(|s| s.as_str().to_owned())
+    }
+
+    /// The sum of the `Sagetide` metric `name` with `dimensions` over [from, to) (epoch seconds).
+    pub async fn sagetide_sum(
+        &self,
+        name: &str,
+        dimensions: &[(&str, &str)],
+        from: i64,
+        to: i64,
+    ) -> f64 {
+        use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
+        let query = MetricDataQuery::builder()
+            .id("s")
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace("Sagetide")
+                            .metric_name(name)
+                            .set_dimensions(Some(crate::seed::metric_dimensions(dimensions)))
+                            .build(),
+                    )
+                    .period(60)
+                    .stat("Sum")
+                    .build(),
+            )
+            .build();
+        self.cloudwatch
+            .get_metric_data()
+            .metric_data_queries(query)
+            .start_time(DateTime::from_secs(from))
+            .end_time(DateTime::from_secs(to))
+            .send()
+            .await
+            .expect("get metric data")
+            .metric_data_results()
+            .iter()
+            .flat_map(|r| r.values())
+            .sum()
+    }
+
+    /// The dimensions of every series of the `Sagetide` metric `name`, as `Name=Value`, sorted.
+    pub async fn sagetide_series(&self, name: &str) -> Vec<Vec<String>> {
+        let mut series: Vec<Vec<String>> = self
+            .cloudwatch
+            .list_metrics()
+            .namespace("Sagetide")
+            .metric_name(name)
+            .send()
+            .await
+            .expect("list metrics")
+            .metrics()
+            .iter()
+            .map(|m| {
+                m.dimensions()
+                    .iter()
+                    .map(|d| format!("{}={}", d.name().unwrap_or(""), d.value().unwrap_or("")))
+                    .collect()
+            })
+            .collect();
+        series.sort();
+        series
     }
 
     /// Tags alarm `name` with `(key, value)`.

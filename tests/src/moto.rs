@@ -8,7 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{free_port, workspace_root};
 
@@ -137,31 +136,12 @@ impl Moto {
 
     /// One call of the wrapper's control API (`/_sagetide/<path>`), answered in JSON.
     async fn control(&self, method: &str, path: &str, body: Value) -> Value {
-        let addr = self.url.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .expect("moto is up");
-        let body = body.to_string();
-        let request = format!(
-            "{method} /_sagetide/{path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("send a control request");
-        let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .await
-            .expect("read the control answer");
-        let (head, json) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-        assert!(
-            head.starts_with("HTTP/1.1 200"),
-            "control {method} {path} failed: {answer}"
-        );
-        serde_json::from_str(json).expect("the control API answers JSON")
+        let headers = [("Content-Type", "application/json")];
+        let path = format!("/_sagetide/{path}");
+        let (status, answer) =
+            crate::http::send(&self.url, method, &path, &headers, &body.to_string()).await;
+        assert_eq!(status, 200, "control {method} {path} failed: {answer}");
+        serde_json::from_str(&answer).expect("the control API answers JSON")
     }
 
     fn wait_until_up(&self) {

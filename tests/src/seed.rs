@@ -15,15 +15,18 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_sagemaker::types::{
-    CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig, ProductionVariant,
-    ProductionVariantInstanceType, Tag, VpcConfig,
+    CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig, DesiredWeightAndCapacity,
+    ProductionVariant, ProductionVariantInstanceType, Tag, VpcConfig,
 };
+use serde_json::{Value, json};
 
 pub const TABLE: &str = "sagetide";
 pub const CONFIG_PARAMETER: &str = "/sagetide/config";
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
 pub struct Aws {
+    /// Where moto answers, for the calls the SDK has no operation for.
+    url: String,
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -46,6 +49,7 @@ impl Aws {
             .load()
             .await;
         Self {
+            url: url.to_owned(),
             sagemaker: aws_sdk_sagemaker::Client::new(&sdk),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(&sdk),
             ssm: aws_sdk_ssm::Client::new(&sdk),
@@ -124,9 +128,31 @@ impl Aws {
         tags: &[(&str, &str)],
     ) {
         let model = format!("{name}-model");
+        self.create_model(&model).await;
+        let mut config = self.new_endpoint_config(name);
+        for (variant, instance_type, count) in variants {
+            config = config.production_variants(
+                ProductionVariant::builder()
+                    .variant_name(*variant)
+                    .model_name(&model)
+                    .instance_type(ProductionVariantInstanceType::from(*instance_type))
+                    .initial_instance_count(*count)
+                    .initial_variant_weight(1.0)
+                    .container_startup_health_check_timeout_in_seconds(600)
+                    .build(),
+            );
+        }
+        config.send().await.expect("create endpoint config");
+        self.create_endpoint_on(name, &format!("{name}-config"), tags)
+            .await;
+    }
+
+    /// A model `name` as its owner would make one: an image, its data, an environment, a VPC,
+    /// network isolation and a tag.
+    pub async fn create_model(&self, name: &str) {
         self.sagemaker
             .create_model()
-            .model_name(&model)
+            .model_name(name)
             .execution_role_arn("arn:aws:iam::123456789012:role/sagemaker")
             .primary_container(
                 ContainerDefinition::builder()
@@ -146,14 +172,22 @@ impl Aws {
             .send()
             .await
             .expect("create model");
-        let mut config = self
-            .sagemaker
+    }
+
+    /// The start of EndpointConfig `<endpoint>-config`, with data capture and a tag: add its
+    /// variants and send it.
+    pub fn new_endpoint_config(
+        &self,
+        endpoint: &str,
+    ) -> aws_sdk_sagemaker::operation::create_endpoint_config::builders::CreateEndpointConfigFluentBuilder
+    {
+        self.sagemaker
             .create_endpoint_config()
-            .endpoint_config_name(format!("{name}-config"))
+            .endpoint_config_name(format!("{endpoint}-config"))
             .data_capture_config(
                 DataCaptureConfig::builder()
                     .initial_sampling_percentage(20)
-                    .destination_s3_uri(format!("s3://capture/{name}"))
+                    .destination_s3_uri(format!("s3://capture/{endpoint}"))
                     .capture_options(
                         CaptureOption::builder()
                             .capture_mode(CaptureMode::Input)
@@ -161,25 +195,16 @@ impl Aws {
                     )
                     .build(),
             )
-            .tags(Tag::builder().key("cost-center").value("ml").build());
-        for (variant, instance_type, count) in variants {
-            config = config.production_variants(
-                ProductionVariant::builder()
-                    .variant_name(*variant)
-                    .model_name(&model)
-                    .instance_type(ProductionVariantInstanceType::from(*instance_type))
-                    .initial_instance_count(*count)
-                    .initial_variant_weight(1.0)
-                    .container_startup_health_check_timeout_in_seconds(600)
-                    .build(),
-            );
-        }
-        config.send().await.expect("create endpoint config");
+            .tags(Tag::builder().key("cost-center").value("ml").build())
+    }
+
+    /// Endpoint `name` on EndpointConfig `config` with `tags`, once it is InService.
+    pub async fn create_endpoint_on(&self, name: &str, config: &str, tags: &[(&str, &str)]) {
         let mut endpoint = self
             .sagemaker
             .create_endpoint()
             .endpoint_name(name)
-            .endpoint_config_name(format!("{name}-config"));
+            .endpoint_config_name(config);
         for (key, value) in tags {
             endpoint = endpoint.tags(Tag::builder().key(*key).value(*value).build());
         }
@@ -214,6 +239,88 @@ impl Aws {
             .await
             .ok()?;
         Some(found.endpoint_status?.as_str().to_owned())
+    }
+
+    /// A SageMaker call by its JSON (for operations newer than the SDK, such as the endpoint
+    /// policies): the answer, or the error AWS gave.
+    pub async fn sagemaker_json(&self, operation: &str, body: Value) -> Result<Value, Value> {
+        let target = format!("SageMaker.{operation}");
+        let headers = [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", target.as_str()),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        ];
+        let (status, answer) =
+            crate::http::send(&self.url, "POST", "/", &headers, &body.to_string()).await;
+        let answer = serde_json::from_str(&answer).unwrap_or(Value::String(answer));
+        if status == 200 {
+            Ok(answer)
+        } else {
+            Err(answer)
+        }
+    }
+
+    /// Attaches `policy` to the endpoint (PutEndpointPolicy).
+    pub async fn put_endpoint_policy(&self, endpoint: &str, policy: &str) {
+        self.sagemaker_json(
+            "PutEndpointPolicy",
+            json!({"EndpointName": endpoint, "ResourcePolicy": policy}),
+        )
+        .await
+        .expect("put endpoint policy");
+    }
+
+    /// The endpoint's resource policy, if it has one (GetEndpointPolicy).
+    pub async fn endpoint_policy(&self, endpoint: &str) -> Option<String> {
+        let found = self
+            .sagemaker_json("GetEndpointPolicy", json!({"EndpointName": endpoint}))
+            .await
+            .ok()?;
+        found["ResourcePolicy"].as_str().map(str::to_owned)
+    }
+
+    /// Sets variants' `(name, weight, instance count)`, as their owner may have, and waits until
+    /// the endpoint is InService again.
+    pub async fn set_weights(&self, endpoint: &str, variants: &[(&str, f32, i32)]) {
+        let mut update = self
+            .sagemaker
+            .update_endpoint_weights_and_capacities()
+            .endpoint_name(endpoint);
+        for (variant, weight, count) in variants {
+            update = update.desired_weights_and_capacities(
+                DesiredWeightAndCapacity::builder()
+                    .variant_name(*variant)
+                    .desired_weight(*weight)
+                    .desired_instance_count(*count)
+                    .build(),
+            );
+        }
+        update.send().await.expect("update weights and capacities");
+        self.wait_in_service(endpoint).await;
+    }
+
+    /// Each variant's `(name, desired weight, desired instance count)`.
+    pub async fn weights(&self, endpoint: &str) -> Vec<(String, Option<f32>, Option<i32>)> {
+        self.sagemaker
+            .describe_endpoint()
+            .endpoint_name(endpoint)
+            .send()
+            .await
+            .expect("describe endpoint")
+            .production_variants
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                (
+                    v.variant_name.unwrap_or_default(),
+                    v.desired_weight,
+                    v.desired_instance_count,
+                )
+            })
+            .collect()
     }
 
     pub async fn endpoint_arn(&self, name: &str) -> String {
@@ -287,6 +394,43 @@ impl Aws {
             .send()
             .await
             .expect("register scalable target");
+    }
+
+    /// Tags a variant's scalable target (Application Auto Scaling's own tags).
+    pub async fn tag_target(&self, endpoint: &str, variant: &str, (key, value): (&str, &str)) {
+        let arn = self
+            .target(endpoint, variant)
+            .await
+            .and_then(|t| t.scalable_target_arn)
+            .expect("a registered target");
+        self.autoscaling
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(key, value)
+            .send()
+            .await
+            .expect("tag the scalable target");
+    }
+
+    /// A variant's scalable target's tags.
+    pub async fn target_tags(&self, endpoint: &str, variant: &str) -> BTreeMap<String, String> {
+        let Some(arn) = self
+            .target(endpoint, variant)
+            .await
+            .and_then(|t| t.scalable_target_arn)
+        else {
+            return BTreeMap::new();
+        };
+        self.autoscaling
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .expect("list the scalable target's tags")
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
     }
 
     pub async fn target(&self, endpoint: &str, variant: &str) -> Option<ScalableTarget> {

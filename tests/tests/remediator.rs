@@ -295,6 +295,7 @@ remediation:
         .await
         .unwrap();
     assert_eq!(outcomes(&slept), ["applied"], "{slept}");
+    h.moto.settle().await;
     assert_eq!(h.aws.endpoint("batch").await, None);
     h.aws.alarm_in_state(BACKLOG, "ALARM").await;
     h.aws

@@ -131,8 +131,12 @@ fn every_sagemaker_write_is_under_an_opt_in_tag_condition() {
             // Models and EndpointConfigs carry their owners' tags, not sagetide's: a wake
             // creates them again only with the mark that says so.
             let recreated = actions(statement).iter().all(|a| {
-                ["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:AddTags"]
-                    .contains(a)
+                [
+                    "sagemaker:CreateModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:AddTags",
+                ]
+                .contains(a)
             }) && condition.contains(&format!(
                 "aws:RequestTag/{}",
                 sagetide::aws::definitions::RECREATED_FOR

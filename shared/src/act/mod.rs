@@ -8,9 +8,9 @@ use crate::aws::{self, AwsError};
 use crate::config::Config;
 use crate::events::AlarmState;
 use crate::idle;
-use crate::plan::sleepable::SleepTrigger;
 use crate::lifecycle::{Actor, Lifecycle, Report};
 use crate::names::VariantRef;
+use crate::plan::sleepable::SleepTrigger;
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
 

@@ -85,7 +85,9 @@ pub async fn set_suspended(
     variant: &VariantRef,
     suspended: Suspended,
 ) -> Result<(), AwsError> {
-    register(client, variant, None, Some(suspended)).await.map(drop)
+    register(client, variant, None, Some(suspended))
+        .await
+        .map(drop)
 }
 
 /// Sets a variant's MinCapacity and MaxCapacity, registering the target if it has none. The
@@ -96,7 +98,9 @@ pub async fn set_capacity(
     capacity: Capacity,
 ) -> Result<(), AwsError> {
     let bounds = (capacity_arg(capacity.min()), capacity_arg(capacity.max()));
-    register(client, variant, Some(bounds), None).await.map(drop)
+    register(client, variant, Some(bounds), None)
+        .await
+        .map(drop)
 }
 
 /// RegisterScalableTarget for a variant: what is left out (`None`) keeps its current value.

@@ -353,7 +353,10 @@ fn action_lists(alarm: &MetricAlarm) -> [(ActionList, &[String]); 3] {
     [
         (ActionList::Alarm, alarm.alarm_actions()),
         (ActionList::Ok, alarm.ok_actions()),
-        (ActionList::InsufficientData, alarm.insufficient_data_actions()),
+        (
+            ActionList::InsufficientData,
+            alarm.insufficient_data_actions(),
+        ),
     ]
 }
 

@@ -193,9 +193,7 @@ where
     E: ProvideErrorMetadata + std::error::Error,
 {
     let exists = error.code() == Some("ValidationException")
-        && error
-            .message()
-            .is_some_and(|m| m.contains("already exist"));
+        && error.message().is_some_and(|m| m.contains("already exist"));
     if exists {
         Ok(())
     } else {

@@ -328,7 +328,9 @@ pub async fn tags_of(client: &Client, arn: &str) -> Result<crate::tags::Tags, Aw
     Ok(tags_to_map(tags))
 }
 
-pub(super) fn tags_from_map<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<Tag> {
+pub(super) fn tags_from_map<'a>(
+    tags: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<Tag> {
     tags.into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()

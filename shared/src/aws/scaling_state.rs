@@ -11,11 +11,11 @@ use jiff::Timestamp;
 use super::autoscaling::{describe, register, suspended_from, tag_target, target_tags};
 use super::{AwsError, from_smithy, to_smithy};
 use crate::names::VariantRef;
-use crate::tags::Tags;
 use crate::snapshot::{
     CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
     PredefinedMetric, ScheduledAction, Step, StepScaling, TargetSnapshot, TargetTracking,
 };
+use crate::tags::Tags;
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
@@ -235,7 +235,9 @@ pub async fn write(
             match super::cloudwatch::link_policy(cloudwatch, link, &policy_suffix, &arn).await {
                 Ok(super::cloudwatch::Linked::Yes) => restored.item(what, Ok(())),
                 Ok(super::cloudwatch::Linked::AlarmGone) => {
-                    restored.left_out.push(format!("{what}: the alarm no longer exists"));
+                    restored
+                        .left_out
+                        .push(format!("{what}: the alarm no longer exists"));
                 }
                 Err(e) => restored.item(what, Err(e)),
             }

@@ -484,7 +484,10 @@ fn stored(operation: &'static str, item: &Item) -> Result<Stored, AwsError> {
         None => None,
         Some(text) => Some(serde_json::from_str(text).map_err(|e| AwsError {
             operation,
-            message: format!("snapshot item {:?} has a wake that does not parse: {e}", item.get("sk")),
+            message: format!(
+                "snapshot item {:?} has a wake that does not parse: {e}",
+                item.get("sk")
+            ),
         })?),
     };
     Ok(Stored {

@@ -13,8 +13,8 @@ use crate::error::HandlerError;
 use crate::events::{
     AlarmState, AlarmStateChange, EndpointStateChange, EventError, ManualAction, ManualRequest,
 };
-use crate::plan::sleepable::SleepTrigger;
 use crate::lifecycle::{Actor, Lifecycle, Report};
+use crate::plan::sleepable::SleepTrigger;
 use crate::tags::WakeSource;
 
 /// What one invocation did: a report per endpoint acted on, or why the event asked nothing.

@@ -76,7 +76,11 @@ pub fn sleep(
 /// The idle verdict once CloudWatch's data is read: idle only if every query came back
 /// complete, with no invocation in the window and no request in flight lately. A check that
 /// cannot be sure keeps the endpoint.
-pub fn after_idle_check(activity: &Activity, window: SignedDuration, previous: Option<u64>) -> Verdict {
+pub fn after_idle_check(
+    activity: &Activity,
+    window: SignedDuration,
+    previous: Option<u64>,
+) -> Verdict {
     if !activity.incomplete.is_empty() {
         return Verdict::NotIdle(format!(
             "CloudWatch did not return complete data for {}; not deleted on a guess",
@@ -106,7 +110,10 @@ pub enum WakeDecision {
     Retry(String),
     /// Create the endpoint from the snapshot of this version and phase (`sleeping`: a sleep
     /// cut short after its delete, recorded as finished with the wake).
-    Create { version: u64, phase: Phase },
+    Create {
+        version: u64,
+        phase: Phase,
+    },
 }
 
 /// Decides a wake from the stored snapshot, the endpoint as it exists now, and what asks.
@@ -196,20 +203,36 @@ pub enum RecoverDecision {
     Done(String),
     /// The woken endpoint failed: delete it, and record the failure so that the wake is tried
     /// again after a while.
-    DeleteFailed { version: u64, attempt: WakeAttempt },
+    DeleteFailed {
+        version: u64,
+        attempt: WakeAttempt,
+    },
     /// The woken endpoint has been `Creating` for longer than a wake should take: say so once.
-    ReportSlow { version: u64, attempt: WakeAttempt },
+    ReportSlow {
+        version: u64,
+        attempt: WakeAttempt,
+    },
 }
 
 /// What to do about a wake that went wrong, from the snapshot and the endpoint as it is now.
-pub fn recover(stored: Option<&Stored>, endpoint: Option<&Endpoint>, now: Timestamp) -> RecoverDecision {
+pub fn recover(
+    stored: Option<&Stored>,
+    endpoint: Option<&Endpoint>,
+    now: Timestamp,
+) -> RecoverDecision {
     use RecoverDecision::*;
     let (Some(stored), Some(endpoint)) = (stored.filter(|s| s.phase == Phase::Asleep), endpoint)
     else {
         return Done("no woken endpoint waits for its snapshot".into());
     };
+    // Without a record of who asked (a wake by an older build), the schedule is taken to
+    // have asked if there is one: a wake retried by hand's rules would retry forever.
     let attempt = stored.wake.clone().unwrap_or_else(|| {
-        WakeAttempt::asked(None, WakeSource::Manual, None, endpoint.created.unwrap_or(now))
+        let source = match stored.snapshot.tags.contains_key(tags::SCHEDULE) {
+            true => WakeSource::Schedule,
+            false => WakeSource::Manual,
+        };
+        WakeAttempt::asked(None, source, None, endpoint.created.unwrap_or(now))
     });
     match endpoint.status {
         Status::Failed => {

@@ -3,8 +3,8 @@
 
 use super::decide::{self, RestoreDecision};
 use super::{Actor, Lifecycle, Report, Step};
-use crate::aws::scaling_state::Restored;
 use crate::aws;
+use crate::aws::scaling_state::Restored;
 use crate::fleet::Endpoint;
 use crate::names::{EndpointName, VariantRef};
 use crate::snapshot::{Phase, Snapshot, VariantSettings};
@@ -81,8 +81,14 @@ fn weights_to_set(snapshot: &Snapshot, endpoint: &Endpoint) -> Vec<VariantSettin
         .variants
         .iter()
         .filter_map(|wanted| {
-            let now = endpoint.variants.iter().find(|v| v.name == wanted.variant)?;
-            let bounds = snapshot.targets.iter().find(|t| t.variant == wanted.variant);
+            let now = endpoint
+                .variants
+                .iter()
+                .find(|v| v.name == wanted.variant)?;
+            let bounds = snapshot
+                .targets
+                .iter()
+                .find(|t| t.variant == wanted.variant);
             let instances = wanted.instances.map(|n| match bounds {
                 Some(t) => n.clamp(
                     u32::try_from(t.min).unwrap_or(0),

@@ -4,13 +4,13 @@
 use jiff::Timestamp;
 
 use super::decide::{self, RECENT_TRAFFIC, SleepDecision, Verdict};
-use crate::plan::sleepable::SleepTrigger;
 use super::{Actor, Lifecycle, Report, Step};
 use crate::act::Outcome;
 use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
 use crate::idle;
 use crate::names::{EndpointName, VariantRef};
+use crate::plan::sleepable::SleepTrigger;
 use crate::snapshot::{Phase, Snapshot, Stored, VariantSettings};
 
 impl Lifecycle {

@@ -4,11 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
+use super::sleepable::{SleepTrigger, eligibility};
 use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
 use crate::config::Config;
-use super::sleepable::{SleepTrigger, eligibility};
 use crate::fleet::{AlarmStatus, Endpoint, ScalableTarget, Status};
 use crate::idle::{ExistingAlarm, IdleAlarm};
 use crate::names::{EndpointName, VariantName};
@@ -101,7 +101,8 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
             }),
         }
     }
-    plan.actions.extend(plan_idle_alarms(observed, &sleeping, config, now));
+    plan.actions
+        .extend(plan_idle_alarms(observed, &sleeping, config, now));
     plan.actions.extend(plan_cleared_remedies(
         observed.remediations,
         observed.alarms,
@@ -151,7 +152,11 @@ fn plan_cleared_remedies(
 /// autoscaling comes back first (the restorer's event may have been lost). Until then, the
 /// schedule leaves it alone. A wake that failed is cleaned up and tried again later, and one
 /// that takes far too long is reported.
-fn plan_woken(endpoint: &Endpoint, stored: &Stored, now: Timestamp) -> Result<Vec<Planned>, String> {
+fn plan_woken(
+    endpoint: &Endpoint,
+    stored: &Stored,
+    now: Timestamp,
+) -> Result<Vec<Planned>, String> {
     let planned = |action, reason| {
         Ok(vec![Planned {
             endpoint: endpoint.name.clone(),
@@ -175,7 +180,10 @@ fn plan_woken(endpoint: &Endpoint, stored: &Stored, now: Timestamp) -> Result<Ve
             Action::RecoverWake,
             format!(
                 "its wake failed: {}",
-                endpoint.failure_reason.as_deref().unwrap_or("no reason given")
+                endpoint
+                    .failure_reason
+                    .as_deref()
+                    .unwrap_or("no reason given")
             ),
         ),
         (Status::Creating, Some(wake)) => planned(
@@ -341,7 +349,8 @@ fn plan_idle_alarms(
             .is_some_and(|s| s.phase == Phase::Asleep);
         let may_sleep = eligibility(endpoint, SleepTrigger::IdleAlarm(config), now).is_ok();
         if found.is_some_and(|f| f.firing) && !woken && may_sleep {
-            let reason = "in ALARM since a sleep it asked for was declined; the endpoint may sleep now";
+            let reason =
+                "in ALARM since a sleep it asked for was declined; the endpoint may sleep now";
             actions.push(planned(Action::RearmIdleAlarm, reason.into()));
         }
     }

@@ -129,4 +129,3 @@ fn wanted_now(
     })?;
     wanted(&endpoint.tags, schedule, now).map(Some)
 }
-

@@ -407,7 +407,10 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
     let name = |n: &str| EndpointName::new(n).unwrap();
     let variant = VariantName::new("AllTraffic").unwrap();
     let existing = |alarm, firing| ExistingAlarm { alarm, firing };
-    let kept = existing(IdleAlarm::new(name("quiet"), [variant.clone()], window), false);
+    let kept = existing(
+        IdleAlarm::new(name("quiet"), [variant.clone()], window),
+        false,
+    );
     let stale = existing(IdleAlarm::new(name("gone"), [variant], window), false);
     let actions = plan_with(&[kept, stale], true);
     let described: Vec<String> = actions
@@ -421,7 +424,8 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
 /// snapshot `sleeping`, and no tick finished it.
 #[test]
 fn a_sleep_cut_short_after_its_delete_is_finished_unless_the_endpoint_is_wanted_awake() {
-    let cut_short = |schedule: &str| stored("desk", Phase::Sleeping, &[("sagetide:schedule", schedule)]);
+    let cut_short =
+        |schedule: &str| stored("desk", Phase::Sleeping, &[("sagetide:schedule", schedule)]);
     let tick = |stored: &Stored, now: &str| tick_with(&[], stored, now.parse().unwrap());
     let night = "2026-11-24T20:00:00Z";
     assert_eq!(actions(&tick(&cut_short("nightly"), night)), ["desk sleep"]);
@@ -485,11 +489,19 @@ fn a_woken_endpoint_that_failed_is_recovered_and_one_creating_too_long_reported(
     failed.failure_reason = Some("InsufficientInstanceCapacity".into());
     let plan = tick_with(&[failed], &woken, at("2026-11-24T08:45:00Z"));
     assert_eq!(actions(&plan), ["desk failed-wake"]);
-    assert!(plan.actions[0].reason.contains("InsufficientInstanceCapacity"));
+    assert!(
+        plan.actions[0]
+            .reason
+            .contains("InsufficientInstanceCapacity")
+    );
 
     let mut creating = endpoint("desk", &["AllTraffic"], &tags);
     creating.status = Status::Creating;
-    let early = tick_with(std::slice::from_ref(&creating), &woken, at("2026-11-24T09:00:00Z"));
+    let early = tick_with(
+        std::slice::from_ref(&creating),
+        &woken,
+        at("2026-11-24T09:00:00Z"),
+    );
     assert_eq!(actions(&early), Vec::<String>::new());
     assert!(early.skipped[0].why.contains("status Creating"));
     let late = tick_with(&[creating], &woken, at("2026-11-24T09:15:00Z"));
@@ -509,7 +521,11 @@ fn a_failed_wake_is_tried_again_after_its_wait_while_something_still_wants_it_aw
     };
     let waiting = tick_with(&[], &asleep, at("2026-11-24T09:10:00Z"));
     assert_eq!(actions(&waiting), Vec::<String>::new());
-    assert!(waiting.skipped[0].why.contains("tried again from 2026-11-24T09:15:00Z"));
+    assert!(
+        waiting.skipped[0]
+            .why
+            .contains("tried again from 2026-11-24T09:15:00Z")
+    );
     assert_eq!(
         actions(&tick_with(&[], &asleep, at("2026-11-24T09:15:00Z"))),
         ["desk wake"]
@@ -540,14 +556,26 @@ fn a_failed_wake_is_tried_again_after_its_wait_while_something_still_wants_it_aw
 
 #[test]
 fn a_serverless_variant_is_skipped_and_the_others_follow_the_schedule() {
-    let mut mixed = endpoint("mixed", &["gpu", "serverless"], &[("sagetide:schedule", "office-hours")]);
+    let mut mixed = endpoint(
+        "mixed",
+        &["gpu", "serverless"],
+        &[("sagetide:schedule", "office-hours")],
+    );
     mixed.variants[1].serverless = true;
     let plan = plan(&[mixed], &[], &config(), berlin("2026-11-23T10:00"));
     assert_eq!(actions(&plan), ["mixed register-target gpu 2..10"]);
     assert_eq!(plan.skipped.len(), 1);
-    assert!(plan.skipped[0].why.contains("variant serverless is serverless"));
+    assert!(
+        plan.skipped[0]
+            .why
+            .contains("variant serverless is serverless")
+    );
     // Off-hours of a sleep schedule it is not put to sleep, and says why.
-    let mut sleepy = endpoint("sleepy", &["AllTraffic"], &[("sagetide:schedule", "nightly")]);
+    let mut sleepy = endpoint(
+        "sleepy",
+        &["AllTraffic"],
+        &[("sagetide:schedule", "nightly")],
+    );
     sleepy.variants[0].serverless = true;
     let night = super::plan(
         &Observed {
@@ -563,7 +591,12 @@ fn a_serverless_variant_is_skipped_and_the_others_follow_the_schedule() {
         at("2026-11-24T20:00:00Z"),
     );
     assert_eq!(actions(&night), Vec::<String>::new());
-    assert!(night.skipped.iter().any(|s| s.why.contains("not put to sleep")));
+    assert!(
+        night
+            .skipped
+            .iter()
+            .any(|s| s.why.contains("not put to sleep"))
+    );
 }
 
 #[test]
@@ -571,13 +604,23 @@ fn an_idle_alarm_left_in_alarm_by_a_declined_sleep_is_rearmed_once_the_endpoint_
     let mut idle = endpoint(
         "idle",
         &["AllTraffic"],
-        &[("sagetide:idle-after", "90m"), ("sagetide:schedule", "office-hours")],
+        &[
+            ("sagetide:idle-after", "90m"),
+            ("sagetide:schedule", "office-hours"),
+        ],
     );
     idle.created = Some(at("2026-11-01T00:00:00Z"));
     let window = jiff::SignedDuration::from_mins(90);
-    let alarm = IdleAlarm::new(idle.name.clone(), [VariantName::new("AllTraffic").unwrap()], window);
+    let alarm = IdleAlarm::new(
+        idle.name.clone(),
+        [VariantName::new("AllTraffic").unwrap()],
+        window,
+    );
     let tick = |firing: bool, now: Timestamp| {
-        let existing = [ExistingAlarm { alarm: alarm.clone(), firing }];
+        let existing = [ExistingAlarm {
+            alarm: alarm.clone(),
+            firing,
+        }];
         let observed = Observed {
             endpoints: std::slice::from_ref(&idle),
             targets: &[],
