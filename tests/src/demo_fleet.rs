@@ -37,7 +37,8 @@ schedules:
   berlin-desk:
     timezone: Europe/Berlin
     periods:
-      - { days: mon-fri, start: "08:00", end: "18:00", capacity: { min: 1, max: 4 } }
+      - { days: mon-fri, start: "08:00", end: "12:30", capacity: { min: 1, max: 4 } }
+      - { days: mon-fri, start: "13:15", end: "18:00", capacity: { min: 1, max: 4 } }
     off_hours: sleep
     prewarm: 30m
 remediation:

@@ -633,3 +633,64 @@ async fn a_steady_tick_costs_one_describe_per_fifty_variants_whatever_the_fleet(
     assert_eq!(count("cloudwatch:DescribeAlarms"), 0);
     assert_eq!(steady.len(), 6, "{steady:?}");
 }
+
+/// A sleep schedule whose afternoon starts at `afternoon`, after a morning ending at 12:00.
+fn lunch_schedule(afternoon: &str) -> String {
+    format!(
+        r#"
+schedules:
+  desk:
+    timezone: Europe/Berlin
+    periods:
+      - {{ days: mon-fri, start: "08:00", end: "12:00", capacity: {{ min: 1, max: 4 }} }}
+      - {{ days: mon-fri, start: "{afternoon}", end: "18:00", capacity: {{ min: 1, max: 4 }} }}
+    off_hours: sleep
+    prewarm: 30m
+"#
+    )
+}
+
+/// Ticks every 15 minutes of Monday 2026-11-23 from 07:30 to 17:45 Berlin time, each followed
+/// by what AWS and EventBridge do; returns how often the endpoint was deleted and created.
+async fn working_day(afternoon: &str) -> (usize, usize) {
+    let h = Harness::start(&lunch_schedule(afternoon)).await;
+    h.aws
+        .create_endpoint("desk", &["AllTraffic"], &[("sagetide:schedule", "desk")])
+        .await;
+    h.aws
+        .register_target("desk", "AllTraffic", 1, 4, None)
+        .await;
+    h.moto.settle().await;
+    h.proxy.take_endpoint_changes();
+    let mut scheduler = h.function("scheduler", &[]).await;
+    let start = "2026-11-23T07:30[Europe/Berlin]"
+        .parse::<jiff::ZonedDateTime>()
+        .unwrap()
+        .timestamp();
+    for i in 0..42 {
+        let now = start + jiff::SignedDuration::from_mins(15 * i);
+        let tick = scheduler.invoke(scheduled_event(&now.to_string())).await;
+        assert!(tick.is_ok(), "{now}: {tick:?}");
+        h.deliver_events(now).await;
+    }
+    let changes = h.proxy.take_endpoint_changes();
+    let count = |op: &str| {
+        changes
+            .iter()
+            .filter(|((_, o), _)| o == op)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    (
+        count("sagemaker:DeleteEndpoint"),
+        count("sagemaker:CreateEndpoint"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_half_hour_lunch_keeps_a_sleep_schedule_awake_and_a_three_hour_one_sleeps_once() {
+    // 12:00 to 12:30 less 30 minutes of prewarm: no time at all to sleep.
+    assert_eq!(working_day("12:30").await, (0, 0));
+    // 12:00 to 15:00 less the prewarm: two and a half hours asleep, woken at 14:30.
+    assert_eq!(working_day("15:00").await, (1, 1));
+}

@@ -14,8 +14,13 @@ use crate::remediation::{AlarmPattern, Remedy, Rule};
 use crate::schedule::{Days, OffHours, Period, Schedule};
 
 /// The longest prewarm: creating an endpoint takes minutes, and the schedule engine looks this
-/// far ahead on every question, so a typo such as `30d` for `30m` is refused.
+/// far ahead on every question, so a typo such as `30d` for `30m` is refused. The same bound
+/// holds for `min_sleep`, which the engine also looks back and ahead by.
 const MAX_PREWARM: SignedDuration = SignedDuration::from_hours(24);
+/// The shortest sleep worth it unless a schedule says otherwise: an endpoint takes 5–15
+/// minutes to create again, and may then not get its instances back; a shorter gap saves
+/// little and risks the next period.
+pub const DEFAULT_MIN_SLEEP: SignedDuration = SignedDuration::from_hours(1);
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDocument {
@@ -48,6 +53,7 @@ struct RawSchedule {
     #[serde(default)]
     holidays: Vec<String>,
     prewarm: Option<String>,
+    min_sleep: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +115,11 @@ pub(super) fn parse(yaml: &str) -> Result<Config, ConfigError> {
     } else {
         Err(ConfigError::Invalid(problems))
     }
+}
+
+/// A time of day written `HH:MM`.
+fn clock(text: &str) -> Option<Time> {
+    text.parse::<Time>().ok().filter(|_| text.len() == 5)
 }
 
 /// Validates one schedule or rule, recording every problem rather than stopping at the first.
@@ -228,13 +239,11 @@ impl Checker<'_> {
             .collect();
         let prewarm = match raw.prewarm.as_deref() {
             None => Some(SignedDuration::ZERO),
-            Some(text) => match self.duration("prewarm", text) {
-                Some(d) if d > MAX_PREWARM => self.fail(
-                    "prewarm",
-                    format!("{text:?} is longer than {MAX_PREWARM:#}: an endpoint takes minutes to create"),
-                ),
-                other => other,
-            },
+            Some(text) => self.bounded_duration("prewarm", text),
+        };
+        let min_sleep = match raw.min_sleep.as_deref() {
+            None => Some(DEFAULT_MIN_SLEEP),
+            Some(text) => self.bounded_duration("min_sleep", text),
         };
         Some(Schedule {
             name: name.to_owned(),
@@ -243,7 +252,21 @@ impl Checker<'_> {
             off_hours: off_hours?,
             holidays: holidays.into_iter().collect::<Option<BTreeSet<_>>>()?,
             prewarm: prewarm?,
+            min_sleep: min_sleep?,
         })
+    }
+
+    /// A duration of at most [`MAX_PREWARM`].
+    fn bounded_duration(&mut self, field: &str, text: &str) -> Option<SignedDuration> {
+        match self.duration(field, text) {
+            Some(d) if d > MAX_PREWARM => self.fail(
+                field,
+                format!(
+                    "{text:?} is longer than {MAX_PREWARM:#}: an endpoint takes minutes to create"
+                ),
+            ),
+            other => other,
+        }
     }
 
     fn period(&mut self, index: usize, raw: RawPeriod) -> Option<Period> {
@@ -252,7 +275,7 @@ impl Checker<'_> {
             .map_err(|why| self.fail::<()>(field("days"), why))
             .ok();
         let start = self.time(&field("start"), &raw.start);
-        let end = self.time(&field("end"), &raw.end);
+        let end = self.end_time(&field("end"), &raw.end);
         let capacity = self.capacity(&field("capacity"), raw.capacity);
         Some(Period {
             days: days?,
@@ -264,12 +287,27 @@ impl Checker<'_> {
     }
 
     fn time(&mut self, field: &str, text: &str) -> Option<Time> {
-        match text.parse::<Time>() {
-            Ok(t) if text.len() == 5 => Some(t),
-            _ => self.fail(
+        clock(text).or_else(|| {
+            self.fail(
                 field,
                 format!("{text:?} is not a time of day as HH:MM from 00:00 to 23:59"),
-            ),
+            )
+        })
+    }
+
+    /// A period's end: a time of day, or the end of the day, which people write as `24:00` or
+    /// as `23:59` ("until midnight"). The end of the day is midnight, which, not after the
+    /// start, ends the period at the next midnight; so `23:59` followed by a period at `00:00`
+    /// leaves no off-hours minute between them.
+    fn end_time(&mut self, field: &str, text: &str) -> Option<Time> {
+        match text {
+            "24:00" | "23:59" => Some(Time::midnight()),
+            _ => clock(text).or_else(|| {
+                self.fail(
+                    field,
+                    format!("{text:?} is not a time of day as HH:MM from 00:00 to 24:00 (24:00 and 23:59 end the period at midnight)"),
+                )
+            }),
         }
     }
 

@@ -177,3 +177,22 @@ fn a_prewarm_longer_than_a_day_is_refused() {
         assert_eq!(fields(&doc(bad)), [pair("a", "prewarm")], "{bad}");
     }
 }
+
+#[test]
+fn an_end_may_be_24_00_and_min_sleep_is_bounded_like_prewarm() {
+    let doc = |end: &str, min_sleep: &str| {
+        format!(
+            "schedules:\n  a:\n    timezone: UTC\n    periods:\n      - {{ days: mon, start: \"08:00\", end: \"{end}\", capacity: {{ min: 1, max: 1 }} }}\n    off_hours: sleep\n    min_sleep: {min_sleep}\n"
+        )
+    };
+    assert!(Config::parse(&doc("24:00", "30m")).is_ok());
+    assert!(Config::parse(&doc("23:59", "0m")).is_ok());
+    assert_eq!(fields(&doc("24:01", "30m")), [pair("a", "periods[0].end")]);
+    assert_eq!(fields(&doc("12:00", "2d")), [pair("a", "min_sleep")]);
+    assert_eq!(fields(&doc("12:00", "soon")), [pair("a", "min_sleep")]);
+    let default = Config::parse(&doc("12:00", "1h")).unwrap();
+    assert_eq!(
+        default.schedule("a").unwrap().min_sleep,
+        jiff::SignedDuration::from_hours(1)
+    );
+}

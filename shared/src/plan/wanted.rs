@@ -10,8 +10,9 @@ use crate::tags::{self, Override, Tags};
 pub struct Wanted {
     pub desired: Desired,
     pub reason: String,
-    /// Inside a period, its prewarm, or an `awake-until` override: the endpoint is wanted
-    /// awake for its work, not merely at its off-hours capacity.
+    /// Inside a period, its prewarm, a gap too short to sleep through, or an `awake-until`
+    /// override: the endpoint is wanted awake for its work, not merely at its off-hours
+    /// capacity.
     pub in_period: bool,
 }
 
@@ -41,7 +42,10 @@ pub fn wanted(tags: &Tags, schedule: &Schedule, now: Timestamp) -> Result<Wanted
     }
     let state = schedule.state_at(now);
     Ok(Wanted {
-        in_period: matches!(state.why, Why::Period(_) | Why::Prewarm(_)),
+        in_period: matches!(
+            state.why,
+            Why::Period(_) | Why::Prewarm(_) | Why::ShortGap { .. }
+        ),
         reason: format!("schedule {}: {}", schedule.name, state.why),
         desired: state.desired,
     })

@@ -68,6 +68,9 @@ pub struct Schedule {
     pub holidays: BTreeSet<Date>,
     /// With `OffHours::Sleep`: how long before a period starts the endpoint is recreated.
     pub prewarm: SignedDuration,
+    /// With `OffHours::Sleep`: the shortest sleep worth deleting the endpoint for, from the end
+    /// of a period to the next `start - prewarm`; through a shorter gap it stays awake.
+    pub min_sleep: SignedDuration,
 }
 
 /// What the endpoint should look like.
@@ -84,6 +87,13 @@ pub enum Why {
     OffHours,
     Holiday(Date),
     Prewarm(String),
+    /// Off-hours between two periods, but shorter than `min_sleep`: awake, at the capacity of
+    /// the period that ended.
+    ShortGap {
+        after: String,
+        gap: SignedDuration,
+        min_sleep: SignedDuration,
+    },
 }
 
 impl fmt::Display for Why {
@@ -93,6 +103,14 @@ impl fmt::Display for Why {
             Why::OffHours => f.write_str("off-hours"),
             Why::Holiday(day) => write!(f, "holiday {day}"),
             Why::Prewarm(label) => write!(f, "prewarm for period {label}"),
+            Why::ShortGap {
+                after,
+                gap,
+                min_sleep,
+            } => write!(
+                f,
+                "a gap of {gap:#} after period {after}, shorter than min_sleep {min_sleep:#}: kept awake"
+            ),
         }
     }
 }
@@ -191,10 +209,55 @@ impl Schedule {
                 why: Why::Prewarm(next.period.label.clone()),
             };
         }
+        if self.off_hours == OffHours::Sleep
+            && why == Why::OffHours
+            && let Some(state) = self.short_gap(now)
+        {
+            return state;
+        }
         State {
             desired: self.off_hours_desired(),
             why,
         }
+    }
+
+    /// Off-hours at `now` between a period that ended and the next one's `start - prewarm`,
+    /// if that gap is shorter than `min_sleep`: the endpoint stays awake through it, at the
+    /// capacity of the period that ended.
+    fn short_gap(&self, now: Timestamp) -> Option<State> {
+        let before = self.last_end_within(now, self.min_sleep)?;
+        let next = self.next_start_within(now, self.min_sleep + self.prewarm)?;
+        let gap = next.start - self.prewarm - before.end;
+        (gap < self.min_sleep).then(|| State {
+            desired: Desired::Awake(before.period.capacity),
+            why: Why::ShortGap {
+                after: before.period.label.clone(),
+                gap,
+                min_sleep: self.min_sleep,
+            },
+        })
+    }
+
+    /// The latest period run that ended at or before `now` and no earlier than `now - lag`.
+    fn last_end_within(&self, now: Timestamp, lag: SignedDuration) -> Option<Occurrence<'_>> {
+        if lag.is_zero() {
+            return None;
+        }
+        let earliest = now - lag;
+        // A run that ends in the window may have started the day before it.
+        let mut day = yesterday(self.timezone.to_datetime(earliest).date());
+        let last = self.timezone.to_datetime(now).date();
+        let mut found: Option<Occurrence<'_>> = None;
+        while day <= last {
+            for o in self.occurrences_on(day) {
+                if o.end <= now && o.end >= earliest && found.as_ref().is_none_or(|f| o.end > f.end)
+                {
+                    found = Some(o);
+                }
+            }
+            day = tomorrow(day);
+        }
+        found
     }
 
     /// The earliest period that starts after `now` and no later than `now + lead`.

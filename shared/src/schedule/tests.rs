@@ -310,3 +310,146 @@ fn schedules_answer_at_both_ends_of_the_supported_instants() {
     assert!(supported(latest + SignedDuration::from_secs(1)).is_err());
     assert!(supported(earliest - SignedDuration::from_secs(1)).is_err());
 }
+
+/// A lunch break between two periods of a sleep schedule, as long as `gap` minutes, with
+/// `prewarm` and the default or a given `min_sleep`.
+fn lunch(gap: u32, prewarm: &str, min_sleep: Option<&str>) -> Schedule {
+    let afternoon = format!("{:02}:{:02}", 12 + gap / 60, gap % 60);
+    let min_sleep = min_sleep.map_or(String::new(), |m| format!("\n    min_sleep: {m}"));
+    let doc = format!(
+        r#"
+schedules:
+  desk:
+    timezone: Europe/Berlin
+    periods:
+      - {{ days: mon-fri, start: "08:00", end: "12:00", capacity: {{ min: 1, max: 4 }} }}
+      - {{ days: mon-fri, start: "{afternoon}", end: "18:00", capacity: {{ min: 2, max: 6 }} }}
+    off_hours: sleep
+    prewarm: {prewarm}{min_sleep}
+"#
+    );
+    Config::parse(&doc)
+        .unwrap()
+        .schedule("desk")
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_lunch_gap_shorter_than_min_sleep_keeps_the_endpoint_awake_at_the_morning_capacity() {
+    let desk = lunch(30, "0m", None);
+    let state = desk.state_at(at("2026-11-23T12:10[Europe/Berlin]"));
+    assert_eq!(state.desired, awake(1, 4));
+    assert_eq!(
+        state.why.to_string(),
+        "a gap of 30m after period mon-fri 08:00-12:00, shorter than min_sleep 1h: kept awake"
+    );
+    // Nothing changes between the morning and the afternoon but the capacity.
+    assert_eq!(
+        desk.next_transition(at("2026-11-23T11:00[Europe/Berlin]")),
+        Some((
+            at("2026-11-23T12:30[Europe/Berlin]"),
+            State {
+                desired: awake(2, 6),
+                why: Why::Period("mon-fri 12:30-18:00".into()),
+            }
+        ))
+    );
+}
+
+#[test]
+fn a_lunch_gap_longer_than_min_sleep_sleeps() {
+    let desk = lunch(180, "0m", None);
+    assert_eq!(
+        desk.state_at(at("2026-11-23T12:10[Europe/Berlin]")),
+        State {
+            desired: Desired::Asleep,
+            why: Why::OffHours
+        }
+    );
+    // A min_sleep of its own can make the same gap too short.
+    let patient = lunch(180, "0m", Some("4h"));
+    assert_eq!(
+        patient
+            .state_at(at("2026-11-23T12:10[Europe/Berlin]"))
+            .desired,
+        awake(1, 4)
+    );
+}
+
+#[test]
+fn the_gap_is_measured_to_the_next_start_less_its_prewarm() {
+    // 90 minutes of lunch less 45 of prewarm leaves 45: shorter than an hour, kept awake.
+    let prewarmed = lunch(90, "45m", None);
+    assert_eq!(
+        prewarmed
+            .state_at(at("2026-11-23T12:10[Europe/Berlin]"))
+            .desired,
+        awake(1, 4)
+    );
+    // From start - prewarm it is the afternoon's prewarm, at the afternoon's capacity.
+    assert_eq!(
+        prewarmed.state_at(at("2026-11-23T12:50[Europe/Berlin]")),
+        State {
+            desired: awake(2, 6),
+            why: Why::Prewarm("mon-fri 13:30-18:00".into())
+        }
+    );
+    // The same lunch with 15 minutes of prewarm leaves 75 minutes: asleep.
+    let brief = lunch(90, "15m", None);
+    assert_eq!(
+        brief
+            .state_at(at("2026-11-23T12:10[Europe/Berlin]"))
+            .desired,
+        Desired::Asleep
+    );
+    // The night is long whatever the gap rule says.
+    assert_eq!(
+        prewarmed
+            .state_at(at("2026-11-23T20:00[Europe/Berlin]"))
+            .desired,
+        Desired::Asleep
+    );
+}
+
+fn until_midnight(end: &str) -> Schedule {
+    let doc = format!(
+        r#"
+schedules:
+  late:
+    timezone: Europe/Berlin
+    periods:
+      - {{ days: mon-fri, start: "18:00", end: "{end}", capacity: {{ min: 2, max: 2 }} }}
+      - {{ days: tue-sat, start: "00:00", end: "06:00", capacity: {{ min: 1, max: 1 }} }}
+    off_hours: sleep
+    min_sleep: 0m
+"#
+    );
+    Config::parse(&doc)
+        .unwrap()
+        .schedule("late")
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_period_ending_at_24_00_or_23_59_runs_until_midnight_with_no_gap_before_a_00_00_period() {
+    for end in ["24:00", "23:59"] {
+        let late = until_midnight(end);
+        for local in ["23:59", "23:59:30"] {
+            let now = at(&format!("2026-11-23T{local}[Europe/Berlin]"));
+            assert_eq!(
+                late.state_at(now).desired,
+                awake(2, 2),
+                "end {end}, {local}"
+            );
+        }
+        let midnight = at("2026-11-24T00:00[Europe/Berlin]");
+        assert_eq!(late.state_at(midnight).desired, awake(1, 1), "end {end}");
+        // From 18:00 the next change is 00:00, to the night's capacity, not a sleep.
+        let (next, state) = late
+            .next_transition(at("2026-11-23T19:00[Europe/Berlin]"))
+            .unwrap();
+        assert_eq!((next, state.desired), (midnight, awake(1, 1)), "end {end}");
+    }
+}

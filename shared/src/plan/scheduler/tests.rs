@@ -642,3 +642,89 @@ fn an_idle_alarm_left_in_alarm_by_a_declined_sleep_is_rearmed_once_the_endpoint_
     assert_eq!(tick(true, berlin("2026-11-23T19:05")), 1);
     assert_eq!(tick(false, berlin("2026-11-23T19:05")), 0);
 }
+
+/// A sleep schedule with a lunch break of `gap` minutes (from 12:00), and `prewarm`.
+fn lunch_config(gap: u32, prewarm: &str) -> Config {
+    let afternoon = format!("{:02}:{:02}", 12 + gap / 60, gap % 60);
+    Config::parse(&format!(
+        r#"
+schedules:
+  desk:
+    timezone: Europe/Berlin
+    periods:
+      - {{ days: mon-fri, start: "08:00", end: "12:00", capacity: {{ min: 1, max: 4 }} }}
+      - {{ days: mon-fri, start: "{afternoon}", end: "18:00", capacity: {{ min: 1, max: 4 }} }}
+    off_hours: sleep
+    prewarm: {prewarm}
+"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn through_a_lunch_break_shorter_than_min_sleep_a_sleep_schedule_keeps_the_endpoint() {
+    let desk = endpoint("desk", &["AllTraffic"], &[("sagetide:schedule", "desk")]);
+    let at_capacity = [target("desk", "AllTraffic", cap(1, 4))];
+    let lunchtime = berlin("2026-11-23T12:10");
+    for (gap, prewarm) in [(30, "0m"), (90, "45m")] {
+        let plan = plan(
+            std::slice::from_ref(&desk),
+            &at_capacity,
+            &lunch_config(gap, prewarm),
+            lunchtime,
+        );
+        assert_eq!(
+            actions(&plan),
+            Vec::<String>::new(),
+            "{gap}m, prewarm {prewarm}"
+        );
+        assert!(plan.skipped.is_empty());
+    }
+    for (gap, prewarm) in [(180, "0m"), (90, "15m")] {
+        let plan = plan(
+            std::slice::from_ref(&desk),
+            &at_capacity,
+            &lunch_config(gap, prewarm),
+            lunchtime,
+        );
+        assert_eq!(actions(&plan), ["desk sleep"], "{gap}m, prewarm {prewarm}");
+    }
+    // The plan says why, where it changes something: here, the minimum of the morning.
+    let below = [target("desk", "AllTraffic", cap(1, 2))];
+    let kept = plan(
+        std::slice::from_ref(&desk),
+        &below,
+        &lunch_config(30, "0m"),
+        lunchtime,
+    );
+    assert!(
+        kept.actions[0]
+            .reason
+            .contains("shorter than min_sleep 1h: kept awake"),
+        "{:?}",
+        kept.actions
+    );
+}
+
+#[test]
+fn an_idle_endpoint_is_not_slept_in_a_gap_too_short_to_sleep_through() {
+    let mut idle = endpoint(
+        "desk",
+        &["AllTraffic"],
+        &[("sagetide:schedule", "desk"), ("sagetide:idle-after", "1h")],
+    );
+    idle.created = Some(at("2026-11-01T00:00:00Z"));
+    let lunchtime = berlin("2026-11-23T12:10");
+    let short = eligibility(
+        &idle,
+        SleepTrigger::IdleAlarm(&lunch_config(30, "0m")),
+        lunchtime,
+    );
+    assert!(short.unwrap_err().contains("kept awake"));
+    let long = eligibility(
+        &idle,
+        SleepTrigger::IdleAlarm(&lunch_config(180, "0m")),
+        lunchtime,
+    );
+    assert_eq!(long, Ok(Some(jiff::SignedDuration::from_hours(1))));
+}

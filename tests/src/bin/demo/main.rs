@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
+use sagetide::schedule::Why;
 use sagetide_tests::demo_fleet::{CONFIG, FLEET, IDLE, TICK_MINUTES, World, hours, next_monday};
 use sagetide_tests::{Harness, proxy};
 use serde_json::{Value, json};
@@ -37,7 +38,8 @@ async fn main() {
         "schedules: office-hours (Europe/Berlin, mon-fri 08-19 → 2..10, else 1..1), us-business (America/New_York, mon-fri 09-18 → 3..8, else 1..2),"
     );
     println!(
-        "           tokyo-batch (Asia/Tokyo, mon-fri 22-06 → 2..4, else 1..1), berlin-desk (Europe/Berlin, mon-fri 08-18 → 1..4, else asleep, prewarm 30m)."
+        "           tokyo-batch (Asia/Tokyo, mon-fri 22-06 → 2..4, else 1..1), berlin-desk (Europe/Berlin, mon-fri 08-12:30 and 13:15-18 → 1..4, else asleep, prewarm 30m;
+           the 15 minutes of lunch left after the prewarm are shorter than min_sleep, 1h, so it stays awake through them)."
     );
     println!(
         "image-tagger has no schedule but sagetide:idle-after=2h (requests at 00:20 each day); legacy-scoring carries no sagetide tag."
@@ -54,9 +56,20 @@ async fn main() {
     let ticks = HOURS * 60 / TICK_MINUTES;
     let mut previous = BTreeMap::new();
     let (mut calls, mut mutating) = (0, 0);
+    let desk = sagetide::config::Config::parse(CONFIG).expect("the demo's document");
+    let desk = desk.schedule("berlin-desk").expect("the desk schedule");
+    let mut at_lunch = false;
     for i in 0..ticks {
         let step = world.step(world.tick_at(i)).await;
         let mut notes = step.by_hand.clone();
+        // The lunch break is too short to sleep through: nothing changes, so say it once.
+        let why = desk.state_at(step.now).why;
+        if matches!(why, Why::ShortGap { .. }) && !at_lunch {
+            notes.push(format!(
+                "doc-summarizer stays awake: schedule berlin-desk: {why}"
+            ));
+        }
+        at_lunch = matches!(why, Why::ShortGap { .. });
         for delivery in &step.deliveries {
             notes.push(delivery.what.clone());
             if let Ok(answer) = &delivery.answer {
