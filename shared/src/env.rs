@@ -3,6 +3,8 @@
 use jiff::{SignedDuration, Timestamp};
 use thiserror::Error;
 
+use crate::plan::sleepable::Allowed;
+
 #[derive(Debug, Error)]
 #[error("environment variable {name} = {value:?}: {why}")]
 pub struct EnvError {
@@ -23,9 +25,10 @@ pub struct Env {
     pub table: Option<String>,
     /// `SAGETIDE_LEASE_TTL` (default 2m): how long an endpoint's lease holds, on the real clock.
     pub lease_ttl: SignedDuration,
-    /// `SAGETIDE_KMS_KEYS`: comma-separated KMS keys (as EndpointConfigs name them) on which the
-    /// deployment may create grants, so that endpoints encrypted with them can be put to sleep.
-    pub kms_keys: Vec<String>,
+    /// What the deployment may do to bring an endpoint back: `SAGETIDE_KMS_KEYS`, the
+    /// comma-separated ARNs of the KMS keys it may create grants on, and `SAGETIDE_MODEL_ROLES`
+    /// (default `*`), the name pattern of the roles it may pass to SageMaker.
+    pub allowed: Allowed,
 }
 
 pub const DEFAULT_CONFIG_PARAMETER: &str = "/sagetide/config";
@@ -73,16 +76,34 @@ impl Env {
                 why: "expected a duration such as 2m or 90s",
             })?,
         };
-        let kms_keys = get("SAGETIDE_KMS_KEYS")
-            .unwrap_or_default()
+        let kms_value = get("SAGETIDE_KMS_KEYS").unwrap_or_default();
+        let kms_keys: Vec<String> = kms_value
             .split(',')
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
             .collect();
+        // IAM grants on key ARNs: an alias or a key id would allow a sleep whose wake IAM
+        // refuses.
+        if kms_keys
+            .iter()
+            .any(|k| !(k.starts_with("arn:") && k.contains(":key/")))
+        {
+            return Err(EnvError {
+                name: "SAGETIDE_KMS_KEYS",
+                value: kms_value,
+                why: "expected key ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID), separated by commas",
+            });
+        }
+        let model_roles = get("SAGETIDE_MODEL_ROLES")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "*".to_owned());
         Ok(Self {
             lease_ttl,
-            kms_keys,
+            allowed: Allowed {
+                kms_keys,
+                model_roles,
+            },
             config_parameter: get("SAGETIDE_CONFIG_PARAMETER")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_CONFIG_PARAMETER.to_owned()),
@@ -151,15 +172,26 @@ mod tests {
     }
 
     #[test]
-    fn kms_keys_are_a_comma_list() {
-        assert_eq!(load(&[]).unwrap().kms_keys, Vec::<String>::new());
-        let env = load(&[(
-            "SAGETIDE_KMS_KEYS",
-            " arn:aws:kms:eu-west-1:1:key/a, alias/b ,",
-        )]);
+    fn kms_keys_are_a_comma_list_of_key_arns() {
+        let nothing = load(&[]).unwrap().allowed;
         assert_eq!(
-            env.unwrap().kms_keys,
-            ["arn:aws:kms:eu-west-1:1:key/a", "alias/b"]
+            (nothing.kms_keys, nothing.model_roles.as_str()),
+            (Vec::new(), "*")
         );
+        let keys = "arn:aws:kms:eu-west-1:1:key/a, arn:aws:kms:eu-west-1:1:key/b ,";
+        let env = load(&[
+            ("SAGETIDE_KMS_KEYS", keys),
+            ("SAGETIDE_MODEL_ROLES", "ml-*"),
+        ]);
+        let allowed = env.unwrap().allowed;
+        assert_eq!(
+            allowed.kms_keys,
+            [
+                "arn:aws:kms:eu-west-1:1:key/a",
+                "arn:aws:kms:eu-west-1:1:key/b"
+            ]
+        );
+        assert_eq!(allowed.model_roles, "ml-*");
+        assert!(load(&[("SAGETIDE_KMS_KEYS", "alias/models")]).is_err());
     }
 }

@@ -130,6 +130,21 @@ impl Endpoint {
     }
 }
 
+/// What an endpoint's EndpointConfig says about whether the endpoint can be deleted and come
+/// back. EndpointConfigs and models cannot change, so these facts can be kept by config name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFacts {
+    /// The key SageMaker encrypts the instances' storage with, as the config names it:
+    /// re-creating the endpoint needs a grant on it.
+    pub kms_key_id: Option<String>,
+    /// A variant without a model serves inference components, which a re-created endpoint
+    /// would not have.
+    pub hosts_inference_components: bool,
+    /// The execution roles of its models, which a wake passes to SageMaker if it must create a
+    /// deleted model again.
+    pub model_roles: Vec<String>,
+}
+
 /// A variant's Application Auto Scaling target (`sagemaker:variant:DesiredInstanceCount`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScalableTarget {

@@ -195,6 +195,7 @@ impl Function {
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:Query",
+                "cloudwatch:PutMetricData",
             ],
             Function::Restorer => &[
                 "sagemaker:DescribeEndpoint",
@@ -226,6 +227,7 @@ impl Function {
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "cloudwatch:ListTagsForResource",
+                "cloudwatch:PutMetricData",
                 "application-autoscaling:DescribeScalableTargets",
                 "application-autoscaling:RegisterScalableTarget",
             ],

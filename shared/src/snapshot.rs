@@ -41,10 +41,9 @@ impl Snapshot {
         self.tags.get(tags::WAKE_ALARM).map(String::as_str)
     }
 
-    /// The tags CreateEndpoint accepts: keys starting with `aws:` belong to AWS (for example
-    /// CloudFormation's stack tags) and cannot be set by anyone else.
+    /// The tags CreateEndpoint accepts (see [`tags::settable`]).
     pub fn settable_tags(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.tags.iter().filter(|(k, _)| !k.starts_with("aws:"))
+        tags::settable(&self.tags)
     }
 }
 
@@ -305,6 +304,10 @@ pub struct WakeAttempt {
     pub retry_after: Option<Timestamp>,
     /// Whether the latest attempt was reported as taking too long.
     pub reported_slow: bool,
+    /// The creation time of the endpoint whose failure is recorded, so that a recovery cut
+    /// short after recording it does not count it twice.
+    #[serde(default)]
+    pub failed_endpoint: Option<Timestamp>,
 }
 
 /// The wait before the first retry of a failed wake; it doubles with each failure up to
@@ -314,6 +317,9 @@ pub const FIRST_RETRY_WAIT: SignedDuration = SignedDuration::from_mins(10);
 pub const MAX_RETRY_WAIT: SignedDuration = SignedDuration::from_hours(1);
 /// How long a CreateEndpoint may stay `Creating` before the wake is reported as slow.
 pub const SLOW_WAKE: SignedDuration = SignedDuration::from_mins(45);
+/// How many times a person's wake is tried again before it is left to them: with the waits
+/// above, about ten hours.
+pub const MANUAL_RETRIES: u32 = 12;
 
 impl WakeAttempt {
     /// A new attempt asked for by `source` at `now`; failures so far are kept.
@@ -331,11 +337,13 @@ impl WakeAttempt {
             last_failure: previous.and_then(|p| p.last_failure.clone()),
             retry_after: None,
             reported_slow: false,
+            failed_endpoint: None,
         }
     }
 
-    /// This attempt failed at `now` for `reason`: the next one waits.
-    pub fn failed(&self, reason: &str, now: Timestamp) -> Self {
+    /// This attempt failed at `now` for `reason` (the endpoint it made, created at `endpoint`,
+    /// if it made one): the next one waits.
+    pub fn failed(&self, reason: &str, now: Timestamp, endpoint: Option<Timestamp>) -> Self {
         let failures = self.failures + 1;
         let doublings = failures.saturating_sub(1).min(16);
         let wait = FIRST_RETRY_WAIT
@@ -345,8 +353,15 @@ impl WakeAttempt {
             failures,
             last_failure: Some(reason.to_owned()),
             retry_after: Some(now + wait),
+            failed_endpoint: endpoint,
             ..self.clone()
         }
+    }
+
+    /// Whether the endpoint this attempt made has been creating for too long, and was not
+    /// reported yet.
+    pub fn is_slow(&self, now: Timestamp) -> bool {
+        !self.reported_slow && self.asked_at + SLOW_WAKE <= now
     }
 
     /// Whether the scheduler may try again at `now`.
@@ -409,14 +424,15 @@ mod tests {
         let asked =
             WakeAttempt::asked(None, WakeSource::Schedule, None, at("2026-11-23T06:30:00Z"));
         let now = at("2026-11-23T06:45:00Z");
-        let waits: Vec<i64> = std::iter::successors(Some(asked.failed("no capacity", now)), |a| {
-            Some(a.failed("no capacity", now))
-        })
-        .take(5)
-        .map(|a| (a.retry_after.unwrap() - now).as_mins())
-        .collect();
+        let waits: Vec<i64> =
+            std::iter::successors(Some(asked.failed("no capacity", now, None)), |a| {
+                Some(a.failed("no capacity", now, None))
+            })
+            .take(5)
+            .map(|a| (a.retry_after.unwrap() - now).as_mins())
+            .collect();
         assert_eq!(waits, [10, 20, 40, 60, 60]);
-        let failed = asked.failed("no capacity", now);
+        let failed = asked.failed("no capacity", now, None);
         assert!(!failed.may_retry(at("2026-11-23T06:54:00Z")));
         assert!(failed.may_retry(at("2026-11-23T06:55:00Z")));
         let again = WakeAttempt::asked(Some(&failed), WakeSource::Schedule, None, now);

@@ -15,6 +15,12 @@ pub const WAKE_ALARM: &str = "sagetide:wake-alarm";
 /// An endpoint's tags, key to value.
 pub type Tags = BTreeMap<String, String>;
 
+/// The tags a create accepts: keys starting with `aws:` belong to AWS (CloudFormation's stack
+/// tags, say) and cannot be set by anyone else.
+pub fn settable(tags: &Tags) -> impl Iterator<Item = (&String, &String)> {
+    tags.iter().filter(|(k, _)| !k.starts_with("aws:"))
+}
+
 /// Whether the endpoint carries any of the contract's tags: without one, no function of
 /// sagetide touches it.
 pub fn opted_in(tags: &Tags) -> bool {

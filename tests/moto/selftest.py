@@ -524,6 +524,18 @@ def updating(server: Server, aws: Aws) -> None:
     server.events()
     ok("UpdateEndpointWeightsAndCapacities in instant mode")
 
+    refused(
+        aws.sm.update_endpoint_weights_and_capacities,
+        "ValidationException",
+        "the capacity of one variant at a time",
+        EndpointName="two",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "a", "DesiredInstanceCount": 2},
+            {"VariantName": "b", "DesiredInstanceCount": 2},
+        ],
+    )
+    ok("UpdateEndpointWeightsAndCapacities takes the capacity of one variant only")
+
 
 def deleting(server: Server, aws: Aws) -> None:
     server.timing(0)
@@ -735,6 +747,22 @@ def definitions(server: Server, aws: Aws) -> None:
         "EnableNetworkIsolation": True,
     }
     aws.sm.create_model(**model, Tags=[{"Key": "k", "Value": "v"}])
+    reserved = [{"Key": "aws:cloudformation:stack-name", "Value": "s"}]
+    refused(
+        aws.sm.create_model,
+        "ValidationException",
+        "reserved for AWS use",
+        **{**model, "ModelName": "reserved"},
+        Tags=reserved,
+    )
+    refused(
+        aws.sm.add_tags,
+        "ValidationException",
+        "reserved for AWS use",
+        ResourceArn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/whole",
+        Tags=reserved,
+    )
+    ok("tag keys beginning with aws: are refused on create and AddTags")
     refused(aws.sm.create_model, "ValidationException", "Cannot create already existing model", **model)
     found = aws.sm.describe_model(ModelName="whole")
     assert {k: found[k] for k in model} == model, found

@@ -282,9 +282,9 @@ impl Aws {
         found["ResourcePolicy"].as_str().map(str::to_owned)
     }
 
-    /// Sets variants' `(name, weight, instance count)`, as their owner may have, and waits until
-    /// the endpoint is InService again.
-    pub async fn set_weights(&self, endpoint: &str, variants: &[(&str, f32, i32)]) {
+    /// Sets variants' `(name, weight, instance count)`, as their owner may have (SageMaker takes
+    /// one variant's count per call), and waits until the endpoint is InService again.
+    pub async fn set_weights(&self, endpoint: &str, variants: &[(&str, Option<f32>, Option<i32>)]) {
         let mut update = self
             .sagemaker
             .update_endpoint_weights_and_capacities()
@@ -293,8 +293,8 @@ impl Aws {
             update = update.desired_weights_and_capacities(
                 DesiredWeightAndCapacity::builder()
                     .variant_name(*variant)
-                    .desired_weight(*weight)
-                    .desired_instance_count(*count)
+                    .set_desired_weight(*weight)
+                    .set_desired_instance_count(*count)
                     .build(),
             );
         }

@@ -15,6 +15,11 @@ schedules:
     periods:
       - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 2, max: 4 } }
     off_hours: { min: 1, max: 1 }
+  desk:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 1, max: 2 } }
+    off_hours: sleep
 "#;
 
 const IDLE: [(&str, &str); 2] = [
@@ -282,5 +287,47 @@ async fn an_idle_alarm_declined_inside_a_period_stays_quiet_until_the_period_end
     assert_eq!(
         h.aws.alarm_state("sagetide-idle-desk").await.as_deref(),
         Some("OK")
+    );
+}
+
+/// The scheduler knows what the sleeper would decline (from the EndpointConfig, read once per
+/// container): off-hours it does not ask every tick for a sleep that cannot happen.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_sleep_the_deployment_could_not_bring_back_is_not_asked_for_every_tick() {
+    let h = Harness::start(CONFIG).await;
+    h.aws.create_model("m").await;
+    h.aws
+        .new_endpoint_config("sealed")
+        .production_variants(variant("AllTraffic", Some("m")))
+        .kms_key_id("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        .send()
+        .await
+        .unwrap();
+    h.aws
+        .create_endpoint_on("sealed", "sealed-config", &[("sagetide:schedule", "desk")])
+        .await;
+    h.aws
+        .register_target("sealed", "AllTraffic", 1, 2, None)
+        .await;
+    let mut scheduler = h.function("scheduler", &[]).await;
+    h.proxy.take();
+
+    for evening in ["2026-11-24T20:00:00Z", "2026-11-24T20:05:00Z"] {
+        let report = scheduler.invoke(scheduled_event(evening)).await.unwrap();
+        assert_eq!(report["actions"], json!([]), "{report}");
+        let why = report["skipped"][0]["why"].as_str().unwrap();
+        assert!(
+            why.contains("off-hours, but it is not put to sleep") && why.contains("KMS key"),
+            "{why}"
+        );
+    }
+    let calls = h.proxy.take();
+    let count = |op: &str| calls.iter().filter(|c| *c == op).count();
+    // One read of the EndpointConfig and its model for both ticks; no lease, no sleep.
+    assert_eq!(count("sagemaker:DescribeEndpointConfig"), 1, "{calls:?}");
+    assert_eq!(count("dynamodb:PutItem"), 0, "{calls:?}");
+    assert_eq!(
+        h.aws.endpoint_status("sealed").await.as_deref(),
+        Some("InService")
     );
 }

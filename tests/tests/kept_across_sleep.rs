@@ -37,7 +37,13 @@ async fn an_endpoint_policy_weights_instance_counts_and_target_tags_come_back_af
     h.aws.put_endpoint_policy("ranker", POLICY).await;
     // An A/B test in its third week: most traffic to green, which runs two instances.
     h.aws
-        .set_weights("ranker", &[("blue", 0.25, 1), ("green", 0.75, 2)])
+        .set_weights(
+            "ranker",
+            &[("blue", Some(0.25), None), ("green", Some(0.75), None)],
+        )
+        .await;
+    h.aws
+        .set_weights("ranker", &[("green", None, Some(2))])
         .await;
     let weights = h.aws.weights("ranker").await;
     assert_eq!(
@@ -93,19 +99,36 @@ async fn an_endpoint_policy_weights_instance_counts_and_target_tags_come_back_af
         .await
         .unwrap();
     assert_eq!(outcome(&woken), "applied", "{woken}");
-    let deliveries = h.deliver_events(now).await;
-    let restored = deliveries
-        .iter()
-        .filter_map(|(_, _, d)| d.answer.as_ref().ok())
-        .find(|a| outcome(a) == "applied")
-        .expect("the restorer restored it");
-    let detail = restored["reports"][0]["detail"].as_str().unwrap();
-    assert!(
-        detail.contains("left out: scheduled action warm-up-soon of ranker/green: it ran once"),
-        "{detail}"
+    // Each update makes it Updating, and SageMaker takes one variant's instance count per
+    // update: the restorer goes on at each IN_SERVICE until everything is back.
+    let mut details = Vec::new();
+    loop {
+        let deliveries = h.deliver_events(now).await;
+        if deliveries.is_empty() {
+            break;
+        }
+        for (_, _, delivered) in deliveries {
+            let answer = delivered.answer.expect("the restorer answers");
+            details.push(format!(
+                "{} {}",
+                outcome(&answer),
+                answer["reports"][0]["detail"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    assert_eq!(
+        details.len(),
+        3,
+        "weights, then green's count, then done: {details:#?}"
     );
-    // Setting the weights made it Updating: wait until it is InService again.
-    h.moto.settle().await;
+    assert!(
+        details[0].starts_with("applied")
+            && details[0]
+                .contains("left out: scheduled action warm-up-soon of ranker/green: it ran once")
+            && details[0].contains("instance counts follow"),
+        "{details:#?}"
+    );
+    assert!(details[2].starts_with("already-done"), "{details:#?}");
 
     assert_eq!(h.aws.weights("ranker").await, weights);
     assert_eq!(

@@ -167,3 +167,67 @@ async fn a_wake_that_fails_for_capacity_is_seen_cleaned_up_retried_and_succeeds_
         Some("restored")
     );
 }
+
+/// A wake that AWS refuses outright (here: the EndpointConfig is gone and the snapshot, from an
+/// older build, cannot create it again) is a failed wake like one SageMaker fails later:
+/// counted, recorded, and tried again after its wait, not at every tick.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wake_aws_refuses_is_counted_and_waits_for_its_retry() {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let h = Harness::start(CONFIG).await;
+    let snapshot = json!({
+        "endpoint": "legacy",
+        "endpoint_config": "legacy-config",
+        "tags": {"sagetide:idle-after": "1h"},
+        "targets": [],
+        "taken_at": "2026-11-23T02:00:00Z"
+    });
+    h.aws
+        .dynamodb
+        .put_item()
+        .table_name(sagetide_tests::seed::TABLE)
+        .item("pk", S("snapshot".into()))
+        .item("sk", S("legacy".into()))
+        .item("phase", S("asleep".into()))
+        .item("open", S("1".into()))
+        .item("version", N("2".into()))
+        .item("taken_at", S("2026-11-23T02:00:00Z".into()))
+        .item("body", S(snapshot.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let base = Timestamp::now();
+
+    let refused = h
+        .invoke(
+            "waker",
+            json!({"action": "wake", "endpoint": "legacy"}),
+            at(base, 0),
+        )
+        .await;
+    let error = refused.expect_err("the wake failed");
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("EndpointConfig legacy-config no longer exists")
+            && message.contains(&format!("tried again from {}", at(base, 10))),
+        "{message}"
+    );
+    assert_eq!(h.aws.history("legacy").await, ["wake failed"]);
+    let now = Timestamp::now().as_second();
+    let counted = h
+        .aws
+        .sagetide_sum(
+            "WakeFailures",
+            &[("EndpointName", "legacy")],
+            now - 600,
+            now + 600,
+        )
+        .await;
+    assert_eq!(counted, 1.0);
+    // The tick tries the person's wake again only after the wait.
+    let early = h
+        .invoke("scheduler", tick(&at(base, 5)), at(base, 5))
+        .await
+        .unwrap();
+    assert_eq!(wakes(&early), Vec::<String>::new(), "{early}");
+}

@@ -224,5 +224,6 @@ fn no_lifecycle() -> AwsError {
     AwsError {
         operation: "sagetide",
         message: "this function has no table configured for sleep, wake and idle alarms".into(),
+        refused: false,
     }
 }

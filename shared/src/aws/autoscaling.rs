@@ -49,6 +49,7 @@ async fn targets_of(
                     "{variant} has an impossible capacity {}..{}",
                     t.min_capacity, t.max_capacity
                 ),
+                refused: false,
             })?;
         targets.push(ScalableTarget {
             variant,

@@ -184,8 +184,12 @@ pub async fn activity(
         peak_concurrency: 0.0,
         incomplete: Vec::new(),
     };
-    // A query's status is its last page's: PartialData means more pages follow.
-    let mut status: BTreeMap<String, bool> = BTreeMap::new();
+    // A query's status is its last page's: PartialData means more pages follow. A query
+    // CloudWatch did not answer at all is as incomplete as one it answered in part.
+    let mut status: BTreeMap<String, bool> = (0..variants.len())
+        .flat_map(|i| [format!("invocations{i}"), format!("concurrency{i}")])
+        .map(|id| (id, false))
+        .collect();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new("cloudwatch:GetMetricData", e))?;
         for result in page.metric_data_results.unwrap_or_default() {
@@ -444,6 +448,7 @@ pub async fn link_policy(
                 "alarm {} read back does not run the restored policy {arn}",
                 link.alarm
             ),
+            refused: false,
         }),
         None => Ok(Linked::AlarmGone),
     }

@@ -2,15 +2,17 @@
 //! snapshot and created again by a wake that finds them deleted; and its resource policy,
 //! which a delete deletes with the endpoint.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::AwsError;
 use super::raw::{self, Answer};
 use super::sagemaker::{is_not_found, tags_of};
+use crate::fleet::ConfigFacts;
 use crate::names::EndpointName;
 use crate::snapshot::{Definition, Definitions};
 use crate::tags::Tags;
@@ -19,17 +21,6 @@ use crate::tags::Tags;
 /// do not take.
 const CONFIG_OUTPUT_ONLY: &[&str] = &["EndpointConfigArn", "CreationTime"];
 const MODEL_OUTPUT_ONLY: &[&str] = &["ModelArn", "CreationTime", "DeploymentRecommendation"];
-
-/// What the EndpointConfig says about whether its endpoint can be deleted and come back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigFacts {
-    /// The key SageMaker encrypts the instances' storage with: re-creating the endpoint needs
-    /// a grant on it.
-    pub kms_key_id: Option<String>,
-    /// A variant without a model serves inference components, which a re-created endpoint
-    /// would not have.
-    pub hosts_inference_components: bool,
-}
 
 /// The EndpointConfig `name` and every model its variants (shadow ones too) name, with their
 /// tags: DescribeEndpointConfig, then DescribeModel per model, and ListTags for each.
@@ -59,9 +50,10 @@ pub async fn read(client: &Client, name: &str) -> Result<(Definitions, ConfigFac
             None => hosts_inference_components = true,
         }
     }
-    let facts = ConfigFacts {
+    let mut facts = ConfigFacts {
         kms_key_id: config.kms_key_id().map(str::to_owned),
         hosts_inference_components,
+        model_roles: Vec::new(),
     };
     let config_tags = match config.endpoint_config_arn() {
         Some(arn) => tags_of(client, arn).await?,
@@ -76,6 +68,7 @@ pub async fn read(client: &Client, name: &str) -> Result<(Definitions, ConfigFac
     for model in models {
         definitions.push(read_model(client, &model).await?);
     }
+    facts.model_roles = definitions.iter().filter_map(role_of).collect();
     Ok((
         Definitions {
             endpoint_config,
@@ -83,6 +76,42 @@ pub async fn read(client: &Client, name: &str) -> Result<(Definitions, ConfigFac
         },
         facts,
     ))
+}
+
+fn role_of(model: &Definition) -> Option<String> {
+    model
+        .request
+        .get("ExecutionRoleArn")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The facts of each EndpointConfig in `names` that `known` does not hold yet, added to it:
+/// DescribeEndpointConfig and DescribeModel per model, a few configs at a time. The scheduler
+/// keeps `known` for the container's life (configs and models cannot change).
+pub async fn learn_facts(
+    client: &Client,
+    names: impl IntoIterator<Item = &str>,
+    known: &mut HashMap<String, ConfigFacts>,
+) -> Result<(), AwsError> {
+    let missing: BTreeSet<&str> = names
+        .into_iter()
+        .filter(|n| !known.contains_key(*n))
+        .collect();
+    let learned: Vec<_> = futures::stream::iter(missing)
+        .map(|name| async move {
+            read(client, name)
+                .await
+                .map(|(_, facts)| (name.to_owned(), facts))
+        })
+        .buffer_unordered(super::CONCURRENCY)
+        .collect()
+        .await;
+    for result in learned {
+        let (name, facts) = result?;
+        known.insert(name, facts);
+    }
+    Ok(())
 }
 
 async fn read_model(client: &Client, name: &str) -> Result<Definition, AwsError> {
@@ -112,6 +141,7 @@ fn unreadable(operation: &'static str, name: &str) -> AwsError {
     AwsError {
         operation,
         message: format!("the answer about {name} could not be read as JSON; nothing deleted"),
+        refused: false,
     }
 }
 
@@ -171,13 +201,12 @@ pub async fn recreate_missing(
     Ok(created)
 }
 
-/// The Create request of a definition: its JSON, with its tags and [`RECREATED_FOR`].
+/// The Create request of a definition: its JSON, with the tags a create may set and
+/// [`RECREATED_FOR`].
 fn request(definition: &Definition, endpoint: &EndpointName) -> Value {
     let mut request = definition.request.clone();
     if let Value::Object(members) = &mut request {
-        let tags = definition
-            .tags
-            .iter()
+        let tags = crate::tags::settable(&definition.tags)
             .filter(|(k, _)| k.as_str() != RECREATED_FOR)
             .map(|(k, v)| json!({"Key": k, "Value": v}))
             .chain([json!({"Key": RECREATED_FOR, "Value": endpoint.as_str()})]);
@@ -223,9 +252,16 @@ pub async fn endpoint_policy(
         .await;
     match result {
         Ok(_) => {}
-        // SageMaker documents a ValidationException for an endpoint without a policy; the
-        // endpoint was just described, so that is what it means here.
-        Err(e) if e.code() == Some("ValidationException") => return Ok(None),
+        // SageMaker documents a ValidationException for an endpoint without a policy. Any other
+        // ValidationException (one that does not speak of a policy) is an error: taken for "no
+        // policy", it would lose the policy with the endpoint.
+        Err(e)
+            if e.code() == Some("ValidationException")
+                && e.message()
+                    .is_some_and(|m| m.to_lowercase().contains("polic")) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(AwsError::new(OP, e)),
     }
     let policy = answer

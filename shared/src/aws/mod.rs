@@ -14,6 +14,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{AppName, SdkConfig};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use jiff::Timestamp;
 use thiserror::Error;
 
@@ -25,12 +26,32 @@ use crate::permissions::Function;
 pub struct AwsError {
     pub operation: &'static str,
     pub message: String,
+    /// AWS refused the request itself (it is invalid, over a limit, or not permitted): the
+    /// same request would be refused again, where a throttled or unanswered one may pass.
+    pub refused: bool,
 }
 
+/// The error codes with which AWS refuses a request for what it asks, not for how busy it is.
+const REFUSALS: &[&str] = &[
+    "ValidationException",
+    "ValidationError",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "ResourceLimitExceeded",
+    "LimitExceededException",
+    "AccessDeniedException",
+    "AccessDenied",
+    "ObjectNotFoundException",
+];
+
 impl AwsError {
-    pub fn new(operation: &'static str, error: impl std::error::Error) -> Self {
+    pub fn new(
+        operation: &'static str,
+        error: impl ProvideErrorMetadata + std::error::Error,
+    ) -> Self {
         Self {
             operation,
+            refused: error.code().is_some_and(|code| REFUSALS.contains(&code)),
             message: DisplayErrorContext(error).to_string(),
         }
     }

@@ -87,6 +87,7 @@ pub async fn endpoint(client: &Client, name: &EndpointName) -> Result<Option<End
     let arn = found.endpoint_arn.ok_or_else(|| AwsError {
         operation: OP,
         message: format!("endpoint {name} has no ARN"),
+        refused: false,
     })?;
     let tags = tags_of(client, &arn).await?;
     Ok(Some(Endpoint {

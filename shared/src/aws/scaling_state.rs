@@ -2,7 +2,6 @@
 //! full on restore. Every field the API returns for SageMaker targets is carried both ways.
 
 use aws_sdk_applicationautoscaling::Client;
-use aws_sdk_applicationautoscaling::error::ProvideErrorMetadata;
 use aws_sdk_applicationautoscaling::types as aas;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_smithy_types::DateTime;
@@ -90,6 +89,7 @@ async fn policies(
                             policy.policy_name,
                             policy.policy_type.as_str()
                         ),
+                        refused: false,
                     });
                 }
             };
@@ -134,34 +134,33 @@ async fn scheduled_actions(
     Ok(out)
 }
 
-/// What a restore of scalable targets did beyond what it was asked: items it left out on
-/// purpose, items AWS refused (which trying again would not change), and the first error that
-/// trying again may heal.
+/// What a restore has put back so far, what it left out on purpose, what AWS refused (which
+/// trying again would not change), and the first error that trying again may heal.
 #[derive(Debug, Default)]
 pub struct Restored {
-    pub items: usize,
+    pub targets: usize,
+    pub policies: usize,
+    pub scheduled_actions: usize,
     pub left_out: Vec<String>,
     pub refused: Vec<String>,
     pub failed: Option<AwsError>,
 }
 
 impl Restored {
-    /// Counts `what` as restored, or its error as one that trying again may heal.
-    pub fn item(&mut self, what: String, result: Result<(), AwsError>) {
+    /// Whether `what` was restored; its error is kept as refused for good or failed for now.
+    pub fn item(&mut self, what: String, result: Result<(), AwsError>) -> bool {
         match result {
-            Ok(()) => self.items += 1,
+            Ok(()) => true,
+            Err(e) if e.refused => {
+                tracing::error!(item = what, error = %e, "AWS refused to restore it");
+                self.refused.push(format!("{what}: {e}"));
+                false
+            }
             Err(e) => {
                 tracing::warn!(item = what, error = %e, "not restored yet");
                 self.failed.get_or_insert(e);
+                false
             }
-        }
-    }
-
-    /// Counts `what` as restored, refused for good (`refused`), or failed for now.
-    fn answer(&mut self, what: String, result: Result<(), AwsError>, refused: bool) {
-        match result {
-            Err(e) if refused => self.refused.push(format!("{what}: {e}")),
-            other => self.item(what, other),
         }
     }
 }
@@ -169,9 +168,10 @@ impl Restored {
 /// Registers the target with its capacity, suspended state and tags, then puts every policy
 /// (and puts a step policy's new ARN back into the alarms that ran it) and every scheduled
 /// action that is still to come. Every call is an upsert, so a restore cut short can simply
-/// run again, and one item that fails does not keep the others from being restored. A
-/// scheduled action that would never run again (an `at()` or an end time before `now`) is
-/// left out: AWS may refuse it, and it could do nothing.
+/// run again, and one item that fails does not keep the others from being restored (but a
+/// target that cannot be registered keeps its own policies and actions back). A scheduled
+/// action that would never run again (an `at()` or an end time before `now`) is left out: AWS
+/// may refuse it, and it could do nothing.
 pub async fn write(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
@@ -179,27 +179,35 @@ pub async fn write(
     target: &TargetSnapshot,
     now: Timestamp,
     restored: &mut Restored,
-) -> Result<(), AwsError> {
+) {
     let resource_id = variant.resource_id();
-    let arn = register(
+    let registered = register(
         client,
         variant,
         Some((target.min, target.max)),
         Some(target.suspended),
     )
-    .await?;
+    .await;
+    let arn = match registered {
+        Ok(arn) => arn,
+        Err(e) => {
+            restored.item(format!("scalable target {variant}"), Err(e));
+            return;
+        }
+    };
+    restored.targets += 1;
     if !target.tags.is_empty() {
         let tagged = match &arn {
             Some(arn) => tag_target(client, arn, &target.tags).await,
             None => Err(AwsError {
                 operation: "application-autoscaling:RegisterScalableTarget",
                 message: format!("{variant}: no target ARN to put its tags on"),
+                refused: false,
             }),
         };
         restored.item(format!("tags of {variant}"), tagged);
     }
     for policy in &target.policies {
-        let what = format!("policy {} of {variant}", policy.name);
         let put = client
             .put_scaling_policy()
             .policy_name(&policy.name)
@@ -214,16 +222,16 @@ pub async fn write(
                 .policy_type(aas::PolicyType::StepScaling)
                 .step_scaling_policy_configuration(to_step_scaling(c)),
         };
+        let what = format!("policy {} of {variant}", policy.name);
         let arn = match put.send().await {
             Ok(put) => put.policy_arn,
             Err(e) => {
-                let refused = is_refusal(&e);
                 let e = AwsError::new("application-autoscaling:PutScalingPolicy", e);
-                restored.answer(what, Err(e), refused);
+                restored.item(what, Err(e));
                 continue;
             }
         };
-        restored.item(what, Ok(()));
+        restored.policies += 1;
         // Whatever ARN the alarm named before (the one before the sleep, or one from a
         // restore cut short), it named this policy by its resource and name.
         let policy_suffix = format!(
@@ -233,13 +241,15 @@ pub async fn write(
         for link in &policy.alarms {
             let what = format!("alarm {} running policy {}", link.alarm, policy.name);
             match super::cloudwatch::link_policy(cloudwatch, link, &policy_suffix, &arn).await {
-                Ok(super::cloudwatch::Linked::Yes) => restored.item(what, Ok(())),
+                Ok(super::cloudwatch::Linked::Yes) => {}
                 Ok(super::cloudwatch::Linked::AlarmGone) => {
                     restored
                         .left_out
                         .push(format!("{what}: the alarm no longer exists"));
                 }
-                Err(e) => restored.item(what, Err(e)),
+                Err(e) => {
+                    restored.item(what, Err(e));
+                }
             }
         }
     }
@@ -266,23 +276,13 @@ pub async fn write(
                     .build(),
             )
             .send()
-            .await;
-        let refused = put.as_ref().err().is_some_and(is_refusal);
-        let result = put
+            .await
             .map(drop)
             .map_err(|e| AwsError::new("application-autoscaling:PutScheduledAction", e));
-        restored.answer(what, result, refused);
+        if restored.item(what, put) {
+            restored.scheduled_actions += 1;
+        }
     }
-    Ok(())
-}
-
-/// Application Auto Scaling refused the request itself (it would refuse it again), as opposed
-/// to failing to answer.
-fn is_refusal<E: ProvideErrorMetadata>(error: &E) -> bool {
-    matches!(
-        error.code(),
-        Some("ValidationException" | "LimitExceededException" | "ObjectNotFoundException")
-    )
 }
 
 fn target_tracking(c: aas::TargetTrackingScalingPolicyConfiguration) -> TargetTracking {
@@ -459,5 +459,6 @@ fn timestamp(t: DateTime) -> Result<Timestamp, AwsError> {
     from_smithy(&t).map_err(|e| AwsError {
         operation: "application-autoscaling:DescribeScheduledActions",
         message: format!("time {t} is out of range: {e}"),
+        refused: false,
     })
 }

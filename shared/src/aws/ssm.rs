@@ -14,5 +14,6 @@ pub async fn parameter(client: &Client, name: &str) -> Result<String, AwsError> 
     out.parameter.and_then(|p| p.value).ok_or_else(|| AwsError {
         operation: "ssm:GetParameter",
         message: format!("parameter {name} has no value"),
+        refused: false,
     })
 }

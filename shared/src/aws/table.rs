@@ -175,6 +175,7 @@ impl Table {
         let body = serde_json::to_string(snapshot).map_err(|e| AwsError {
             operation: PUT,
             message: format!("snapshot of {} cannot be encoded: {e}", snapshot.endpoint),
+            refused: false,
         })?;
         let mut item = key(SNAPSHOT, snapshot.endpoint.as_str());
         item.extend([
@@ -241,6 +242,7 @@ impl Table {
         let body = serde_json::to_string(attempt).map_err(|e| AwsError {
             operation: "dynamodb:UpdateItem",
             message: format!("the wake of {endpoint} cannot be encoded: {e}"),
+            refused: false,
         })?;
         let result = self
             .client
@@ -306,6 +308,7 @@ impl Table {
         let body = serde_json::to_string(record).map_err(|e| AwsError {
             operation: PUT,
             message: format!("remediation record of {endpoint} cannot be encoded: {e}"),
+            refused: false,
         })?;
         let mut item = key(REMEDIATION, endpoint.as_str());
         item.insert("body".to_owned(), s(body));
@@ -456,6 +459,7 @@ fn versioned<T: serde::de::DeserializeOwned>(
     let bad = |what: &str| AwsError {
         operation,
         message: format!("{kind} item {:?} has {what}", item.get("sk")),
+        refused: false,
     };
     let version = item
         .get("version")
@@ -479,6 +483,7 @@ fn stored(operation: &'static str, item: &Item) -> Result<Stored, AwsError> {
         .ok_or_else(|| AwsError {
             operation,
             message: format!("snapshot item {:?} has no valid phase", item.get("sk")),
+            refused: false,
         })?;
     let wake = match item.get(WAKE).and_then(|v| v.as_s().ok()) {
         None => None,
@@ -488,6 +493,7 @@ fn stored(operation: &'static str, item: &Item) -> Result<Stored, AwsError> {
                 "snapshot item {:?} has a wake that does not parse: {e}",
                 item.get("sk")
             ),
+            refused: false,
         })?),
     };
     Ok(Stored {
@@ -510,6 +516,7 @@ fn stored_record(operation: &'static str, item: &Item) -> Result<StoredRecord, A
                 "remediation item {:?} has no valid endpoint name",
                 item.get("sk")
             ),
+            refused: false,
         })?;
     Ok(StoredRecord {
         endpoint,

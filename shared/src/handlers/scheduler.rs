@@ -1,7 +1,7 @@
 //! The `scheduler` function: each tick makes every scheduled endpoint's capacity match its
 //! schedule for *now*.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_config::SdkConfig;
 use jiff::Timestamp;
@@ -14,16 +14,22 @@ use crate::config::ConfigSource;
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
-use crate::fleet::Endpoint;
+use crate::fleet::{ConfigFacts, Endpoint};
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::VariantRef;
 use crate::plan;
 use crate::plan::scheduler::Observed;
+use crate::plan::sleepable::Allowed;
 use crate::tags;
+use tokio::sync::Mutex;
 
 pub struct Scheduler {
     config: ConfigSource,
     executor: Executor,
+    /// What the deployment may do to bring an endpoint back.
+    allowed: Allowed,
+    /// The facts of the EndpointConfigs seen so far, kept for the container's life.
+    config_facts: Mutex<HashMap<String, ConfigFacts>>,
 }
 
 /// What one tick did; the function's response, and the demo's timeline source.
@@ -66,6 +72,8 @@ impl Scheduler {
                 lifecycle: Some(lifecycle),
                 dry_run: env.dry_run,
             },
+            allowed: env.allowed.clone(),
+            config_facts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -145,7 +153,19 @@ impl Scheduler {
             alarms: &alarms,
             remediations: &remediations,
         };
-        let mut plan = plan::scheduler::plan(&observed, &config, now);
+        let plan = plan::scheduler::plan(&observed, &config, now);
+        let plan = {
+            let mut facts = self.config_facts.lock().await;
+            let configs = plan::scheduler::configs_to_vet(&plan, &endpoints);
+            if let Err(e) =
+                aws::definitions::learn_facts(&self.executor.sagemaker, configs, &mut facts).await
+            {
+                // The sleeper reads them itself before it deletes anything.
+                tracing::warn!(error = %e, "EndpointConfigs not read; their sleeps are left to the sleeper's own check");
+            }
+            plan::scheduler::vet(plan, &endpoints, &facts, &self.allowed)
+        };
+        let mut plan = plan;
         for skipped in &plan.skipped {
             tracing::warn!(endpoint = %skipped.endpoint, why = %skipped.why, "endpoint skipped");
         }

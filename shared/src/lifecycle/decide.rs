@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::aws::cloudwatch::Activity;
 use crate::fleet::{Endpoint, Status};
 use crate::plan::sleepable::{SleepTrigger, eligibility};
-use crate::snapshot::{Phase, SLOW_WAKE, Stored, WakeAttempt};
+use crate::snapshot::{Phase, Stored, WakeAttempt};
 use crate::tags::{self, WakeSource};
 
 /// How far back the in-flight requests of an idle candidate are looked at: they land in
@@ -201,12 +201,14 @@ pub fn restore(stored: Option<&Stored>, endpoint: Option<&Endpoint>) -> RestoreD
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecoverDecision {
     Done(String),
-    /// The woken endpoint failed: delete it, and record the failure so that the wake is tried
-    /// again after a while.
+    /// The woken endpoint failed: count and record the failure, so that the wake is tried
+    /// again after a while, then delete it.
     DeleteFailed {
         version: u64,
         attempt: WakeAttempt,
     },
+    /// Its failure is recorded already (a recovery cut short after that): only delete it.
+    DeleteRecorded,
     /// The woken endpoint has been `Creating` for longer than a wake should take: say so once.
     ReportSlow {
         version: u64,
@@ -235,6 +237,11 @@ pub fn recover(
         WakeAttempt::asked(None, source, None, endpoint.created.unwrap_or(now))
     });
     match endpoint.status {
+        Status::Failed
+            if endpoint.created.is_some() && attempt.failed_endpoint == endpoint.created =>
+        {
+            DeleteRecorded
+        }
         Status::Failed => {
             let reason = endpoint
                 .failure_reason
@@ -242,18 +249,16 @@ pub fn recover(
                 .unwrap_or_else(|| "SageMaker gives no reason".into());
             DeleteFailed {
                 version: stored.version,
-                attempt: attempt.failed(&reason, now),
+                attempt: attempt.failed(&reason, now, endpoint.created),
             }
         }
-        Status::Creating if !attempt.reported_slow && attempt.asked_at + SLOW_WAKE <= now => {
-            ReportSlow {
-                version: stored.version,
-                attempt: WakeAttempt {
-                    reported_slow: true,
-                    ..attempt
-                },
-            }
-        }
+        Status::Creating if attempt.is_slow(now) => ReportSlow {
+            version: stored.version,
+            attempt: WakeAttempt {
+                reported_slow: true,
+                ..attempt
+            },
+        },
         ref other => Done(format!("its status is {other}")),
     }
 }

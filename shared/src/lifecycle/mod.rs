@@ -22,6 +22,7 @@ use crate::aws::AwsError;
 use crate::aws::table::{HistoryEntry, Table};
 use crate::env::{Env, EnvError};
 use crate::names::EndpointName;
+use crate::plan::sleepable::Allowed;
 
 /// Who acts and when: the lease holder and the signature of history entries; `now` is the
 /// instant decisions are made for (a tick's time), while leases always run on the real clock.
@@ -51,9 +52,9 @@ pub struct Lifecycle {
     pub table: Table,
     pub dry_run: bool,
     lease_ttl: SignedDuration,
-    /// The KMS keys whose grants the deployment may create: an endpoint encrypted with another
-    /// key could not be created again, so it is not put to sleep.
-    kms_keys: Vec<String>,
+    /// What the deployment may do to bring an endpoint back (KMS grants, roles to pass): an
+    /// endpoint it could not bring back is not put to sleep.
+    allowed: Allowed,
 }
 
 impl Lifecycle {
@@ -65,7 +66,7 @@ impl Lifecycle {
             table: Table::new(aws_sdk_dynamodb::Client::new(sdk), env.require_table()?),
             dry_run: env.dry_run,
             lease_ttl: env.lease_ttl,
-            kms_keys: env.kms_keys.clone(),
+            allowed: env.allowed.clone(),
         })
     }
 
@@ -130,7 +131,7 @@ impl Lifecycle {
                 "action"
             );
         }
-        if matches!(outcome, Outcome::Applied | Outcome::Failed(_)) {
+        if matches!(outcome, Outcome::Applied | Outcome::Failed(_)) && !self.dry_run {
             let entry = HistoryEntry {
                 endpoint: name,
                 at: actor.now,

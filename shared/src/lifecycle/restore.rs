@@ -41,7 +41,7 @@ impl Lifecycle {
                             actor.now,
                             &mut restored,
                         )
-                        .await?;
+                        .await;
                     }
                     if let Some(policy) = &snapshot.endpoint_policy {
                         let put =
@@ -49,23 +49,34 @@ impl Lifecycle {
                                 .await;
                         restored.item("the endpoint policy".into(), put);
                     }
-                    let changed = weights_to_set(snapshot, &endpoint);
-                    if !changed.is_empty() {
-                        let set = aws::sagemaker::set_weights_and_capacities(
-                            &self.sagemaker,
-                            name,
-                            &changed,
-                        )
-                        .await;
-                        restored.item("the variants' weights and instance counts".into(), set);
+                    let (step, mut more) = weights_step(snapshot, &endpoint);
+                    if let Some(step) = &step {
+                        let set =
+                            aws::sagemaker::set_weights_and_capacities(&self.sagemaker, name, step)
+                                .await;
+                        // Refused, the rest of the counts would be too.
+                        more &=
+                            restored.item("the variants' weights and instance counts".into(), set);
                     }
                     if let Some(error) = restored.failed {
                         return Err(error);
                     }
-                    self.table
+                    if more {
+                        // SageMaker takes one variant's instance count per update, and the
+                        // endpoint is Updating until it has applied it: the next IN_SERVICE
+                        // (or tick) goes on from here.
+                        return Ok(summary(version, &restored, true));
+                    }
+                    if !self
+                        .table
                         .set_phase(name, version, Phase::Asleep, Phase::Restored)
-                        .await?;
-                    Ok(summary(snapshot, version, &restored))
+                        .await?
+                    {
+                        return Ok(Step::Deferred(
+                            "its snapshot changed meanwhile; the restore runs again".into(),
+                        ));
+                    }
+                    Ok(summary(version, &restored, false))
                 }
             }
         })
@@ -73,53 +84,65 @@ impl Lifecycle {
     }
 }
 
-/// The variants whose weight or instance count the new endpoint does not have yet, as they
-/// were at the sleep (the instance count within the restored target's bounds, which
-/// Application Auto Scaling would otherwise correct at once).
-fn weights_to_set(snapshot: &Snapshot, endpoint: &Endpoint) -> Vec<VariantSettings> {
-    snapshot
-        .variants
-        .iter()
-        .filter_map(|wanted| {
-            let now = endpoint
-                .variants
-                .iter()
-                .find(|v| v.name == wanted.variant)?;
-            let bounds = snapshot
-                .targets
-                .iter()
-                .find(|t| t.variant == wanted.variant);
-            let instances = wanted.instances.map(|n| match bounds {
-                Some(t) => n.clamp(
-                    u32::try_from(t.min).unwrap_or(0),
-                    u32::try_from(t.max).unwrap_or(u32::MAX),
-                ),
-                None => n,
-            });
-            let differs = wanted.weight.is_some() && wanted.weight != now.desired_weight
-                || instances.is_some() && instances != now.desired_instances;
-            differs.then(|| VariantSettings {
+/// The next UpdateEndpointWeightsAndCapacities that brings the new endpoint's variants to the
+/// weights and instance counts they had at the sleep, and whether more will be needed after
+/// it. SageMaker updates "variant weight of one or more variants … or capacity of one
+/// variant" at a time, so the weights go first, in one call, then one variant's instance count
+/// per call (within the restored target's bounds, which Application Auto Scaling would
+/// otherwise correct at once).
+fn weights_step(snapshot: &Snapshot, endpoint: &Endpoint) -> (Option<Vec<VariantSettings>>, bool) {
+    let mut weights = Vec::new();
+    let mut counts = Vec::new();
+    for wanted in &snapshot.variants {
+        let Some(now) = endpoint.variants.iter().find(|v| v.name == wanted.variant) else {
+            continue;
+        };
+        if wanted.weight.is_some() && wanted.weight != now.desired_weight {
+            weights.push(VariantSettings {
                 variant: wanted.variant.clone(),
-                weight: wanted.weight.or(now.desired_weight),
-                instances: instances.or(now.desired_instances),
-            })
-        })
-        .collect()
+                weight: wanted.weight,
+                instances: None,
+            });
+        }
+        let bounds = snapshot
+            .targets
+            .iter()
+            .find(|t| t.variant == wanted.variant);
+        let instances = wanted.instances.map(|n| match bounds {
+            Some(t) => n.clamp(
+                u32::try_from(t.min).unwrap_or(0),
+                u32::try_from(t.max).unwrap_or(u32::MAX),
+            ),
+            None => n,
+        });
+        if instances.is_some() && instances != now.desired_instances {
+            counts.push(VariantSettings {
+                variant: wanted.variant.clone(),
+                weight: None,
+                instances,
+            });
+        }
+    }
+    if !weights.is_empty() {
+        let more = !counts.is_empty();
+        return (Some(weights), more);
+    }
+    let more = counts.len() > 1;
+    (counts.into_iter().next().map(|c| vec![c]), more)
 }
 
-fn summary(snapshot: &Snapshot, version: u64, restored: &Restored) -> Step {
-    let policies: usize = snapshot.targets.iter().map(|t| t.policies.len()).sum();
-    let actions: usize = snapshot
-        .targets
-        .iter()
-        .map(|t| t.scheduled_actions.len())
-        .sum();
+fn summary(version: u64, restored: &Restored, more: bool) -> Step {
     let mut detail = format!(
-        "{} scalable target(s), {policies} policies, {actions} scheduled actions restored from snapshot v{version}",
-        snapshot.targets.len()
+        "{} scalable target(s), {} policies, {} scheduled actions restored from snapshot v{version}",
+        restored.targets, restored.policies, restored.scheduled_actions
     );
     if !restored.left_out.is_empty() {
         detail.push_str(&format!("; left out: {}", restored.left_out.join("; ")));
+    }
+    if more {
+        detail.push_str(
+            "; the variants' instance counts follow one at a time, each once it is InService again",
+        );
     }
     if restored.refused.is_empty() {
         return Step::Applied(detail);

@@ -10,8 +10,8 @@ use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
 use crate::idle;
 use crate::names::{EndpointName, VariantRef};
-use crate::plan::sleepable::SleepTrigger;
-use crate::snapshot::{Phase, Snapshot, Stored, VariantSettings};
+use crate::plan::sleepable::{SleepTrigger, config_blocker};
+use crate::snapshot::{Definitions, Phase, Snapshot, Stored, VariantSettings};
 
 impl Lifecycle {
     /// Puts the endpoint to sleep if `decide::sleep` finds it eligible: snapshot, read back,
@@ -62,20 +62,43 @@ impl Lifecycle {
                         }
                         Ok(Step::Declined(reason))
                     }
+                    Verdict::Sleep { previous } => {
+                        let endpoint = endpoint.expect("only an existing endpoint is put to sleep");
+                        let config = endpoint.config_name.clone().ok_or_else(|| AwsError {
+                            operation: "sagemaker:DescribeEndpoint",
+                            message: format!(
+                                "endpoint {name} reports no EndpointConfig; nothing deleted"
+                            ),
+                            refused: false,
+                        })?;
+                        let (definitions, facts) =
+                            aws::definitions::read(&self.sagemaker, &config).await?;
+                        if let Some(why) = config_blocker(&facts, &self.allowed) {
+                            return Ok(Step::Declined(why));
+                        }
+                        if self.dry_run {
+                            return Ok(Step::DryRun);
+                        }
+                        let taken = (config, definitions);
+                        self.snapshot_and_delete(&endpoint, taken, previous, actor.now)
+                            .await
+                    }
                     _ if self.dry_run => Ok(Step::DryRun),
                     Verdict::Finish { version } => {
-                        self.table
+                        if !self
+                            .table
                             .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
-                            .await?;
+                            .await?
+                        {
+                            return Ok(Step::Deferred(
+                                "its snapshot changed meanwhile; the sleep is looked at again"
+                                    .into(),
+                            ));
+                        }
                         Ok(Step::Applied(
                             "a previous run deleted it after its snapshot; recorded as asleep"
                                 .into(),
                         ))
-                    }
-                    Verdict::Sleep { previous } => {
-                        let endpoint = endpoint.expect("only an existing endpoint is put to sleep");
-                        self.snapshot_and_delete(&endpoint, previous, actor.now)
-                            .await
                     }
                 }
             })
@@ -101,31 +124,15 @@ impl Lifecycle {
         }
     }
 
+    /// `taken`: the EndpointConfig's name and the definitions just read.
     async fn snapshot_and_delete(
         &self,
         endpoint: &Endpoint,
+        (config_name, definitions): (String, Definitions),
         previous: Option<u64>,
         now: Timestamp,
     ) -> Result<Step, AwsError> {
         let name = &endpoint.name;
-        let config_name = endpoint.config_name.clone().ok_or_else(|| AwsError {
-            operation: "sagemaker:DescribeEndpoint",
-            message: format!("endpoint {name} reports no EndpointConfig; nothing deleted"),
-        })?;
-        let (definitions, facts) = aws::definitions::read(&self.sagemaker, &config_name).await?;
-        if facts.hosts_inference_components {
-            return Ok(Step::Declined(format!(
-                "its EndpointConfig {config_name} has a variant without a model: it hosts \
-                 inference components, which a re-created endpoint would not have"
-            )));
-        }
-        if let Some(key) = facts.kms_key_id.filter(|k| !self.kms_keys.contains(k)) {
-            return Ok(Step::Declined(format!(
-                "its EndpointConfig {config_name} encrypts with the KMS key {key}, on which this \
-                 deployment may not create the grant a new endpoint needs; add the key to the \
-                 template's EndpointKmsKeyArns to let sagetide put it to sleep"
-            )));
-        }
         let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
         let snapshot = Snapshot {
             endpoint: name.clone(),
@@ -163,9 +170,12 @@ impl Lifecycle {
                 message: format!(
                     "the snapshot of {name} read back differs from the one written; nothing deleted"
                 ),
+                refused: false,
             });
         }
         aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
+        // A failed condition leaves it `sleeping` with the endpoint gone: the next sleep, wake
+        // or tick records it, as after a crash here.
         self.table
             .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
             .await?;

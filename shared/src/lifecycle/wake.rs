@@ -6,7 +6,7 @@ use super::decide::{self, RecoverDecision, WakeDecision};
 use super::{Actor, Lifecycle, Report, Step};
 use crate::aws::{self, AwsError};
 use crate::names::EndpointName;
-use crate::snapshot::{Phase, WakeAttempt};
+use crate::snapshot::{Phase, Snapshot, WakeAttempt};
 use crate::tags::WakeSource;
 
 impl Lifecycle {
@@ -29,18 +29,6 @@ impl Lifecycle {
                 WakeDecision::Create { .. } if self.dry_run => Ok(Step::DryRun),
                 WakeDecision::Create { version, phase } => {
                     let stored = stored.expect("a wake needs a snapshot");
-                    let snapshot = &stored.snapshot;
-                    let config = &snapshot.endpoint_config;
-                    let recreated = match &snapshot.definitions {
-                        Some(definitions) => {
-                            aws::definitions::recreate_missing(&self.sagemaker, name, definitions)
-                                .await?
-                        }
-                        None => {
-                            missing_config_is_an_error(&self.sagemaker, name, config).await?;
-                            Vec::new()
-                        }
-                    };
                     let attempt =
                         WakeAttempt::asked(stored.wake.as_ref(), source, alarm, actor.now);
                     if !self.table.set_wake(name, version, phase, &attempt).await? {
@@ -48,26 +36,48 @@ impl Lifecycle {
                             "its snapshot changed meanwhile; the wake is tried again".into(),
                         ));
                     }
-                    aws::sagemaker::create_endpoint(
-                        &self.sagemaker,
-                        name,
-                        config,
-                        snapshot.settable_tags(),
-                    )
-                    .await?;
-                    let recreated = if recreated.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", after creating again {}", recreated.join(" and "))
-                    };
-                    Ok(Step::Applied(format!(
-                        "created from EndpointConfig {config} with {} tags{recreated}",
-                        snapshot.settable_tags().count()
-                    )))
+                    match self.create(name, &stored.snapshot).await {
+                        Ok(detail) => Ok(Step::Applied(detail)),
+                        // Refused (a quota, a permission, a definition AWS no longer takes):
+                        // a wake that failed, seen and tried again later like one that
+                        // failed in SageMaker.
+                        Err(e) if e.refused => {
+                            let failed = attempt.failed(&e.to_string(), actor.now, None);
+                            self.record_failure(name, version + 1, &failed).await?;
+                            Ok(Step::Failed(retried(&failed)))
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             }
         })
         .await
+    }
+
+    /// The models and the EndpointConfig the snapshot needs, created again where they were
+    /// deleted, then the endpoint. What it did.
+    async fn create(&self, name: &EndpointName, snapshot: &Snapshot) -> Result<String, AwsError> {
+        let config = &snapshot.endpoint_config;
+        let recreated = match &snapshot.definitions {
+            Some(definitions) => {
+                aws::definitions::recreate_missing(&self.sagemaker, name, definitions).await?
+            }
+            None => {
+                missing_config_is_an_error(&self.sagemaker, name, config).await?;
+                Vec::new()
+            }
+        };
+        aws::sagemaker::create_endpoint(&self.sagemaker, name, config, snapshot.settable_tags())
+            .await?;
+        let recreated = if recreated.is_empty() {
+            String::new()
+        } else {
+            format!(", after creating again {}", recreated.join(" and "))
+        };
+        Ok(format!(
+            "created from EndpointConfig {config} with {} tags{recreated}",
+            snapshot.settable_tags().count()
+        ))
     }
 
     /// Deals with a wake that went wrong: a woken endpoint that `Failed` is deleted (a failed
@@ -82,18 +92,20 @@ impl Lifecycle {
             match decide::recover(stored.as_ref(), endpoint.as_ref(), actor.now) {
                 RecoverDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
                 _ if self.dry_run => Ok(Step::DryRun),
-                RecoverDecision::DeleteFailed { version, attempt } => {
+                RecoverDecision::DeleteRecorded => {
                     aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
+                    Ok(Step::AlreadyDone(
+                        "its failure was recorded before; the failed endpoint is deleted".into(),
+                    ))
+                }
+                // Recorded first, deleted after: a recovery cut short in between is finished
+                // by the next tick without counting the failure twice.
+                RecoverDecision::DeleteFailed { version, attempt } => {
                     self.record_failure(name, version, &attempt).await?;
+                    aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
                     Ok(Step::Failed(format!(
-                        "wake {} of {} failed: {}; the failed endpoint is deleted and the wake is \
-                         tried again from {}",
-                        attempt.failures,
-                        attempt.source,
-                        attempt.last_failure.as_deref().unwrap_or_default(),
-                        attempt
-                            .retry_after
-                            .map_or_else(String::new, |t| t.to_string()),
+                        "{}; the failed endpoint is deleted",
+                        retried(&attempt)
                     )))
                 }
                 RecoverDecision::ReportSlow { version, attempt } => {
@@ -109,17 +121,45 @@ impl Lifecycle {
         .await
     }
 
+    /// Counts the failure in `Sagetide/WakeFailures`, then records it in the snapshot. Counted
+    /// first: a crash in between counts it again rather than not at all.
     async fn record_failure(
         &self,
         name: &EndpointName,
         version: u64,
         attempt: &WakeAttempt,
     ) -> Result<(), AwsError> {
-        self.table
+        aws::cloudwatch::count_wake_failure(&self.cloudwatch, name).await?;
+        if self
+            .table
             .set_wake(name, version, Phase::Asleep, attempt)
-            .await?;
-        aws::cloudwatch::count_wake_failure(&self.cloudwatch, name).await
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AwsError {
+                operation: "dynamodb:UpdateItem",
+                message: format!(
+                    "the snapshot of {name} changed while its failed wake was being recorded; \
+                     the next tick records it"
+                ),
+                refused: false,
+            })
+        }
     }
+}
+
+/// What a failed attempt means for the next one.
+fn retried(attempt: &WakeAttempt) -> String {
+    format!(
+        "wake {} by {} failed: {}; it is tried again from {}",
+        attempt.failures,
+        attempt.source,
+        attempt.last_failure.as_deref().unwrap_or("no reason given"),
+        attempt
+            .retry_after
+            .map_or_else(String::new, |t| t.to_string()),
+    )
 }
 
 /// A snapshot from before definitions were kept cannot create the EndpointConfig again.
@@ -142,6 +182,7 @@ async fn missing_config_is_an_error(
                  snapshot is older than the definitions sagetide keeps. The snapshot is kept: \
                  recreate the EndpointConfig under that name and wake it again"
             ),
+            refused: true,
         }),
         Err(e) => Err(AwsError::new("sagemaker:DescribeEndpointConfig", e)),
     }

@@ -1,20 +1,20 @@
 //! What the scheduler wants done at one tick.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 
-use super::sleepable::{SleepTrigger, eligibility};
+use super::sleepable::{Allowed, SleepTrigger, config_blocker, eligibility};
 use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
 use crate::config::Config;
-use crate::fleet::{AlarmStatus, Endpoint, ScalableTarget, Status};
+use crate::fleet::{AlarmStatus, ConfigFacts, Endpoint, ScalableTarget, Status};
 use crate::idle::{ExistingAlarm, IdleAlarm};
 use crate::names::{EndpointName, VariantName};
 use crate::remediation::{Record, StoredRecord};
 use crate::schedule::{Desired, Schedule};
-use crate::snapshot::{Phase, SLOW_WAKE, Stored};
+use crate::snapshot::{MANUAL_RETRIES, Phase, Stored};
 use crate::tags::{self, Override, WakeSource};
 
 /// What one tick observed: the endpoints that carry a schedule or an idle window, their
@@ -112,6 +112,55 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
     plan
 }
 
+/// The EndpointConfigs whose facts [`vet`] needs: those of the endpoints `plan` would put to
+/// sleep or whose idle alarm it would re-arm.
+pub fn configs_to_vet<'a>(plan: &Plan, endpoints: &'a [Endpoint]) -> BTreeSet<&'a str> {
+    endpoints
+        .iter()
+        .filter(|e| {
+            plan.actions
+                .iter()
+                .any(|p| p.endpoint == e.name && asks_sleep(&p.action))
+        })
+        .filter_map(|e| e.config_name.as_deref())
+        .collect()
+}
+
+/// `plan` without the sleeps, and the re-arms of idle alarms, of endpoints whose EndpointConfig
+/// the deployment could not bring back (`facts` by config name, as far as known): the sleeper
+/// would decline each of them at every tick, after reading the definitions anew each time.
+pub fn vet(
+    mut plan: Plan,
+    endpoints: &[Endpoint],
+    facts: &HashMap<String, ConfigFacts>,
+    allowed: &Allowed,
+) -> Plan {
+    let blocked: BTreeMap<&EndpointName, String> = endpoints
+        .iter()
+        .filter_map(|e| {
+            let facts = facts.get(e.config_name.as_deref()?)?;
+            Some((&e.name, config_blocker(facts, allowed)?))
+        })
+        .collect();
+    let (kept, vetoed): (Vec<Planned>, Vec<Planned>) = plan
+        .actions
+        .into_iter()
+        .partition(|p| !(asks_sleep(&p.action) && blocked.contains_key(&p.endpoint)));
+    plan.actions = kept;
+    plan.skipped.extend(vetoed.into_iter().map(|p| Skipped {
+        why: format!(
+            "{}, but it is not put to sleep: {}",
+            p.reason, blocked[&p.endpoint]
+        ),
+        endpoint: p.endpoint,
+    }));
+    plan
+}
+
+fn asks_sleep(action: &Action) -> bool {
+    matches!(action, Action::Sleep | Action::RearmIdleAlarm)
+}
+
 /// A remedy in force whose alarm has been OK since after it fired: the OK event was lost, or
 /// came while the endpoint could not be changed (asleep, say). The tick delivers it again, as
 /// the alarm's state says; an alarm that was deleted counts as OK from now. So no remedy
@@ -164,10 +213,7 @@ fn plan_woken(
             reason,
         }])
     };
-    let slow = stored
-        .wake
-        .as_ref()
-        .filter(|w| !w.reported_slow && w.asked_at + SLOW_WAKE <= now);
+    let slow = stored.wake.as_ref().filter(|w| w.is_slow(now));
     match (&endpoint.status, slow) {
         (Status::InService, _) => planned(
             Action::Restore,
@@ -267,7 +313,7 @@ fn wanted_awake(
     }
     if let Some(wake) = &stored.wake
         && wake.source == WakeSource::Manual
-        && wake.failures > 0
+        && (1..=MANUAL_RETRIES).contains(&wake.failures)
         && allowed.contains(&WakeSource::Manual)
     {
         let reason = format!("the manual wake of {} failed; trying again", wake.asked_at);

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::wanted::{Wanted, wanted};
 use crate::config::Config;
-use crate::fleet::Endpoint;
+use crate::fleet::{ConfigFacts, Endpoint};
 use crate::remediation::Remedy;
 use crate::schedule::Desired;
 use crate::tags::{self, Override, WakeSource};
@@ -128,4 +128,141 @@ fn wanted_now(
         format!("its schedule {name:?} is not in the configuration, so its periods are unknown")
     })?;
     wanted(&endpoint.tags, schedule, now).map(Some)
+}
+
+/// What the deployment may do to bring an endpoint back, which decides which EndpointConfigs'
+/// endpoints may sleep: create grants on these KMS keys (by key ARN), and pass roles whose
+/// names match this pattern (IAM's `*` and `?`) to SageMaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowed {
+    pub kms_keys: Vec<String>,
+    pub model_roles: String,
+}
+
+/// Why an endpoint on an EndpointConfig with `facts` cannot be put to sleep by a deployment
+/// that is `allowed` so much, if it cannot: a wake must be able to bring it back.
+pub fn config_blocker(facts: &ConfigFacts, allowed: &Allowed) -> Option<String> {
+    if facts.hosts_inference_components {
+        return Some(
+            "its EndpointConfig has a variant without a model: it hosts inference components, \
+             which a re-created endpoint would not have"
+                .into(),
+        );
+    }
+    if let Some(key) = facts
+        .kms_key_id
+        .as_ref()
+        .filter(|k| !allowed.kms_keys.contains(k))
+    {
+        return Some(format!(
+            "its EndpointConfig encrypts with the KMS key {key}, on which this deployment may not \
+             create the grant a new endpoint needs: add the key's ARN to the template's \
+             EndpointKmsKeyArns (and name the key by that ARN in the EndpointConfig)"
+        ));
+    }
+    let role_name = |arn: &str| {
+        arn.split_once(":role/")
+            .map_or(arn, |(_, name)| name)
+            .to_owned()
+    };
+    if let Some(role) = facts
+        .model_roles
+        .iter()
+        .find(|arn| !glob_matches(&allowed.model_roles, &role_name(arn)))
+    {
+        return Some(format!(
+            "a model runs as {role}, which this deployment may not pass to SageMaker to create the \
+             model again should it be deleted: widen the template's ModelExecutionRoles ({})",
+            allowed.model_roles
+        ));
+    }
+    None
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` any one.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let (pattern, text): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match, backtracking to the last `*`.
+    let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if let Some(s) = star {
+            p = s + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(kms: Option<&str>, components: bool, roles: &[&str]) -> ConfigFacts {
+        ConfigFacts {
+            kms_key_id: kms.map(str::to_owned),
+            hosts_inference_components: components,
+            model_roles: roles.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    #[test]
+    fn an_endpoint_sleeps_only_if_the_deployment_could_bring_it_back() {
+        let open = Allowed {
+            kms_keys: vec![KEY.into()],
+            model_roles: "*".into(),
+        };
+        let role = "arn:aws:iam::123456789012:role/service/SageMaker-ranker";
+        assert_eq!(config_blocker(&facts(None, false, &[role]), &open), None);
+        assert_eq!(
+            config_blocker(&facts(Some(KEY), false, &[role]), &open),
+            None
+        );
+        let alias = facts(Some("alias/models"), false, &[]);
+        assert!(
+            config_blocker(&alias, &open)
+                .unwrap()
+                .contains("alias/models")
+        );
+        let components = facts(None, true, &[]);
+        assert!(
+            config_blocker(&components, &open)
+                .unwrap()
+                .contains("inference components")
+        );
+        let narrow = Allowed {
+            kms_keys: Vec::new(),
+            model_roles: "service/SageMaker-*".into(),
+        };
+        assert_eq!(config_blocker(&facts(None, false, &[role]), &narrow), None);
+        let other = "arn:aws:iam::123456789012:role/admin";
+        assert!(
+            config_blocker(&facts(None, false, &[role, other]), &narrow)
+                .unwrap()
+                .contains("role/admin")
+        );
+    }
+
+    #[test]
+    fn role_patterns_match_as_iam_matches_them() {
+        assert!(glob_matches("*", "anything/at/all"));
+        assert!(glob_matches("SageMaker-*-exec", "SageMaker-ranker-exec"));
+        assert!(glob_matches("team-?", "team-a"));
+        assert!(!glob_matches("team-?", "team-ab"));
+        assert!(!glob_matches("SageMaker-*", "sagemaker-ranker"));
+        assert!(glob_matches("a*b*c", "axxbyyc"));
+        assert!(!glob_matches("a*b*c", "axxbyy"));
+    }
 }

@@ -36,6 +36,8 @@ from moto.sagemaker.models import FakeEndpointConfig, Model, SageMakerModelBacke
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 
+from .tags import refuse_reserved
+
 # Keyed by moto's object, so that deleting it, or moto's reset, takes its request with it.
 _configs: WeakKeyDictionary[FakeEndpointConfig, dict[str, Any]] = WeakKeyDictionary()
 _models: WeakKeyDictionary[Model, dict[str, Any]] = WeakKeyDictionary()
@@ -76,6 +78,7 @@ def _refuse_existing(kind: str, arn: str) -> None:
 def create_endpoint_config(self: SageMakerResponse) -> ActionResult:
     backend = self.sagemaker_backend
     request = _request(self)
+    refuse_reserved(self._get_param("Tags"))
     name = request["EndpointConfigName"]
     if name in backend.endpoint_configs:
         arn = FakeEndpointConfig.arn_formatter(name, backend.account_id, backend.region_name)
@@ -102,6 +105,7 @@ def create_endpoint_config(self: SageMakerResponse) -> ActionResult:
 def create_model(self: SageMakerResponse) -> ActionResult:
     backend = self.sagemaker_backend
     request = _request(self)
+    refuse_reserved(self._get_param("Tags"))
     if request["ModelName"] in backend._models:
         arn = arn_formatter("model", request["ModelName"], backend.account_id, backend.region_name)
         _refuse_existing("model", arn)

@@ -9,8 +9,10 @@ https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.htm
   "The endpoint name must be unique within an Amazon Web Services Region in your Amazon Web
   Services account."
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpointWeightsAndCapacities.html
-  "When it receives the request, SageMaker sets the endpoint status to Updating. After updating
-  the endpoint, it sets the status to InService."
+  "Updates variant weight of one or more variants associated with an existing endpoint, or
+  capacity of one variant associated with an existing endpoint. When it receives the request,
+  SageMaker sets the endpoint status to Updating. After updating the endpoint, it sets the
+  status to InService." (A request with the capacity of more than one variant is refused.)
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html
   InitialVariantWeight: "If unspecified, it defaults to 1.0."
 https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html
@@ -43,6 +45,7 @@ from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend, sagemaker
 from moto.sagemaker.utils import arn_formatter
 
 from . import autoscaling, endpoint_policy, shared
+from .tags import refuse_reserved
 
 _IN_PROGRESS = ("Creating", "Updating", "Deleting")
 _EVENT_STATUS = {
@@ -210,6 +213,7 @@ def create_endpoint(
     endpoint_config_name: str,
     tags: list[dict[str, str]] | None,
 ) -> FakeEndpoint:
+    refuse_reserved(tags)
     if endpoint_name in self.endpoints:
         arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
         raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
@@ -259,6 +263,12 @@ def install() -> None:
             raise AWSValidationException(f'Could not find endpoint "{arn}".')
         if endpoint.endpoint_status != "InService":
             raise _in_progress(endpoint)
+        capacities = [a for a in desired_weights_and_capacities if a.get("DesiredInstanceCount")]
+        if len(capacities) > 1:
+            raise AWSValidationException(
+                "UpdateEndpointWeightsAndCapacities updates the capacity of one variant at a "
+                f"time; {len(capacities)} were given."
+            )
         before = {v["VariantName"]: dict(v) for v in endpoint.production_variants}
 
         def keeping_what_is_omitted(asked: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,13 @@ https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ListTags.html
   "Returns the tags for the specified SageMaker resource." (No error is documented for one that
   does not exist; SageMaker answers a ValidationException, as its Describe* calls do.)
 
-moto answers HTTP 500 when the resource does not exist (it reads the tags of None), and AddTags
-of a key the resource has adds a second tag with that key instead of overwriting its value.
+https://docs.aws.amazon.com/tag-editor/latest/userguide/best-practices-and-strats.html
+  "The aws: prefix is reserved for AWS use. You can't edit or delete tag keys or values that
+  begin with this prefix" (a request that sets one is refused).
+
+moto answers HTTP 500 when the resource does not exist (it reads the tags of None), AddTags
+of a key the resource has adds a second tag with that key instead of overwriting its value, and
+it accepts tags whose keys AWS reserves; so do its creates of endpoints, configs and models.
 """
 
 from typing import Any
@@ -21,9 +26,19 @@ from moto.sagemaker.models import SageMakerModelBackend
 _KINDS = {"endpoint-config": "endpoint configuration"}
 
 
+def refuse_reserved(tags: list[dict[str, str]] | None) -> None:
+    """AWS's answer to a request that sets a tag of its own."""
+    for tag in tags or []:
+        if tag.get("Key", "").startswith("aws:"):
+            raise ValidationError(
+                message=f"Tag keys beginning with aws: are reserved for AWS use: {tag['Key']}"
+            )
+
+
 def add_tags(
     self: SageMakerModelBackend, arn: str, tags: list[dict[str, str]]
 ) -> list[dict[str, str]]:
+    refuse_reserved(tags)
     resource = self._get_resource_from_arn(arn)
     given = {t["Key"] for t in tags}
     resource.tags = [t for t in resource.tags if t["Key"] not in given] + list(tags)

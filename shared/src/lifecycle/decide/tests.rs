@@ -301,8 +301,17 @@ fn a_failed_wake_is_deleted_and_retried_later_and_a_slow_one_reported_once() {
         panic!("a failed wake is deleted");
     };
     assert_eq!((version, attempt.failures), (3, 1));
-    assert!(attempt.last_failure.unwrap().contains("capacity"));
+    assert!(attempt.last_failure.as_ref().unwrap().contains("capacity"));
     assert_eq!(attempt.retry_after, Some(at("2026-11-23T06:55:00Z")));
+    // Recorded, then cut short before the delete: the next recovery only deletes.
+    let recorded = Stored {
+        wake: Some(attempt),
+        ..asleep.clone()
+    };
+    assert_eq!(
+        recover(Some(&recorded), Some(&failed), now),
+        RecoverDecision::DeleteRecorded
+    );
 
     let mut creating = endpoint(&[IDLE]);
     creating.status = Status::Creating;

@@ -514,7 +514,7 @@ fn a_failed_wake_is_tried_again_after_its_wait_while_something_still_wants_it_aw
     let tags = [("sagetide:schedule", "nightly")];
     let failed_at = at("2026-11-24T09:05:00Z");
     let attempt = WakeAttempt::asked(None, WakeSource::Schedule, None, at("2026-11-24T08:55:00Z"))
-        .failed("no capacity", failed_at);
+        .failed("no capacity", failed_at, None);
     let asleep = Stored {
         wake: Some(attempt.clone()),
         ..stored("desk", Phase::Asleep, &tags)
@@ -727,4 +727,49 @@ fn an_idle_endpoint_is_not_slept_in_a_gap_too_short_to_sleep_through() {
         lunchtime,
     );
     assert_eq!(long, Ok(Some(jiff::SignedDuration::from_hours(1))));
+}
+
+#[test]
+fn sleeps_the_deployment_could_not_bring_back_are_left_out_and_say_why() {
+    use crate::fleet::ConfigFacts;
+    use crate::plan::sleepable::Allowed;
+    let sealed = endpoint(
+        "sealed",
+        &["AllTraffic"],
+        &[("sagetide:schedule", "nightly")],
+    );
+    let plain = endpoint(
+        "plain",
+        &["AllTraffic"],
+        &[("sagetide:schedule", "nightly")],
+    );
+    let fleet = [sealed, plain];
+    let night = at("2026-11-24T20:00:00Z");
+    let planned = plan(&fleet, &[], &config(), night);
+    assert_eq!(actions(&planned), ["sealed sleep", "plain sleep"]);
+    assert_eq!(
+        configs_to_vet(&planned, &fleet),
+        ["plain-config", "sealed-config"].into()
+    );
+    let facts = |kms: Option<&str>| ConfigFacts {
+        kms_key_id: kms.map(str::to_owned),
+        hosts_inference_components: false,
+        model_roles: Vec::new(),
+    };
+    // What is known: one encrypted with a key the deployment may not grant; of the other
+    // nothing yet, so its sleep is left to the sleeper's own check.
+    let known = HashMap::from([("sealed-config".to_owned(), facts(Some("alias/models")))]);
+    let allowed = Allowed {
+        kms_keys: Vec::new(),
+        model_roles: "*".into(),
+    };
+    let vetted = vet(planned, &fleet, &known, &allowed);
+    assert_eq!(actions(&vetted), ["plain sleep"]);
+    assert_eq!(vetted.skipped.len(), 1);
+    assert!(
+        vetted.skipped[0].why.contains("it is not put to sleep")
+            && vetted.skipped[0].why.contains("alias/models"),
+        "{:?}",
+        vetted.skipped
+    );
 }
