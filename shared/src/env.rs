@@ -76,24 +76,21 @@ impl Env {
                 why: "expected a duration such as 2m or 90s",
             })?,
         };
-        let kms_value = get("SAGETIDE_KMS_KEYS").unwrap_or_default();
-        let kms_keys: Vec<String> = kms_value
+        let (kms_keys, not_arns): (Vec<String>, Vec<String>) = get("SAGETIDE_KMS_KEYS")
+            .unwrap_or_default()
             .split(',')
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
-            .collect();
+            .partition(|k| k.starts_with("arn:") && k.contains(":key/"));
         // IAM grants on key ARNs: an alias or a key id would allow a sleep whose wake IAM
-        // refuses.
-        if kms_keys
-            .iter()
-            .any(|k| !(k.starts_with("arn:") && k.contains(":key/")))
-        {
-            return Err(EnvError {
-                name: "SAGETIDE_KMS_KEYS",
-                value: kms_value,
-                why: "expected key ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID), separated by commas",
-            });
+        // refuses. Left out (only sleeps are declined for it), not fatal: a function that
+        // fails to start would wake nothing either.
+        if !not_arns.is_empty() {
+            tracing::error!(
+                ignored = ?not_arns,
+                "SAGETIDE_KMS_KEYS: not key ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID); endpoints encrypted with them are not put to sleep"
+            );
         }
         let model_roles = get("SAGETIDE_MODEL_ROLES")
             .filter(|v| !v.trim().is_empty())
@@ -192,6 +189,7 @@ mod tests {
             ]
         );
         assert_eq!(allowed.model_roles, "ml-*");
-        assert!(load(&[("SAGETIDE_KMS_KEYS", "alias/models")]).is_err());
+        let alias = load(&[("SAGETIDE_KMS_KEYS", "alias/models")]).unwrap();
+        assert_eq!(alias.allowed.kms_keys, Vec::<String>::new());
     }
 }

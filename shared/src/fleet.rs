@@ -143,6 +143,21 @@ pub struct ConfigFacts {
     /// The execution roles of its models, which a wake passes to SageMaker if it must create a
     /// deleted model again.
     pub model_roles: Vec<String>,
+    /// Why the EndpointConfig or one of its models could not be read (deleted while the
+    /// endpoint runs on it, say): a snapshot could not hold them, nor a wake create them.
+    pub unreadable: Option<String>,
+}
+
+impl ConfigFacts {
+    /// The facts of an EndpointConfig that could not be read, for `why`.
+    pub fn unreadable(why: String) -> Self {
+        Self {
+            kms_key_id: None,
+            hosts_inference_components: false,
+            model_roles: Vec::new(),
+            unreadable: Some(why),
+        }
+    }
 }
 
 /// A variant's Application Auto Scaling target (`sagemaker:variant:DesiredInstanceCount`).

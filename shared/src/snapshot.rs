@@ -308,6 +308,11 @@ pub struct WakeAttempt {
     /// short after recording it does not count it twice.
     #[serde(default)]
     pub failed_endpoint: Option<Timestamp>,
+    /// The weight and instance-count updates the restore of this wake has sent (`weights`,
+    /// `count:<variant>`): each is sent once, so that one SageMaker does not apply is not sent
+    /// again and again.
+    #[serde(default)]
+    pub settings_tried: Vec<String>,
 }
 
 /// The wait before the first retry of a failed wake; it doubles with each failure up to
@@ -338,6 +343,7 @@ impl WakeAttempt {
             retry_after: None,
             reported_slow: false,
             failed_endpoint: None,
+            settings_tried: Vec::new(),
         }
     }
 

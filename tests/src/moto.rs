@@ -12,12 +12,13 @@ use serde_json::{Value, json};
 use crate::{free_port, workspace_root};
 
 /// How long (real seconds) the local AWS takes to create, update and delete an endpoint unless
-/// a test says otherwise: long enough that every function meets `Creating`, `Updating` and
-/// `Deleting` endpoints, as in AWS, short enough for hundreds of cycles in CI.
+/// a test says otherwise: every function that acts right after a change meets the endpoint
+/// `Creating`, `Updating` or `Deleting`, as in AWS, and hundreds of cycles stay short in CI. A
+/// test that looks at the transitional states itself slows them down.
 pub const TIMING: Timing = Timing {
-    creating: 0.3,
-    updating: 0.2,
-    deleting: 0.2,
+    creating: 0.1,
+    updating: 0.1,
+    deleting: 0.1,
 };
 
 /// Seconds of real time an endpoint spends in each transitional status.
@@ -26,15 +27,6 @@ pub struct Timing {
     pub creating: f64,
     pub updating: f64,
     pub deleting: f64,
-}
-
-impl Timing {
-    /// moto's own behaviour: every transition happens at the next request.
-    pub const INSTANT: Timing = Timing {
-        creating: 0.0,
-        updating: 0.0,
-        deleting: 0.0,
-    };
 }
 
 pub struct Moto {
@@ -91,7 +83,8 @@ impl Moto {
         );
     }
 
-    /// Sets how long endpoints take to change.
+    /// Sets how long endpoints take to change; all zeros is moto's own instant mode (every
+    /// transition at the next request), for a test that needs it.
     pub async fn set_timing(&self, timing: Timing) {
         let body = json!({
             "creating": timing.creating,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use sagetide_tests::crash::at_every_call;
+use sagetide_tests::moto::Timing;
 use sagetide_tests::proxy::{self, EndpointChanges};
 use sagetide_tests::{
     Harness, LEASE_EXPIRED, LEASE_TTL, alarm_event, endpoint_state_event, function::Function,
@@ -22,6 +23,11 @@ schedules:
 "#;
 
 const ENDPOINT: &str = "chat";
+const SLOW: Timing = Timing {
+    creating: 1.0,
+    updating: 1.0,
+    deleting: 1.0,
+};
 const VARIANTS: [&str; 2] = ["AllTraffic", "shadow"];
 const TAGS: [(&str, &str); 3] = [
     ("sagetide:idle-after", "90m"),
@@ -101,6 +107,8 @@ impl Functions {
 async fn sleep_wake_and_restore_bring_back_tags_targets_policies_and_scheduled_actions() {
     let h = Harness::start(CONFIG).await;
     seed(&h).await;
+    // Slow enough to see it Deleting and Creating between the steps.
+    h.moto.set_timing(SLOW).await;
     let tags_before = h.aws.tags(ENDPOINT).await;
     let before = autoscaling(&h).await;
     assert_eq!(before.len(), 2 * (1 + 4 + 2 + 1), "{before:#?}");

@@ -457,6 +457,13 @@ async fn a_sleep_schedule_deletes_off_hours_and_recreates_prewarmed_with_its_aut
     seed_policies(&h.aws, "owl", "AllTraffic").await;
     let before = h.aws.autoscaling_state("owl", "AllTraffic").await;
     let tags = h.aws.tags("owl").await;
+    // Slow enough that the tick right after the wake meets it Creating.
+    let slow = sagetide_tests::moto::Timing {
+        creating: 1.0,
+        updating: 1.0,
+        deleting: 1.0,
+    };
+    h.moto.set_timing(slow).await;
     let mut scheduler = h.function("scheduler", &[]).await;
     let mut tick =
         async |time: &str| actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
@@ -474,8 +481,15 @@ async fn a_sleep_schedule_deletes_off_hours_and_recreates_prewarmed_with_its_aut
     assert_eq!(tick("2026-11-24T00:33:00Z").await, Vec::<String>::new());
     h.moto.settle().await;
     assert_eq!(h.aws.tags("owl").await, tags);
-    // The restorer's event is not delivered here: the next tick restores instead.
+    // The restorer's event is not delivered here: the next ticks restore instead, the
+    // instance count first (the endpoint is Updating after it), then the rest.
     assert_eq!(tick("2026-11-24T00:36:00Z").await, ["owl restore applied"]);
+    assert_eq!(
+        h.aws.autoscaling_state("owl", "AllTraffic").await,
+        Vec::<String>::new()
+    );
+    h.moto.settle().await;
+    assert_eq!(tick("2026-11-24T00:38:00Z").await, ["owl restore applied"]);
     assert_eq!(h.aws.autoscaling_state("owl", "AllTraffic").await, before);
     assert_eq!(
         h.aws.snapshot_phase("owl").await.as_deref(),
@@ -689,8 +703,10 @@ async fn working_day(afternoon: &str) -> (usize, usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_half_hour_lunch_keeps_a_sleep_schedule_awake_and_a_three_hour_one_sleeps_once() {
-    // 12:00 to 12:30 less 30 minutes of prewarm: no time at all to sleep.
-    assert_eq!(working_day("12:30").await, (0, 0));
+    // 12:00 to 13:00 less 30 minutes of prewarm: half an hour, shorter than min_sleep (1h).
+    assert_eq!(working_day("13:00").await, (0, 0));
+    // Exactly min_sleep: worth it, asleep from 12:00 and woken at 13:00.
+    assert_eq!(working_day("13:30").await, (1, 1));
     // 12:00 to 15:00 less the prewarm: two and a half hours asleep, woken at 14:30.
     assert_eq!(working_day("15:00").await, (1, 1));
 }

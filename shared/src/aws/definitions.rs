@@ -54,6 +54,7 @@ pub async fn read(client: &Client, name: &str) -> Result<(Definitions, ConfigFac
         kms_key_id: config.kms_key_id().map(str::to_owned),
         hosts_inference_components,
         model_roles: Vec::new(),
+        unreadable: None,
     };
     let config_tags = match config.endpoint_config_arn() {
         Some(arn) => tags_of(client, arn).await?,

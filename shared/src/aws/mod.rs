@@ -49,9 +49,14 @@ impl AwsError {
         operation: &'static str,
         error: impl ProvideErrorMetadata + std::error::Error,
     ) -> Self {
+        // An endpoint that is being created, updated or deleted is refused with a
+        // ValidationException ("Cannot update in-progress endpoint"): that passes.
+        let in_progress = error
+            .message()
+            .is_some_and(|m| m.contains("in-progress") || m.contains("must be InService"));
         Self {
             operation,
-            refused: error.code().is_some_and(|code| REFUSALS.contains(&code)),
+            refused: !in_progress && error.code().is_some_and(|code| REFUSALS.contains(&code)),
             message: DisplayErrorContext(error).to_string(),
         }
     }

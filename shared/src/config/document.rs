@@ -275,7 +275,12 @@ impl Checker<'_> {
             .map_err(|why| self.fail::<()>(field("days"), why))
             .ok();
         let start = self.time(&field("start"), &raw.start);
-        let end = self.end_time(&field("end"), &raw.end);
+        // The same start and end is a whole day, whatever the time.
+        let end = if raw.end == raw.start {
+            self.time(&field("end"), &raw.end)
+        } else {
+            self.end_time(&field("end"), &raw.end)
+        };
         let capacity = self.capacity(&field("capacity"), raw.capacity);
         Some(Period {
             days: days?,

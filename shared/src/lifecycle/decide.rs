@@ -125,6 +125,7 @@ pub fn wake(
     endpoint: Option<&Endpoint>,
     source: WakeSource,
     alarm: Option<&str>,
+    now: Timestamp,
 ) -> WakeDecision {
     use WakeDecision::*;
     let stored = match stored {
@@ -151,6 +152,19 @@ pub fn wake(
         return Decline(format!(
             "alarm {alarm:?} is not its wake alarm ({:?})",
             snapshot.wake_alarm()
+        ));
+    }
+    // A person's wake is never held back; an alarm's (or a rule's) waits as the scheduler's
+    // does, or Lambda's redeliveries of its event would try again at once.
+    if let Some(wake) = stored.wake.as_ref().filter(|w| !w.may_retry(now))
+        && source != WakeSource::Manual
+        && endpoint.is_none()
+    {
+        return Decline(format!(
+            "its wake failed {} time(s) (last: {}); it is tried again from {}",
+            wake.failures,
+            wake.last_failure.as_deref().unwrap_or("no reason given"),
+            wake.retry_after.map_or_else(String::new, |t| t.to_string()),
         ));
     }
     match endpoint {

@@ -22,7 +22,7 @@ impl Lifecycle {
         self.leased(name, "wake", why, actor, async {
             let stored = self.table.snapshot(name).await?;
             let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-            match decide::wake(stored.as_ref(), endpoint.as_ref(), source, alarm) {
+            match decide::wake(stored.as_ref(), endpoint.as_ref(), source, alarm, actor.now) {
                 WakeDecision::Decline(reason) => Ok(Step::Declined(reason)),
                 WakeDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
                 WakeDecision::Retry(reason) => Ok(Step::Deferred(reason)),

@@ -142,6 +142,11 @@ pub struct Allowed {
 /// Why an endpoint on an EndpointConfig with `facts` cannot be put to sleep by a deployment
 /// that is `allowed` so much, if it cannot: a wake must be able to bring it back.
 pub fn config_blocker(facts: &ConfigFacts, allowed: &Allowed) -> Option<String> {
+    if let Some(why) = &facts.unreadable {
+        return Some(format!(
+            "its EndpointConfig or a model of it cannot be read, so a wake could not create it again: {why}"
+        ));
+    }
     if facts.hosts_inference_components {
         return Some(
             "its EndpointConfig has a variant without a model: it hosts inference components, \
@@ -213,6 +218,7 @@ mod tests {
             kms_key_id: kms.map(str::to_owned),
             hosts_inference_components: components,
             model_roles: roles.iter().map(|r| r.to_string()).collect(),
+            unreadable: None,
         }
     }
 
@@ -247,6 +253,15 @@ mod tests {
             model_roles: "service/SageMaker-*".into(),
         };
         assert_eq!(config_blocker(&facts(None, false, &[role]), &narrow), None);
+        let gone = ConfigFacts {
+            unreadable: Some("Could not find model".into()),
+            ..facts(None, false, &[])
+        };
+        assert!(
+            config_blocker(&gone, &open)
+                .unwrap()
+                .contains("Could not find model")
+        );
         let other = "arn:aws:iam::123456789012:role/admin";
         assert!(
             config_blocker(&facts(None, false, &[role, other]), &narrow)

@@ -228,14 +228,43 @@ impl Schedule {
         let before = self.last_end_within(now, self.min_sleep)?;
         let next = self.next_start_within(now, self.min_sleep + self.prewarm)?;
         let gap = next.start - self.prewarm - before.end;
-        (gap < self.min_sleep).then(|| State {
-            desired: Desired::Awake(before.period.capacity),
+        if gap >= self.min_sleep || self.holiday_between(before.end, next.start) {
+            return None;
+        }
+        // Overlapping periods that end together: the larger min and the larger max, as in them.
+        let capacity = self
+            .runs_ending_at(before.end)
+            .fold(before.period.capacity, |c, o| c.union(o.period.capacity));
+        Some(State {
+            desired: Desired::Awake(capacity),
             why: Why::ShortGap {
                 after: before.period.label.clone(),
                 gap,
                 min_sleep: self.min_sleep,
             },
         })
+    }
+
+    /// The period runs that end at `end`.
+    fn runs_ending_at(&self, end: Timestamp) -> impl Iterator<Item = Occurrence<'_>> {
+        let day = self.timezone.to_datetime(end).date();
+        self.occurrences_on(yesterday(day))
+            .chain(self.occurrences_on(day))
+            .filter(move |o| o.end == end)
+    }
+
+    /// Whether a holiday begins between `from` and `to`: a gap across one is a day long, or
+    /// nearly (a DST day), and is slept as holidays are.
+    fn holiday_between(&self, from: Timestamp, to: Timestamp) -> bool {
+        let mut day = tomorrow(self.timezone.to_datetime(from).date());
+        let last = self.timezone.to_datetime(to).date();
+        while day <= last {
+            if self.holidays.contains(&day) {
+                return true;
+            }
+            day = tomorrow(day);
+        }
+        false
     }
 
     /// The latest period run that ended at or before `now` and no earlier than `now - lag`.

@@ -453,3 +453,78 @@ fn a_period_ending_at_24_00_or_23_59_runs_until_midnight_with_no_gap_before_a_00
         assert_eq!((next, state.desired), (midnight, awake(1, 1)), "end {end}");
     }
 }
+
+#[test]
+fn a_short_gap_keeps_the_larger_capacity_of_periods_ending_together() {
+    let doc = r#"
+schedules:
+  desk:
+    timezone: UTC
+    periods:
+      - { days: mon-fri, start: "08:00", end: "12:00", capacity: { min: 1, max: 4 } }
+      - { days: mon-fri, start: "10:00", end: "12:00", capacity: { min: 3, max: 3 } }
+      - { days: mon-fri, start: "12:30", end: "18:00", capacity: { min: 1, max: 4 } }
+    off_hours: sleep
+"#;
+    let desk = Config::parse(doc)
+        .unwrap()
+        .schedule("desk")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        desk.state_at(utc("2026-11-23T12:10:00Z")).desired,
+        awake(3, 4)
+    );
+}
+
+#[test]
+fn a_gap_across_a_holiday_is_slept_however_short_min_sleep_makes_it() {
+    // Saturday 23:30 to Monday 00:00 across the 23-hour Sunday Berlin springs forward on.
+    let doc = |holidays: &str| {
+        format!(
+            r#"
+schedules:
+  weekend:
+    timezone: Europe/Berlin
+    periods:
+      - {{ days: sat, start: "08:00", end: "23:30", capacity: {{ min: 1, max: 1 }} }}
+      - {{ days: mon, start: "00:00", end: "06:00", capacity: {{ min: 1, max: 1 }} }}
+    off_hours: sleep
+    min_sleep: 24h
+    holidays: [{holidays}]
+"#
+        )
+    };
+    let late = at("2026-03-28T23:45[Europe/Berlin]");
+    let plain = Config::parse(&doc("")).unwrap();
+    assert_eq!(
+        plain.schedule("weekend").unwrap().state_at(late).desired,
+        awake(1, 1)
+    );
+    let holiday = Config::parse(&doc("\"2026-03-29\"")).unwrap();
+    assert_eq!(
+        holiday.schedule("weekend").unwrap().state_at(late).desired,
+        Desired::Asleep
+    );
+}
+
+#[test]
+fn a_period_from_23_59_to_23_59_is_a_whole_day() {
+    let doc = r#"
+schedules:
+  round:
+    timezone: UTC
+    periods:
+      - { days: mon, start: "23:59", end: "23:59", capacity: { min: 2, max: 2 } }
+    off_hours: { min: 1, max: 1 }
+"#;
+    let round = Config::parse(doc)
+        .unwrap()
+        .schedule("round")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        round.state_at(utc("2026-11-24T12:00:00Z")).desired,
+        awake(2, 2)
+    );
+}

@@ -132,7 +132,7 @@ def _why_not_scalable(account: str, region: str, resource_id: str) -> str | None
     if endpoint.endpoint_status != "InService":
         return (
             f"The status of endpoint {name} is {endpoint.endpoint_status}; "
-            "only an InService endpoint can be scaled."
+            "it must be InService to be scaled."
         )
     found = next((v for v in endpoint.production_variants if v["VariantName"] == variant), None)
     if found is None:

@@ -225,7 +225,7 @@ fn a_woken_endpoint_is_not_slept_again_before_its_restore() {
 fn wake_needs_a_snapshot_and_a_source_that_wake_on_allows() {
     use WakeSource::*;
     assert!(matches!(
-        wake(None, None, Manual, None),
+        wake(None, None, Manual, None, at(NIGHT)),
         WakeDecision::Decline(_)
     ));
     let asleep = stored(Phase::Asleep, &[IDLE]);
@@ -233,9 +233,9 @@ fn wake_needs_a_snapshot_and_a_source_that_wake_on_allows() {
         version: 3,
         phase: Phase::Asleep,
     };
-    assert_eq!(wake(Some(&asleep), None, Manual, None), create);
+    assert_eq!(wake(Some(&asleep), None, Manual, None, at(NIGHT)), create);
     assert!(matches!(
-        wake(Some(&asleep), None, Alarm, Some("queue-depth")),
+        wake(Some(&asleep), None, Alarm, Some("queue-depth"), at(NIGHT)),
         WakeDecision::Decline(_)
     ));
     let by_alarm = stored(
@@ -247,15 +247,15 @@ fn wake_needs_a_snapshot_and_a_source_that_wake_on_allows() {
         ],
     );
     assert_eq!(
-        wake(Some(&by_alarm), None, Alarm, Some("queue-depth")),
+        wake(Some(&by_alarm), None, Alarm, Some("queue-depth"), at(NIGHT)),
         create
     );
     assert!(matches!(
-        wake(Some(&by_alarm), None, Alarm, Some("other-alarm")),
+        wake(Some(&by_alarm), None, Alarm, Some("other-alarm"), at(NIGHT)),
         WakeDecision::Decline(_)
     ));
     assert!(matches!(
-        wake(Some(&by_alarm), None, Manual, None),
+        wake(Some(&by_alarm), None, Manual, None, at(NIGHT)),
         WakeDecision::Decline(_)
     ));
 }
@@ -265,18 +265,30 @@ fn wake_is_idempotent_and_finishes_a_stopped_sleep() {
     let asleep = stored(Phase::Asleep, &[IDLE]);
     let awake = endpoint(&[IDLE]);
     assert!(matches!(
-        wake(Some(&asleep), Some(&awake), WakeSource::Manual, None),
+        wake(
+            Some(&asleep),
+            Some(&awake),
+            WakeSource::Manual,
+            None,
+            at(NIGHT)
+        ),
         WakeDecision::Done(_)
     ));
     let mut deleting = awake.clone();
     deleting.status = Status::Deleting;
     assert!(matches!(
-        wake(Some(&asleep), Some(&deleting), WakeSource::Manual, None),
+        wake(
+            Some(&asleep),
+            Some(&deleting),
+            WakeSource::Manual,
+            None,
+            at(NIGHT)
+        ),
         WakeDecision::Retry(_)
     ));
     let sleeping = stored(Phase::Sleeping, &[IDLE]);
     assert_eq!(
-        wake(Some(&sleeping), None, WakeSource::Manual, None),
+        wake(Some(&sleeping), None, WakeSource::Manual, None, at(NIGHT)),
         WakeDecision::Create {
             version: 3,
             phase: Phase::Sleeping
@@ -435,4 +447,39 @@ fn a_wake_rule_naming_the_endpoint_is_an_alarm_that_could_wake_it() {
         at(NIGHT),
     ));
     assert!(why.contains("nothing could wake"), "{why}");
+}
+
+#[test]
+fn an_alarm_waits_for_a_failed_wake_s_retry_and_a_person_does_not() {
+    let by_alarm = [
+        IDLE,
+        ("sagetide:wake-on", "alarm,manual"),
+        ("sagetide:wake-alarm", "queue-depth"),
+    ];
+    let failed = WakeAttempt::asked(None, WakeSource::Alarm, Some("queue-depth"), at(NIGHT))
+        .failed("quota", at(NIGHT), None);
+    let waiting = Stored {
+        wake: Some(failed),
+        ..stored(Phase::Asleep, &by_alarm)
+    };
+    let soon = at("2026-11-23T02:05:00Z");
+    assert!(matches!(
+        wake(Some(&waiting), None, WakeSource::Alarm, Some("queue-depth"), soon),
+        WakeDecision::Decline(why) if why.contains("tried again from 2026-11-23T02:10:00Z")
+    ));
+    assert!(matches!(
+        wake(Some(&waiting), None, WakeSource::Manual, None, soon),
+        WakeDecision::Create { .. }
+    ));
+    let later = at("2026-11-23T02:10:00Z");
+    assert!(matches!(
+        wake(
+            Some(&waiting),
+            None,
+            WakeSource::Alarm,
+            Some("queue-depth"),
+            later
+        ),
+        WakeDecision::Create { .. }
+    ));
 }

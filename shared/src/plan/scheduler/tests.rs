@@ -755,6 +755,7 @@ fn sleeps_the_deployment_could_not_bring_back_are_left_out_and_say_why() {
         kms_key_id: kms.map(str::to_owned),
         hosts_inference_components: false,
         model_roles: Vec::new(),
+        unreadable: None,
     };
     // What is known: one encrypted with a key the deployment may not grant; of the other
     // nothing yet, so its sleep is left to the sleeper's own check.
