@@ -242,6 +242,26 @@ class Aws:
             ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{endpoint}/variant/main"]
         )["ScalableTargets"]
 
+    def alarm(
+        self,
+        name: str,
+        threshold: float = 100.0,
+        comparison: str = "GreaterThanThreshold",
+        **actions: list[str],
+    ) -> None:
+        """An Invocations alarm on the given action lists (AlarmActions=[...], OKActions=[...])."""
+        self.cw.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/SageMaker",
+            MetricName="Invocations",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=threshold,
+            ComparisonOperator=comparison,
+            **actions,
+        )
+
     def alarms(self, prefix: str = "") -> dict[str, dict[str, Any]]:
         found = (
             self.cw.describe_alarms(AlarmNamePrefix=prefix) if prefix else self.cw.describe_alarms()
@@ -552,17 +572,7 @@ def deleting(server: Server, aws: Aws) -> None:
         },
     )
     step = aws.step("gone", "step")
-    aws.cw.put_metric_alarm(
-        AlarmName="gone-step-alarm",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocations",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1.0,
-        ComparisonOperator="GreaterThanThreshold",
-        AlarmActions=[step],
-    )
+    aws.alarm("gone-step-alarm", threshold=1.0, AlarmActions=[step])
     aws.scheduled("gone", "morning")
     aws.sm.put_endpoint_policy(
         EndpointName="gone", ResourcePolicy='{"Version": "2012-10-17", "Statement": []}'
@@ -1206,30 +1216,13 @@ def step_and_deregister(server: Server, aws: Aws) -> None:
     target = aws.register("steps", Tags={"owner": "tests"})
     rid = "endpoint/steps/variant/main"
     up = aws.step("steps", "up")
-    aws.cw.put_metric_alarm(
-        AlarmName="steps-high",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocations",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=100.0,
-        ComparisonOperator="GreaterThanThreshold",
+    aws.alarm(
+        "steps-high",
         AlarmActions=[up, "arn:aws:sns:us-east-1:123456789012:ops"],
         OKActions=[up],
         InsufficientDataActions=[up],
     )
-    aws.cw.put_metric_alarm(
-        AlarmName="steps-ok-only",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocations",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=100.0,
-        ComparisonOperator="GreaterThanThreshold",
-        OKActions=[up],
-    )
+    aws.alarm("steps-ok-only", OKActions=[up])
     found = aws.cw.describe_alarms(ActionPrefix=up)["MetricAlarms"]
     assert sorted(a["AlarmName"] for a in found) == ["steps-high", "steps-ok-only"], found
     ok("DescribeAlarms ActionPrefix matches any of an alarm's actions, OKActions too")
@@ -1248,17 +1241,7 @@ def step_and_deregister(server: Server, aws: Aws) -> None:
     )
 
     down = aws.step("steps", "down")
-    aws.cw.put_metric_alarm(
-        AlarmName="steps-low",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocations",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1.0,
-        ComparisonOperator="LessThanThreshold",
-        AlarmActions=[down],
-    )
+    aws.alarm("steps-low", threshold=1.0, comparison="LessThanThreshold", AlarmActions=[down])
     aws.tracking(
         "steps",
         "tt",

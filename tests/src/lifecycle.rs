@@ -438,20 +438,6 @@ impl Aws {
         (described, self.resource_tags(&arn).await)
     }
 
-    async fn resource_tags(&self, arn: &str) -> BTreeMap<String, String> {
-        self.sagemaker
-            .list_tags()
-            .resource_arn(arn)
-            .send()
-            .await
-            .expect("list tags")
-            .tags
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|t| Some((t.key?, t.value?)))
-            .collect()
-    }
-
     pub async fn delete_model(&self, name: &str) {
         self.sagemaker
             .delete_model()
@@ -658,6 +644,25 @@ impl Aws {
             .send()
             .await
             .expect("delete tags");
+    }
+
+    /// Stores `body` as the endpoint's snapshot, version 2, phase `asleep`, as an earlier
+    /// sagetide (or a hand) left it.
+    pub async fn put_asleep_snapshot(&self, endpoint: &str, body: &serde_json::Value) {
+        let taken_at = body["taken_at"].as_str().expect("a snapshot has taken_at");
+        self.dynamodb
+            .put_item()
+            .table_name(TABLE)
+            .item("pk", AttributeValue::S("snapshot".into()))
+            .item("sk", AttributeValue::S(endpoint.into()))
+            .item("phase", AttributeValue::S("asleep".into()))
+            .item("open", AttributeValue::S("1".into()))
+            .item("version", AttributeValue::N("2".into()))
+            .item("taken_at", AttributeValue::S(taken_at.into()))
+            .item("body", AttributeValue::S(body.to_string()))
+            .send()
+            .await
+            .expect("put snapshot");
     }
 
     /// The phase of the endpoint's snapshot in the table, if it has one.

@@ -231,14 +231,7 @@ impl Aws {
 
     /// The endpoint's status, if it exists.
     pub async fn endpoint_status(&self, name: &str) -> Option<String> {
-        let found = self
-            .sagemaker
-            .describe_endpoint()
-            .endpoint_name(name)
-            .send()
-            .await
-            .ok()?;
-        Some(found.endpoint_status?.as_str().to_owned())
+        self.endpoint(name).await.map(|(status, _)| status)
     }
 
     /// A SageMaker call by its JSON (for operations newer than the SDK, such as the endpoint
@@ -351,6 +344,11 @@ impl Aws {
 
     pub async fn tags(&self, endpoint: &str) -> BTreeMap<String, String> {
         let arn = self.endpoint_arn(endpoint).await;
+        self.resource_tags(&arn).await
+    }
+
+    /// The tags of a SageMaker resource by its ARN.
+    pub async fn resource_tags(&self, arn: &str) -> BTreeMap<String, String> {
         self.sagemaker
             .list_tags()
             .resource_arn(arn)

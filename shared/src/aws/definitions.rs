@@ -162,10 +162,8 @@ pub async fn recreate_missing(
     let mut created = Vec::new();
     for model in &definitions.models {
         let found = client.describe_model().model_name(&model.name).send().await;
-        match found {
-            Ok(_) => continue,
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(AwsError::new("sagemaker:DescribeModel", e)),
+        if !gone(found, "sagemaker:DescribeModel")? {
+            continue;
         }
         client
             .create_model()
@@ -184,10 +182,8 @@ pub async fn recreate_missing(
         .endpoint_config_name(&config.name)
         .send()
         .await;
-    match found {
-        Ok(_) => return Ok(created),
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(AwsError::new("sagemaker:DescribeEndpointConfig", e)),
+    if !gone(found, "sagemaker:DescribeEndpointConfig")? {
+        return Ok(created);
     }
     client
         .create_endpoint_config()
@@ -214,6 +210,18 @@ fn request(definition: &Definition, endpoint: &EndpointName) -> Value {
         members.insert("Tags".to_owned(), Value::Array(tags.collect()));
     }
     request
+}
+
+/// Whether a Describe answered that its definition no longer exists.
+fn gone<T, E>(found: Result<T, E>, operation: &'static str) -> Result<bool, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    match found {
+        Ok(_) => Ok(false),
+        Err(e) if is_not_found(&e) => Ok(true),
+        Err(e) => Err(AwsError::new(operation, e)),
+    }
 }
 
 /// A Create whose first answer was lost and that the SDK sent again meets "already exists":

@@ -364,4 +364,4 @@ fn yesterday(day: Date) -> Date {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

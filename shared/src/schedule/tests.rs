@@ -311,12 +311,12 @@ fn schedules_answer_at_both_ends_of_the_supported_instants() {
     assert!(supported(earliest - SignedDuration::from_secs(1)).is_err());
 }
 
-/// A lunch break between two periods of a sleep schedule, as long as `gap` minutes, with
-/// `prewarm` and the default or a given `min_sleep`.
-fn lunch(gap: u32, prewarm: &str, min_sleep: Option<&str>) -> Schedule {
+/// A configuration with one sleep schedule, `desk`: a lunch break between its two periods as
+/// long as `gap` minutes (from 12:00), with `prewarm` and the default or a given `min_sleep`.
+pub(crate) fn lunch_document(gap: u32, prewarm: &str, min_sleep: Option<&str>) -> String {
     let afternoon = format!("{:02}:{:02}", 12 + gap / 60, gap % 60);
     let min_sleep = min_sleep.map_or(String::new(), |m| format!("\n    min_sleep: {m}"));
-    let doc = format!(
+    format!(
         r#"
 schedules:
   desk:
@@ -327,8 +327,11 @@ schedules:
     off_hours: sleep
     prewarm: {prewarm}{min_sleep}
 "#
-    );
-    Config::parse(&doc)
+    )
+}
+
+fn lunch(gap: u32, prewarm: &str, min_sleep: Option<&str>) -> Schedule {
+    Config::parse(&lunch_document(gap, prewarm, min_sleep))
         .unwrap()
         .schedule("desk")
         .unwrap()

@@ -219,21 +219,9 @@ async fn an_item_aws_refuses_does_not_keep_the_rest_of_a_restore_from_happening(
         variants: Vec::new(),
         endpoint_policy: None,
     };
-    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
     h.aws
-        .dynamodb
-        .put_item()
-        .table_name(sagetide_tests::seed::TABLE)
-        .item("pk", S("snapshot".into()))
-        .item("sk", S("legacy".into()))
-        .item("phase", S("asleep".into()))
-        .item("open", S("1".into()))
-        .item("version", N("2".into()))
-        .item("taken_at", S(snapshot.taken_at.to_string()))
-        .item("body", S(serde_json::to_string(&snapshot).unwrap()))
-        .send()
-        .await
-        .unwrap();
+        .put_asleep_snapshot("legacy", &serde_json::to_value(&snapshot).unwrap())
+        .await;
 
     let now = Timestamp::now().to_string();
     let in_service = sagetide_tests::endpoint_state_event("legacy", "IN_SERVICE");

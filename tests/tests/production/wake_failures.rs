@@ -173,7 +173,6 @@ async fn a_wake_that_fails_for_capacity_is_seen_cleaned_up_retried_and_succeeds_
 /// counted, recorded, and tried again after its wait, not at every tick.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wake_aws_refuses_is_counted_and_waits_for_its_retry() {
-    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
     let h = Harness::start(CONFIG).await;
     let snapshot = json!({
         "endpoint": "legacy",
@@ -182,20 +181,7 @@ async fn a_wake_aws_refuses_is_counted_and_waits_for_its_retry() {
         "targets": [],
         "taken_at": "2026-11-23T02:00:00Z"
     });
-    h.aws
-        .dynamodb
-        .put_item()
-        .table_name(sagetide_tests::seed::TABLE)
-        .item("pk", S("snapshot".into()))
-        .item("sk", S("legacy".into()))
-        .item("phase", S("asleep".into()))
-        .item("open", S("1".into()))
-        .item("version", N("2".into()))
-        .item("taken_at", S("2026-11-23T02:00:00Z".into()))
-        .item("body", S(snapshot.to_string()))
-        .send()
-        .await
-        .unwrap();
+    h.aws.put_asleep_snapshot("legacy", &snapshot).await;
     let base = Timestamp::now();
 
     let refused = h

@@ -645,20 +645,7 @@ fn an_idle_alarm_left_in_alarm_by_a_declined_sleep_is_rearmed_once_the_endpoint_
 
 /// A sleep schedule with a lunch break of `gap` minutes (from 12:00), and `prewarm`.
 fn lunch_config(gap: u32, prewarm: &str) -> Config {
-    let afternoon = format!("{:02}:{:02}", 12 + gap / 60, gap % 60);
-    Config::parse(&format!(
-        r#"
-schedules:
-  desk:
-    timezone: Europe/Berlin
-    periods:
-      - {{ days: mon-fri, start: "08:00", end: "12:00", capacity: {{ min: 1, max: 4 }} }}
-      - {{ days: mon-fri, start: "{afternoon}", end: "18:00", capacity: {{ min: 1, max: 4 }} }}
-    off_hours: sleep
-    prewarm: {prewarm}
-"#
-    ))
-    .unwrap()
+    Config::parse(&crate::schedule::tests::lunch_document(gap, prewarm, None)).unwrap()
 }
 
 #[test]
