@@ -308,12 +308,35 @@ pub struct WakeAttempt {
     /// short after recording it does not count it twice.
     #[serde(default)]
     pub failed_endpoint: Option<Timestamp>,
-    /// The weight and instance-count updates the restore of this wake has sent (`weights`,
-    /// `count:<variant>`): each is sent once, so that one SageMaker does not apply is not sent
-    /// again and again.
+    /// The weight and instance-count updates the restore of this wake has sent, each recorded
+    /// before it is sent.
     #[serde(default)]
-    pub settings_tried: Vec<String>,
+    pub settings_sent: Vec<SettingsSent>,
 }
+
+/// One UpdateEndpointWeightsAndCapacities of a restore: SageMaker takes the weights of several
+/// variants, or the instance count of one, at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingsUpdate {
+    Weights,
+    Count(VariantName),
+}
+
+/// How often a restore sent one update, and whether AWS refused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsSent {
+    pub update: SettingsUpdate,
+    pub times: u32,
+    pub refused: Option<String>,
+}
+
+/// How often one update is sent at most: twice, so that one recorded but never sent (a crash
+/// or a lost answer between the record and the call) is sent after all, while one that
+/// SageMaker takes but does not apply (for want of capacity, say) is reported rather than sent
+/// at every IN_SERVICE and tick.
+pub const SETTINGS_SENDS: u32 = 2;
 
 /// The wait before the first retry of a failed wake; it doubles with each failure up to
 /// [`MAX_RETRY_WAIT`]. Capacity that SageMaker could not provision rarely comes back within
@@ -343,8 +366,19 @@ impl WakeAttempt {
             retry_after: None,
             reported_slow: false,
             failed_endpoint: None,
-            settings_tried: Vec::new(),
+            settings_sent: Vec::new(),
         }
+    }
+
+    /// The attempt of a snapshot that has no record of its wake (woken by an older build, or
+    /// by hand with CreateEndpoint), asked at `at`: the schedule is taken to have asked if the
+    /// endpoint has one, since a wake retried by a person's rules would be retried for hours.
+    pub fn presumed(snapshot: &Snapshot, at: Timestamp) -> Self {
+        let source = match snapshot.tags.contains_key(tags::SCHEDULE) {
+            true => WakeSource::Schedule,
+            false => WakeSource::Manual,
+        };
+        Self::asked(None, source, None, at)
     }
 
     /// This attempt failed at `now` for `reason` (the endpoint it made, created at `endpoint`,
@@ -373,6 +407,50 @@ impl WakeAttempt {
     /// Whether the scheduler may try again at `now`.
     pub fn may_retry(&self, now: Timestamp) -> bool {
         self.retry_after.is_none_or(|after| now >= after)
+    }
+
+    /// Why a wake waits: `its wake failed 2 time(s) (last: …); it is tried again from …`.
+    pub fn held_back(&self) -> String {
+        format!(
+            "its wake failed {} time(s) (last: {}); it is tried again from {}",
+            self.failures,
+            self.last_failure.as_deref().unwrap_or("no reason given"),
+            self.retry_after.map_or_else(String::new, |t| t.to_string()),
+        )
+    }
+
+    /// The record of `update`, made if it has none yet.
+    pub fn sent(&mut self, update: &SettingsUpdate) -> &mut SettingsSent {
+        let at = match self.settings_sent.iter().position(|s| &s.update == update) {
+            Some(at) => at,
+            None => {
+                self.settings_sent.push(SettingsSent {
+                    update: update.clone(),
+                    times: 0,
+                    refused: None,
+                });
+                self.settings_sent.len() - 1
+            }
+        };
+        &mut self.settings_sent[at]
+    }
+
+    /// Whether `update` may be sent (again): not refused, and sent fewer than
+    /// [`SETTINGS_SENDS`] times.
+    pub fn may_send(&self, update: &SettingsUpdate) -> bool {
+        self.settings_sent
+            .iter()
+            .find(|s| &s.update == update)
+            .is_none_or(|s| s.refused.is_none() && s.times < SETTINGS_SENDS)
+    }
+
+    /// AWS's refusal of `update`, if it refused it.
+    pub fn refusal(&self, update: &SettingsUpdate) -> Option<&str> {
+        self.settings_sent
+            .iter()
+            .find(|s| &s.update == update)?
+            .refused
+            .as_deref()
     }
 }
 

@@ -100,19 +100,33 @@ pub async fn learn_facts(
         .filter(|n| !known.contains_key(*n))
         .collect();
     let learned: Vec<_> = futures::stream::iter(missing)
-        .map(|name| async move {
-            read(client, name)
-                .await
-                .map(|(_, facts)| (name.to_owned(), facts))
-        })
+        .map(|name| async move { (name.to_owned(), read(client, name).await) })
         .buffer_unordered(super::CONCURRENCY)
         .collect()
         .await;
-    for result in learned {
-        let (name, facts) = result?;
-        known.insert(name, facts);
+    let mut first_error = None;
+    for (name, read) in learned {
+        match facts_of(&read) {
+            Some(facts) => {
+                known.insert(name, facts);
+            }
+            None => {
+                first_error = first_error.or(read.err());
+            }
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The facts a read of an EndpointConfig gives: its own, or, where AWS refused the read (a
+/// model deleted while the endpoint runs on it, say), that it cannot be read, which lasts;
+/// `None` for a read that failed only for now.
+pub fn facts_of<T>(read: &Result<(T, ConfigFacts), AwsError>) -> Option<ConfigFacts> {
+    match read {
+        Ok((_, facts)) => Some(facts.clone()),
+        Err(e) if e.refused => Some(ConfigFacts::unreadable(e.to_string())),
+        Err(_) => None,
+    }
 }
 
 async fn read_model(client: &Client, name: &str) -> Result<Definition, AwsError> {

@@ -50,10 +50,12 @@ impl AwsError {
         error: impl ProvideErrorMetadata + std::error::Error,
     ) -> Self {
         // An endpoint that is being created, updated or deleted is refused with a
-        // ValidationException ("Cannot update in-progress endpoint"): that passes.
-        let in_progress = error
-            .message()
-            .is_some_and(|m| m.contains("in-progress") || m.contains("must be InService"));
+        // ValidationException ("Cannot update in-progress endpoint"), which clears once it
+        // settles: not a refusal, so the event or the next tick asks again.
+        let in_progress = error.code() == Some("ValidationException")
+            && error
+                .message()
+                .is_some_and(|m| m.contains("in-progress") || m.contains("must be InService"));
         Self {
             operation,
             refused: !in_progress && error.code().is_some_and(|code| REFUSALS.contains(&code)),

@@ -160,12 +160,7 @@ pub fn wake(
         && source != WakeSource::Manual
         && endpoint.is_none()
     {
-        return Decline(format!(
-            "its wake failed {} time(s) (last: {}); it is tried again from {}",
-            wake.failures,
-            wake.last_failure.as_deref().unwrap_or("no reason given"),
-            wake.retry_after.map_or_else(String::new, |t| t.to_string()),
-        ));
+        return Decline(wake.held_back());
     }
     match endpoint {
         Some(e) if e.status == Status::Deleting => {
@@ -241,14 +236,8 @@ pub fn recover(
     else {
         return Done("no woken endpoint waits for its snapshot".into());
     };
-    // Without a record of who asked (a wake by an older build), the schedule is taken to
-    // have asked if there is one: a wake retried by hand's rules would retry forever.
     let attempt = stored.wake.clone().unwrap_or_else(|| {
-        let source = match stored.snapshot.tags.contains_key(tags::SCHEDULE) {
-            true => WakeSource::Schedule,
-            false => WakeSource::Manual,
-        };
-        WakeAttempt::asked(None, source, None, endpoint.created.unwrap_or(now))
+        WakeAttempt::presumed(&stored.snapshot, endpoint.created.unwrap_or(now))
     });
     match endpoint.status {
         Status::Failed

@@ -7,8 +7,7 @@ use crate::aws::scaling_state::Restored;
 use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
 use crate::names::{EndpointName, VariantRef};
-use crate::snapshot::{Phase, Snapshot, Stored, VariantSettings, WakeAttempt};
-use crate::tags::WakeSource;
+use crate::snapshot::{Phase, SettingsUpdate, Snapshot, Stored, VariantSettings, WakeAttempt};
 
 impl Lifecycle {
     /// Brings back what the endpoint's deletion lost, once it is InService again: first the
@@ -48,51 +47,44 @@ impl Lifecycle {
         actor: Actor<'_>,
     ) -> Result<Step, AwsError> {
         let snapshot = &stored.snapshot;
-        let mut wake = stored.wake.clone().unwrap_or_else(|| {
-            WakeAttempt::asked(None, WakeSource::Manual, None, snapshot.taken_at)
-        });
+        let mut wake = stored
+            .wake
+            .clone()
+            .unwrap_or_else(|| WakeAttempt::presumed(snapshot, snapshot.taken_at));
         let mut restored = Restored::default();
-        while let Some((key, update)) = settings_step(snapshot, endpoint, &wake.settings_tried) {
-            // Recorded before it is sent: an update SageMaker takes but does not apply (say,
-            // for want of capacity) is not sent again at every IN_SERVICE and tick.
-            wake.settings_tried.push(key);
-            if !self
-                .table
-                .set_wake(name, version, Phase::Asleep, &wake)
-                .await?
-            {
-                return Ok(Step::Deferred(
-                    "its snapshot changed meanwhile; the restore runs again".into(),
-                ));
+        while let Some((update, settings)) = updates(snapshot, endpoint)
+            .into_iter()
+            .find(|(update, _)| wake.may_send(update))
+        {
+            // Recorded before it is sent: see SETTINGS_SENDS.
+            wake.sent(&update).times += 1;
+            if !self.record_wake(name, &mut version, &wake).await? {
+                return Ok(changed_meanwhile());
             }
-            version += 1;
-            let set =
-                aws::sagemaker::set_weights_and_capacities(&self.sagemaker, name, &update).await;
-            if restored.item(describe(&update), set) {
+            let what = describe(&settings);
+            let sent =
+                aws::sagemaker::set_weights_and_capacities(&self.sagemaker, name, &settings).await;
+            let Err(error) = sent else {
                 return Ok(Step::Applied(format!(
-                    "{} set; the rest follows once it is InService again",
-                    describe(&update)
+                    "{what} set; the rest follows once it is InService again"
                 )));
-            }
-            if let Some(error) = restored.failed {
-                // Not refused, only not answered: the next pass may send it again.
-                wake.settings_tried.pop();
-                if let Err(e) = self
-                    .table
-                    .set_wake(name, version, Phase::Asleep, &wake)
-                    .await
-                {
-                    tracing::warn!(endpoint = %name, error = %e, "the update stays recorded as sent");
+            };
+            if !error.refused {
+                // Not refused, only not answered: this send does not count.
+                wake.sent(&update).times -= 1;
+                let recorded = self.record_wake(name, &mut version, &wake).await;
+                if !matches!(recorded, Ok(true)) {
+                    tracing::warn!(endpoint = %name, item = what, "the send stays counted");
                 }
                 return Err(error);
             }
+            tracing::error!(endpoint = %name, item = what, error = %error, "AWS refused to restore it");
+            wake.sent(&update).refused = Some(error.to_string());
+            if !self.record_wake(name, &mut version, &wake).await? {
+                return Ok(changed_meanwhile());
+            }
         }
-        for wanted in unapplied(snapshot, endpoint) {
-            restored.left_out.push(format!(
-                "{}: SageMaker did not apply it",
-                describe(&[wanted])
-            ));
-        }
+        report_unapplied(&updates(snapshot, endpoint), &wake, &mut restored);
         for target in &snapshot.targets {
             let variant = VariantRef {
                 endpoint: name.clone(),
@@ -120,12 +112,31 @@ impl Lifecycle {
             .set_phase(name, version, Phase::Asleep, Phase::Restored)
             .await?
         {
-            return Ok(Step::Deferred(
-                "its snapshot changed meanwhile; the restore runs again".into(),
-            ));
+            return Ok(changed_meanwhile());
         }
         Ok(summary(version, &restored))
     }
+
+    /// Writes the wake's record under the snapshot's `version`, and counts the write; `false`
+    /// when a newer snapshot stands in the table.
+    async fn record_wake(
+        &self,
+        name: &EndpointName,
+        version: &mut u64,
+        wake: &WakeAttempt,
+    ) -> Result<bool, AwsError> {
+        let written = self
+            .table
+            .set_wake(name, *version, Phase::Asleep, wake)
+            .await?;
+        *version += u64::from(written);
+        Ok(written)
+    }
+}
+
+/// A conditional write met a newer snapshot: another run moved on, and this one starts over.
+fn changed_meanwhile() -> Step {
+    Step::Deferred("its snapshot changed meanwhile; the restore runs again".into())
 }
 
 /// What the snapshot wants of each variant's weight and instance count that the new endpoint
@@ -162,15 +173,14 @@ fn unapplied(snapshot: &Snapshot, endpoint: &Endpoint) -> Vec<VariantSettings> {
         .collect()
 }
 
-/// The next UpdateEndpointWeightsAndCapacities the restore has not sent yet, with its key in
-/// [`WakeAttempt::settings_tried`]. SageMaker updates "variant weight of one or more variants
-/// … or capacity of one variant" at a time: the weights go in one update, then each variant's
-/// instance count in one of its own.
-fn settings_step(
+/// The UpdateEndpointWeightsAndCapacities calls the snapshot still needs, in the order they
+/// are sent. SageMaker updates "variant weight of one or more variants … or capacity of one
+/// variant" at a time: the weights go in one update, then each variant's instance count in one
+/// of its own.
+fn updates(
     snapshot: &Snapshot,
     endpoint: &Endpoint,
-    tried: &[String],
-) -> Option<(String, Vec<VariantSettings>)> {
+) -> Vec<(SettingsUpdate, Vec<VariantSettings>)> {
     let wanted = unapplied(snapshot, endpoint);
     let weights: Vec<VariantSettings> = wanted
         .iter()
@@ -180,19 +190,38 @@ fn settings_step(
             ..v.clone()
         })
         .collect();
-    if !weights.is_empty() && !tried.iter().any(|t| t == "weights") {
-        return Some(("weights".into(), weights));
+    let counts = wanted
+        .into_iter()
+        .filter(|v| v.instances.is_some())
+        .map(|v| {
+            (
+                SettingsUpdate::Count(v.variant.clone()),
+                vec![VariantSettings { weight: None, ..v }],
+            )
+        });
+    (!weights.is_empty())
+        .then_some((SettingsUpdate::Weights, weights))
+        .into_iter()
+        .chain(counts)
+        .collect()
+}
+
+/// The updates still needed once none may be sent again: refused by AWS, or sent and not
+/// applied by SageMaker.
+fn report_unapplied(
+    updates: &[(SettingsUpdate, Vec<VariantSettings>)],
+    wake: &WakeAttempt,
+    restored: &mut Restored,
+) {
+    for (update, settings) in updates {
+        let what = describe(settings);
+        match wake.refusal(update) {
+            Some(refusal) => restored.refused.push(format!("{what}: {refusal}")),
+            None => restored
+                .left_out
+                .push(format!("{what}: SageMaker did not apply it")),
+        }
     }
-    wanted.into_iter().find_map(|v| {
-        let key = format!("count:{}", v.variant);
-        (v.instances.is_some() && !tried.contains(&key)).then(|| {
-            let count = VariantSettings {
-                weight: None,
-                ..v.clone()
-            };
-            (key, vec![count])
-        })
-    })
 }
 
 /// An update's settings, for the report: `weights of blue, green` or `instance count of green`.
@@ -263,30 +292,69 @@ mod tests {
     }
 
     #[test]
-    fn weights_first_then_one_count_per_update_each_once() {
+    fn weights_first_then_one_count_per_update() {
         let snapshot = ab_snapshot();
         let fresh = fixtures::endpoint("ab", &["blue", "green"], &[]);
-        let (key, update) = settings_step(&snapshot, &fresh, &[]).unwrap();
-        assert_eq!(key, "weights");
+        let green = VariantName::new("green").unwrap();
+        // Green's count within its target's bounds (5 is more than its max of 3); blue's count
+        // is the new endpoint's already.
         assert_eq!(
-            update,
+            updates(&snapshot, &fresh),
             [
-                settings("blue", Some(0.25), None),
-                settings("green", Some(0.75), None)
+                (
+                    SettingsUpdate::Weights,
+                    vec![
+                        settings("blue", Some(0.25), None),
+                        settings("green", Some(0.75), None)
+                    ]
+                ),
+                (
+                    SettingsUpdate::Count(green),
+                    vec![settings("green", None, Some(3))]
+                ),
             ]
         );
-        // Green's count, within its target's bounds (5 is more than its max of 3).
-        let (key, update) = settings_step(&snapshot, &fresh, &[key]).unwrap();
-        assert_eq!(
-            (key.as_str(), update),
-            ("count:green", vec![settings("green", None, Some(3))])
-        );
-        // Each sent once: not again, whether SageMaker applied it or not.
-        let tried = ["weights".to_owned(), "count:green".to_owned()];
-        assert_eq!(settings_step(&snapshot, &fresh, &tried), None);
         assert_eq!(
             describe(&[settings("green", None, Some(3))]),
             "the instance count of green"
         );
+        assert_eq!(
+            describe(&updates(&snapshot, &fresh)[0].1),
+            "the weights of blue, green"
+        );
+    }
+
+    #[test]
+    fn an_update_is_sent_twice_at_most_and_never_again_once_refused() {
+        let snapshot = ab_snapshot();
+        let mut wake = WakeAttempt::presumed(&snapshot, snapshot.taken_at);
+        let weights = SettingsUpdate::Weights;
+        assert!(wake.may_send(&weights));
+        wake.sent(&weights).times += 1;
+        assert!(wake.may_send(&weights), "once more, in case it never went");
+        wake.sent(&weights).times += 1;
+        assert!(!wake.may_send(&weights));
+        let count = SettingsUpdate::Count(VariantName::new("green").unwrap());
+        wake.sent(&count).times += 1;
+        wake.sent(&count).refused = Some("ResourceLimitExceeded".into());
+        assert!(!wake.may_send(&count));
+        assert_eq!(wake.refusal(&count), Some("ResourceLimitExceeded"));
+        assert_eq!(wake.refusal(&weights), None);
+        assert_eq!(wake.settings_sent.len(), 2);
+
+        // Neither may be sent again: the refused one is reported as refused, and fails the
+        // restore; the other as not applied.
+        let fresh = fixtures::endpoint("ab", &["blue", "green"], &[]);
+        let mut restored = Restored::default();
+        report_unapplied(&updates(&snapshot, &fresh), &wake, &mut restored);
+        assert_eq!(
+            restored.left_out,
+            ["the weights of blue, green: SageMaker did not apply it"]
+        );
+        assert_eq!(
+            restored.refused,
+            ["the instance count of green: ResourceLimitExceeded"]
+        );
+        assert!(matches!(summary(7, &restored), Step::Failed(_)));
     }
 }

@@ -7,7 +7,7 @@ use super::decide::{self, RECENT_TRAFFIC, SleepDecision, Verdict};
 use super::{Actor, Lifecycle, Report, Step};
 use crate::act::Outcome;
 use crate::aws::{self, AwsError};
-use crate::fleet::{ConfigFacts, Endpoint};
+use crate::fleet::Endpoint;
 use crate::idle;
 use crate::names::{EndpointName, VariantRef};
 use crate::plan::sleepable::{SleepTrigger, config_blocker};
@@ -72,12 +72,7 @@ impl Lifecycle {
                             refused: false,
                         })?;
                         let read = aws::definitions::read(&self.sagemaker, &config).await;
-                        let facts = match &read {
-                            Ok((_, facts)) => Some(facts.clone()),
-                            // Deleted while the endpoint runs on it, say: a lasting decline.
-                            Err(e) if e.refused => Some(ConfigFacts::unreadable(e.to_string())),
-                            Err(_) => None,
-                        };
+                        let facts = aws::definitions::facts_of(&read);
                         if let Some(why) = facts.and_then(|f| config_blocker(&f, &self.allowed)) {
                             return Ok(Step::Declined(why));
                         }

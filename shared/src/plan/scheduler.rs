@@ -280,12 +280,7 @@ fn plan_wake(
         return Ok(Vec::new());
     };
     if let Some(wake) = stored.wake.as_ref().filter(|w| !w.may_retry(now)) {
-        return Err(format!(
-            "{reason}, but its wake failed {} time(s) (last: {}); it is tried again from {}",
-            wake.failures,
-            wake.last_failure.as_deref().unwrap_or("no reason given"),
-            wake.retry_after.map_or_else(String::new, |t| t.to_string()),
-        ));
+        return Err(format!("{reason}, but {}", wake.held_back()));
     }
     Ok(vec![Planned {
         endpoint: stored.snapshot.endpoint.clone(),

@@ -253,10 +253,11 @@ impl Schedule {
             .filter(move |o| o.end == end)
     }
 
-    /// Whether a holiday begins between `from` and `to`: a gap across one is a day long, or
-    /// nearly (a DST day), and is slept as holidays are.
+    /// Whether a holiday falls between `from` and `to`: a gap across one is a day long, or
+    /// nearly (a DST day), and is slept as holidays are. `from`'s own day counts: a period
+    /// that ends at midnight (`24:00`, or an overnight one cut by the holiday) ends on it.
     fn holiday_between(&self, from: Timestamp, to: Timestamp) -> bool {
-        let mut day = tomorrow(self.timezone.to_datetime(from).date());
+        let mut day = self.timezone.to_datetime(from).date();
         let last = self.timezone.to_datetime(to).date();
         while day <= last {
             if self.holidays.contains(&day) {

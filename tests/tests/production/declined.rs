@@ -291,10 +291,25 @@ async fn an_idle_alarm_declined_inside_a_period_stays_quiet_until_the_period_end
 }
 
 /// The scheduler knows what the sleeper would decline (from the EndpointConfig, read once per
-/// container): off-hours it does not ask every tick for a sleep that cannot happen.
+/// container): off-hours it does not ask every tick for a sleep that cannot happen, whether the
+/// EndpointConfig says so (a KMS key) or cannot be read at all (its model deleted under it).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scheduled_sleep_the_deployment_could_not_bring_back_is_not_asked_for_every_tick() {
     let h = Harness::start(CONFIG).await;
+    h.aws.create_model("orphan-model").await;
+    h.aws
+        .new_endpoint_config("orphan")
+        .production_variants(variant("AllTraffic", Some("orphan-model")))
+        .send()
+        .await
+        .unwrap();
+    h.aws
+        .create_endpoint_on("orphan", "orphan-config", &[("sagetide:schedule", "desk")])
+        .await;
+    h.aws
+        .register_target("orphan", "AllTraffic", 1, 2, None)
+        .await;
+    h.aws.delete_model("orphan-model").await;
     h.aws.create_model("m").await;
     h.aws
         .new_endpoint_config("sealed")
@@ -315,19 +330,34 @@ async fn a_scheduled_sleep_the_deployment_could_not_bring_back_is_not_asked_for_
     for evening in ["2026-11-24T20:00:00Z", "2026-11-24T20:05:00Z"] {
         let report = scheduler.invoke(scheduled_event(evening)).await.unwrap();
         assert_eq!(report["actions"], json!([]), "{report}");
-        let why = report["skipped"][0]["why"].as_str().unwrap();
+        let why = |endpoint: &str| {
+            let skipped = report["skipped"].as_array().unwrap();
+            let found = skipped.iter().find(|s| s["endpoint"] == endpoint);
+            found.map_or_else(String::new, |s| s["why"].as_str().unwrap().to_owned())
+        };
+        let sealed = why("sealed");
         assert!(
-            why.contains("off-hours, but it is not put to sleep") && why.contains("KMS key"),
-            "{why}"
+            sealed.contains("off-hours, but it is not put to sleep") && sealed.contains("KMS key"),
+            "{report}"
+        );
+        let orphan = why("orphan");
+        assert!(
+            orphan.contains("off-hours, but it is not put to sleep")
+                && orphan.contains("a model of it cannot be read")
+                && orphan.contains("orphan-model"),
+            "{report}"
         );
     }
     let calls = h.proxy.take();
     let count = |op: &str| calls.iter().filter(|c| *c == op).count();
-    // One read of the EndpointConfig and its model for both ticks; no lease, no sleep.
-    assert_eq!(count("sagemaker:DescribeEndpointConfig"), 1, "{calls:?}");
+    // One read of each EndpointConfig and its model for both ticks; no lease, no sleep.
+    assert_eq!(count("sagemaker:DescribeEndpointConfig"), 2, "{calls:?}");
+    assert_eq!(count("sagemaker:DescribeModel"), 2, "{calls:?}");
     assert_eq!(count("dynamodb:PutItem"), 0, "{calls:?}");
-    assert_eq!(
-        h.aws.endpoint_status("sealed").await.as_deref(),
-        Some("InService")
-    );
+    for endpoint in ["sealed", "orphan"] {
+        assert_eq!(
+            h.aws.endpoint_status(endpoint).await.as_deref(),
+            Some("InService")
+        );
+    }
 }
