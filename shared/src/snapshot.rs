@@ -332,8 +332,9 @@ pub struct SettingsSent {
     pub refused: Option<String>,
 }
 
-/// How often one update is sent at most: twice, so that one recorded but never sent (a crash
-/// or a lost answer between the record and the call) is sent after all, while one that
+/// How often one update is sent at most, not counting sends that failed without being refused:
+/// twice, so that one recorded but never sent (a crash or a lost answer between the record and
+/// the call) is sent after all, while one that
 /// SageMaker takes but does not apply (for want of capacity, say) is reported rather than sent
 /// at every IN_SERVICE and tick.
 pub const SETTINGS_SENDS: u32 = 2;

@@ -47,10 +47,9 @@ impl Lifecycle {
         actor: Actor<'_>,
     ) -> Result<Step, AwsError> {
         let snapshot = &stored.snapshot;
-        let mut wake = stored
-            .wake
-            .clone()
-            .unwrap_or_else(|| WakeAttempt::presumed(snapshot, snapshot.taken_at));
+        let mut wake = stored.wake.clone().unwrap_or_else(|| {
+            WakeAttempt::presumed(snapshot, endpoint.created.unwrap_or(snapshot.taken_at))
+        });
         let mut restored = Restored::default();
         while let Some((update, settings)) = updates(snapshot, endpoint)
             .into_iter()

@@ -359,6 +359,10 @@ fn plan_idle_alarms(
             continue;
         };
         wanted.insert(&endpoint.name);
+        // Put to sleep a moment ago (its alarm went with it), or failed: it gets none.
+        if matches!(endpoint.status, Status::Deleting | Status::Failed) {
+            continue;
+        }
         let window = match tags::idle_after(value) {
             Ok(window) => window,
             Err(_) => continue,

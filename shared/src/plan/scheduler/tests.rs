@@ -403,6 +403,28 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
     assert_eq!(marks(&plan_with(&[], false)), [true]);
     assert_eq!(marks(&plan_with(&[], true)), [false]);
 
+    // An endpoint being deleted (slept a moment ago, with its alarm) or failed gets none.
+    for status in [Status::Deleting, Status::Failed] {
+        let mut going = quiet[0].clone();
+        going.status = status;
+        let observed = Observed {
+            endpoints: std::slice::from_ref(&going),
+            targets: &[],
+            sleeping: &[],
+            idle_alarms: &[],
+            idle_alarms_made: true,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+        };
+        let plan = super::plan(&observed, &config(), berlin("2026-11-23T10:00"));
+        assert_eq!(
+            marks(&plan.actions),
+            Vec::<bool>::new(),
+            "{:?}",
+            going.status
+        );
+    }
+
     let window = jiff::SignedDuration::from_mins(90);
     let name = |n: &str| EndpointName::new(n).unwrap();
     let variant = VariantName::new("AllTraffic").unwrap();
