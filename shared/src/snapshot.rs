@@ -316,7 +316,7 @@ pub struct WakeAttempt {
 
 /// One UpdateEndpointWeightsAndCapacities of a restore: SageMaker takes the weights of several
 /// variants, or the instance count of one, at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SettingsUpdate {
     Weights,
@@ -334,9 +334,8 @@ pub struct SettingsSent {
 
 /// How often one update is sent at most, not counting sends that failed without being refused:
 /// twice, so that one recorded but never sent (a crash or a lost answer between the record and
-/// the call) is sent after all, while one that
-/// SageMaker takes but does not apply (for want of capacity, say) is reported rather than sent
-/// at every IN_SERVICE and tick.
+/// the call) is sent after all, while one that SageMaker takes but does not apply (for want of
+/// capacity, say) is reported rather than sent at every IN_SERVICE and tick.
 pub const SETTINGS_SENDS: u32 = 2;
 
 /// The wait before the first retry of a failed wake; it doubles with each failure up to
