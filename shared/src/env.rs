@@ -17,6 +17,9 @@ pub struct EnvError {
 pub struct Env {
     /// `SAGETIDE_CONFIG_PARAMETER`: the SSM parameter with the configuration document.
     pub config_parameter: String,
+    /// `SAGETIDE_DEPLOYMENT`: the deployment's name (the template's stack name); when set, the
+    /// functions act only if the account and region's deployment marker names it.
+    pub deployment: Option<String>,
     /// `SAGETIDE_DRY_RUN=true`: decide and log, mutate nothing.
     pub dry_run: bool,
     /// `SAGETIDE_NOW`: a fixed *now* for simulations; unset in production.
@@ -29,12 +32,41 @@ pub struct Env {
     /// comma-separated ARNs of the KMS keys it may create grants on, and `SAGETIDE_MODEL_ROLES`
     /// (default `*`), the name pattern of the roles it may pass to SageMaker.
     pub allowed: Allowed,
+    /// How many endpoints may be put to sleep without a person: `SAGETIDE_MAX_SLEEPS_PER_TICK`
+    /// and `SAGETIDE_MAX_SLEEPS_PER_HOUR`.
+    pub sleep_limits: SleepLimits,
+}
+
+/// The blast-radius limit: a document edit or a tag change that would delete many endpoints
+/// at once is far more likely a mistake than an intention, so automatic sleeps beyond these
+/// are not done and are reported; sleeps asked by hand are a person's decision and not limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SleepLimits {
+    /// Sleeps one scheduler tick may start.
+    pub per_tick: usize,
+    /// Sleeps (scheduled and idle) all functions together may start in one UTC clock hour.
+    pub per_hour: usize,
+}
+
+impl Default for SleepLimits {
+    fn default() -> Self {
+        Self {
+            per_tick: 10,
+            per_hour: 30,
+        }
+    }
 }
 
 pub const DEFAULT_CONFIG_PARAMETER: &str = "/sagetide/config";
 /// Longer than any function runs (their timeout is 60 s), so a live holder never loses its
 /// lease; short enough that a crashed one blocks the endpoint only briefly.
 pub const DEFAULT_LEASE_TTL: SignedDuration = SignedDuration::from_secs(120);
+/// The shortest lease outside a simulation: the functions' timeout (60 s, template.yaml) and a
+/// margin for the clocks of two holders, so that a live holder's lease cannot run out under it.
+pub const MIN_LEASE_TTL: SignedDuration = SignedDuration::from_secs(90);
+/// The longest lease: a crashed holder blocks its endpoint this long at most, and a lease that
+/// expires further ahead than this was not written by a sagetide function and is taken over.
+pub const MAX_LEASE_TTL: SignedDuration = SignedDuration::from_hours(1);
 
 impl Env {
     pub fn load() -> Result<Self, EnvError> {
@@ -70,11 +102,28 @@ impl Env {
         };
         let lease_ttl = match get("SAGETIDE_LEASE_TTL").filter(|v| !v.trim().is_empty()) {
             None => DEFAULT_LEASE_TTL,
-            Some(v) => crate::tags::parse_duration(&v).map_err(|_| EnvError {
-                name: "SAGETIDE_LEASE_TTL",
-                value: v.clone(),
-                why: "expected a duration such as 2m or 90s",
-            })?,
+            Some(v) => {
+                let ttl = crate::tags::parse_duration(&v).map_err(|_| EnvError {
+                    name: "SAGETIDE_LEASE_TTL",
+                    value: v.clone(),
+                    why: "expected a duration such as 2m or 90s",
+                })?;
+                // A simulation's invocations are driven by its harness, not cut off by Lambda's
+                // timeout, so it may use short leases to heal crashes quickly.
+                let shortest = if now.is_some() {
+                    SignedDuration::from_secs(1)
+                } else {
+                    MIN_LEASE_TTL
+                };
+                if ttl < shortest || ttl > MAX_LEASE_TTL {
+                    return Err(EnvError {
+                        name: "SAGETIDE_LEASE_TTL",
+                        value: v,
+                        why: "expected 90s to 1h: longer than the functions' 60 s timeout with a margin, so a running function keeps its lease, and at most an hour",
+                    });
+                }
+                ttl
+            }
         };
         let (kms_keys, not_arns): (Vec<String>, Vec<String>) = get("SAGETIDE_KMS_KEYS")
             .unwrap_or_default()
@@ -92,11 +141,26 @@ impl Env {
                 "SAGETIDE_KMS_KEYS: not key ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID); endpoints encrypted with them are not put to sleep"
             );
         }
+        let limit =
+            |name: &'static str, default: usize| match get(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<usize>().map_err(|_| EnvError {
+                    name,
+                    value: v.clone(),
+                    why: "expected a whole number of endpoints, 0 or more",
+                }),
+            };
+        let defaults = SleepLimits::default();
+        let sleep_limits = SleepLimits {
+            per_tick: limit("SAGETIDE_MAX_SLEEPS_PER_TICK", defaults.per_tick)?,
+            per_hour: limit("SAGETIDE_MAX_SLEEPS_PER_HOUR", defaults.per_hour)?,
+        };
         let model_roles = get("SAGETIDE_MODEL_ROLES")
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| "*".to_owned());
         Ok(Self {
             lease_ttl,
+            sleep_limits,
             allowed: Allowed {
                 kms_keys,
                 model_roles,
@@ -104,6 +168,9 @@ impl Env {
             config_parameter: get("SAGETIDE_CONFIG_PARAMETER")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_CONFIG_PARAMETER.to_owned()),
+            deployment: get("SAGETIDE_DEPLOYMENT")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
             dry_run,
             now,
             table: get("SAGETIDE_TABLE").filter(|v| !v.trim().is_empty()),
@@ -166,6 +233,41 @@ mod tests {
         assert!(load(&[("SAGETIDE_DRY_RUN", "yes please")]).is_err());
         assert!(load(&[("SAGETIDE_NOW", "tomorrow")]).is_err());
         assert!(load(&[("SAGETIDE_NOW", "9999-12-31T00:00:00Z")]).is_err());
+    }
+
+    #[test]
+    fn a_lease_outlasts_the_timeout_but_not_an_hour_unless_simulated() {
+        let ttl = |v: &str| load(&[("SAGETIDE_LEASE_TTL", v)]).map(|e| e.lease_ttl);
+        assert_eq!(ttl("90s").unwrap(), MIN_LEASE_TTL);
+        assert_eq!(ttl("1h").unwrap(), MAX_LEASE_TTL);
+        for bad in ["1s", "60s", "89s", "61m", "1d", "soon"] {
+            let error = ttl(bad).unwrap_err().to_string();
+            assert!(error.contains("SAGETIDE_LEASE_TTL"), "{error}");
+        }
+        let simulated = load(&[
+            ("SAGETIDE_LEASE_TTL", "1s"),
+            ("SAGETIDE_NOW", "2026-11-23T08:00:00Z"),
+        ]);
+        assert_eq!(simulated.unwrap().lease_ttl, SignedDuration::from_secs(1));
+    }
+
+    #[test]
+    fn sleep_limits_are_whole_numbers() {
+        assert_eq!(load(&[]).unwrap().sleep_limits, SleepLimits::default());
+        let limits = load(&[
+            ("SAGETIDE_MAX_SLEEPS_PER_TICK", "0"),
+            ("SAGETIDE_MAX_SLEEPS_PER_HOUR", " 7 "),
+        ])
+        .unwrap()
+        .sleep_limits;
+        assert_eq!((limits.per_tick, limits.per_hour), (0, 7));
+        for bad in ["-1", "ten", "1.5"] {
+            let error = load(&[("SAGETIDE_MAX_SLEEPS_PER_HOUR", bad)]).unwrap_err();
+            assert!(
+                error.to_string().contains("SAGETIDE_MAX_SLEEPS_PER_HOUR"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl Function {
     pub fn calls(self) -> &'static [&'static str] {
         match self {
             Function::Scheduler => &[
-                "ssm:GetParameter",
+                "ssm:GetParameters",
                 "sagemaker:Search",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
@@ -163,7 +163,7 @@ impl Function {
                 "application-autoscaling:PutScalingPolicy",
             ],
             Function::Sleeper => &[
-                "ssm:GetParameter",
+                "ssm:GetParameters",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
@@ -214,7 +214,7 @@ impl Function {
                 "cloudwatch:PutMetricAlarm",
             ],
             Function::Remediator => &[
-                "ssm:GetParameter",
+                "ssm:GetParameters",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
@@ -227,6 +227,7 @@ impl Function {
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "cloudwatch:ListTagsForResource",
+                "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutMetricData",
                 "application-autoscaling:DescribeScalableTargets",
                 "application-autoscaling:RegisterScalableTarget",

@@ -13,7 +13,6 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::function::Function;
 use crate::{Harness, LEASE_TTL, alarm_change, alarm_event, scheduled_event, state_change};
 
 pub const CONFIG: &str = r#"
@@ -178,7 +177,7 @@ pub struct Step {
 pub struct World<'h> {
     h: &'h Harness,
     start: Timestamp,
-    scheduler: Function,
+    scheduler: crate::Ticker<'h>,
     /// The fleet's endpoints that existed at the last look.
     existing: BTreeSet<String>,
     /// The longest any invocation took (Lambda would have stopped it at the function's timeout).
@@ -206,9 +205,7 @@ impl<'h> World<'h> {
             })
             .collect();
         h.aws.put_invocations(IDLE, "AllTraffic", &requests).await;
-        let scheduler = h
-            .function("scheduler", &[("SAGETIDE_LEASE_TTL", LEASE_TTL)])
-            .await;
+        let scheduler = h.scheduler(&[("SAGETIDE_LEASE_TTL", LEASE_TTL)]);
         // The fleet's own creation happened before sagetide was deployed.
         h.moto.settle().await;
         let existing = h.aws.endpoints().await;

@@ -67,6 +67,7 @@ impl Harness {
         let proxy = proxy::Proxy::start(&moto.url).await;
         let aws = seed::Aws::new(&moto.url).await;
         aws.create_table().await;
+        aws.put_deployment_marker(seed::DEPLOYMENT).await;
         aws.put_config(config).await;
         Self { aws, proxy, moto }
     }
@@ -75,6 +76,7 @@ impl Harness {
     pub async fn reset(&self, config: &str) {
         self.moto.reset();
         self.aws.create_table().await;
+        self.aws.put_deployment_marker(seed::DEPLOYMENT).await;
         self.aws.put_config(config).await;
         self.proxy.take();
     }
@@ -138,6 +140,19 @@ impl Harness {
         deliveries
     }
 
+    /// The scheduler as EventBridge ticks it (see [`Ticker`]), with `extra_env`.
+    pub fn scheduler(&self, extra_env: &[(&str, &str)]) -> Ticker<'_> {
+        Ticker {
+            h: self,
+            env: extra_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            last: None,
+            logs: Vec::new(),
+        }
+    }
+
     /// Like [`Harness::function`], with the binary at `path` (a release build, say).
     pub async fn function_binary(
         &self,
@@ -152,9 +167,53 @@ impl Harness {
                 "SAGETIDE_CONFIG_PARAMETER",
                 seed::CONFIG_PARAMETER.to_owned(),
             ),
+            ("SAGETIDE_DEPLOYMENT", seed::DEPLOYMENT.to_owned()),
         ];
         env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         function::Function::start_binary(path, name, &env).await
+    }
+}
+
+/// The scheduler as EventBridge ticks it: every tick reaches a process whose clock
+/// (`SAGETIDE_NOW`) is the tick's own time, as a tick delivered on time finds the real clock (the
+/// scheduler refuses ticks far from its clock). A tick without a readable time reaches a
+/// process on the real clock.
+pub struct Ticker<'h> {
+    h: &'h Harness,
+    env: Vec<(String, String)>,
+    last: Option<(String, function::Function)>,
+    logs: Vec<Value>,
+}
+
+impl Ticker<'_> {
+    /// Delivers `event` at the clock of its own `time`.
+    pub async fn invoke(&mut self, event: Value) -> Result<Value, Value> {
+        let clock = event["time"].as_str().unwrap_or_default().to_owned();
+        self.invoke_at(event, &clock).await
+    }
+
+    /// Delivers `event` to a process whose clock is `clock` (empty: the real clock); one
+    /// process answers the ticks of one clock, as one container does.
+    pub async fn invoke_at(&mut self, event: Value, clock: &str) -> Result<Value, Value> {
+        if self.last.as_ref().is_none_or(|(at, _)| at != clock) {
+            let mut env: Vec<(&str, &str)> = vec![("SAGETIDE_NOW", clock)];
+            env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let process = self.h.function("scheduler", &env).await;
+            if let Some((_, old)) = self.last.replace((clock.to_owned(), process)) {
+                self.logs.extend(old.take_logs());
+            }
+        }
+        let (_, process) = self.last.as_mut().expect("a process was started");
+        process.invoke(event).await
+    }
+
+    /// The log lines the processes printed so far, parsed as JSON, and forgotten.
+    pub fn take_logs(&mut self) -> Vec<Value> {
+        let mut logs = std::mem::take(&mut self.logs);
+        if let Some((_, process)) = &self.last {
+            logs.extend(process.take_logs());
+        }
+        logs
     }
 }
 

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 
 pub const TABLE: &str = "sagetide";
 pub const CONFIG_PARAMETER: &str = "/sagetide/config";
+/// The deployment the test functions are (`SAGETIDE_DEPLOYMENT`), as the template's stack name.
+pub const DEPLOYMENT: &str = "sagetide-test";
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
 pub struct Aws {
@@ -98,6 +100,34 @@ impl Aws {
             .send()
             .await
             .expect("create table");
+        // As template.yaml sets it up.
+        self.dynamodb
+            .update_time_to_live()
+            .table_name(TABLE)
+            .time_to_live_specification(
+                aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                    .attribute_name(sagetide::aws::table::EXPIRES_AT)
+                    .enabled(true)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("time to live");
+    }
+
+    /// The account and region's deployment marker, naming `deployment`, as the template's
+    /// stack creates it.
+    pub async fn put_deployment_marker(&self, deployment: &str) {
+        self.ssm
+            .put_parameter()
+            .name(sagetide::config::DEPLOYMENT_MARKER)
+            .value(deployment)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("put deployment marker");
     }
 
     pub async fn put_config(&self, yaml: &str) {

@@ -106,7 +106,7 @@ async fn a_rate_per_api_faults_only_that_api_and_the_sdk_retries_it() {
     h.proxy.take();
     let faults = Faults::new(SEED, 0.0).with_rate("sagemaker:Search", 0.3);
     h.proxy.set_faults(Some(faults));
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let ticks = 8;
     for i in 0..ticks {
         let tick = sagetide_tests::scheduled_event(&world.tick_at(i).to_string());

@@ -644,7 +644,7 @@ async fn a_wake_alarm_still_in_alarm_wakes_its_endpoint_at_the_next_tick() {
         .await
         .unwrap();
     assert_eq!(outcome(&slept), "applied", "{slept}");
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let tick = sagetide_tests::scheduled_event(&now);
     assert_eq!(
         scheduler.invoke(tick.clone()).await.unwrap()["actions"],

@@ -70,6 +70,7 @@ fn outcomes(response: &Value) -> Vec<String> {
 async fn alarm_then_ok_restores_the_exact_prior_suspended_state() {
     let h = Harness::start(CONFIG).await;
     chat(&h).await;
+    h.aws.alarm_in_state(FIVE_XX, "ALARM").await;
     let mut remediator = h.function("remediator", &[]).await;
 
     let alarm = remediator
@@ -104,6 +105,7 @@ async fn alarm_then_ok_restores_the_exact_prior_suspended_state() {
 async fn reordered_and_duplicate_events_leave_the_right_state() {
     let h = Harness::start(CONFIG).await;
     chat(&h).await;
+    h.aws.alarm_in_state(FIVE_XX, "OK").await;
     let mut remediator = h.function("remediator", &[]).await;
     let event = |state: &str, at: &str| alarm_change(FIVE_XX, state, Some("chat"), at);
 
@@ -116,10 +118,11 @@ async fn reordered_and_duplicate_events_leave_the_right_state() {
         .invoke(event("ALARM", "2026-11-24T10:00:00Z"))
         .await
         .unwrap();
-    assert_eq!(outcomes(&late), ["already-done"], "{late}");
+    assert!(late["ignored"].is_string(), "{late}");
     assert_eq!(suspended(&h, "shadow").await, (false, false, false));
 
     // A new ALARM at 11:00, delivered twice, then the late OK of 10:20 again.
+    h.aws.set_alarm_state(FIVE_XX, "ALARM").await;
     for _ in 0..2 {
         remediator
             .invoke(event("ALARM", "2026-11-24T11:00:00Z"))
@@ -155,7 +158,7 @@ async fn raise_min_and_a_scheduler_tick_during_the_alarm_agree() {
     let h = Harness::start(CONFIG).await;
     chat(&h).await;
     let at = |time: &str| format!("2026-11-24T{time}:00Z");
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let mut tick = async |time: &str| scheduler.invoke(scheduled_event(&at(time))).await.unwrap();
 
     tick("07:00").await;
@@ -199,6 +202,7 @@ async fn bad_input_is_logged_and_changes_nothing() {
     h.aws
         .register_target("plain", "AllTraffic", 1, 4, None)
         .await;
+    h.aws.alarm_in_state(FIVE_XX, "ALARM").await;
     let mut remediator = h.function("remediator", &[]).await;
     let at = "2026-11-24T10:00:00Z";
 
@@ -253,7 +257,7 @@ async fn a_lost_ok_is_delivered_by_the_next_tick() {
 
     // The alarm is OK now, but its event never reaches the remediator.
     h.aws.alarm_in_state(FIVE_XX, "OK").await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let report = scheduler
         .invoke(scheduled_event("2026-11-24T10:00:00Z"))
         .await
@@ -325,4 +329,65 @@ remediation:
         .filter(|c| c == "sagemaker:CreateEndpoint")
         .count();
     assert_eq!(creates, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alarm_stamped_ahead_of_the_clock_or_not_in_alarm_starts_no_remedy() {
+    let h = Harness::start(CONFIG).await;
+    chat(&h).await;
+    h.aws.alarm_in_state(FIVE_XX, "OK").await;
+    let mut remediator = h
+        .function("remediator", &[("SAGETIDE_NOW", "2026-11-24T10:00:00Z")])
+        .await;
+    h.proxy.take();
+
+    // Stamped in the year 8999, it would outrank every real OK until then.
+    let forged = remediator
+        .invoke(alarm_change(
+            FIVE_XX,
+            "ALARM",
+            Some("chat"),
+            "8999-01-01T00:00:00Z",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(forged["errorType"], "RejectedEvent", "{forged}");
+    assert!(
+        forged["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("ahead of the clock")),
+        "{forged}"
+    );
+    // On time, but CloudWatch says the alarm is OK.
+    let not_firing = remediator
+        .invoke(alarm_change(
+            FIVE_XX,
+            "ALARM",
+            Some("chat"),
+            "2026-11-24T09:59:00Z",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        not_firing["ignored"]
+            .as_str()
+            .is_some_and(|m| m.contains("not in ALARM now")),
+        "{not_firing}"
+    );
+    assert_eq!(proxy::mutating(&h.proxy.take()), Vec::<String>::new());
+    assert_eq!(suspended(&h, "shadow").await, (false, false, false));
+
+    // Once it is in ALARM, the same event starts the remedy.
+    h.aws.set_alarm_state(FIVE_XX, "ALARM").await;
+    let started = remediator
+        .invoke(alarm_change(
+            FIVE_XX,
+            "ALARM",
+            Some("chat"),
+            "2026-11-24T09:59:00Z",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&started), ["applied"], "{started}");
+    assert_eq!(suspended(&h, "shadow").await, (true, false, false));
 }

@@ -55,7 +55,7 @@ fn log_lines_about<'a>(logs: &'a [Value], endpoint: &str) -> Vec<&'a Value> {
 async fn berlin_schedule_at_0759_0800_1859_1900_local() {
     let h = Harness::start(CONFIG).await;
     office_endpoint(&h, 1, 1).await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     // Monday 2026-11-23, CET (UTC+1).
     for (utc, expected) in [
@@ -88,7 +88,7 @@ async fn berlin_schedule_at_0759_0800_1859_1900_local() {
 async fn berlin_schedule_follows_local_time_across_the_spring_dst_change() {
     let h = Harness::start(CONFIG).await;
     office_endpoint(&h, 1, 1).await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     // Friday before the change (CET): 08:00 local is 07:00 UTC. Monday after (CEST): 06:00 UTC.
     for (utc, expected) in [
@@ -117,7 +117,7 @@ async fn an_untagged_endpoint_is_never_touched() {
     h.aws
         .register_target("untagged", "AllTraffic", 5, 7, None)
         .await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     scheduler
         .invoke(scheduled_event("2026-11-23T10:00:00Z"))
@@ -142,7 +142,7 @@ async fn a_two_variant_endpoint_gets_both_variants_scaled_and_a_missing_target_r
         .create_endpoint("ab", &["blue", "green"], &[OFFICE])
         .await;
     h.aws.register_target("ab", "blue", 1, 1, None).await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     scheduler
         .invoke(scheduled_event("2026-11-23T10:00:00Z"))
@@ -171,7 +171,7 @@ async fn suspended_state_and_scaling_policies_are_left_as_they_were() {
     let policies_before = h.aws.policies("ep", "AllTraffic").await;
     let actions_before = h.aws.scheduled_actions("ep", "AllTraffic").await;
     assert_eq!(policies_before.len(), 2);
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     scheduler
         .invoke(scheduled_event("2026-11-23T10:00:00Z"))
@@ -199,7 +199,7 @@ async fn a_duplicate_tick_makes_no_mutating_call() {
     h.aws
         .create_endpoint("ab", &["blue", "green"], &[OFFICE])
         .await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let tick = scheduled_event("2026-11-23T10:00:00Z");
 
     scheduler.invoke(tick.clone()).await.unwrap();
@@ -236,9 +236,7 @@ async fn dry_run_plans_and_logs_but_mutates_nothing() {
             "awake-until=2026-11-23T09:00:00Z",
         )
         .await;
-    let mut scheduler = h
-        .function("scheduler", &[("SAGETIDE_DRY_RUN", "true")])
-        .await;
+    let mut scheduler = h.scheduler(&[("SAGETIDE_DRY_RUN", "true")]);
 
     let report = scheduler
         .invoke(scheduled_event("2026-11-23T10:00:00Z"))
@@ -282,7 +280,7 @@ async fn an_override_holds_until_it_expires_and_is_then_removed() {
             "awake-until=2026-11-23T21:00:00Z",
         )
         .await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     // 20:30 Berlin is off-hours, but the override keeps the endpoint awake.
     scheduler
@@ -317,7 +315,7 @@ async fn an_asleep_override_holds_off_hours_capacity_during_a_period() {
             "asleep-until=2026-11-23T12:00:00Z",
         )
         .await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     scheduler
         .invoke(scheduled_event("2026-11-23T10:00:00Z"))
@@ -353,7 +351,7 @@ async fn bad_tags_are_logged_by_endpoint_and_the_rest_of_the_fleet_is_handled() 
     h.aws
         .register_target("garbled", "AllTraffic", 4, 4, None)
         .await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     let report = scheduler
         .invoke(scheduled_event("2026-11-23T10:00:00Z"))
@@ -385,7 +383,7 @@ async fn bad_tags_are_logged_by_endpoint_and_the_rest_of_the_fleet_is_handled() 
 async fn a_malformed_event_is_rejected_and_nothing_changes() {
     let h = Harness::start(CONFIG).await;
     office_endpoint(&h, 1, 1).await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     for event in [
         serde_json::json!({"hello": "world"}),
@@ -409,7 +407,7 @@ async fn an_invalid_document_changes_nothing_at_all() {
     let invalid = CONFIG.replace("min: 2, max: 10", "min: 20, max: 10");
     let h = Harness::start(&invalid).await;
     office_endpoint(&h, 1, 1).await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     let error = scheduler
         .invoke(scheduled_event("2026-11-23T10:00:00Z"))
@@ -464,7 +462,7 @@ async fn a_sleep_schedule_deletes_off_hours_and_recreates_prewarmed_with_its_aut
         deleting: 1.0,
     };
     h.moto.set_timing(slow).await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let mut tick =
         async |time: &str| actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
 
@@ -514,7 +512,7 @@ async fn idle_alarms_follow_the_idle_after_tag() {
     h.aws
         .create_endpoint("busy", &["AllTraffic"], &[OFFICE])
         .await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let mut tick =
         async |time: &str| actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
 
@@ -629,7 +627,7 @@ async fn a_steady_tick_costs_one_describe_per_fifty_variants_whatever_the_fleet(
             .create_endpoint(&format!("ep-{i:03}"), &["AllTraffic"], &[OFFICE])
             .await;
     }
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let tick = scheduled_event("2026-11-23T10:00:00Z");
 
     scheduler.invoke(tick.clone()).await.unwrap();
@@ -676,7 +674,7 @@ async fn working_day(afternoon: &str) -> (usize, usize) {
         .await;
     h.moto.settle().await;
     h.proxy.take_endpoint_changes();
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     let start = "2026-11-23T07:30[Europe/Berlin]"
         .parse::<jiff::ZonedDateTime>()
         .unwrap()

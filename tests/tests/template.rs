@@ -248,3 +248,92 @@ fn resources_are_named_wherever_the_action_allows() {
         }
     }
 }
+
+/// Every EventBridge rule of every function, as (binary, rule name, pattern).
+fn rules(template: &Value) -> Vec<(String, String, &Value)> {
+    let mut rules = Vec::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else {
+            continue;
+        };
+        for (name, event) in resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if event["Type"] == "EventBridgeRule" {
+                let name = name.as_str().unwrap().to_owned();
+                rules.push((binary.to_owned(), name, &event["Properties"]["Pattern"]));
+            }
+        }
+    }
+    rules
+}
+
+#[test]
+fn every_rule_takes_only_the_deployments_own_account_and_region() {
+    let template = template();
+    let rules = rules(&template);
+    assert_eq!(rules.len(), 4, "{rules:?}");
+    let reference = |value: &Value| match value {
+        Value::Sequence(one) if one.len() == 1 => match &one[0] {
+            Value::Tagged(t) if t.tag == "Ref" => t.value.as_str().map(str::to_owned),
+            _ => None,
+        },
+        _ => None,
+    };
+    for (function, rule, pattern) in &rules {
+        assert_eq!(
+            (
+                reference(&pattern["account"]),
+                reference(&pattern["region"])
+            ),
+            (
+                Some("AWS::AccountId".to_owned()),
+                Some("AWS::Region".to_owned())
+            ),
+            "{function} rule {rule}"
+        );
+    }
+}
+
+#[test]
+fn target_tracking_flips_do_not_reach_the_waker_and_a_storm_cannot_take_the_accounts_concurrency() {
+    let template = template();
+    let waker = &template["Resources"]["WakerFunction"]["Properties"];
+    let pattern = &waker["Events"]["WakeAlarm"]["Properties"]["Pattern"];
+    assert_eq!(
+        pattern["detail"]["alarmName"][0]["anything-but"]["prefix"],
+        "TargetTracking-"
+    );
+    let reserved = waker["ReservedConcurrentExecutions"].as_u64();
+    assert!(
+        reserved.is_some_and(|n| (1..=10).contains(&n)),
+        "{reserved:?}"
+    );
+}
+
+#[test]
+fn the_table_expires_what_the_functions_mark_to_expire() {
+    let template = template();
+    let ttl = &template["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"];
+    assert_eq!(ttl["AttributeName"], sagetide::aws::table::EXPIRES_AT);
+    assert_eq!(ttl["Enabled"], true);
+}
+
+#[test]
+fn one_deployment_per_account_and_region_is_enforced_by_a_fixed_name() {
+    let template = template();
+    let marker = &template["Resources"]["DeploymentMarker"];
+    assert_eq!(marker["Type"], "AWS::SSM::Parameter");
+    assert_eq!(
+        marker["Properties"]["Name"],
+        sagetide::config::DEPLOYMENT_MARKER
+    );
+    let deployment =
+        &template["Globals"]["Function"]["Environment"]["Variables"]["SAGETIDE_DEPLOYMENT"];
+    let stack =
+        |v: &Value| matches!(v, Value::Tagged(t) if t.tag == "Ref" && t.value == "AWS::StackName");
+    assert!(stack(deployment), "{deployment:?}");
+    assert!(stack(&marker["Properties"]["Value"]));
+}

@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let sdk = sagetide::aws::load_config(Function::PoolMetrics).await;
     let pool_metrics = PoolMetrics::new(&sdk, &env);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        pool_metrics.handle(event.payload)
+        pool_metrics.handle(event)
     }))
     .await
 }

@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let sdk = sagetide::aws::load_config(Function::Scheduler).await;
     let scheduler = Scheduler::new(&sdk, &env)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        scheduler.handle(event.payload)
+        scheduler.handle(event)
     }))
     .await
 }

@@ -25,6 +25,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::{SignedDuration, Timestamp};
 
 use super::AwsError;
+use crate::env::MAX_LEASE_TTL;
+use crate::events::CLOCK_SKEW;
 use crate::names::EndpointName;
 use crate::remediation::{Record, StoredRecord};
 use crate::snapshot::{Phase, Snapshot, Stored, WakeAttempt};
@@ -34,11 +36,16 @@ const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
 const IDLE_ALARMS: &str = "idle-alarms";
 const TICKS: &str = "ticks";
+/// The endpoints put to sleep in one clock hour (the blast-radius limit).
+const SLEEPS: &str = "sleeps";
 /// The snapshot item's attribute with its latest wake (see [`WakeAttempt`]).
 const WAKE: &str = "wake";
-/// How late a tick can be: Lambda keeps an asynchronous event in its queue for six hours at
-/// most (the scheduler's reserved concurrency of one makes it queue while a tick runs).
-const TICK_LATENESS: SignedDuration = SignedDuration::from_hours(6);
+/// The attribute DynamoDB's time to live reads (template.yaml), in epoch seconds: history
+/// entries, and remediation records with no remedy in force, are deleted this long after
+/// their last write, so the table does not grow with every action for ever.
+pub const EXPIRES_AT: &str = "expires_at";
+/// A year and a month: long enough to compare a month with the same month a year before.
+pub const KEPT: SignedDuration = SignedDuration::from_hours(400 * 24);
 /// The sparse index of open items, and its key attribute (always [`OPEN_VALUE`]).
 const OPEN: &str = "open";
 const OPEN_VALUE: &str = "1";
@@ -304,6 +311,7 @@ impl Table {
         endpoint: &EndpointName,
         record: &Record,
         previous: Option<u64>,
+        now: Timestamp,
     ) -> Result<Option<u64>, AwsError> {
         let body = serde_json::to_string(record).map_err(|e| AwsError {
             operation: PUT,
@@ -314,6 +322,8 @@ impl Table {
         item.insert("body".to_owned(), s(body));
         if record.baseline.is_some() {
             item.insert(OPEN.to_owned(), s(OPEN_VALUE));
+        } else {
+            item.insert(EXPIRES_AT.to_owned(), n((now + KEPT).as_second()));
         }
         self.put_versioned(item, previous, None).await
     }
@@ -359,9 +369,9 @@ impl Table {
     /// Claims `now` as the time of the latest tick that changes something: `false` if a tick
     /// after `now` already did, so this one is late and must change nothing. Ticks of the same
     /// instant may both act, so that a tick cut short can be delivered again. A claim more than
-    /// [`TICK_LATENESS`] ahead was not made by a real tick (say, one sent by hand with a future
-    /// time) and is taken over, so it cannot stop the schedule.
-    pub async fn claim_tick(&self, now: Timestamp) -> Result<bool, AwsError> {
+    /// [`CLOCK_SKEW`] ahead of `clock` was not made by a real tick (say, one an earlier version
+    /// accepted from someone's hand) and is taken over, so it cannot stop the schedule.
+    pub async fn claim_tick(&self, now: Timestamp, clock: Timestamp) -> Result<bool, AwsError> {
         let mut item = key(TICKS, "latest-acting");
         item.insert("at".to_owned(), n(now.as_millisecond()));
         let result = self
@@ -372,14 +382,46 @@ impl Table {
             .condition_expression("attribute_not_exists(pk) OR #at <= :at OR #at > :bogus")
             .expression_attribute_names("#at", "at")
             .expression_attribute_values(":at", n(now.as_millisecond()))
-            .expression_attribute_values(":bogus", n((now + TICK_LATENESS).as_millisecond()))
+            .expression_attribute_values(":bogus", n((clock + CLOCK_SKEW).as_millisecond()))
             .send()
             .await;
         condition_held(PUT, result)
     }
 
+    /// Counts `endpoint` among the sleeps of `now`'s UTC clock hour, if fewer than `limit`
+    /// endpoints are counted there already (one already counted stays counted, so that a sleep
+    /// tried again is not counted twice). Returns whether it is counted.
+    pub async fn count_sleep(
+        &self,
+        endpoint: &EndpointName,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<bool, AwsError> {
+        let hour = now.strftime("%Y-%m-%dT%H").to_string();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key(SLEEPS, &hour)))
+            .update_expression("ADD #endpoints :me SET #expires = :expires")
+            .condition_expression(
+                "attribute_not_exists(#endpoints) OR size(#endpoints) < :limit OR contains(#endpoints, :name)",
+            )
+            .expression_attribute_names("#endpoints", "endpoints")
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![endpoint.to_string()]))
+            .expression_attribute_values(":name", s(endpoint.as_str()))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":expires", n((now + KEPT).as_second()))
+            .send()
+            .await;
+        condition_held("dynamodb:UpdateItem", result)
+    }
+
     /// Takes the endpoint's lease for `holder` until `now + ttl`, unless someone else holds an
-    /// unexpired one. Returns whether `holder` has it.
+    /// unexpired one. Returns whether `holder` has it. A lease expiring more than
+    /// [`MAX_LEASE_TTL`] ahead was not written by a function (each writes `now + ttl`, and
+    /// `ttl` is at most that) and would block the endpoint for good: it is taken over.
     pub async fn acquire(
         &self,
         endpoint: &EndpointName,
@@ -397,10 +439,16 @@ impl Table {
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR #expires < :now OR #holder = :me")
+            .condition_expression(
+                "attribute_not_exists(pk) OR #expires < :now OR #holder = :me OR #expires > :implausible",
+            )
             .expression_attribute_names("#expires", "expires")
             .expression_attribute_names("#holder", "holder")
             .expression_attribute_values(":now", n(now.as_millisecond()))
+            .expression_attribute_values(
+                ":implausible",
+                n((now + MAX_LEASE_TTL + CLOCK_SKEW).as_millisecond()),
+            )
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
@@ -433,6 +481,7 @@ impl Table {
             ("action".to_owned(), s(entry.action)),
             ("outcome".to_owned(), s(entry.outcome)),
             ("reason".to_owned(), s(entry.reason)),
+            (EXPIRES_AT.to_owned(), n((entry.at + KEPT).as_second())),
         ]);
         self.put(item).await
     }

@@ -25,7 +25,7 @@ pub const DEFAULT_MIN_SLEEP: SignedDuration = SignedDuration::from_hours(1);
 #[serde(deny_unknown_fields)]
 struct RawDocument {
     #[serde(default)]
-    schedules: BTreeMap<String, RawSchedule>,
+    schedules: UniqueKeys<RawSchedule>,
     #[serde(default)]
     remediation: Vec<RawRule>,
 }
@@ -37,7 +37,7 @@ struct RawRule {
     #[serde(default)]
     alarms: Vec<String>,
     #[serde(default)]
-    alarm_tags: BTreeMap<String, String>,
+    alarm_tags: UniqueKeys<String>,
     endpoint: Option<String>,
     action: String,
     min: Option<i64>,
@@ -72,11 +72,73 @@ struct RawCapacity {
     max: i64,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A mapping in which a key written twice is an error naming it: YAML parsers keep the last of
+/// two, so a schedule pasted twice under one name would silently replace the first.
+struct UniqueKeys<V>(BTreeMap<String, V>);
+
+impl<V> Default for UniqueKeys<V> {
+    fn default() -> Self {
+        Self(BTreeMap::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueKeys<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
+            type Value = UniqueKeys<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "duplicate key {key:?}: it is written twice, and only one can hold; rename or merge them"
+                        )));
+                    }
+                    let value = map.next_value()?;
+                    out.insert(key, value);
+                }
+                Ok(UniqueKeys(out))
+            }
+        }
+        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
 enum RawOffHours {
     Keyword(String),
     Capacity(RawCapacity),
+}
+
+/// By hand rather than `untagged`, which would hide a capacity's own errors (a key written
+/// twice, an unknown field) behind "did not match any variant".
+impl<'de> Deserialize<'de> for RawOffHours {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawOffHours;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`sleep` or a capacity such as { min: 1, max: 1 }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawOffHours::Keyword(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                RawCapacity::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawOffHours::Capacity)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 pub(super) fn parse(yaml: &str) -> Result<Config, ConfigError> {
@@ -84,7 +146,7 @@ pub(super) fn parse(yaml: &str) -> Result<Config, ConfigError> {
         serde_yaml_ng::from_str(yaml).map_err(|e| ConfigError::Syntax(e.to_string()))?;
     let mut problems = Vec::new();
     let mut schedules = BTreeMap::new();
-    for (name, raw) in raw.schedules {
+    for (name, raw) in raw.schedules.0 {
         let mut check = Checker {
             place: format!("schedule {name:?}"),
             problems: &mut problems,
@@ -142,7 +204,7 @@ impl Checker<'_> {
         if raw.name.trim().is_empty() {
             self.fail::<()>("name", "a rule needs a non-empty name");
         }
-        if raw.alarms.is_empty() && raw.alarm_tags.is_empty() {
+        if raw.alarms.is_empty() && raw.alarm_tags.0.is_empty() {
             self.fail::<()>(
                 "alarms",
                 "say which alarms the rule answers: alarm names (a trailing * matches a prefix), alarm_tags, or both",
@@ -191,7 +253,7 @@ impl Checker<'_> {
         Some(Rule {
             name: raw.name,
             alarms: alarms.into_iter().collect::<Option<_>>()?,
-            alarm_tags: raw.alarm_tags,
+            alarm_tags: raw.alarm_tags.0,
             endpoint: endpoint?,
             remedy: remedy?,
         })

@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::remediation::Rule;
 use crate::schedule::Schedule;
 
-pub use source::ConfigSource;
+pub use source::{ConfigSource, DEPLOYMENT_MARKER};
 
 /// A validated configuration document.
 #[derive(Debug, Clone, Default)]
@@ -70,6 +70,15 @@ pub enum ConfigError {
     Invalid(Vec<Problem>),
     #[error("reading the configuration from SSM parameter {parameter}: {message}")]
     Unavailable { parameter: String, message: String },
+    #[error(
+        "this account and region belong to sagetide deployment {}, not to this one ({deployment}): SSM parameter {} says so, and one deployment per account and region acts; this one changes nothing. Remove this stack, or move the endpoints' management to it by deleting the other",
+        owner.as_deref().unwrap_or("(none: the parameter is missing)"),
+        source::DEPLOYMENT_MARKER
+    )]
+    NotOwner {
+        deployment: String,
+        owner: Option<String>,
+    },
 }
 
 fn join(problems: &[Problem]) -> String {

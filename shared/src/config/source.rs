@@ -8,21 +8,29 @@ use tokio::sync::Mutex;
 
 use super::{Config, ConfigError};
 use crate::aws;
+use crate::env::Env;
 
 /// How long a warm container trusts the document it read.
 const FRESH_FOR: Duration = Duration::from_secs(60);
+/// The parameter that names the one sagetide deployment of an account and region. Its name is
+/// fixed, so a second stack fails to create it; the functions of a deployment it does not name
+/// change nothing, so that two deployments cannot both act on every tagged endpoint.
+pub const DEPLOYMENT_MARKER: &str = "/sagetide/deployment";
 
 pub struct ConfigSource {
     client: aws_sdk_ssm::Client,
     parameter: String,
+    /// `SAGETIDE_DEPLOYMENT`: this deployment's name, which [`DEPLOYMENT_MARKER`] must hold.
+    deployment: Option<String>,
     cached: Mutex<Option<(Instant, Arc<Config>)>>,
 }
 
 impl ConfigSource {
-    pub fn new(client: aws_sdk_ssm::Client, parameter: impl Into<String>) -> Self {
+    pub fn new(client: aws_sdk_ssm::Client, env: &Env) -> Self {
         Self {
             client,
-            parameter: parameter.into(),
+            parameter: env.config_parameter.clone(),
+            deployment: env.deployment.clone(),
             cached: Mutex::new(None),
         }
     }
@@ -36,12 +44,27 @@ impl ConfigSource {
         {
             return Ok(config.clone());
         }
-        let text = aws::ssm::parameter(&self.client, &self.parameter)
+        let mut names = vec![self.parameter.as_str()];
+        names.extend(self.deployment.as_ref().map(|_| DEPLOYMENT_MARKER));
+        let unavailable = |message: String| ConfigError::Unavailable {
+            parameter: self.parameter.clone(),
+            message,
+        };
+        let mut values = aws::ssm::parameters(&self.client, &names)
             .await
-            .map_err(|e| ConfigError::Unavailable {
-                parameter: self.parameter.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| unavailable(e.to_string()))?;
+        if let Some(deployment) = &self.deployment {
+            let owner = values.remove(DEPLOYMENT_MARKER);
+            if owner.as_ref() != Some(deployment) {
+                return Err(ConfigError::NotOwner {
+                    deployment: deployment.clone(),
+                    owner,
+                });
+            }
+        }
+        let text = values
+            .remove(&self.parameter)
+            .ok_or_else(|| unavailable("no such parameter".into()))?;
         let config = Arc::new(Config::parse(&text)?);
         *cached = Some((Instant::now(), config.clone()));
         Ok(config)

@@ -196,3 +196,62 @@ fn an_end_may_be_24_00_and_min_sleep_is_bounded_like_prewarm() {
         jiff::SignedDuration::from_hours(1)
     );
 }
+
+#[test]
+fn a_key_written_twice_is_an_error_naming_it() {
+    let twice = [
+        (
+            "office",
+            r#"
+schedules:
+  office:
+    timezone: UTC
+    off_hours: sleep
+  office:
+    timezone: Europe/Berlin
+    off_hours: { min: 1, max: 1 }
+"#,
+        ),
+        (
+            "min",
+            r#"
+schedules:
+  office:
+    timezone: UTC
+    off_hours: { min: 1, min: 0, max: 1 }
+"#,
+        ),
+        (
+            "timezone",
+            r#"
+schedules:
+  office:
+    timezone: UTC
+    timezone: Europe/Berlin
+    off_hours: sleep
+"#,
+        ),
+        (
+            "team",
+            r#"
+remediation:
+  - name: hold
+    alarm_tags: { team: search, team: ads }
+    action: suspend-scale-in
+"#,
+        ),
+    ];
+    for (key, yaml) in twice {
+        match Config::parse(yaml) {
+            Err(ConfigError::Syntax(why)) => {
+                assert!(
+                    why.contains(&format!("`{key}`")) || why.contains(&format!("{key:?}")),
+                    "{why}"
+                );
+                assert!(why.contains("duplicate"), "{why}");
+                assert!(why.contains("line"), "{why}");
+            }
+            other => panic!("{key} twice: {other:?}"),
+        }
+    }
+}

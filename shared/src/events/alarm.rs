@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::EventError;
+use super::{CLOCK_SKEW, EventError, Home};
 use crate::names::EndpointName;
 
 const DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
@@ -71,8 +71,8 @@ struct Metric {
 }
 
 impl AlarmStateChange {
-    pub fn parse(payload: Value) -> Result<Self, EventError> {
-        let event = super::envelope(payload, DETAIL_TYPE, SOURCE)?;
+    pub fn parse(payload: Value, home: &Home) -> Result<Self, EventError> {
+        let event = super::envelope(payload, DETAIL_TYPE, SOURCE, home)?;
         let detail: Detail = serde_json::from_value(event.detail).map_err(|e| {
             EventError(format!(
                 "the detail of a {DETAIL_TYPE:?} needs alarmName and state {{value, timestamp}}: {e}"
@@ -104,6 +104,19 @@ impl AlarmStateChange {
             endpoint,
         })
     }
+
+    /// The change, if CloudWatch could have stamped it by `clock` (the real clock, or
+    /// `SAGETIDE_NOW` in a simulation): anyone allowed to invoke a function can send an event,
+    /// and a state stamped far ahead would outrank every real change until then.
+    pub fn stamped_by(self, clock: Timestamp) -> Result<Self, EventError> {
+        if self.at > clock + CLOCK_SKEW {
+            return Err(EventError(format!(
+                "alarm {}: state timestamp {} is more than {CLOCK_SKEW:#} ahead of the clock ({clock}): not a change CloudWatch sent; nothing changed",
+                self.alarm, self.at
+            )));
+        }
+        Ok(self)
+    }
 }
 
 /// CloudWatch writes state timestamps as `2026-11-23T08:00:00.000+0000`, without the colon
@@ -119,6 +132,7 @@ fn parse_time(text: &str) -> Result<Timestamp, EventError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::home;
     use serde_json::json;
 
     pub(crate) fn event(state: &str, dimensions: Value) -> Value {
@@ -142,10 +156,13 @@ mod tests {
 
     #[test]
     fn the_endpoint_comes_from_the_metric_dimension() {
-        let change = AlarmStateChange::parse(event(
-            "ALARM",
-            json!({"EndpointName": "chat", "VariantName": "AllTraffic"}),
-        ))
+        let change = AlarmStateChange::parse(
+            event(
+                "ALARM",
+                json!({"EndpointName": "chat", "VariantName": "AllTraffic"}),
+            ),
+            &home(),
+        )
         .unwrap();
         assert_eq!(change.alarm, "sagetide-idle-chat");
         assert_eq!(change.state, AlarmState::Alarm);
@@ -154,8 +171,31 @@ mod tests {
     }
 
     #[test]
+    fn a_state_stamped_ahead_of_the_clock_is_refused() {
+        let change = AlarmStateChange::parse(event("ALARM", json!({})), &home()).unwrap();
+        let clock = |t: &str| t.parse::<Timestamp>().unwrap();
+        assert!(
+            change
+                .clone()
+                .stamped_by(clock("2026-11-24T01:55:00Z"))
+                .is_ok()
+        );
+        assert!(
+            change
+                .clone()
+                .stamped_by(clock("2030-01-01T00:00:00Z"))
+                .is_ok()
+        );
+        let error = change
+            .stamped_by(clock("2026-11-24T01:54:59Z"))
+            .unwrap_err();
+        assert!(error.0.contains("sagetide-idle-chat"), "{error}");
+    }
+
+    #[test]
     fn an_alarm_without_the_dimension_has_no_endpoint() {
-        let change = AlarmStateChange::parse(event("OK", json!({"QueueName": "q"}))).unwrap();
+        let change =
+            AlarmStateChange::parse(event("OK", json!({"QueueName": "q"})), &home()).unwrap();
         assert_eq!(change.state, AlarmState::Ok);
         assert_eq!(change.endpoint, None);
     }
@@ -164,10 +204,10 @@ mod tests {
     fn other_events_and_bad_states_are_rejected() {
         let mut wrong = event("ALARM", json!({}));
         wrong["detail-type"] = json!("Scheduled Event");
-        assert!(AlarmStateChange::parse(wrong).is_err());
-        assert!(AlarmStateChange::parse(event("MAYBE", json!({}))).is_err());
+        assert!(AlarmStateChange::parse(wrong, &home()).is_err());
+        assert!(AlarmStateChange::parse(event("MAYBE", json!({})), &home()).is_err());
         let mut bad_time = event("ALARM", json!({}));
         bad_time["detail"]["state"]["timestamp"] = json!("yesterday");
-        assert!(AlarmStateChange::parse(bad_time).is_err());
+        assert!(AlarmStateChange::parse(bad_time, &home()).is_err());
     }
 }

@@ -1,7 +1,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::EventError;
+use super::{EventError, Home};
 use crate::names::EndpointName;
 
 const DETAIL_TYPE: &str = "SageMaker Endpoint State Change";
@@ -24,8 +24,8 @@ struct Detail {
 }
 
 impl EndpointStateChange {
-    pub fn parse(payload: Value) -> Result<Self, EventError> {
-        let event = super::envelope(payload, DETAIL_TYPE, SOURCE)?;
+    pub fn parse(payload: Value, home: &Home) -> Result<Self, EventError> {
+        let event = super::envelope(payload, DETAIL_TYPE, SOURCE, home)?;
         let detail: Detail = serde_json::from_value(event.detail).map_err(|e| {
             EventError(format!(
                 "the detail of a {DETAIL_TYPE:?} needs EndpointName and EndpointStatus: {e}"
@@ -46,6 +46,7 @@ impl EndpointStateChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::home;
     use serde_json::json;
 
     fn event(status: &str) -> Value {
@@ -59,11 +60,11 @@ mod tests {
 
     #[test]
     fn in_service_is_spelled_as_the_event_spells_it() {
-        let change = EndpointStateChange::parse(event("IN_SERVICE")).unwrap();
+        let change = EndpointStateChange::parse(event("IN_SERVICE"), &home()).unwrap();
         assert_eq!(change.endpoint.as_str(), "chat");
         assert!(change.is_in_service());
         assert!(
-            !EndpointStateChange::parse(event("CREATING"))
+            !EndpointStateChange::parse(event("CREATING"), &home())
                 .unwrap()
                 .is_in_service()
         );
@@ -73,9 +74,9 @@ mod tests {
     fn other_events_are_rejected() {
         let mut wrong = event("IN_SERVICE");
         wrong["source"] = json!("aws.ec2");
-        assert!(EndpointStateChange::parse(wrong).is_err());
+        assert!(EndpointStateChange::parse(wrong, &home()).is_err());
         let mut nameless = event("IN_SERVICE");
         nameless["detail"] = json!({"EndpointStatus": "IN_SERVICE"});
-        assert!(EndpointStateChange::parse(nameless).is_err());
+        assert!(EndpointStateChange::parse(nameless, &home()).is_err());
     }
 }

@@ -7,23 +7,74 @@ mod manual;
 mod scheduled;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use jiff::SignedDuration;
 use serde_json::Value;
 use thiserror::Error;
 
 pub use alarm::{AlarmState, AlarmStateChange};
 pub use endpoint_state::EndpointStateChange;
 pub use manual::{ManualAction, ManualRequest};
-pub use scheduled::ScheduledEvent;
+pub use scheduled::{ScheduledEvent, TICK_LATENESS};
+
+/// How far ahead of the clock a time AWS stamped on an event may lie: AWS stamps an event when
+/// it happens and delivers it after, so only clock skew puts a real one ahead.
+pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("rejected event: {0}")]
 pub struct EventError(pub String);
 
-/// The payload as an EventBridge event of `detail_type` from `source`, or why it is not one.
+/// The account and region a deployment acts in: its own function's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    pub account: String,
+    pub region: String,
+}
+
+impl Home {
+    /// From the ARN Lambda invoked (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`), which
+    /// every invocation carries, so knowing it costs no call.
+    pub fn of_function(arn: &str) -> Result<Self, EventError> {
+        match arn.split(':').collect::<Vec<_>>()[..] {
+            ["arn", _, "lambda", region, account, "function", ..]
+                if !region.is_empty() && account.len() == 12 =>
+            {
+                Ok(Self {
+                    account: account.to_owned(),
+                    region: region.to_owned(),
+                })
+            }
+            _ => Err(EventError(format!(
+                "the invoked function ARN {arn:?} names no account and region"
+            ))),
+        }
+    }
+
+    /// Whether `event` comes from this account and region: an event from anywhere else
+    /// (another account's bus forwarding to ours, or a hand-made envelope) acts on nothing.
+    fn admits(&self, event: &EventBridgeEvent<Value>) -> Result<(), EventError> {
+        let (account, region) = (event.account.as_deref(), event.region.as_deref());
+        if account == Some(self.account.as_str()) && region == Some(self.region.as_str()) {
+            return Ok(());
+        }
+        Err(EventError(format!(
+            "{:?} from account {} in {}: this deployment acts on account {} in {} only; nothing changed",
+            event.detail_type,
+            account.unwrap_or("(none)"),
+            region.unwrap_or("(none)"),
+            self.account,
+            self.region
+        )))
+    }
+}
+
+/// The payload as an EventBridge event of `detail_type` from `source` in `home`, or why it is
+/// not one.
 fn envelope(
     payload: Value,
     detail_type: &str,
     source: &str,
+    home: &Home,
 ) -> Result<EventBridgeEvent<Value>, EventError> {
     let event: EventBridgeEvent<Value> = serde_json::from_value(payload)
         .map_err(|e| EventError(format!("expected an EventBridge \"{detail_type}\": {e}")))?;
@@ -33,5 +84,54 @@ fn envelope(
             event.detail_type, event.source
         )));
     }
+    home.admits(&event)?;
     Ok(event)
+}
+
+#[cfg(test)]
+pub(crate) fn home() -> Home {
+    Home {
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_is_the_invoked_functions_account_and_region() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:sagetide-waker:live";
+        assert_eq!(Home::of_function(arn), Ok(home()));
+        for bad in [
+            "",
+            "arn:aws:lambda:us-east-1:1234:function:f",
+            "arn:aws:s3:::bucket",
+        ] {
+            assert!(Home::of_function(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_event_of_another_account_or_region_is_refused() {
+        let event = |account: &str, region: &str| {
+            serde_json::json!({
+                "version": "0", "id": "1", "detail-type": "T", "source": "s",
+                "account": account, "time": "2026-11-23T07:00:00Z", "region": region,
+                "resources": [], "detail": {}
+            })
+        };
+        assert!(envelope(event("123456789012", "us-east-1"), "T", "s", &home()).is_ok());
+        for (account, region) in [("210987654321", "us-east-1"), ("123456789012", "eu-west-1")] {
+            let error = envelope(event(account, region), "T", "s", &home()).unwrap_err();
+            assert!(
+                error.0.contains(account) && error.0.contains(region),
+                "{error}"
+            );
+        }
+        let mut anonymous = event("123456789012", "us-east-1");
+        anonymous.as_object_mut().unwrap().remove("account");
+        assert!(envelope(anonymous, "T", "s", &home()).is_err());
+    }
 }

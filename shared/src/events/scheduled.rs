@@ -1,11 +1,14 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use super::EventError;
+use super::{CLOCK_SKEW, EventError, Home};
 
 const DETAIL_TYPE: &str = "Scheduled Event";
 const SOURCES: [&str; 2] = ["aws.events", "aws.scheduler"];
+/// How late a tick can be: Lambda keeps an asynchronous event in its queue for six hours at
+/// most (the scheduler's reserved concurrency of one makes it queue while a tick runs).
+pub const TICK_LATENESS: SignedDuration = SignedDuration::from_hours(6);
 
 /// An EventBridge "Scheduled Event" (from a rule or from EventBridge Scheduler); its `time` is
 /// the tick's *now*.
@@ -15,7 +18,7 @@ pub struct ScheduledEvent {
 }
 
 impl ScheduledEvent {
-    pub fn parse(payload: Value) -> Result<Self, EventError> {
+    pub fn parse(payload: Value, home: &Home) -> Result<Self, EventError> {
         let event: EventBridgeEvent<Value> = serde_json::from_value(payload).map_err(|e| {
             EventError(format!(
                 "expected an EventBridge \"{DETAIL_TYPE}\" with detail-type, source, time and detail: {e}"
@@ -33,6 +36,7 @@ impl ScheduledEvent {
                 event.source
             )));
         }
+        home.admits(&event)?;
         let time = event
             .time
             .ok_or_else(|| EventError("a Scheduled Event needs its `time`".into()))?;
@@ -41,6 +45,27 @@ impl ScheduledEvent {
             .and_then(crate::schedule::supported)
             .map_err(|e| EventError(format!("time {time} is out of range: {e}")))?;
         Ok(Self { time })
+    }
+
+    /// The tick, if its time is one EventBridge could have stamped by `clock` (the real clock,
+    /// or `SAGETIDE_NOW` in a simulation): not ahead of it by more than [`CLOCK_SKEW`], nor
+    /// older than [`TICK_LATENESS`]. Anyone allowed to invoke the function can send a tick;
+    /// one with a time of their choosing would otherwise apply that instant's schedule to the
+    /// whole fleet and make every real tick until then "late".
+    pub fn sent_by(self, clock: Timestamp) -> Result<Self, EventError> {
+        if self.time > clock + CLOCK_SKEW {
+            return Err(EventError(format!(
+                "tick time {} is more than {CLOCK_SKEW:#} ahead of the clock ({clock}): not a tick EventBridge sent; nothing changed",
+                self.time
+            )));
+        }
+        if self.time < clock - TICK_LATENESS {
+            return Err(EventError(format!(
+                "tick time {} is more than {TICK_LATENESS:#} before the clock ({clock}): older than Lambda keeps an event; nothing changed",
+                self.time
+            )));
+        }
+        Ok(self)
     }
 }
 
@@ -60,10 +85,36 @@ mod tests {
     #[test]
     fn rule_and_scheduler_events_give_their_time() {
         for source in SOURCES {
-            let parsed =
-                ScheduledEvent::parse(event(DETAIL_TYPE, source, json!("2026-11-23T07:00:00Z")))
-                    .unwrap();
+            let parsed = ScheduledEvent::parse(
+                event(DETAIL_TYPE, source, json!("2026-11-23T07:00:00Z")),
+                &super::super::home(),
+            )
+            .unwrap();
             assert_eq!(parsed.time, "2026-11-23T07:00:00Z".parse().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_tick_counts_only_near_the_clock() {
+        let clock: Timestamp = "2026-11-23T07:00:30Z".parse().unwrap();
+        let tick = |time: &str| ScheduledEvent {
+            time: time.parse().unwrap(),
+        };
+        for fine in [
+            "2026-11-23T07:00:00Z",
+            "2026-11-23T07:05:30Z",
+            "2026-11-23T01:00:30Z",
+        ] {
+            assert_eq!(tick(fine).sent_by(clock), Ok(tick(fine)), "{fine}");
+        }
+        for forged in [
+            "2026-11-23T07:05:31Z",
+            "2026-11-23T12:59:00Z",
+            "2026-11-23T01:00:29Z",
+            "2025-11-23T07:00:00Z",
+        ] {
+            let error = tick(forged).sent_by(clock).unwrap_err();
+            assert!(error.0.contains(forged), "{error}");
         }
     }
 
@@ -83,7 +134,10 @@ mod tests {
             event(DETAIL_TYPE, "aws.events", json!("+262143-12-31T23:59:59Z")),
         ];
         for payload in bad {
-            assert!(ScheduledEvent::parse(payload.clone()).is_err(), "{payload}");
+            assert!(
+                ScheduledEvent::parse(payload.clone(), &super::super::home()).is_err(),
+                "{payload}"
+            );
         }
     }
 }

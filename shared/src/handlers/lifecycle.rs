@@ -11,7 +11,8 @@ use crate::config::ConfigSource;
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{
-    AlarmState, AlarmStateChange, EndpointStateChange, EventError, ManualAction, ManualRequest,
+    AlarmState, AlarmStateChange, EndpointStateChange, EventError, Home, ManualAction,
+    ManualRequest,
 };
 use crate::lifecycle::{Actor, Lifecycle, Report};
 use crate::plan::sleepable::SleepTrigger;
@@ -57,6 +58,11 @@ pub(super) fn who(function: &str, event: &LambdaEvent<Value>) -> String {
     format!("{function}/{}", event.context.request_id)
 }
 
+/// The account and region the invoked function acts in.
+pub(super) fn home(context: &lambda_runtime::Context) -> Result<Home, HandlerError> {
+    Home::of_function(&context.invoked_function_arn).map_err(rejected)
+}
+
 pub(super) fn rejected(e: EventError) -> HandlerError {
     tracing::error!(error = %e, "rejected event");
     HandlerError::Event(e)
@@ -71,7 +77,7 @@ pub struct Sleeper {
 impl Sleeper {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
-            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), &env.config_parameter),
+            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
             lifecycle: Lifecycle::new(sdk, env)?,
             env: env.clone(),
         })
@@ -96,7 +102,8 @@ impl Sleeper {
                 (request.endpoint, Some(request.force), why.to_owned())
             }
             None => {
-                let change = AlarmStateChange::parse(event.payload).map_err(rejected)?;
+                let change = AlarmStateChange::parse(event.payload, &home(&event.context)?)
+                    .map_err(rejected)?;
                 if change.state != AlarmState::Alarm {
                     return Response::ignored(format!(
                         "alarm {} changed to {:?}, not ALARM",
@@ -173,7 +180,8 @@ impl Waker {
                 .await;
             return Response::finish(vec![report]);
         }
-        let change = AlarmStateChange::parse(event.payload).map_err(rejected)?;
+        let change =
+            AlarmStateChange::parse(event.payload, &home(&event.context)?).map_err(rejected)?;
         if change.state != AlarmState::Alarm {
             return Response::ignored(format!(
                 "alarm {} changed to {:?}, not ALARM",
@@ -226,7 +234,8 @@ impl Restorer {
     /// "SageMaker Endpoint State Change" to `IN_SERVICE`.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let who = who("restorer", &event);
-        let change = EndpointStateChange::parse(event.payload).map_err(rejected)?;
+        let change =
+            EndpointStateChange::parse(event.payload, &home(&event.context)?).map_err(rejected)?;
         if !change.is_in_service() {
             return Response::ignored(format!(
                 "{} changed to {}, not IN_SERVICE",

@@ -8,10 +8,12 @@ use futures::StreamExt;
 
 use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};
+use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::lifecycle::home;
 use crate::act::Executor;
 use crate::aws::{self, AwsError};
 use crate::config::Config;
@@ -64,8 +66,8 @@ impl PoolMetrics {
         }
     }
 
-    pub async fn handle(&self, payload: Value) -> Result<MetricsReport, HandlerError> {
-        let now = ScheduledEvent::parse(payload)
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<MetricsReport, HandlerError> {
+        let now = ScheduledEvent::parse(event.payload, &home(&event.context)?)
             .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?
             .time;
         let end = bucket_start(now);

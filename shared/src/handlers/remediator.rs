@@ -5,7 +5,7 @@ use aws_config::SdkConfig;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::lifecycle::{Response, rejected, who};
+use super::lifecycle::{Response, home, rejected, who};
 use crate::act::Outcome;
 use crate::aws;
 use crate::config::ConfigSource;
@@ -25,7 +25,7 @@ pub struct Remediator {
 impl Remediator {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
-            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), &env.config_parameter),
+            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
             lifecycle: Lifecycle::new(sdk, env)?,
             env: env.clone(),
         })
@@ -35,7 +35,10 @@ impl Remediator {
     /// endpoint (the rule's, else the alarm metric's `EndpointName` dimension).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let who = who("remediator", &event);
-        let change = AlarmStateChange::parse(event.payload).map_err(rejected)?;
+        let now = self.env.now();
+        let change = AlarmStateChange::parse(event.payload, &home(&event.context)?)
+            .and_then(|change| change.stamped_by(now))
+            .map_err(rejected)?;
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
@@ -46,10 +49,32 @@ impl Remediator {
                 change.alarm
             ));
         }
-        let actor = Actor {
-            who: &who,
-            now: self.env.now(),
-        };
+        // Anyone who may invoke the function can send an alarm's change: before a remedy
+        // starts, CloudWatch itself says whether the alarm is in ALARM now. (An OK ends only
+        // what an ALARM started, and its order is kept by the state timestamps.)
+        if change.state == AlarmState::Alarm {
+            let current = aws::cloudwatch::states(
+                &self.lifecycle.cloudwatch,
+                std::slice::from_ref(&change.alarm),
+            )
+            .await?;
+            match current.get(&change.alarm) {
+                Some(status) if status.firing => {}
+                Some(_) => {
+                    return Response::ignored(format!(
+                        "alarm {} is not in ALARM now (DescribeAlarms): the event is stale or was not sent by CloudWatch; no remedy started",
+                        change.alarm
+                    ));
+                }
+                None => {
+                    return Response::ignored(format!(
+                        "alarm {} does not exist (DescribeAlarms): no remedy started",
+                        change.alarm
+                    ));
+                }
+            }
+        }
+        let actor = Actor { who: &who, now };
         let mut reports = Vec::new();
         for rule in rules {
             let Some(endpoint) = rule.endpoint.as_ref().or(change.endpoint.as_ref()) else {

@@ -5,8 +5,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_config::SdkConfig;
 use jiff::Timestamp;
+use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
+
+use super::lifecycle::home;
 
 use crate::act::{self, Executor, Outcome};
 use crate::aws;
@@ -30,6 +33,10 @@ pub struct Scheduler {
     allowed: Allowed,
     /// The facts of the EndpointConfigs seen so far, kept for the container's life.
     config_facts: Mutex<HashMap<String, ConfigFacts>>,
+    /// `SAGETIDE_NOW`: the clock a simulation's ticks are judged by; the real clock if unset.
+    clock: Option<Timestamp>,
+    /// The most sleeps one tick may start.
+    sleeps_per_tick: usize,
 }
 
 /// What one tick did; the function's response, and the demo's timeline source.
@@ -65,7 +72,7 @@ impl Scheduler {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         let lifecycle = Lifecycle::new(sdk, env)?;
         Ok(Self {
-            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), &env.config_parameter),
+            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
             executor: Executor {
                 sagemaker: lifecycle.sagemaker.clone(),
                 autoscaling: lifecycle.autoscaling.clone(),
@@ -74,6 +81,8 @@ impl Scheduler {
             },
             allowed: env.allowed.clone(),
             config_facts: Mutex::new(HashMap::new()),
+            clock: env.now,
+            sleeps_per_tick: env.sleep_limits.per_tick,
         })
     }
 
@@ -84,8 +93,10 @@ impl Scheduler {
             .expect("the scheduler always has a lifecycle")
     }
 
-    pub async fn handle(&self, payload: Value) -> Result<TickReport, HandlerError> {
-        let now = ScheduledEvent::parse(payload)
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<TickReport, HandlerError> {
+        let clock = self.clock.unwrap_or_else(Timestamp::now);
+        let now = ScheduledEvent::parse(event.payload, &home(&event.context)?)
+            .and_then(|tick| tick.sent_by(clock))
             .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?
             .time;
         let config = self.config.get().await.inspect_err(
@@ -165,7 +176,15 @@ impl Scheduler {
             }
             plan::scheduler::vet(plan, &endpoints, &facts, &self.allowed)
         };
-        let mut plan = plan;
+        let planned = plan.skipped.len();
+        let mut plan = plan::scheduler::limit_sleeps(plan, self.sleeps_per_tick);
+        if plan.skipped.len() > planned {
+            tracing::error!(
+                limit = self.sleeps_per_tick,
+                left_awake = plan.skipped.len() - planned,
+                "blast-radius limit: this tick would put more endpoints to sleep than SAGETIDE_MAX_SLEEPS_PER_TICK allows; the others are left awake for a person to decide"
+            );
+        }
         for skipped in &plan.skipped {
             tracing::warn!(endpoint = %skipped.endpoint, why = %skipped.why, "endpoint skipped");
         }
@@ -174,7 +193,7 @@ impl Scheduler {
         // it acts only if no later tick has acted.
         let late = if plan.actions.is_empty()
             || self.executor.dry_run
-            || self.lifecycle().table.claim_tick(now).await?
+            || self.lifecycle().table.claim_tick(now, clock).await?
         {
             None
         } else {

@@ -55,6 +55,8 @@ pub struct Lifecycle {
     /// What the deployment may do to bring an endpoint back (KMS grants, roles to pass): an
     /// endpoint it could not bring back is not put to sleep.
     allowed: Allowed,
+    /// Automatic sleeps all functions may start in one clock hour.
+    sleeps_per_hour: usize,
 }
 
 impl Lifecycle {
@@ -67,6 +69,7 @@ impl Lifecycle {
             dry_run: env.dry_run,
             lease_ttl: env.lease_ttl,
             allowed: env.allowed.clone(),
+            sleeps_per_hour: env.sleep_limits.per_hour,
         })
     }
 

@@ -2,6 +2,7 @@
 //! targets, ask `remediation::decide`, then write the record and the targets in the order that
 //! never loses the baseline.
 
+use jiff::Timestamp;
 use std::collections::BTreeMap;
 
 use super::{Actor, Lifecycle, Report, Step};
@@ -74,13 +75,13 @@ impl Lifecycle {
             }
             let version = stored.as_ref().map(|s| s.version);
             let unchanged = previous == Some(&record);
-            if record_first && !unchanged && !self.store(name, &record, version).await? {
+            if record_first && !unchanged && !self.store(name, &record, version, actor.now).await? {
                 return Ok(Step::Deferred("its record changed meanwhile".into()));
             }
             for write in &writes {
                 self.apply(name, write).await?;
             }
-            if !record_first && !unchanged && !self.store(name, &record, version).await? {
+            if !record_first && !unchanged && !self.store(name, &record, version, actor.now).await? {
                 return Ok(Step::Deferred("its record changed meanwhile".into()));
             }
             Ok(if writes.is_empty() {
@@ -103,10 +104,11 @@ impl Lifecycle {
         name: &EndpointName,
         record: &remediation::Record,
         version: Option<u64>,
+        now: Timestamp,
     ) -> Result<bool, AwsError> {
         Ok(self
             .table
-            .put_remediation(name, record, version)
+            .put_remediation(name, record, version, now)
             .await?
             .is_some())
     }

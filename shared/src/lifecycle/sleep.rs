@@ -24,6 +24,7 @@ impl Lifecycle {
         actor: Actor<'_>,
     ) -> Report {
         let by_idle_alarm = matches!(trigger, SleepTrigger::IdleAlarm(_));
+        let by_hand = matches!(trigger, SleepTrigger::Manual { .. });
         let report = self
             .leased(name, "sleep", why, actor, async {
                 // The snapshot first: an endpoint seen afterwards is at least as new as it.
@@ -79,6 +80,14 @@ impl Lifecycle {
                         let (definitions, _) = read?;
                         if self.dry_run {
                             return Ok(Step::DryRun);
+                        }
+                        let limit = self.sleeps_per_hour;
+                        if !by_hand && !self.table.count_sleep(name, actor.now, limit).await? {
+                            let why = format!(
+                                "not put to sleep: {limit} endpoints were put to sleep this hour already, the blast-radius limit (SAGETIDE_MAX_SLEEPS_PER_HOUR); if that is meant, raise the limit or sleep it by hand"
+                            );
+                            tracing::error!(endpoint = %name, limit, "{why}");
+                            return Ok(Step::Declined(why));
                         }
                         let taken = (config, definitions);
                         self.snapshot_and_delete(&endpoint, taken, previous, actor.now)

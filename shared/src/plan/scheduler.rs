@@ -157,6 +157,36 @@ pub fn vet(
     plan
 }
 
+/// The plan with no more than `limit` sleeps, the first by endpoint name; the others are
+/// skipped, saying why, for a person to decide (see [`crate::env::SleepLimits`]).
+pub fn limit_sleeps(mut plan: Plan, limit: usize) -> Plan {
+    let mut sleepers: Vec<&EndpointName> = plan
+        .actions
+        .iter()
+        .filter(|p| p.action == Action::Sleep)
+        .map(|p| &p.endpoint)
+        .collect();
+    let sleeps = sleepers.len();
+    if sleeps <= limit {
+        return plan;
+    }
+    sleepers.sort();
+    let kept: BTreeSet<EndpointName> = sleepers.into_iter().take(limit).cloned().collect();
+    let (actions, over): (Vec<Planned>, Vec<Planned>) = plan
+        .actions
+        .into_iter()
+        .partition(|p| p.action != Action::Sleep || kept.contains(&p.endpoint));
+    plan.actions = actions;
+    plan.skipped.extend(over.into_iter().map(|p| Skipped {
+        why: format!(
+            "{}, but it is not put to sleep: this tick would put {sleeps} endpoints to sleep, more than the blast-radius limit of {limit} (SAGETIDE_MAX_SLEEPS_PER_TICK); if that is meant, raise the limit or sleep them by hand",
+            p.reason
+        ),
+        endpoint: p.endpoint,
+    }));
+    plan
+}
+
 fn asks_sleep(action: &Action) -> bool {
     matches!(action, Action::Sleep | Action::RearmIdleAlarm)
 }

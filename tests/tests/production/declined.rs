@@ -136,7 +136,7 @@ async fn a_serverless_variant_in_a_scheduled_fleet_does_not_fail_the_tick() {
     h.aws
         .register_target("ranker", "AllTraffic", 1, 1, None)
         .await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
 
     let report = scheduler
         .invoke(scheduled_event("2026-11-24T09:00:00Z"))
@@ -250,7 +250,7 @@ async fn an_idle_alarm_declined_inside_a_period_stays_quiet_until_the_period_end
             .unwrap()
             .to_string()
     };
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     scheduler
         .invoke(scheduled_event(&at(10)))
         .await
@@ -324,11 +324,15 @@ async fn a_scheduled_sleep_the_deployment_could_not_bring_back_is_not_asked_for_
     h.aws
         .register_target("sealed", "AllTraffic", 1, 2, None)
         .await;
-    let mut scheduler = h.function("scheduler", &[]).await;
+    let mut scheduler = h.scheduler(&[]);
     h.proxy.take();
 
+    // One container answers both ticks, its clock at the second.
     for evening in ["2026-11-24T20:00:00Z", "2026-11-24T20:05:00Z"] {
-        let report = scheduler.invoke(scheduled_event(evening)).await.unwrap();
+        let report = scheduler
+            .invoke_at(scheduled_event(evening), "2026-11-24T20:05:00Z")
+            .await
+            .unwrap();
         assert_eq!(report["actions"], json!([]), "{report}");
         let why = |endpoint: &str| {
             let skipped = report["skipped"].as_array().unwrap();

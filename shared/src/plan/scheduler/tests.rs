@@ -262,6 +262,40 @@ fn a_sleep_schedule_plans_sleep_off_hours() {
 }
 
 #[test]
+fn a_tick_sleeps_no_more_than_the_limit_and_says_why_of_the_others() {
+    let names = ["e3", "e1", "e4", "e2"];
+    let endpoints: Vec<Endpoint> = names
+        .iter()
+        .map(|n| endpoint(n, &["v"], &[("sagetide:schedule", "nightly")]))
+        .collect();
+    let targets: Vec<ScalableTarget> = names.iter().map(|n| target(n, "v", cap(1, 4))).collect();
+    let all = plan(
+        &endpoints,
+        &targets,
+        &config(),
+        "2026-11-23T20:00:00Z".parse().unwrap(),
+    );
+    assert_eq!(super::limit_sleeps(all.clone(), 4), all);
+    let limited = super::limit_sleeps(all, 2);
+    assert_eq!(actions(&limited), ["e1 sleep", "e2 sleep"]);
+    let skipped: Vec<&str> = limited
+        .skipped
+        .iter()
+        .map(|s| s.endpoint.as_str())
+        .collect();
+    assert_eq!(skipped, ["e3", "e4"]);
+    for s in &limited.skipped {
+        assert!(
+            s.why.contains("4 endpoints") && s.why.contains("SAGETIDE_MAX_SLEEPS_PER_TICK"),
+            "{}",
+            s.why
+        );
+    }
+    let none = super::limit_sleeps(limited, 0);
+    assert_eq!(actions(&none), Vec::<String>::new());
+}
+
+#[test]
 fn an_endpoint_without_the_schedule_tag_is_never_planned() {
     let plan = plan(
         &[endpoint("ep", &["v"], &[("team", "fraud")])],
