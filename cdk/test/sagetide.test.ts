@@ -56,7 +56,9 @@ test('the table keeps snapshots: on demand, point-in-time recovery, deletion pro
       DeletionProtectionEnabled: true,
     },
   });
-  template.resourceCountIs('AWS::SSM::Parameter', 1);
+  // The configuration, and the marker of the one deployment per account and region.
+  template.resourceCountIs('AWS::SSM::Parameter', 2);
+  template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/sagetide/deployment' });
   template.resourceCountIs('AWS::SQS::Queue', 1);
   // The failed-events alarm and the wake-failures alarm.
   template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
