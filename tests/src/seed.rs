@@ -119,27 +119,24 @@ impl Aws {
     /// The account and region's deployment marker, naming `deployment`, as the template's
     /// stack creates it.
     pub async fn put_deployment_marker(&self, deployment: &str) {
-        self.ssm
-            .put_parameter()
-            .name(sagetide::config::DEPLOYMENT_MARKER)
-            .value(deployment)
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .overwrite(true)
-            .send()
-            .await
-            .expect("put deployment marker");
+        self.put_parameter(sagetide::config::DEPLOYMENT_MARKER, deployment)
+            .await;
     }
 
     pub async fn put_config(&self, yaml: &str) {
+        self.put_parameter(CONFIG_PARAMETER, yaml).await;
+    }
+
+    async fn put_parameter(&self, name: &str, value: &str) {
         self.ssm
             .put_parameter()
-            .name(CONFIG_PARAMETER)
-            .value(yaml)
+            .name(name)
+            .value(value)
             .r#type(aws_sdk_ssm::types::ParameterType::String)
             .overwrite(true)
             .send()
             .await
-            .expect("put config parameter");
+            .unwrap_or_else(|e| panic!("put parameter {name}: {e}"));
     }
 
     /// A model, an EndpointConfig `<name>-config` with one ml.m5.large instance per variant, and

@@ -359,15 +359,8 @@ async fn an_alarm_stamped_ahead_of_the_clock_or_not_in_alarm_starts_no_remedy() 
         "{forged}"
     );
     // On time, but CloudWatch says the alarm is OK.
-    let not_firing = remediator
-        .invoke(alarm_change(
-            FIVE_XX,
-            "ALARM",
-            Some("chat"),
-            "2026-11-24T09:59:00Z",
-        ))
-        .await
-        .unwrap();
+    let on_time = alarm_change(FIVE_XX, "ALARM", Some("chat"), "2026-11-24T09:59:00Z");
+    let not_firing = remediator.invoke(on_time.clone()).await.unwrap();
     assert!(
         not_firing["ignored"]
             .as_str()
@@ -379,15 +372,7 @@ async fn an_alarm_stamped_ahead_of_the_clock_or_not_in_alarm_starts_no_remedy() 
 
     // Once it is in ALARM, the same event starts the remedy.
     h.aws.set_alarm_state(FIVE_XX, "ALARM").await;
-    let started = remediator
-        .invoke(alarm_change(
-            FIVE_XX,
-            "ALARM",
-            Some("chat"),
-            "2026-11-24T09:59:00Z",
-        ))
-        .await
-        .unwrap();
+    let started = remediator.invoke(on_time.clone()).await.unwrap();
     assert_eq!(outcomes(&started), ["applied"], "{started}");
     assert_eq!(suspended(&h, "shadow").await, (true, false, false));
 }

@@ -397,13 +397,17 @@ impl Table {
         now: Timestamp,
         limit: usize,
     ) -> Result<bool, AwsError> {
+        // A missing item admits the first sleep, so a limit of none is kept here.
+        if limit == 0 {
+            return Ok(false);
+        }
         let hour = now.strftime("%Y-%m-%dT%H").to_string();
         let result = self
             .client
             .update_item()
             .table_name(&self.name)
             .set_key(Some(key(SLEEPS, &hour)))
-            .update_expression("ADD #endpoints :me SET #expires = :expires")
+            .update_expression("SET #expires = :expires ADD #endpoints :me")
             .condition_expression(
                 "attribute_not_exists(#endpoints) OR size(#endpoints) < :limit OR contains(#endpoints, :name)",
             )
