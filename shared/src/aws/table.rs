@@ -41,8 +41,8 @@ const SLEEPS: &str = "sleeps";
 /// The snapshot item's attribute with its latest wake (see [`WakeAttempt`]).
 const WAKE: &str = "wake";
 /// The attribute DynamoDB's time to live reads (template.yaml), in epoch seconds: history
-/// entries, and remediation records with no remedy in force, are deleted this long after
-/// their last write, so the table does not grow with every action for ever.
+/// entries, remediation records with no remedy in force and the hourly sleep counts are
+/// deleted [`KEPT`] after their last write, so the table does not grow with every action.
 pub const EXPIRES_AT: &str = "expires_at";
 /// A year and a month: long enough to compare a month with the same month a year before.
 pub const KEPT: SignedDuration = SignedDuration::from_hours(400 * 24);
