@@ -8,5 +8,5 @@ fuzz_target!(|data: &[u8]| {
     let Ok(payload) = serde_json::from_slice(data) else {
         return;
     };
-    let _ = AlarmStateChange::parse(payload);
+    let _ = AlarmStateChange::parse(payload, &sagetide_fuzz::home());
 });

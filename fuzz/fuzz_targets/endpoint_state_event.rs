@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(payload) = serde_json::from_slice(data) else {
         return;
     };
-    if let Ok(change) = EndpointStateChange::parse(payload) {
+    if let Ok(change) = EndpointStateChange::parse(payload, &sagetide_fuzz::home()) {
         let _ = change.is_in_service();
     }
 });

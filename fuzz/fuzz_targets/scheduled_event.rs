@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(payload) = serde_json::from_slice(data) else {
         return;
     };
-    let Ok(tick) = ScheduledEvent::parse(payload) else {
+    let Ok(tick) = ScheduledEvent::parse(payload, &sagetide_fuzz::home()) else {
         return;
     };
     for schedule in sagetide_fuzz::config().schedules() {

@@ -3,6 +3,7 @@
 
 use jiff::Timestamp;
 use sagetide::config::Config;
+use sagetide::events::Home;
 use sagetide::schedule::Schedule;
 
 pub const CONFIG: &str = r#"
@@ -65,4 +66,12 @@ pub fn ask(schedule: &Schedule, now: Timestamp) {
     let _ = schedule.next_transition(now);
     let _ = schedule.awake_capacity();
     let _ = schedule.off_hours_desired();
+}
+
+/// The account and region of the events the fuzz targets take, as a deployment sees its own.
+pub fn home() -> Home {
+    Home {
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+    }
 }

@@ -119,7 +119,11 @@ impl Env {
                     return Err(EnvError {
                         name: "SAGETIDE_LEASE_TTL",
                         value: v,
-                        why: "expected 90s to 1h: longer than the functions' 60 s timeout with a margin, so a running function keeps its lease, and at most an hour",
+                        why: if now.is_some() {
+                            "expected 1s to 1h in a simulation (SAGETIDE_NOW set)"
+                        } else {
+                            "expected 90s to 1h: longer than the functions' 60 s timeout with a margin, so a running function keeps its lease, and at most an hour"
+                        },
                     });
                 }
                 ttl

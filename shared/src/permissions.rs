@@ -183,6 +183,7 @@ impl Function {
                 "application-autoscaling:ListTagsForResource",
             ],
             Function::Waker => &[
+                "ssm:GetParameters",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
@@ -198,6 +199,7 @@ impl Function {
                 "cloudwatch:PutMetricData",
             ],
             Function::Restorer => &[
+                "ssm:GetParameters",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:ListTags",
                 "sagemaker:PutEndpointPolicy",

@@ -330,4 +330,11 @@ async fn late_repeated_and_reordered_events_change_nothing_more() {
     let next = prewarm + SignedDuration::from_mins(15);
     let report = h.invoke("scheduler", tick(next), next).await.unwrap();
     assert!(report["late"].is_null(), "{report}");
+    aws_settles(&h).await;
+    assert_eq!(
+        changes(&h),
+        (0, 0),
+        "awake, as the real clock's schedule wants"
+    );
+    assert_eq!(h.aws.autoscaling_state(DESK, "AllTraffic").await, before);
 }

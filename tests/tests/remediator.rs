@@ -86,6 +86,7 @@ async fn alarm_then_ok_restores_the_exact_prior_suspended_state() {
     assert_eq!(suspended(&h, "AllTraffic").await, (true, true, false));
     assert_eq!(suspended(&h, "shadow").await, (true, false, false));
 
+    h.aws.set_alarm_state(FIVE_XX, "OK").await;
     let ok = remediator
         .invoke(alarm_change(
             FIVE_XX,
@@ -141,6 +142,7 @@ async fn reordered_and_duplicate_events_leave_the_right_state() {
     assert_eq!(writes, Vec::<String>::new(), "a late OK changes nothing");
     assert_eq!(suspended(&h, "AllTraffic").await, (true, true, false));
 
+    h.aws.set_alarm_state(FIVE_XX, "OK").await;
     remediator
         .invoke(event("OK", "2026-11-24T11:30:00Z"))
         .await

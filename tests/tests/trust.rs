@@ -230,6 +230,11 @@ async fn a_second_deployment_in_the_account_and_region_changes_nothing() {
             serde_json::json!({"action": "sleep", "endpoint": "desk", "force": true}),
         ),
         ("remediator", idle.clone()),
+        (
+            "waker",
+            serde_json::json!({"action": "wake", "endpoint": "desk"}),
+        ),
+        ("restorer", endpoint_state_event("desk", "IN_SERVICE")),
     ] {
         let answer = h
             .function(function, &second)

@@ -41,11 +41,14 @@ const SLEEPS: &str = "sleeps";
 /// The snapshot item's attribute with its latest wake (see [`WakeAttempt`]).
 const WAKE: &str = "wake";
 /// The attribute DynamoDB's time to live reads (template.yaml), in epoch seconds: history
-/// entries, remediation records with no remedy in force and the hourly sleep counts are
-/// deleted [`KEPT`] after their last write, so the table does not grow with every action.
+/// entries and remediation records with no remedy in force are deleted [`KEPT`] after their
+/// last write, the hourly sleep counts two days after their hour, so the table does not grow
+/// with every action.
 pub const EXPIRES_AT: &str = "expires_at";
 /// A year and a month: long enough to compare a month with the same month a year before.
 pub const KEPT: SignedDuration = SignedDuration::from_hours(400 * 24);
+/// An hour's sleep count matters only during its hour.
+const SLEEPS_KEPT: SignedDuration = SignedDuration::from_hours(48);
 /// The sparse index of open items, and its key attribute (always [`OPEN_VALUE`]).
 const OPEN: &str = "open";
 const OPEN_VALUE: &str = "1";
@@ -97,6 +100,11 @@ fn key(pk: &str, sk: &str) -> Item {
 }
 
 /// `Ok(false)` when the write's condition did not hold, the error otherwise.
+/// The key of the item that counts the sleeps of `now`'s UTC clock hour.
+fn sleeps_of(now: Timestamp) -> Item {
+    key(SLEEPS, &now.strftime("%Y-%m-%dT%H").to_string())
+}
+
 fn condition_held<E, R>(
     operation: &'static str,
     result: Result<R, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
@@ -401,12 +409,11 @@ impl Table {
         if limit == 0 {
             return Ok(false);
         }
-        let hour = now.strftime("%Y-%m-%dT%H").to_string();
         let result = self
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(key(SLEEPS, &hour)))
+            .set_key(Some(sleeps_of(now)))
             .update_expression("SET #expires = :expires ADD #endpoints :me")
             .condition_expression(
                 "attribute_not_exists(#endpoints) OR size(#endpoints) < :limit OR contains(#endpoints, :name)",
@@ -416,10 +423,29 @@ impl Table {
             .expression_attribute_values(":me", AttributeValue::Ss(vec![endpoint.to_string()]))
             .expression_attribute_values(":name", s(endpoint.as_str()))
             .expression_attribute_values(":limit", n(limit))
-            .expression_attribute_values(":expires", n((now + KEPT).as_second()))
+            .expression_attribute_values(":expires", n((now + SLEEPS_KEPT).as_second()))
             .send()
             .await;
         condition_held("dynamodb:UpdateItem", result)
+    }
+
+    /// Takes `endpoint` out of `now`'s hour again, after its delete failed.
+    pub async fn uncount_sleep(
+        &self,
+        endpoint: &EndpointName,
+        now: Timestamp,
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(sleeps_of(now)))
+            .update_expression("DELETE #endpoints :me")
+            .expression_attribute_names("#endpoints", "endpoints")
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![endpoint.to_string()]))
+            .send()
+            .await
+            .map_err(|e| AwsError::new("dynamodb:UpdateItem", e))?;
+        Ok(())
     }
 
     /// Takes the endpoint's lease for `holder` until `now + ttl`, unless someone else holds an

@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::remediation::Rule;
 use crate::schedule::Schedule;
 
-pub use source::{ConfigSource, DEPLOYMENT_MARKER};
+pub use source::{ConfigSource, DEPLOYMENT_MARKER, Ownership};
 
 /// A validated configuration document.
 #[derive(Debug, Clone, Default)]

@@ -54,13 +54,7 @@ impl ConfigSource {
             .await
             .map_err(|e| unavailable(e.to_string()))?;
         if let Some(deployment) = &self.deployment {
-            let owner = values.remove(DEPLOYMENT_MARKER);
-            if owner.as_ref() != Some(deployment) {
-                return Err(ConfigError::NotOwner {
-                    deployment: deployment.clone(),
-                    owner,
-                });
-            }
+            owned(deployment, values.remove(DEPLOYMENT_MARKER))?;
         }
         let text = values
             .remove(&self.parameter)
@@ -69,4 +63,45 @@ impl ConfigSource {
         *cached = Some((Instant::now(), config.clone()));
         Ok(config)
     }
+}
+
+/// The deployment marker alone, for the functions that read no document (the waker and the
+/// restorer act on their own table's snapshots, but must not act beside another deployment).
+pub struct Ownership {
+    client: aws_sdk_ssm::Client,
+    deployment: Option<String>,
+}
+
+impl Ownership {
+    pub fn new(client: aws_sdk_ssm::Client, env: &Env) -> Self {
+        Self {
+            client,
+            deployment: env.deployment.clone(),
+        }
+    }
+
+    /// Whether the account and region's marker names this deployment (always, without
+    /// `SAGETIDE_DEPLOYMENT`).
+    pub async fn check(&self) -> Result<(), ConfigError> {
+        let Some(deployment) = &self.deployment else {
+            return Ok(());
+        };
+        let mut values = aws::ssm::parameters(&self.client, &[DEPLOYMENT_MARKER])
+            .await
+            .map_err(|e| ConfigError::Unavailable {
+                parameter: DEPLOYMENT_MARKER.to_owned(),
+                message: e.to_string(),
+            })?;
+        owned(deployment, values.remove(DEPLOYMENT_MARKER))
+    }
+}
+
+fn owned(deployment: &str, owner: Option<String>) -> Result<(), ConfigError> {
+    if owner.as_deref() == Some(deployment) {
+        return Ok(());
+    }
+    Err(ConfigError::NotOwner {
+        deployment: deployment.to_owned(),
+        owner,
+    })
 }

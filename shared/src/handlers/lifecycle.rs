@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::act::Outcome;
-use crate::config::ConfigSource;
+use crate::config::{ConfigSource, Ownership};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{
@@ -141,6 +141,7 @@ impl Sleeper {
 
 pub struct Waker {
     lifecycle: Lifecycle,
+    ownership: Ownership,
     env: Env,
 }
 
@@ -148,6 +149,7 @@ impl Waker {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
             lifecycle: Lifecycle::new(sdk, env)?,
+            ownership: Ownership::new(aws_sdk_ssm::Client::new(sdk), env),
             env: env.clone(),
         })
     }
@@ -168,6 +170,7 @@ impl Waker {
                         .into(),
                 )));
             }
+            self.ownership.check().await?;
             let report = self
                 .lifecycle
                 .wake(
@@ -199,6 +202,7 @@ impl Waker {
                 change.alarm
             ));
         }
+        self.ownership.check().await?;
         let why = format!("wake alarm {}", change.alarm);
         let mut reports = Vec::new();
         for stored in woken {
@@ -220,6 +224,7 @@ impl Waker {
 
 pub struct Restorer {
     lifecycle: Lifecycle,
+    ownership: Ownership,
     env: Env,
 }
 
@@ -227,6 +232,7 @@ impl Restorer {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
             lifecycle: Lifecycle::new(sdk, env)?,
+            ownership: Ownership::new(aws_sdk_ssm::Client::new(sdk), env),
             env: env.clone(),
         })
     }
@@ -242,6 +248,7 @@ impl Restorer {
                 change.endpoint, change.status
             ));
         }
+        self.ownership.check().await?;
         let actor = Actor {
             who: &who,
             now: self.env.now(),

@@ -49,30 +49,30 @@ impl Remediator {
                 change.alarm
             ));
         }
-        // Anyone who may invoke the function can send an alarm's change: before a remedy
-        // starts, CloudWatch itself says whether the alarm is in ALARM now. (An OK ends only
-        // what an ALARM started, and its order is kept by the state timestamps.)
-        if change.state == AlarmState::Alarm {
-            let current = aws::cloudwatch::states(
-                &self.lifecycle.cloudwatch,
-                std::slice::from_ref(&change.alarm),
-            )
-            .await?;
-            match current.get(&change.alarm) {
-                Some(status) if status.firing => {}
-                Some(_) => {
-                    return Response::ignored(format!(
-                        "alarm {} is not in ALARM now (DescribeAlarms): the event is stale or was not sent by CloudWatch; no remedy started",
-                        change.alarm
-                    ));
-                }
-                None => {
-                    return Response::ignored(format!(
-                        "alarm {} does not exist (DescribeAlarms): no remedy started",
-                        change.alarm
-                    ));
-                }
-            }
+        // Anyone who may invoke the function can send an alarm's change: CloudWatch itself
+        // says whether the alarm is in that state now. An ALARM starts a remedy only for an
+        // alarm in ALARM; an OK ends one unless the alarm is in ALARM (one deleted ends it too,
+        // as the scheduler's tick would).
+        let current = aws::cloudwatch::states(
+            &self.lifecycle.cloudwatch,
+            std::slice::from_ref(&change.alarm),
+        )
+        .await?;
+        let firing = current.get(&change.alarm).map(|status| status.firing);
+        let agrees = match change.state {
+            AlarmState::Alarm => firing == Some(true),
+            AlarmState::Ok | AlarmState::InsufficientData => firing != Some(true),
+        };
+        if !agrees {
+            let now_is = match firing {
+                Some(true) => "in ALARM",
+                Some(false) => "not in ALARM",
+                None => "gone",
+            };
+            return Response::ignored(format!(
+                "alarm {} is {now_is} now (DescribeAlarms), not {:?}: the event is stale or was not sent by CloudWatch; nothing changed",
+                change.alarm, change.state
+            ));
         }
         let actor = Actor { who: &who, now };
         let mut reports = Vec::new();

@@ -57,6 +57,8 @@ pub struct Lifecycle {
     allowed: Allowed,
     /// Automatic sleeps all functions may start in one clock hour.
     sleeps_per_hour: usize,
+    /// `SAGETIDE_NOW`, which stands for the clock in a simulation.
+    simulated_clock: Option<Timestamp>,
 }
 
 impl Lifecycle {
@@ -70,7 +72,13 @@ impl Lifecycle {
             lease_ttl: env.lease_ttl,
             allowed: env.allowed.clone(),
             sleeps_per_hour: env.sleep_limits.per_hour,
+            simulated_clock: env.now,
         })
+    }
+
+    /// The clock: the real one, or `SAGETIDE_NOW` in a simulation.
+    fn clock(&self) -> Timestamp {
+        self.simulated_clock.unwrap_or_else(Timestamp::now)
     }
 
     /// Runs `body` holding the endpoint's lease, logs the result and writes it to the history.

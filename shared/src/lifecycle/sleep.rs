@@ -81,16 +81,9 @@ impl Lifecycle {
                         if self.dry_run {
                             return Ok(Step::DryRun);
                         }
-                        let limit = self.sleeps_per_hour;
-                        if !by_hand && !self.table.count_sleep(name, actor.now, limit).await? {
-                            let why = format!(
-                                "not put to sleep: {limit} endpoints were put to sleep this hour already, the blast-radius limit (SAGETIDE_MAX_SLEEPS_PER_HOUR); if that is meant, raise the limit or sleep it by hand"
-                            );
-                            tracing::error!(endpoint = %name, limit, "{why}");
-                            return Ok(Step::Declined(why));
-                        }
                         let taken = (config, definitions);
-                        self.snapshot_and_delete(&endpoint, taken, previous, actor.now)
+                        let limited = !by_hand;
+                        self.snapshot_and_delete(&endpoint, taken, previous, actor.now, limited)
                             .await
                     }
                     _ if self.dry_run => Ok(Step::DryRun),
@@ -134,13 +127,15 @@ impl Lifecycle {
         }
     }
 
-    /// `taken`: the EndpointConfig's name and the definitions just read.
+    /// `taken`: the EndpointConfig's name and the definitions just read; `limited`: the
+    /// delete counts against the hour's blast-radius limit (an automatic sleep).
     async fn snapshot_and_delete(
         &self,
         endpoint: &Endpoint,
         (config_name, definitions): (String, Definitions),
         previous: Option<u64>,
         now: Timestamp,
+        limited: bool,
     ) -> Result<Step, AwsError> {
         let name = &endpoint.name;
         let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
@@ -183,7 +178,23 @@ impl Lifecycle {
                 refused: false,
             });
         }
-        aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
+        // Counted last, so that only a delete uses up the hour's limit; on the clock, not the
+        // tick's time, so that late ticks cannot draw on hours gone by. A sleep declined here
+        // leaves its snapshot `sleeping`, which the next sleep writes again.
+        let (clock, limit) = (self.clock(), self.sleeps_per_hour);
+        if limited && !self.table.count_sleep(name, clock, limit).await? {
+            let why = format!(
+                "not put to sleep: {limit} endpoints were put to sleep this hour already, the blast-radius limit (SAGETIDE_MAX_SLEEPS_PER_HOUR); if that is meant, raise the limit or sleep it by hand"
+            );
+            tracing::error!(endpoint = %name, limit, "{why}");
+            return Ok(Step::Declined(why));
+        }
+        if let Err(e) = aws::sagemaker::delete_endpoint(&self.sagemaker, name).await {
+            if limited && let Err(e) = self.table.uncount_sleep(name, clock).await {
+                tracing::warn!(endpoint = %name, error = %e, "a failed delete still counts against the hour's limit");
+            }
+            return Err(e);
+        }
         // A failed condition leaves it `sleeping` with the endpoint gone: the next sleep, wake
         // or tick records it, as after a crash here.
         self.table
