@@ -35,6 +35,19 @@ pub struct Delivered {
     pub longest: Duration,
 }
 
+/// `time` (UTC, `HH:MM`) the day after tomorrow, plus `days`: far enough ahead of the real
+/// clock, which moto stamps endpoints with, for an endpoint created now to have been idle long
+/// enough.
+pub fn after_tomorrow(days: i64, time: &str) -> jiff::Timestamp {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let day = today
+        .checked_add(jiff::SignedDuration::from_hours(24 * (2 + days)))
+        .expect("a date");
+    format!("{day}T{time}:00Z").parse().expect("an instant")
+}
+
 /// The workspace root (where `Cargo.toml`, `.venv` and `template.yaml` live).
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -26,16 +26,8 @@ const TAGS: [(&str, &str); 3] = [
 ];
 const ROUNDS: u64 = 4;
 
-/// `time` (UTC, `HH:MM`) the day after tomorrow, plus `days`: far enough ahead of the real
-/// clock, which moto stamps the endpoint with, for the endpoint to have been idle long enough.
 fn at(days: i64, time: &str) -> Timestamp {
-    let today = Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .date();
-    let day = today
-        .checked_add(SignedDuration::from_hours(24 * (2 + days)))
-        .expect("a date");
-    format!("{day}T{time}:00Z").parse().expect("an instant")
+    sagetide_tests::after_tomorrow(days, time)
 }
 
 async fn seed(h: &Harness) {

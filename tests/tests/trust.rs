@@ -17,16 +17,8 @@ schedules:
 
 const DESK: [(&str, &str); 2] = [("sagetide:schedule", "desk"), ("sagetide:idle-after", "2h")];
 
-/// `time` (UTC, `HH:MM`) the day after tomorrow: far enough ahead of the real clock, which
-/// moto stamps endpoints with, for an endpoint created now to have been idle long enough.
 fn at(time: &str) -> Timestamp {
-    let today = Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .date();
-    let day = today
-        .checked_add(SignedDuration::from_hours(48))
-        .expect("a date");
-    format!("{day}T{time}:00Z").parse().expect("an instant")
+    sagetide_tests::after_tomorrow(0, time)
 }
 
 fn tick(now: Timestamp) -> Value {

@@ -14,7 +14,7 @@ use thiserror::Error;
 pub use alarm::{AlarmState, AlarmStateChange};
 pub use endpoint_state::EndpointStateChange;
 pub use manual::{ManualAction, ManualRequest};
-pub use scheduled::{ScheduledEvent, TICK_LATENESS};
+pub use scheduled::ScheduledEvent;
 
 /// How far ahead of the clock a time AWS stamped on an event may lie: AWS stamps an event when
 /// it happens and delivers it after, so only clock skew puts a real one ahead.

@@ -33,8 +33,6 @@ pub struct Scheduler {
     allowed: Allowed,
     /// The facts of the EndpointConfigs seen so far, kept for the container's life.
     config_facts: Mutex<HashMap<String, ConfigFacts>>,
-    /// `SAGETIDE_NOW`: the clock a simulation's ticks are judged by; the real clock if unset.
-    clock: Option<Timestamp>,
     /// The most sleeps one tick may start.
     sleeps_per_tick: usize,
 }
@@ -81,7 +79,6 @@ impl Scheduler {
             },
             allowed: env.allowed.clone(),
             config_facts: Mutex::new(HashMap::new()),
-            clock: env.now,
             sleeps_per_tick: env.sleep_limits.per_tick,
         })
     }
@@ -94,7 +91,7 @@ impl Scheduler {
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<TickReport, HandlerError> {
-        let clock = self.clock.unwrap_or_else(Timestamp::now);
+        let clock = self.lifecycle().clock();
         let now = ScheduledEvent::parse(event.payload, &home(&event.context)?)
             .and_then(|tick| tick.sent_by(clock))
             .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?

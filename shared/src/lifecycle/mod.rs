@@ -77,7 +77,7 @@ impl Lifecycle {
     }
 
     /// The clock: the real one, or `SAGETIDE_NOW` in a simulation.
-    fn clock(&self) -> Timestamp {
+    pub fn clock(&self) -> Timestamp {
         self.simulated_clock.unwrap_or_else(Timestamp::now)
     }
 
