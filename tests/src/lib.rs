@@ -5,6 +5,7 @@
 pub mod crash;
 pub mod demo_fleet;
 pub mod function;
+pub mod iam;
 pub mod lifecycle;
 pub mod moto;
 pub mod proxy;

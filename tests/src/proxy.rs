@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use sagetide::permissions::Function;
 
 use crate::http::{self, Body};
+use crate::iam;
 
 pub struct Proxy {
     pub url: String,
@@ -127,20 +128,104 @@ fn error(
         .expect("a valid response")
 }
 
-/// Why `call` would be refused by the calling function's role, if it would.
-fn refusal(headers: &hyper::HeaderMap, call: &str) -> Option<String> {
+/// Why `call` would be refused by the calling function's role, if it would: an action outside
+/// the function's `sagetide::permissions`, or IAM's decision on any authorization the call needs
+/// under the role `template.yaml` gives the function, with the resource's tags as moto holds
+/// them.
+async fn refusal(
+    tags: &ResourceTags,
+    headers: &hyper::HeaderMap,
+    call: &str,
+    body: &[u8],
+) -> Option<String> {
     let user_agent = ["x-amz-user-agent", "user-agent"]
         .iter()
         .filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
         .collect::<Vec<_>>()
         .join(" ");
-    match Function::from_user_agent(&user_agent) {
-        Some(f) if f.calls().contains(&call) => None,
-        Some(f) => Some(format!(
-            "{} is not authorized to perform {call} (not in sagetide::permissions for it)",
-            f.name()
-        )),
-        None => Some(format!("{call} by an unknown caller ({user_agent})")),
+    let function = match Function::from_user_agent(&user_agent) {
+        Some(f) if f.calls().contains(&call) => f,
+        Some(f) => {
+            return Some(format!(
+                "{} is not authorized to perform {call} (not in sagetide::permissions for it)",
+                f.name()
+            ));
+        }
+        None => return Some(format!("{call} by an unknown caller ({user_agent})")),
+    };
+    let statements = iam::harness_roles().of(function);
+    let parsed = iam::Call::parse(
+        headers.contains_key("x-amz-target"),
+        &Bytes::copy_from_slice(body),
+    );
+    for mut request in iam::authorizations(&iam::Deployment::harness(), call, &parsed) {
+        if iam::reads_resource_tags(statements, &request) {
+            for (key, value) in tags.of(headers, &request.resource).await {
+                request
+                    .context
+                    .insert(format!("aws:ResourceTag/{key}"), vec![value]);
+            }
+        }
+        let decision = iam::decide(statements, &request);
+        if !decision.allowed() {
+            return Some(format!(
+                "{} is not authorized to perform {} on {} with {:?} ({decision:?} by its role in template.yaml, for {call})",
+                function.name(),
+                request.action,
+                request.resource,
+                request.context
+            ));
+        }
+    }
+    None
+}
+
+/// Reads a resource's tags from moto, past the proxy (the read is IAM's, not the caller's).
+#[derive(Clone)]
+struct ResourceTags {
+    client: Client<HttpConnector, Body>,
+    upstream: String,
+}
+
+impl ResourceTags {
+    async fn of(&self, headers: &hyper::HeaderMap, arn: &str) -> Vec<(String, String)> {
+        if !arn.starts_with("arn:aws:sagemaker:") {
+            return Vec::new();
+        }
+        let mut request = Request::builder()
+            .method("POST")
+            .uri(format!("{}/", self.upstream))
+            .header("x-amz-target", "SageMaker.ListTags")
+            .header("content-type", "application/x-amz-json-1.1");
+        // moto takes the region from the caller's credential scope.
+        if let Some(authorization) = headers.get("authorization") {
+            request = request.header("authorization", authorization);
+        }
+        let body = serde_json::json!({"ResourceArn": arn}).to_string();
+        let request = request
+            .body(Full::new(Bytes::from(body)))
+            .expect("a valid request");
+        let Ok(response) = self.client.request(request).await else {
+            return Vec::new();
+        };
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let tags: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        tags["Tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| {
+                Some((
+                    t["Key"].as_str()?.to_owned(),
+                    t["Value"].as_str()?.to_owned(),
+                ))
+            })
+            .collect()
     }
 }
 
@@ -168,13 +253,13 @@ enum Plan {
 }
 
 impl State {
-    fn plan(&mut self, headers: &hyper::HeaderMap, call: &str) -> Plan {
+    fn plan(&mut self, headers: &hyper::HeaderMap, call: &str, refusal: Option<String>) -> Plan {
         match self.crash.as_mut() {
             Some(0) => return Plan::Answer(crashed(headers)),
             Some(left) => *left -= 1,
             None => {}
         }
-        if let Some(reason) = refusal(headers, call) {
+        if let Some(reason) = refusal {
             self.denied.push(reason.clone());
             return Plan::Answer(error(headers, 403, "AccessDeniedException", &reason));
         }
@@ -228,8 +313,13 @@ impl Proxy {
             Client::builder(TokioExecutor::new()).build_http();
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
+        let tags = ResourceTags {
+            client: client.clone(),
+            upstream: upstream.clone(),
+        };
         let (addr, task) = http::serve(move |req: Request<hyper::body::Incoming>| {
             let (client, upstream, state) = (client.clone(), upstream.clone(), shared.clone());
+            let tags = tags.clone();
             async move {
                 let (parts, body) = req.into_parts();
                 let body = body
@@ -237,8 +327,10 @@ impl Proxy {
                     .await
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
-                let call = operation(&parts.headers, &body);
-                let plan = state.lock().unwrap().plan(&parts.headers, &call);
+                let decoded = decoded(&parts.headers, &body);
+                let call = operation(&parts.headers, &decoded);
+                let refusal = refusal(&tags, &parts.headers, &call, &decoded).await;
+                let plan = state.lock().unwrap().plan(&parts.headers, &call, refusal);
                 let (delay, after) = match plan {
                     Plan::Answer(response) => return Ok(response),
                     Plan::Drop => return Err(http::Dropped),
@@ -371,6 +463,20 @@ pub fn mutating(calls: &[String]) -> Vec<String> {
     calls.iter().filter(|c| !is_read(c)).cloned().collect()
 }
 
+/// A request's body as the service reads it: the SDK gzips large query-protocol bodies
+/// (PutMetricData).
+fn decoded(headers: &hyper::HeaderMap, body: &Bytes) -> Bytes {
+    let gzipped = headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    if !gzipped {
+        return body.clone();
+    }
+    let mut bytes = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut bytes);
+    Bytes::from(bytes)
+}
+
 /// The operation of a request: from `X-Amz-Target` (JSON protocols) or the `Action` form field
 /// (the query protocol CloudWatch speaks here).
 fn operation(headers: &hyper::HeaderMap, body: &Bytes) -> String {
@@ -387,18 +493,7 @@ fn operation(headers: &hyper::HeaderMap, body: &Bytes) -> String {
         };
         return format!("{service}:{op}");
     }
-    // The SDK gzips large query-protocol bodies (PutMetricData).
-    let gzipped = headers
-        .get("content-encoding")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-    let body = if gzipped {
-        let mut text = String::new();
-        let _ =
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text);
-        text
-    } else {
-        String::from_utf8_lossy(body).into_owned()
-    };
+    let body = String::from_utf8_lossy(body);
     let action = body
         .split('&')
         .find_map(|kv| kv.strip_prefix("Action="))

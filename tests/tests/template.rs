@@ -6,7 +6,7 @@ use std::process::Command;
 
 use sagetide::config::Config;
 use sagetide::permissions::Function;
-use sagetide_tests::{proxy, workspace_root};
+use sagetide_tests::{iam, proxy, workspace_root};
 use serde_yaml_ng::Value;
 
 fn template() -> Value {
@@ -101,56 +101,85 @@ fn actions(statement: &Value) -> Vec<&str> {
     }
 }
 
-/// Mutating SageMaker actions that cannot carry a tag condition: sagetide never calls it, and
-/// Application Auto Scaling checks it on the function's behalf against the variant it scales,
-/// where only the caller's rights count.
+/// Mutating SageMaker actions that cannot carry a tag condition: Application Auto Scaling
+/// checks it on the function's behalf against the variant it scales, where only the caller's
+/// rights count (the restorer also calls it, on an endpoint it has just woken).
 const UNCONDITIONED_SAGEMAKER_WRITES: [&str; 1] = ["sagemaker:UpdateEndpointWeightsAndCapacities"];
 
-#[test]
-fn every_sagemaker_write_is_under_an_opt_in_tag_condition() {
-    let template = template();
-    let mut checked = 0;
-    for (function, statements) in statements(&template) {
-        for statement in statements {
-            let writes = actions(statement).into_iter().any(|a| {
-                a.starts_with("sagemaker:")
-                    && !proxy::is_read(a)
-                    && !UNCONDITIONED_SAGEMAKER_WRITES.contains(&a)
-            });
-            if !writes {
-                continue;
-            }
-            checked += 1;
-            let condition = serde_yaml_ng::to_string(&statement["Condition"]).unwrap();
-            let opt_in = ["sagetide:schedule", "sagetide:idle-after"]
-                .iter()
-                .any(|tag| {
-                    condition.contains(&format!("aws:ResourceTag/{tag}"))
-                        || condition.contains(&format!("aws:RequestTag/{tag}"))
-                });
-            // Models and EndpointConfigs carry their owners' tags, not sagetide's: a wake
-            // creates them again only with the mark that says so.
-            let recreated = actions(statement).iter().all(|a| {
-                [
-                    "sagemaker:CreateModel",
-                    "sagemaker:CreateEndpointConfig",
-                    "sagemaker:AddTags",
-                ]
-                .contains(a)
-            }) && condition.contains(&format!(
-                "aws:RequestTag/{}",
-                sagetide::aws::definitions::RECREATED_FOR
-            ));
-            let opt_in = opt_in || recreated;
-            assert!(
-                opt_in,
-                "{}: statement {:?} writes to SageMaker without an opt-in tag condition",
-                function.name(),
-                statement["Sid"]
-            );
+/// The tags that opt a SageMaker resource in: the endpoint's two, and the mark on models and
+/// EndpointConfigs that a wake created again.
+const OPT_IN: [&str; 3] = [
+    "sagetide:schedule",
+    "sagetide:idle-after",
+    sagetide::aws::definitions::RECREATED_FOR,
+];
+
+/// Every authorization a mutating SageMaker call on the endpoint `chat` (its config `chat-1`,
+/// its model `chat-model`) needs, the endpoint and its definitions carrying `tag` (if any) and a
+/// create setting it (if any), beside the owner's `team` tag.
+fn sagemaker_write(action: &str, tag: Option<&str>) -> Vec<iam::Request> {
+    let deployment = iam::Deployment::harness();
+    let endpoint = deployment.arn("sagemaker", "endpoint/chat");
+    let mut tags = vec![serde_json::json!({"Key": "team", "Value": "ml"})];
+    tags.extend(tag.map(|t| serde_json::json!({"Key": t, "Value": "x"})));
+    let call = iam::Call::Json(serde_json::json!({
+        "EndpointName": "chat", "EndpointConfigName": "chat-1", "ModelName": "chat-model",
+        "ResourceArn": endpoint, "TagKeys": ["sagetide:override"], "Tags": tags,
+        "ExecutionRoleArn": deployment.arn("iam", "role/chat").replace(":us-east-1:", "::"),
+        "Policy": "{}", "DesiredWeightsAndCapacities": [],
+    }));
+    let mut requests = iam::authorizations(&deployment, action, &call);
+    for request in &mut requests {
+        if let Some(tag) = tag.filter(|_| request.resource.starts_with("arn:aws:sagemaker:")) {
+            request
+                .context
+                .insert(format!("aws:ResourceTag/{tag}"), vec!["x".into()]);
         }
     }
-    assert!(checked >= 8, "only {checked} statements checked");
+    requests
+}
+
+#[test]
+fn iam_itself_denies_every_mutating_sagemaker_call_on_an_endpoint_without_an_opt_in_tag() {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let roles = iam::roles(&text, &iam::Deployment::harness());
+    let mut checked = Vec::new();
+    for function in Function::ALL {
+        let statements = roles.of(function);
+        let writes = function.calls().iter().filter(|a| {
+            a.starts_with("sagemaker:")
+                && !proxy::is_read(a)
+                && !UNCONDITIONED_SAGEMAKER_WRITES.contains(a)
+        });
+        for action in writes {
+            let denied: Vec<_> = sagemaker_write(action, None)
+                .into_iter()
+                .filter(|r| !iam::decide(statements, r).allowed())
+                .collect();
+            assert!(
+                !denied.is_empty(),
+                "{}: IAM allows {action} on an endpoint without an opt-in tag",
+                function.name()
+            );
+            // The same call with the opt-in tag is allowed: the denial is the tag's doing.
+            let allowed_by = OPT_IN.iter().find(|tag| {
+                sagemaker_write(action, Some(tag))
+                    .iter()
+                    .all(|r| iam::decide(statements, r).allowed())
+            });
+            assert!(
+                allowed_by.is_some(),
+                "{}: {action} is denied even with an opt-in tag: {:?}",
+                function.name(),
+                sagemaker_write(action, Some(OPT_IN[0]))
+                    .iter()
+                    .map(|r| (r.action.as_str(), iam::decide(statements, r)))
+                    .collect::<Vec<_>>()
+            );
+            checked.push(format!("{} {action}", function.name()));
+        }
+    }
+    assert!(checked.len() >= 12, "only {checked:?}");
 }
 
 /// A function's IAM statements, by the binary it deploys. A statement under `Fn::If` counts as

@@ -1,0 +1,321 @@
+//! Each function's role as `template.yaml` deploys it: its statements with the template's
+//! intrinsic functions resolved for one deployment, as CloudFormation would.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sagetide::permissions::Function;
+use serde_yaml_ng::Value;
+
+use super::{Condition, Operator, Statement};
+
+/// What CloudFormation knows when it resolves the template: the pseudo parameters, the
+/// parameters given (others take their defaults) and the physical names of resources.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub account: String,
+    pub region: String,
+    pub stack: String,
+    pub parameters: BTreeMap<String, String>,
+    pub table: String,
+}
+
+impl Deployment {
+    /// The deployment the test harness stands for (`seed`): moto's account, `us-east-1`.
+    pub fn harness() -> Self {
+        Self {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            stack: crate::seed::DEPLOYMENT.into(),
+            parameters: BTreeMap::from([(
+                "ConfigParameterName".to_owned(),
+                crate::seed::CONFIG_PARAMETER.to_owned(),
+            )]),
+            table: crate::seed::TABLE.into(),
+        }
+    }
+
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account
+        )
+    }
+
+    fn parameter(&self, template: &Value, name: &str) -> String {
+        self.parameters.get(name).cloned().unwrap_or_else(|| {
+            let default = &template["Parameters"][name]["Default"];
+            default
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| default.as_i64().map(|n| n.to_string()))
+                .unwrap_or_else(|| panic!("parameter {name} has no value and no default"))
+        })
+    }
+
+    /// `Ref` of a parameter, a pseudo parameter or a resource; `None` for `AWS::NoValue`.
+    fn reference(&self, template: &Value, name: &str) -> Option<String> {
+        Some(match name {
+            "AWS::NoValue" => return None,
+            "AWS::AccountId" => self.account.clone(),
+            "AWS::Region" => self.region.clone(),
+            "AWS::Partition" => "aws".into(),
+            "AWS::StackName" => self.stack.clone(),
+            "Table" => self.table.clone(),
+            other if !template["Parameters"][other].is_null() => self.parameter(template, other),
+            other => panic!("Ref {other}: not modelled"),
+        })
+    }
+
+    fn attribute(&self, name: &str) -> String {
+        match name {
+            "Table.Arn" => self.arn("dynamodb", &format!("table/{}", self.table)),
+            other => panic!("GetAtt {other}: not modelled"),
+        }
+    }
+
+    fn sub(&self, template: &Value, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').expect("a closed ${") + start;
+            let name = &rest[start + 2..end];
+            out.push_str(&if name.contains('.') && !name.starts_with("AWS::") {
+                self.attribute(name)
+            } else {
+                self.reference(template, name).unwrap_or_default()
+            });
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// A condition of the template's `Conditions`, for the two forms it uses.
+    fn condition(&self, template: &Value, name: &str) -> bool {
+        let Value::Tagged(not) = &template["Conditions"][name] else {
+            panic!("condition {name}: not modelled");
+        };
+        let Value::Tagged(equals) = &not.value[0] else {
+            panic!("condition {name}: not modelled");
+        };
+        assert!(
+            not.tag == "Not" && equals.tag == "Equals",
+            "condition {name}"
+        );
+        let left = self.strings(template, &equals.value[0]).join("");
+        let right = self.strings(template, &equals.value[1]).join("");
+        left != right
+    }
+
+    /// A value that resolves to strings: a string, a list, `!Sub`, `!Ref`, `!GetAtt`, `!Join`.
+    fn strings(&self, template: &Value, value: &Value) -> Vec<String> {
+        match value {
+            Value::String(s) => vec![s.clone()],
+            Value::Bool(b) => vec![b.to_string()],
+            Value::Number(n) => vec![n.to_string()],
+            Value::Sequence(items) => items
+                .iter()
+                .flat_map(|v| self.strings(template, v))
+                .collect(),
+            Value::Tagged(t) => match (t.tag.to_string().trim_start_matches('!'), &t.value) {
+                ("Sub", Value::String(s)) => vec![self.sub(template, s)],
+                ("Ref", Value::String(name)) => {
+                    let resolved = self.reference(template, name);
+                    // A CommaDelimitedList parameter is a list.
+                    let list =
+                        template["Parameters"][name.as_str()]["Type"] == "CommaDelimitedList";
+                    match resolved {
+                        Some(v) if list => v
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                        Some(v) => vec![v],
+                        None => Vec::new(),
+                    }
+                }
+                ("GetAtt", Value::String(name)) => vec![self.attribute(name)],
+                ("Join", Value::Sequence(args)) => {
+                    let separator = args[0].as_str().unwrap_or_default();
+                    vec![self.strings(template, &args[1]).join(separator)]
+                }
+                (tag, _) => panic!("!{tag}: not modelled"),
+            },
+            Value::Null => Vec::new(),
+            other => panic!("{other:?}: not a string"),
+        }
+    }
+
+    /// A list item that may be `!If [condition, then, else]`: the branch the deployment takes,
+    /// `None` for `AWS::NoValue`.
+    fn branch<'v>(&self, template: &Value, value: &'v Value) -> Option<&'v Value> {
+        match value {
+            Value::Tagged(t) if t.tag == "If" => {
+                let branch = if self.condition(template, t.value[0].as_str().unwrap()) {
+                    &t.value[1]
+                } else {
+                    &t.value[2]
+                };
+                match branch {
+                    Value::Tagged(r) if r.tag == "Ref" && r.value == "AWS::NoValue" => None,
+                    other => Some(other),
+                }
+            }
+            other => Some(other),
+        }
+    }
+
+    fn statement(&self, template: &Value, statement: &Value) -> Statement {
+        assert!(
+            statement["NotAction"].is_null()
+                && statement["NotResource"].is_null()
+                && statement["Principal"].is_null(),
+            "{statement:?}: not modelled"
+        );
+        let mut conditions = Vec::new();
+        if let Some(block) = statement["Condition"].as_mapping() {
+            for (operator, keys) in block {
+                let name = operator.as_str().unwrap();
+                let (operator, set) = Operator::parse(name)
+                    .unwrap_or_else(|| panic!("operator {name}: not modelled"));
+                for (key, values) in keys.as_mapping().unwrap() {
+                    conditions.push(Condition {
+                        operator,
+                        set,
+                        key: key.as_str().unwrap().to_owned(),
+                        values: self.strings(template, values),
+                    });
+                }
+            }
+        }
+        let effect = statement["Effect"].as_str().unwrap();
+        Statement {
+            sid: statement["Sid"].as_str().unwrap_or_default().to_owned(),
+            allow: match effect {
+                "Allow" => true,
+                "Deny" => false,
+                other => panic!("Effect {other}"),
+            },
+            actions: self.strings(template, &statement["Action"]),
+            resources: self.strings(template, &statement["Resource"]),
+            conditions,
+        }
+    }
+}
+
+/// Every function's statements, by function.
+#[derive(Debug, Clone)]
+pub struct Roles(BTreeMap<&'static str, Vec<Statement>>);
+
+impl Roles {
+    pub fn of(&self, function: Function) -> &[Statement] {
+        &self.0[function.name()]
+    }
+}
+
+/// The roles `template` (the text of a SAM template) gives each function in `deployment`.
+pub fn roles(template: &str, deployment: &Deployment) -> Roles {
+    let template: Value = serde_yaml_ng::from_str(template).expect("a YAML template");
+    let mut roles = BTreeMap::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let function = Function::from_name(binary).expect("a sagetide function");
+        let statements = resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+            .filter_map(|s| deployment.branch(&template, s))
+            .map(|s| deployment.statement(&template, s))
+            .collect();
+        roles.insert(function.name(), statements);
+    }
+    Roles(roles)
+}
+
+/// The roles of the workspace's `template.yaml` for the harness's deployment, read once.
+pub fn harness_roles() -> &'static Roles {
+    static ROLES: std::sync::OnceLock<Roles> = std::sync::OnceLock::new();
+    ROLES.get_or_init(|| {
+        let path = crate::workspace_root().join("template.yaml");
+        let text = std::fs::read_to_string(Path::new(&path)).expect("template.yaml");
+        roles(&text, &Deployment::harness())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r#"
+Parameters:
+  ConfigParameterName: { Type: String, Default: /app/config }
+  Keys: { Type: CommaDelimitedList, Default: "" }
+Conditions:
+  HasKeys: !Not [!Equals [!Join ["", !Ref Keys], ""]]
+Resources:
+  Table: { Type: AWS::DynamoDB::Table }
+  F:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: waker } }
+    Properties:
+      Policies:
+        - Statement:
+            - Sid: Read
+              Effect: Allow
+              Action: [ssm:GetParameters]
+              Resource: !Sub arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ConfigParameterName}
+            - Sid: Items
+              Effect: Deny
+              Action: dynamodb:GetItem
+              Resource: [!GetAtt Table.Arn, !Sub "${Table.Arn}/index/*"]
+              Condition:
+                "Null": { aws:ResourceTag/x: "false" }
+                ForAnyValue:StringLike: { aws:TagKeys: [a, b] }
+            - !If
+              - HasKeys
+              - Sid: Keys
+                Effect: Allow
+                Action: kms:CreateGrant
+                Resource: !Ref Keys
+              - !Ref AWS::NoValue
+"#;
+
+    #[test]
+    fn intrinsics_resolve_for_the_deployment_and_a_false_if_drops_its_statement() {
+        let deployment = Deployment::harness();
+        let roles = roles(TEMPLATE, &deployment);
+        let waker = roles.of(Function::Waker);
+        assert_eq!(waker.len(), 2);
+        assert_eq!(
+            waker[0].resources,
+            ["arn:aws:ssm:us-east-1:123456789012:parameter/sagetide/config"]
+        );
+        assert!(!waker[1].allow);
+        assert_eq!(
+            waker[1].resources,
+            [
+                "arn:aws:dynamodb:us-east-1:123456789012:table/sagetide",
+                "arn:aws:dynamodb:us-east-1:123456789012:table/sagetide/index/*"
+            ]
+        );
+        assert_eq!(waker[1].conditions.len(), 2);
+        assert_eq!(waker[1].conditions[1].values, ["a", "b"]);
+
+        let mut with_keys = Deployment::harness();
+        with_keys
+            .parameters
+            .insert("Keys".into(), "arn:k1,arn:k2".into());
+        let roles = super::roles(TEMPLATE, &with_keys);
+        let keys = &roles.of(Function::Waker)[2];
+        assert_eq!(keys.sid, "Keys");
+        assert_eq!(keys.resources, ["arn:k1", "arn:k2"]);
+    }
+}
