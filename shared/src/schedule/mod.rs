@@ -178,6 +178,18 @@ impl Schedule {
         None
     }
 
+    /// Every change of the desired state after `from` and up to `until`, in order, each with
+    /// the state it brings.
+    pub fn transitions(&self, from: Timestamp, until: Timestamp) -> Vec<(Timestamp, State)> {
+        let mut changes = Vec::new();
+        let mut at = from;
+        while let Some((next, state)) = self.next_transition(at).filter(|(t, _)| *t <= until) {
+            changes.push((next, state));
+            at = next;
+        }
+        changes
+    }
+
     /// The capacity of an endpoint held awake by an override: the largest min and max among the
     /// schedule's periods (the off-hours capacity if it has none).
     pub fn awake_capacity(&self) -> Option<Capacity> {

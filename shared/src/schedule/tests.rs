@@ -256,6 +256,39 @@ fn next_transition_skips_holidays() {
 }
 
 #[test]
+fn transitions_of_a_week_are_every_change_in_order_and_none_past_its_end() {
+    let s = schedule("office-hours");
+    let week = s.transitions(
+        at("2026-12-21T00:00[Europe/Berlin]"),
+        at("2026-12-28T08:00[Europe/Berlin]"),
+    );
+    let when: Vec<_> = week.iter().map(|(t, _)| *t).collect();
+    // Mon to Wed as usual; Thu and Fri are holidays; the next Monday's start is the window's
+    // last instant, and counts.
+    assert_eq!(
+        when,
+        [
+            at("2026-12-21T08:00[Europe/Berlin]"),
+            at("2026-12-21T19:00[Europe/Berlin]"),
+            at("2026-12-22T08:00[Europe/Berlin]"),
+            at("2026-12-22T19:00[Europe/Berlin]"),
+            at("2026-12-23T08:00[Europe/Berlin]"),
+            at("2026-12-23T19:00[Europe/Berlin]"),
+            at("2026-12-28T08:00[Europe/Berlin]"),
+        ]
+    );
+    assert_eq!(week[0].1.desired, awake(2, 10));
+    assert_eq!(week[1].1.desired, awake(1, 1));
+    assert!(
+        s.transitions(
+            at("2026-12-24T00:00[Europe/Berlin]"),
+            at("2026-12-27T23:00[Europe/Berlin]")
+        )
+        .is_empty()
+    );
+}
+
+#[test]
 fn sleep_schedule_is_asleep_off_hours_and_awake_from_start_minus_prewarm() {
     let s = schedule("sleepy");
     assert_eq!(

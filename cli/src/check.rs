@@ -1,0 +1,255 @@
+//! `sagetide check`: a configuration document validated by the functions' own parser, and each
+//! schedule's transitions over the days ahead, in its local time and in UTC, with its DST
+//! changes and holidays marked.
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use sagetide::config::{Config, ConfigError};
+use sagetide::schedule::{Desired, Schedule, Why};
+
+/// What is wrong with a document, one entry per problem.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub place: String,
+    pub field: String,
+    pub message: String,
+}
+
+/// A valid document's schedules over a window.
+#[derive(Debug, Serialize)]
+pub struct Week {
+    pub from: Timestamp,
+    pub until: Timestamp,
+    pub schedules: Vec<ScheduleWeek>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScheduleWeek {
+    pub name: String,
+    pub timezone: String,
+    /// State changes and DST changes, in time order.
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Event {
+    pub utc: Timestamp,
+    /// `2026-12-03 Thu 08:00 CET`.
+    pub local: String,
+    #[serde(flatten)]
+    pub kind: Kind,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Kind {
+    /// The schedule wants another state from here on.
+    Transition {
+        state: String,
+        why: String,
+        holiday: bool,
+    },
+    /// The time zone's offset changes (DST starts or ends).
+    Dst { from: String, to: String },
+    /// A holiday of the schedule begins: the whole local day is off-hours.
+    Holiday { date: String },
+}
+
+/// The document's problems, or its schedules over `days` days from `from`.
+pub fn check(document: &str, from: Timestamp, days: i64) -> Result<Week, Vec<Problem>> {
+    let config = Config::parse(document).map_err(problems)?;
+    let until = from + SignedDuration::from_hours(24 * days);
+    let schedules = config
+        .schedules()
+        .map(|s| ScheduleWeek {
+            name: s.name.clone(),
+            timezone: s.timezone.iana_name().unwrap_or("?").to_owned(),
+            events: events(s, from, until),
+        })
+        .collect();
+    Ok(Week {
+        from,
+        until,
+        schedules,
+    })
+}
+
+fn problems(error: ConfigError) -> Vec<Problem> {
+    match error {
+        ConfigError::Invalid(problems) => problems
+            .into_iter()
+            .map(|p| Problem {
+                place: p.place,
+                field: p.field,
+                message: p.message,
+            })
+            .collect(),
+        other => vec![Problem {
+            place: "the document".into(),
+            field: String::new(),
+            message: other.to_string(),
+        }],
+    }
+}
+
+fn events(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Event> {
+    let tz = &schedule.timezone;
+    let mut events: Vec<Event> = schedule
+        .transitions(from, until)
+        .into_iter()
+        .map(|(at, state)| Event {
+            utc: at,
+            local: local(tz, at),
+            kind: Kind::Transition {
+                state: match state.desired {
+                    Desired::Awake(capacity) => format!("awake {capacity}"),
+                    Desired::Asleep => "asleep".into(),
+                },
+                holiday: matches!(state.why, Why::Holiday(_)),
+                why: state.why.to_string(),
+            },
+        })
+        .collect();
+    let second = SignedDuration::from_secs(1);
+    events.extend(
+        tz.following(from)
+            .take_while(|t| t.timestamp() <= until)
+            .map(|t| Event {
+                utc: t.timestamp(),
+                local: local(tz, t.timestamp()),
+                kind: Kind::Dst {
+                    from: tz.to_offset(t.timestamp() - second).to_string(),
+                    to: t.offset().to_string(),
+                },
+            }),
+    );
+    let (first, last) = (
+        from.to_zoned_datetime(tz.clone()).date(),
+        until.to_zoned_datetime(tz.clone()).date(),
+    );
+    events.extend(
+        schedule
+            .holidays
+            .range(first..=last)
+            .filter_map(|day| day.to_zoned_datetime(tz.clone()).ok())
+            .map(|midnight| midnight.timestamp())
+            .filter(|at| (from..=until).contains(at))
+            .map(|at| Event {
+                utc: at,
+                local: local(tz, at),
+                kind: Kind::Holiday {
+                    date: at.to_zoned_datetime(tz.clone()).date().to_string(),
+                },
+            }),
+    );
+    // A holiday's own change (if it makes one) sorts after the holiday's line.
+    events.sort_by_key(|e| (e.utc, !matches!(e.kind, Kind::Holiday { .. })));
+    events
+}
+
+fn local(tz: &TimeZone, at: Timestamp) -> String {
+    at.to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %a %H:%M %Z")
+        .to_string()
+}
+
+/// The table `check` prints for a valid document.
+pub fn table(week: &Week) -> String {
+    let mut out = String::new();
+    for schedule in &week.schedules {
+        out.push_str(&format!(
+            "{} ({}), {} to {}:\n",
+            schedule.name,
+            schedule.timezone,
+            week.from.strftime("%Y-%m-%d %H:%M UTC"),
+            week.until.strftime("%Y-%m-%d %H:%M UTC"),
+        ));
+        if schedule.events.is_empty() {
+            out.push_str("  no change in this window\n");
+        }
+        for event in &schedule.events {
+            let utc = event.utc.strftime("%Y-%m-%d %H:%M UTC");
+            let what = match &event.kind {
+                Kind::Transition {
+                    state,
+                    why,
+                    holiday,
+                } => {
+                    let mark = if *holiday { "  [holiday]" } else { "" };
+                    format!("{state:<14} {why}{mark}")
+                }
+                Kind::Dst { from, to } => format!("[DST] offset {from} -> {to}"),
+                Kind::Holiday { date } => format!("[holiday] {date}: off-hours all day"),
+            };
+            out.push_str(&format!("  {:<27} {utc:<21} {what}\n", event.local));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"
+schedules:
+  office-hours:
+    timezone: Europe/Berlin
+    periods:
+      - { days: mon-fri, start: "08:00", end: "19:00", capacity: { min: 2, max: 10 } }
+    off_hours: { min: 1, max: 1 }
+    holidays: ["2027-03-29"]
+"#;
+
+    #[test]
+    fn a_week_lists_each_change_in_local_time_and_utc_with_dst_and_holidays_marked() {
+        // Friday 2027-03-26 00:00 UTC: Berlin goes to summer time on Sunday the 28th, and
+        // Monday the 29th is a holiday.
+        let week = check(DOC, "2027-03-26T00:00:00Z".parse().unwrap(), 7).unwrap();
+        let table = table(&week);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "office-hours (Europe/Berlin), 2027-03-26 00:00 UTC to 2027-04-02 00:00 UTC:",
+                "  2027-03-26 Fri 08:00 CET    2027-03-26 07:00 UTC awake 2..10    period mon-fri 08:00-19:00",
+                "  2027-03-26 Fri 19:00 CET    2027-03-26 18:00 UTC awake 1..1     off-hours",
+                "  2027-03-28 Sun 03:00 CEST   2027-03-28 01:00 UTC [DST] offset +01 -> +02",
+                "  2027-03-29 Mon 00:00 CEST   2027-03-28 22:00 UTC [holiday] 2027-03-29: off-hours all day",
+                "  2027-03-30 Tue 08:00 CEST   2027-03-30 06:00 UTC awake 2..10    period mon-fri 08:00-19:00",
+                "  2027-03-30 Tue 19:00 CEST   2027-03-30 17:00 UTC awake 1..1     off-hours",
+                "  2027-03-31 Wed 08:00 CEST   2027-03-31 06:00 UTC awake 2..10    period mon-fri 08:00-19:00",
+                "  2027-03-31 Wed 19:00 CEST   2027-03-31 17:00 UTC awake 1..1     off-hours",
+                "  2027-04-01 Thu 08:00 CEST   2027-04-01 06:00 UTC awake 2..10    period mon-fri 08:00-19:00",
+                "  2027-04-01 Thu 19:00 CEST   2027-04-01 17:00 UTC awake 1..1     off-hours",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_named_by_place_and_field() {
+        let bad = r#"
+schedules:
+  a:
+    timezone: Mars/Olympus
+    periods: [{ days: mon, start: "08:00", end: "09:00", capacity: { min: 3, max: 2 } }]
+    off_hours: { min: 1, max: 1 }
+"#;
+        let problems = check(bad, Timestamp::UNIX_EPOCH, 7).unwrap_err();
+        assert!(problems.len() >= 2, "{problems:?}");
+        assert!(
+            problems.iter().all(|p| p.place.contains("\"a\"")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.field.contains("timezone")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.field.contains("capacity")),
+            "{problems:?}"
+        );
+    }
+}

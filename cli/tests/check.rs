@@ -1,0 +1,126 @@
+//! The `sagetide check` binary as an operator runs it: exit codes, what it prints, both outputs.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn sagetide(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sagetide"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sagetide binary");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const VALID: &str = r#"
+schedules:
+  office-hours:
+    timezone: America/New_York
+    periods:
+      - { days: mon-fri, start: "09:00", end: "17:00", capacity: { min: 2, max: 6 } }
+    off_hours: sleep
+    prewarm: 15m
+"#;
+
+#[test]
+fn a_valid_document_exits_0_with_its_transitions_in_local_time_and_utc() {
+    let out = sagetide(
+        &[
+            "check",
+            "-",
+            "--from",
+            "2026-12-04T00:00:00Z",
+            "--days",
+            "3",
+        ],
+        Some(VALID),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // Friday 2026-12-04 in New York: awake from 08:45 (prewarm), asleep at 17:00; then the
+    // weekend, and Monday's prewarm is past the window.
+    assert!(stdout.contains("2026-12-04 Fri 08:45 EST"), "{stdout}");
+    assert!(stdout.contains("2026-12-04 13:45 UTC"), "{stdout}");
+    assert!(stdout.contains("prewarm for period"), "{stdout}");
+    assert!(stdout.contains("2026-12-04 Fri 17:00 EST"), "{stdout}");
+    assert!(stdout.contains("asleep"), "{stdout}");
+    assert!(!stdout.contains(" Mon "), "{stdout}");
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+}
+
+#[test]
+fn an_invalid_document_exits_1_naming_schedule_and_field_for_every_problem() {
+    let dir = std::env::temp_dir().join(format!("sagetide-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        r#"
+schedules:
+  night:
+    timezone: Europe/Nowhere
+    periods: [{ days: mon, start: "25:00", end: "09:00", capacity: { min: 1, max: 1 } }]
+    off_hours: { min: 1, max: 1 }
+"#,
+    )
+    .unwrap();
+    let out = sagetide(&["check", file.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(r#"schedule "night", field timezone"#),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"schedule "night", field periods[0].start"#),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 problem(s)"), "{stderr}");
+}
+
+#[test]
+fn json_output_and_syntax_errors_and_unreadable_files() {
+    let out = sagetide(
+        &[
+            "check",
+            "-",
+            "--output",
+            "json",
+            "--from",
+            "2026-12-04T00:00:00Z",
+        ],
+        Some(VALID),
+    );
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    let events = json["week"]["schedules"][0]["events"].as_array().unwrap();
+    assert_eq!(events[0]["event"], "transition");
+    assert_eq!(events[0]["utc"], "2026-12-04T13:45:00Z");
+
+    let duplicate = "schedules:\n  a: {timezone: UTC, off_hours: sleep}\n  a: {timezone: UTC, off_hours: sleep}\n";
+    let out = sagetide(&["check", "-", "--output", "json"], Some(duplicate));
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], false);
+    let message = json["problems"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("duplicate") && message.contains("line"),
+        "{message}"
+    );
+
+    let out = sagetide(&["check", "/nonexistent/sagetide.yaml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read"));
+    let out = sagetide(&["check", "-", "--days", "0"], Some(VALID));
+    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+}
