@@ -35,6 +35,10 @@ pub struct Env {
     /// How many endpoints may be put to sleep without a person: `SAGETIDE_MAX_SLEEPS_PER_TICK`
     /// and `SAGETIDE_MAX_SLEEPS_PER_HOUR`.
     pub sleep_limits: SleepLimits,
+    /// `SAGETIDE_WAKER`: the waker function (name or ARN) the scheduler asks to wake the
+    /// endpoints it finds due, so that its own role never creates one (see template.yaml);
+    /// unset, the scheduler wakes them itself.
+    pub waker: Option<String>,
 }
 
 /// The blast-radius limit: a document edit or a tag change that would delete many endpoints
@@ -178,6 +182,9 @@ impl Env {
             dry_run,
             now,
             table: get("SAGETIDE_TABLE").filter(|v| !v.trim().is_empty()),
+            waker: get("SAGETIDE_WAKER")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
         })
     }
 

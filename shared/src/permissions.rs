@@ -117,7 +117,8 @@ impl Function {
             .and_then(Self::from_name)
     }
 
-    /// Every AWS action the function's code calls, as IAM names it.
+    /// Every AWS action the function's code calls as deployed, as IAM names it (the scheduler
+    /// asks the waker to wake endpoints, `SAGETIDE_WAKER`, rather than creating them).
     pub fn calls(self) -> &'static [&'static str] {
         match self {
             Function::Scheduler => &[
@@ -129,9 +130,6 @@ impl Function {
                 "sagemaker:ListTags",
                 "sagemaker:DeleteTags",
                 "sagemaker:DeleteEndpoint",
-                "sagemaker:CreateEndpoint",
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:CreateModel",
                 "sagemaker:GetEndpointPolicy",
                 "sagemaker:PutEndpointPolicy",
                 "sagemaker:UpdateEndpointWeightsAndCapacities",
@@ -153,6 +151,7 @@ impl Function {
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:SetAlarmState",
                 "cloudwatch:PutMetricData",
+                "lambda:InvokeFunction",
             ],
             Function::PoolMetrics => &[
                 "sagemaker:Search",
@@ -196,6 +195,7 @@ impl Function {
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:Query",
+                "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutMetricData",
             ],
             Function::Restorer => &[

@@ -79,6 +79,7 @@ impl Harness {
         let moto = moto::Moto::start();
         moto.set_timing(moto::TIMING).await;
         let proxy = proxy::Proxy::start(&moto.url).await;
+        proxy.set_invoker(deployed_functions(proxy.url.clone()));
         let aws = seed::Aws::new(&moto.url).await;
         aws.create_table().await;
         aws.put_deployment_marker(seed::DEPLOYMENT).await;
@@ -182,10 +183,51 @@ impl Harness {
                 seed::CONFIG_PARAMETER.to_owned(),
             ),
             ("SAGETIDE_DEPLOYMENT", seed::DEPLOYMENT.to_owned()),
+            ("SAGETIDE_WAKER", deployed_name("waker")),
         ];
         env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         function::Function::start_binary(path, name, &env).await
     }
+}
+
+/// A function's name as the template deploys it in the harness's stack.
+fn deployed_name(binary: &str) -> String {
+    format!("{}-{binary}", seed::DEPLOYMENT)
+}
+
+/// What answers a `lambda:InvokeFunction` through the proxy at `proxy_url`: a fresh process of
+/// the named function, with the harness's environment, as Lambda runs one. Its clock is the
+/// instant the request says it was decided at (`at`, as the scheduler's `wake-if-due` carries),
+/// as for a synchronous invoke Lambda delivers at once.
+fn deployed_functions(proxy_url: String) -> proxy::Invoker {
+    std::sync::Arc::new(move |name: String, payload: Value| {
+        let proxy_url = proxy_url.clone();
+        Box::pin(async move {
+            let binary = name
+                .rsplit(':')
+                .next()
+                .and_then(|n| n.strip_prefix(&format!("{}-", seed::DEPLOYMENT)))
+                .map(str::to_owned)
+                .ok_or_else(|| serde_json::json!({"errorType": "ResourceNotFoundException", "errorMessage": format!("no function {name}")}))?;
+            let mut env = vec![
+                ("AWS_ENDPOINT_URL", proxy_url),
+                ("SAGETIDE_TABLE", seed::TABLE.to_owned()),
+                (
+                    "SAGETIDE_CONFIG_PARAMETER",
+                    seed::CONFIG_PARAMETER.to_owned(),
+                ),
+                ("SAGETIDE_DEPLOYMENT", seed::DEPLOYMENT.to_owned()),
+                ("SAGETIDE_LEASE_TTL", LEASE_TTL.to_owned()),
+            ];
+            if let Some(at) = payload["at"].as_str() {
+                env.push(("SAGETIDE_NOW", at.to_owned()));
+            }
+            function::Function::start_binary(&function::binary(&binary), &binary, &env)
+                .await
+                .invoke(payload)
+                .await
+        })
+    })
 }
 
 /// The scheduler as EventBridge ticks it: every tick reaches a process whose clock

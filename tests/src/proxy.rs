@@ -36,6 +36,27 @@ struct State {
     faults: Option<(Faults, fastrand::Rng)>,
     injected: BTreeMap<Fault, usize>,
     endpoint_changes: EndpointChanges,
+    invoker: Option<Invoker>,
+}
+
+/// Runs a deployed function for a `lambda:InvokeFunction` call (moto runs no functions): the
+/// function's name and payload in, its answer (`Ok`) or the error it ended with (`Err`) out.
+pub type Invoker = Arc<
+    dyn Fn(
+            String,
+            serde_json::Value,
+        )
+            -> futures::future::BoxFuture<'static, Result<serde_json::Value, serde_json::Value>>
+        + Send
+        + Sync,
+>;
+
+/// The function Lambda's Invoke names in its path: `/2015-03-31/functions/{name}/invocations`.
+fn invoked_function(path: &str) -> Option<String> {
+    let name = path
+        .strip_prefix("/2015-03-31/functions/")?
+        .strip_suffix("/invocations")?;
+    Some(name.replace("%3A", ":").replace("%3a", ":"))
 }
 
 /// How many times moto created and deleted each endpoint: `(endpoint, operation) → count`.
@@ -99,15 +120,18 @@ impl Faults {
     }
 }
 
-/// An AWS error response: JSON for the protocols that send `X-Amz-Target`, XML for the query
-/// protocol.
+/// An AWS error response: JSON for the protocols that send `X-Amz-Target` and for Lambda's
+/// REST-JSON (its Invoke carries `X-Amz-Invocation-Type`), XML for the query protocol.
 fn error(
     headers: &hyper::HeaderMap,
     status: u16,
     code: &str,
     message: &str,
 ) -> hyper::Response<Full<Bytes>> {
-    let (content_type, body) = if headers.contains_key("x-amz-target") {
+    let json = ["x-amz-target", "x-amz-invocation-type"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    let (content_type, body) = if json {
         (
             "application/x-amz-json-1.1",
             serde_json::json!({"__type": code, "message": message}).to_string(),
@@ -124,6 +148,7 @@ fn error(
     hyper::Response::builder()
         .status(status)
         .header("content-type", content_type)
+        .header("x-amzn-errortype", code)
         .body(Full::new(Bytes::from(body)))
         .expect("a valid response")
 }
@@ -136,7 +161,7 @@ async fn refusal(
     tags: &ResourceTags,
     headers: &hyper::HeaderMap,
     call: &str,
-    body: &[u8],
+    parsed: &iam::Call,
 ) -> Option<String> {
     let user_agent = ["x-amz-user-agent", "user-agent"]
         .iter()
@@ -154,11 +179,7 @@ async fn refusal(
         None => return Some(format!("{call} by an unknown caller ({user_agent})")),
     };
     let statements = iam::harness_roles().of(function);
-    let parsed = iam::Call::parse(
-        headers.contains_key("x-amz-target"),
-        &Bytes::copy_from_slice(body),
-    );
-    for mut request in iam::authorizations(&iam::Deployment::harness(), call, &parsed) {
+    for mut request in iam::authorizations(&iam::Deployment::harness(), call, parsed) {
         if iam::reads_resource_tags(statements, &request) {
             for (key, value) in tags.of(headers, &request.resource).await {
                 request
@@ -328,8 +349,19 @@ impl Proxy {
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
                 let decoded = decoded(&parts.headers, &body);
-                let call = operation(&parts.headers, &decoded);
-                let refusal = refusal(&tags, &parts.headers, &call, &decoded).await;
+                let invoked = invoked_function(parts.uri.path());
+                // Lambda's Invoke names its function in the path; its body is the payload.
+                let (call, params) = match &invoked {
+                    Some(function) => (
+                        "lambda:InvokeFunction".to_owned(),
+                        iam::Call::Json(serde_json::json!({"FunctionName": function})),
+                    ),
+                    None => (
+                        operation(&parts.headers, &decoded),
+                        iam::Call::parse(parts.headers.contains_key("x-amz-target"), &decoded),
+                    ),
+                };
+                let refusal = refusal(&tags, &parts.headers, &call, &params).await;
                 let plan = state.lock().unwrap().plan(&parts.headers, &call, refusal);
                 let (delay, after) = match plan {
                     Plan::Answer(response) => return Ok(response),
@@ -338,6 +370,36 @@ impl Proxy {
                 };
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
+                }
+                if let Some(function) = invoked {
+                    let invoker = state.lock().unwrap().invoker.clone();
+                    let Some(invoker) = invoker else {
+                        return Ok(http::response(502, "proxy: no function runs here"));
+                    };
+                    let payload = serde_json::from_slice(&decoded).unwrap_or_default();
+                    let (answer, failed) = match invoker(function, payload).await {
+                        Ok(answer) => (answer, false),
+                        Err(error) => (error, true),
+                    };
+                    let mut response = hyper::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/json");
+                    if failed {
+                        response = response.header("x-amz-function-error", "Unhandled");
+                    }
+                    let response = response
+                        .body(Full::new(Bytes::from(answer.to_string())))
+                        .expect("a valid response");
+                    return match after {
+                        None => Ok(response),
+                        Some(Some(status)) => Ok(error(
+                            &parts.headers,
+                            status,
+                            "InternalFailure",
+                            "the request took effect, but the answer was lost (injected)",
+                        )),
+                        Some(None) => Err(http::Dropped),
+                    };
                 }
                 let uri = format!(
                     "{upstream}{}",
@@ -401,6 +463,11 @@ impl Proxy {
     /// had crashed there; `None` lets everything through again.
     pub fn crash_after(&self, calls: Option<usize>) {
         self.state.lock().unwrap().crash = calls;
+    }
+
+    /// Runs functions for `lambda:InvokeFunction` calls from now on.
+    pub fn set_invoker(&self, invoker: Invoker) {
+        self.state.lock().unwrap().invoker = Some(invoker);
     }
 
     /// Adds `latency` to every call from now on, as a distant AWS region would.

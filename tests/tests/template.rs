@@ -179,7 +179,43 @@ fn iam_itself_denies_every_mutating_sagemaker_call_on_an_endpoint_without_an_opt
             checked.push(format!("{} {action}", function.name()));
         }
     }
-    assert!(checked.len() >= 12, "only {checked:?}");
+    assert!(checked.len() >= 11, "only {checked:?}");
+}
+
+#[test]
+fn no_role_can_both_opt_an_endpoint_in_and_delete_one() {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let deployment = iam::Deployment::harness();
+    let roles = iam::roles(&text, &deployment);
+    let endpoint = deployment.arn("sagemaker", "endpoint/someone-elses");
+    let mut deleters = Vec::new();
+    for function in Function::ALL {
+        let statements = roles.of(function);
+        let allowed = |request: &iam::Request| iam::decide(statements, request).allowed();
+        // An existing endpoint that did not opt in, given an opt-in tag; an opted-in one deleted.
+        let tags = OPT_IN[..2].iter().any(|tag| {
+            allowed(
+                &iam::Request::new("sagemaker:AddTags", endpoint.clone())
+                    .with(&format!("aws:RequestTag/{tag}"), ["x"])
+                    .with("aws:TagKeys", [*tag]),
+            )
+        });
+        let deletes = OPT_IN[..2].iter().any(|tag| {
+            allowed(
+                &iam::Request::new("sagemaker:DeleteEndpoint", endpoint.clone())
+                    .with(&format!("aws:ResourceTag/{tag}"), ["x"]),
+            )
+        });
+        assert!(
+            !(tags && deletes),
+            "{} may put an opt-in tag on an endpoint and then delete it",
+            function.name()
+        );
+        if deletes {
+            deleters.push(function.name());
+        }
+    }
+    assert_eq!(deleters, ["scheduler", "sleeper"], "the roles that delete");
 }
 
 /// A function's IAM statements, by the binary it deploys. A statement under `Fn::If` counts as

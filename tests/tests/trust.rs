@@ -249,3 +249,51 @@ async fn a_second_deployment_in_the_account_and_region_changes_nothing() {
     let slept = h.invoke("sleeper", idle, evening).await.unwrap();
     assert_eq!(slept["reports"][0]["outcome"], "applied", "{slept}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_waker_wakes_only_what_it_finds_due_itself_whoever_asks_and_the_tick_asks_it() {
+    let h = Harness::start(CONFIG).await;
+    h.aws.create_endpoint("ep", &["AllTraffic"], &DESK).await;
+    h.aws.register_target("ep", "AllTraffic", 1, 4, None).await;
+    let mut scheduler = h.scheduler(&[]);
+    let slept = scheduler.invoke(tick(at("19:00"))).await.unwrap();
+    assert_eq!(slept["actions"][0]["action"], "sleep", "{slept}");
+    h.moto.settle().await;
+    assert!(h.aws.endpoint("ep").await.is_none());
+    h.proxy.take();
+
+    // Off-hours, nothing wants it awake: a wake-if-due from anyone changes nothing.
+    let asked = serde_json::json!({"action": "wake-if-due", "endpoint": "ep", "at": at("20:00")});
+    let answer = h.invoke("waker", asked, at("20:00")).await.unwrap();
+    assert!(
+        answer["ignored"]
+            .as_str()
+            .is_some_and(|why| why.contains("nothing wants ep awake")),
+        "{answer}"
+    );
+    assert_eq!(proxy::mutating(&h.proxy.take()), Vec::<String>::new());
+    // A request that says it was decided at the period's start, hours from the waker's
+    // clock, is refused before any call.
+    let forged = serde_json::json!({"action": "wake-if-due", "endpoint": "ep", "at": at("08:00")});
+    let refused = h.invoke("waker", forged, at("20:00")).await.unwrap_err();
+    assert_eq!(refused["errorType"], "RejectedEvent", "{refused}");
+    assert_eq!(h.proxy.take(), Vec::<String>::new());
+    assert!(h.aws.endpoint("ep").await.is_none());
+
+    // The next morning's tick asks the waker, which creates it: the scheduler itself creates
+    // nothing.
+    let morning = sagetide_tests::after_tomorrow(1, "08:00");
+    let woke = scheduler.invoke(tick(morning)).await.unwrap();
+    assert_eq!(woke["actions"][0]["action"], "wake", "{woke}");
+    assert_eq!(woke["actions"][0]["outcome"], "applied", "{woke}");
+    let calls = h.proxy.take();
+    assert!(
+        calls.contains(&"lambda:InvokeFunction".to_owned()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"sagemaker:CreateEndpoint".to_owned()),
+        "{calls:?}"
+    );
+    assert!(h.aws.endpoint("ep").await.is_some());
+}

@@ -1,6 +1,10 @@
 //! Carries out planned actions through the AWS adapters, a few at a time. Dry-run lives here:
 //! with it, every action is logged as it would be done and nothing is called.
 
+mod waker;
+
+pub use waker::WakerFunction;
+
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -56,6 +60,8 @@ pub struct Executor {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     /// Sleep, wake, restore and idle alarms; functions that plan none of them have none.
     pub lifecycle: Option<Lifecycle>,
+    /// Where wakes are asked instead of done here (the scheduler's, when deployed).
+    pub waker: Option<WakerFunction>,
     pub dry_run: bool,
 }
 
@@ -190,11 +196,24 @@ impl Executor {
                     .sleep(name, SleepTrigger::Schedule(config), why, actor)
                     .await
             }
-            Action::Wake { source, alarm } => {
-                lifecycle
-                    .wake(name, *source, alarm.as_deref(), why, actor)
-                    .await
+            Action::Wake { .. } if self.dry_run && self.waker.is_some() => {
+                tracing::info!(endpoint = %name, action = "wake", reason = why, dry_run = true, "action");
+                Report {
+                    endpoint: name.to_string(),
+                    action: "wake",
+                    reason: why.to_owned(),
+                    outcome: Outcome::DryRun,
+                    detail: "the waker would be asked to wake it".into(),
+                }
             }
+            Action::Wake { source, alarm } => match &self.waker {
+                Some(waker) => waker.wake_if_due(name, why, actor.now).await,
+                None => {
+                    lifecycle
+                        .wake(name, *source, alarm.as_deref(), why, actor)
+                        .await
+                }
+            },
             Action::Restore => lifecycle.restore(name, why, actor).await,
             Action::RecoverWake => lifecycle.recover(name, why, actor).await,
             Action::EndRemedy {

@@ -3,6 +3,7 @@
 pub mod autoscaling;
 pub mod cloudwatch;
 pub mod definitions;
+pub mod lambda;
 pub mod policies;
 pub mod raw;
 pub mod sagemaker;

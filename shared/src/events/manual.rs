@@ -1,3 +1,4 @@
+use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -5,7 +6,8 @@ use super::EventError;
 use crate::names::EndpointName;
 
 /// `{"action":"sleep","endpoint":"NAME","force":true}` or `{"action":"wake","endpoint":"NAME"}`,
-/// sent by a person or a pipeline.
+/// sent by a person or a pipeline; or `{"action":"wake-if-due","endpoint":"NAME","at":TIME}`,
+/// which the scheduler sends the waker for an endpoint its tick at `at` found due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManualRequest {
     pub action: ManualAction,
@@ -13,20 +15,34 @@ pub struct ManualRequest {
     pub force: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManualAction {
     Sleep,
     Wake,
+    /// Wake the endpoint if what the tick would wake it for holds now (its schedule, its wake
+    /// alarm in ALARM, a failed manual wake's retry), as the waker itself sees it; `at`: when
+    /// the asking tick decided.
+    WakeIfDue {
+        at: Timestamp,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawAction {
+    Sleep,
+    Wake,
+    WakeIfDue,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    action: ManualAction,
+    action: RawAction,
     endpoint: String,
     #[serde(default)]
     force: bool,
+    at: Option<Timestamp>,
 }
 
 impl ManualRequest {
@@ -42,8 +58,23 @@ impl ManualRequest {
                     ))
                 })
                 .and_then(|raw| {
+                    let action = match (raw.action, raw.at) {
+                        (RawAction::Sleep, None) => ManualAction::Sleep,
+                        (RawAction::Wake, None) => ManualAction::Wake,
+                        (RawAction::WakeIfDue, Some(at)) => ManualAction::WakeIfDue { at },
+                        (RawAction::WakeIfDue, None) => {
+                            return Err(EventError(
+                                "a wake-if-due request names the instant its tick decided at: \"at\": RFC 3339".into(),
+                            ));
+                        }
+                        (_, Some(_)) => {
+                            return Err(EventError(
+                                "\"at\" belongs to wake-if-due requests only".into(),
+                            ));
+                        }
+                    };
                     Ok(Self {
-                        action: raw.action,
+                        action,
                         endpoint: EndpointName::new(raw.endpoint)
                             .map_err(|e| EventError(e.to_string()))?,
                         force: raw.force,
@@ -70,6 +101,17 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((wake.action, wake.force), (ManualAction::Wake, false));
+        let due = ManualRequest::parse(&json!({
+            "action": "wake-if-due", "endpoint": "chat", "at": "2026-12-02T08:00:00Z"
+        }))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            due.action,
+            ManualAction::WakeIfDue {
+                at: "2026-12-02T08:00:00Z".parse().unwrap()
+            }
+        );
     }
 
     #[test]
@@ -79,6 +121,8 @@ mod tests {
             json!({"action": "sleep"}),
             json!({"action": "sleep", "endpoint": "bad name"}),
             json!({"action": "sleep", "endpoint": "chat", "forse": true}),
+            json!({"action": "wake-if-due", "endpoint": "chat"}),
+            json!({"action": "wake", "endpoint": "chat", "at": "2026-12-02T08:00:00Z"}),
         ] {
             assert!(ManualRequest::parse(&bad).unwrap().is_err(), "{bad}");
         }

@@ -1,21 +1,27 @@
 //! The `sleeper`, `waker` and `restorer` functions: each turns its events into sleeps, wakes or
 //! restores of single endpoints, carried out by [`Lifecycle`].
 
+use std::collections::BTreeMap;
+
 use aws_config::SdkConfig;
+use jiff::Timestamp;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::act::Outcome;
+use crate::aws;
 use crate::config::{ConfigSource, Ownership};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{
-    AlarmState, AlarmStateChange, EndpointStateChange, EventError, Home, ManualAction,
+    AlarmState, AlarmStateChange, CLOCK_SKEW, EndpointStateChange, EventError, Home, ManualAction,
     ManualRequest,
 };
 use crate::lifecycle::{Actor, Lifecycle, Report};
+use crate::names::EndpointName;
 use crate::plan::sleepable::SleepTrigger;
+use crate::plan::{self, Action};
 use crate::tags::WakeSource;
 
 /// What one invocation did: a report per endpoint acted on, or why the event asked nothing.
@@ -141,6 +147,7 @@ impl Sleeper {
 
 pub struct Waker {
     lifecycle: Lifecycle,
+    config: ConfigSource,
     ownership: Ownership,
     env: Env,
 }
@@ -149,13 +156,14 @@ impl Waker {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
             lifecycle: Lifecycle::new(sdk, env)?,
+            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
             ownership: Ownership::new(aws_sdk_ssm::Client::new(sdk), env),
             env: env.clone(),
         })
     }
 
-    /// `{"action":"wake","endpoint":…}`, or the ALARM of an alarm that sleeping endpoints
-    /// named as their wake alarm (every one of them wakes).
+    /// `{"action":"wake","endpoint":…}`, the scheduler's `wake-if-due`, or the ALARM of an
+    /// alarm that sleeping endpoints named as their wake alarm (every one of them wakes).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let who = who("waker", &event);
         let actor = Actor {
@@ -164,11 +172,17 @@ impl Waker {
         };
         if let Some(request) = ManualRequest::parse(&event.payload) {
             let request = request.map_err(rejected)?;
-            if request.action != ManualAction::Wake {
-                return Err(rejected(EventError(
-                    "the waker only wakes endpoints; send {\"action\":\"sleep\"} to the sleeper"
-                        .into(),
-                )));
+            match request.action {
+                ManualAction::Wake => {}
+                ManualAction::WakeIfDue { at } => {
+                    return self.wake_if_due(&request.endpoint, at, actor).await;
+                }
+                ManualAction::Sleep => {
+                    return Err(rejected(EventError(
+                        "the waker only wakes endpoints; send {\"action\":\"sleep\"} to the sleeper"
+                            .into(),
+                    )));
+                }
             }
             self.ownership.check().await?;
             let report = self
@@ -219,6 +233,54 @@ impl Waker {
             );
         }
         Response::finish(reports)
+    }
+
+    /// Wakes `endpoint` if the waker, by its own reading of the snapshot, the configuration, the
+    /// wake alarm and its clock, finds it due as a tick would: whoever asks, nothing is woken
+    /// that the schedule, the wake alarm or a failed manual wake does not want awake now.
+    async fn wake_if_due(
+        &self,
+        endpoint: &EndpointName,
+        at: Timestamp,
+        actor: Actor<'_>,
+    ) -> Result<Response, HandlerError> {
+        let clock = self.lifecycle.clock();
+        if at > clock + CLOCK_SKEW || at < clock - CLOCK_SKEW {
+            return Err(rejected(EventError(format!(
+                "a wake-if-due request decided at {at} is more than {CLOCK_SKEW:#} from the clock ({clock}); the next tick asks again"
+            ))));
+        }
+        let config = self.config.get().await.inspect_err(
+            |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
+        )?;
+        let Some(stored) = self.lifecycle.table.snapshot(endpoint).await? else {
+            return Response::ignored(format!("{endpoint} has no snapshot: nothing to wake"));
+        };
+        let alarms = match stored.snapshot.wake_alarm() {
+            Some(alarm) => {
+                aws::cloudwatch::states(&self.lifecycle.cloudwatch, &[alarm.to_owned()]).await?
+            }
+            None => BTreeMap::new(),
+        };
+        let due = plan::scheduler::plan_wake(&stored, &alarms, &config, actor.now);
+        let planned = match due.as_deref() {
+            Err(why) => return Response::ignored(format!("{endpoint} is not woken: {why}")),
+            Ok([]) => {
+                return Response::ignored(format!(
+                    "nothing wants {endpoint} awake at {}: not its schedule, not its wake alarm, not a failed manual wake",
+                    actor.now
+                ));
+            }
+            Ok([planned, ..]) => planned,
+        };
+        let Action::Wake { source, alarm } = &planned.action else {
+            return Response::ignored(format!("{endpoint} is not due a wake"));
+        };
+        Response::finish(vec![
+            self.lifecycle
+                .wake(endpoint, *source, alarm.as_deref(), &planned.reason, actor)
+                .await,
+        ])
     }
 }
 

@@ -60,6 +60,7 @@ impl PoolMetrics {
                 sagemaker: aws_sdk_sagemaker::Client::new(sdk),
                 autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
                 lifecycle: None,
+                waker: None,
                 dry_run: env.dry_run,
             },
             config_types: Mutex::new(HashMap::new()),

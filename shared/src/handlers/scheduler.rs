@@ -75,6 +75,10 @@ impl Scheduler {
                 sagemaker: lifecycle.sagemaker.clone(),
                 autoscaling: lifecycle.autoscaling.clone(),
                 lifecycle: Some(lifecycle),
+                waker: env.waker.clone().map(|name| act::WakerFunction {
+                    client: aws_sdk_lambda::Client::new(sdk),
+                    name,
+                }),
                 dry_run: env.dry_run,
             },
             allowed: env.allowed.clone(),

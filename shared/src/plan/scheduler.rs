@@ -300,7 +300,7 @@ fn plan_asleep(
 /// schedule enters a period (or its prewarm) or an awake override holds, or when a manual wake
 /// failed; each only if its `sagetide:wake-on` allows it, and not before a failed wake's
 /// retry time.
-fn plan_wake(
+pub fn plan_wake(
     stored: &Stored,
     alarms: &BTreeMap<String, AlarmStatus>,
     config: &Config,

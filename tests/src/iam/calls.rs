@@ -364,6 +364,14 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
                 &call.tags(),
             )]
         }
+        ("lambda", "InvokeFunction") => {
+            let function = name("FunctionName");
+            one(if function.starts_with("arn:") {
+                function
+            } else {
+                d.arn("lambda", &format!("function:{function}"))
+            })
+        }
         _ => one(format!("(resource of {operation} not modelled)")),
     }
 }

@@ -3,7 +3,7 @@
 //! the tests' proxy refuses what AWS would refuse, not only actions a role lacks.
 //!
 //! Written here rather than taken from the registry: the one Rust evaluator there (`iam-rs`
-//! 0.8) calls itself unverified against AWS, and sagetide's template uses six operators, each
+//! 0.8) calls itself unverified against AWS, and sagetide's template uses four operators and the two set qualifiers, each
 //! tested below against the rule in AWS's documentation.
 
 mod calls;

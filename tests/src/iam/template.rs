@@ -67,10 +67,17 @@ impl Deployment {
         })
     }
 
-    fn attribute(&self, name: &str) -> String {
-        match name {
-            "Table.Arn" => self.arn("dynamodb", &format!("table/{}", self.table)),
-            other => panic!("GetAtt {other}: not modelled"),
+    fn attribute(&self, template: &Value, name: &str) -> String {
+        match name.split_once('.') {
+            Some(("Table", "Arn")) => self.arn("dynamodb", &format!("table/{}", self.table)),
+            Some((function, "Arn"))
+                if template["Resources"][function]["Type"] == "AWS::Serverless::Function" =>
+            {
+                let name = &template["Resources"][function]["Properties"]["FunctionName"];
+                let name = self.strings(template, name).concat();
+                self.arn("lambda", &format!("function:{name}"))
+            }
+            _ => panic!("GetAtt {name}: not modelled"),
         }
     }
 
@@ -82,7 +89,7 @@ impl Deployment {
             let end = rest[start..].find('}').expect("a closed ${") + start;
             let name = &rest[start + 2..end];
             out.push_str(&if name.contains('.') && !name.starts_with("AWS::") {
-                self.attribute(name)
+                self.attribute(template, name)
             } else {
                 self.reference(template, name).unwrap_or_default()
             });
@@ -136,7 +143,7 @@ impl Deployment {
                         None => Vec::new(),
                     }
                 }
-                ("GetAtt", Value::String(name)) => vec![self.attribute(name)],
+                ("GetAtt", Value::String(name)) => vec![self.attribute(template, name)],
                 ("Join", Value::Sequence(args)) => {
                     let separator = args[0].as_str().unwrap_or_default();
                     vec![self.strings(template, &args[1]).join(separator)]
