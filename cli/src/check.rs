@@ -135,7 +135,7 @@ fn events(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Event> 
             .range(first..=last)
             .filter_map(|day| day.to_zoned_datetime(tz.clone()).ok())
             .map(|midnight| midnight.timestamp())
-            .filter(|at| (from..=until).contains(at))
+            .filter(|at| *at > from && *at <= until)
             .map(|at| Event {
                 utc: at,
                 local: local(tz, at),

@@ -70,7 +70,12 @@ pub struct Harness {
     pub aws: seed::Aws,
     pub proxy: proxy::Proxy,
     pub moto: moto::Moto,
+    /// The clock (`SAGETIDE_NOW`, empty: the real one) of the function last started, which the
+    /// functions it invokes run on too, as in one account they share the real clock.
+    clock: Clock,
 }
+
+type Clock = std::sync::Arc<std::sync::Mutex<String>>;
 
 impl Harness {
     /// moto with the sagetide table and `config` in the configuration parameter, its endpoints
@@ -79,12 +84,18 @@ impl Harness {
         let moto = moto::Moto::start();
         moto.set_timing(moto::TIMING).await;
         let proxy = proxy::Proxy::start(&moto.url).await;
-        proxy.set_invoker(deployed_functions(proxy.url.clone()));
+        let clock = Clock::default();
+        proxy.set_invoker(deployed_functions(proxy.url.clone(), clock.clone()));
         let aws = seed::Aws::new(&moto.url).await;
         aws.create_table().await;
         aws.put_deployment_marker(seed::DEPLOYMENT).await;
         aws.put_config(config).await;
-        Self { aws, proxy, moto }
+        Self {
+            aws,
+            proxy,
+            moto,
+            clock,
+        }
     }
 
     /// Empties moto and seeds the table and `config` again, for tests that repeat a scenario.
@@ -111,6 +122,7 @@ impl Harness {
         now: impl Display,
     ) -> Result<Value, Value> {
         let now = now.to_string();
+        now.clone_into(&mut self.clock.lock().unwrap());
         let env = [
             ("SAGETIDE_NOW", now.as_str()),
             ("SAGETIDE_LEASE_TTL", LEASE_TTL),
@@ -196,12 +208,12 @@ fn deployed_name(binary: &str) -> String {
 }
 
 /// What answers a `lambda:InvokeFunction` through the proxy at `proxy_url`: a fresh process of
-/// the named function, with the harness's environment, as Lambda runs one. Its clock is the
-/// instant the request says it was decided at (`at`, as the scheduler's `wake-if-due` carries),
-/// as for a synchronous invoke Lambda delivers at once.
-fn deployed_functions(proxy_url: String) -> proxy::Invoker {
+/// the named function, with the harness's table, parameter and deployment, as Lambda runs one,
+/// on `clock` (the invoking function's).
+fn deployed_functions(proxy_url: String, clock: Clock) -> proxy::Invoker {
     std::sync::Arc::new(move |name: String, payload: Value| {
         let proxy_url = proxy_url.clone();
+        let now = clock.lock().unwrap().clone();
         Box::pin(async move {
             let binary = name
                 .rsplit(':')
@@ -217,10 +229,11 @@ fn deployed_functions(proxy_url: String) -> proxy::Invoker {
                     seed::CONFIG_PARAMETER.to_owned(),
                 ),
                 ("SAGETIDE_DEPLOYMENT", seed::DEPLOYMENT.to_owned()),
-                ("SAGETIDE_LEASE_TTL", LEASE_TTL.to_owned()),
             ];
-            if let Some(at) = payload["at"].as_str() {
-                env.push(("SAGETIDE_NOW", at.to_owned()));
+            // A simulated clock may take the tests' short lease; the real one may not.
+            if !now.is_empty() {
+                env.push(("SAGETIDE_NOW", now));
+                env.push(("SAGETIDE_LEASE_TTL", LEASE_TTL.to_owned()));
             }
             function::Function::start_binary(&function::binary(&binary), &binary, &env)
                 .await
@@ -251,6 +264,7 @@ impl Ticker<'_> {
     /// Delivers `event` to a process whose clock is `clock` (empty: the real clock); one
     /// process answers the ticks of one clock, as one container does.
     pub async fn invoke_at(&mut self, event: Value, clock: &str) -> Result<Value, Value> {
+        clock.clone_into(&mut self.h.clock.lock().unwrap());
         if self.last.as_ref().is_none_or(|(at, _)| at != clock) {
             let mut env: Vec<(&str, &str)> = vec![("SAGETIDE_NOW", clock)];
             env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));

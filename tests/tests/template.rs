@@ -371,9 +371,10 @@ fn target_tracking_flips_do_not_reach_the_waker_and_a_storm_cannot_take_the_acco
         pattern["detail"]["alarmName"][0]["anything-but"]["prefix"],
         "TargetTracking-"
     );
+    // Small, but above the wakes a tick asks of it at once.
     let reserved = waker["ReservedConcurrentExecutions"].as_u64();
     assert!(
-        reserved.is_some_and(|n| (1..=10).contains(&n)),
+        reserved.is_some_and(|n| (sagetide::aws::CONCURRENCY as u64 + 1..=10).contains(&n)),
         "{reserved:?}"
     );
 }

@@ -297,3 +297,26 @@ async fn the_waker_wakes_only_what_it_finds_due_itself_whoever_asks_and_the_tick
     );
     assert!(h.aws.endpoint("ep").await.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_morning_tick_still_has_the_waker_wake_what_is_due_at_the_clock() {
+    let h = Harness::start(CONFIG).await;
+    h.aws.create_endpoint("ep", &["AllTraffic"], &DESK).await;
+    h.aws.register_target("ep", "AllTraffic", 1, 4, None).await;
+    let mut scheduler = h.scheduler(&[]);
+    scheduler.invoke(tick(at("19:00"))).await.unwrap();
+    h.moto.settle().await;
+    assert!(h.aws.endpoint("ep").await.is_none());
+
+    // The 08:00 tick, delivered two hours late (Lambda held it): the period still runs, so
+    // the waker, asked at the clock's instant, wakes the endpoint.
+    let morning = sagetide_tests::after_tomorrow(1, "08:00");
+    let clock = morning + SignedDuration::from_hours(2);
+    let woke = scheduler
+        .invoke_at(tick(morning), &clock.to_string())
+        .await
+        .unwrap();
+    assert_eq!(woke["actions"][0]["action"], "wake", "{woke}");
+    assert_eq!(woke["actions"][0]["outcome"], "applied", "{woke}");
+    assert!(h.aws.endpoint("ep").await.is_some());
+}

@@ -207,7 +207,9 @@ impl Executor {
                 }
             }
             Action::Wake { source, alarm } => match &self.waker {
-                Some(waker) => waker.wake_if_due(name, why, actor.now).await,
+                // The instant it asks, by its clock: a late tick's own time would be far from
+                // the waker's.
+                Some(waker) => waker.wake_if_due(name, why, lifecycle.clock()).await,
                 None => {
                     lifecycle
                         .wake(name, *source, alarm.as_deref(), why, actor)

@@ -1,6 +1,7 @@
 //! The scheduler's wakes, asked of the waker function. The scheduler's role then creates no
 //! endpoint, so no role can both put an opt-in tag on an existing endpoint and delete one; and
-//! the waker wakes only what it finds due itself (`wake-if-due`), so asking it grants nothing.
+//! the waker wakes only what it finds due itself (`wake-if-due`), so this request lets an
+//! invoker wake no more than the schedule would.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -18,22 +19,21 @@ pub struct WakerFunction {
 }
 
 impl WakerFunction {
-    /// Asks the waker to wake `endpoint` if it is due, as a tick at `at` found it; the waker's
-    /// answer as this action's report (the waker keeps the history of what it did).
+    /// Asks the waker, at `at` by the scheduler's clock, to wake `endpoint` if it is due, as the
+    /// tick found it; the waker's answer as this action's report (the waker keeps the history
+    /// of what it did).
     pub async fn wake_if_due(&self, endpoint: &EndpointName, why: &str, at: Timestamp) -> Report {
         let request = json!({"action": "wake-if-due", "endpoint": endpoint.as_str(), "at": at});
         let (outcome, detail) = match aws::lambda::invoke(&self.client, &self.name, &request).await
         {
             Ok(Ok(answer)) => answered(&answer),
             Ok(Err(error)) => {
-                let message = format!(
-                    "the waker {} failed: {}",
-                    self.name,
-                    error["errorMessage"].as_str().unwrap_or("no message")
-                );
+                let said = error["errorMessage"].as_str().unwrap_or("no message");
                 if error["errorType"] == "Deferred" {
+                    let message = format!("the waker {} deferred it: {said}", self.name);
                     (Outcome::Deferred(message.clone()), message)
                 } else {
+                    let message = format!("the waker {} failed: {said}", self.name);
                     (Outcome::Failed(message.clone()), message)
                 }
             }

@@ -7,7 +7,8 @@ use crate::names::EndpointName;
 
 /// `{"action":"sleep","endpoint":"NAME","force":true}` or `{"action":"wake","endpoint":"NAME"}`,
 /// sent by a person or a pipeline; or `{"action":"wake-if-due","endpoint":"NAME","at":TIME}`,
-/// which the scheduler sends the waker for an endpoint its tick at `at` found due.
+/// which the scheduler sends the waker, at `at` by its clock, for an endpoint its tick found
+/// due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManualRequest {
     pub action: ManualAction,
@@ -21,7 +22,7 @@ pub enum ManualAction {
     Wake,
     /// Wake the endpoint if what the tick would wake it for holds now (its schedule, its wake
     /// alarm in ALARM, a failed manual wake's retry), as the waker itself sees it; `at`: when
-    /// the asking tick decided.
+    /// the scheduler asked, by its clock.
     WakeIfDue {
         at: Timestamp,
     },
@@ -64,7 +65,7 @@ impl ManualRequest {
                         (RawAction::WakeIfDue, Some(at)) => ManualAction::WakeIfDue { at },
                         (RawAction::WakeIfDue, None) => {
                             return Err(EventError(
-                                "a wake-if-due request names the instant its tick decided at: \"at\": RFC 3339".into(),
+                                "a wake-if-due request names the instant it was asked at: \"at\": RFC 3339".into(),
                             ));
                         }
                         (_, Some(_)) => {

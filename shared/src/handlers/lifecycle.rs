@@ -244,10 +244,12 @@ impl Waker {
         at: Timestamp,
         actor: Actor<'_>,
     ) -> Result<Response, HandlerError> {
-        let clock = self.lifecycle.clock();
+        // The scheduler asks synchronously, at once: a request dated further from the clock
+        // is a replay or a forgery, refused so that it shows rather than acts.
+        let clock = actor.now;
         if at > clock + CLOCK_SKEW || at < clock - CLOCK_SKEW {
             return Err(rejected(EventError(format!(
-                "a wake-if-due request decided at {at} is more than {CLOCK_SKEW:#} from the clock ({clock}); the next tick asks again"
+                "a wake-if-due request asked at {at} is more than {CLOCK_SKEW:#} from the clock ({clock}); the next tick asks again"
             ))));
         }
         let config = self.config.get().await.inspect_err(

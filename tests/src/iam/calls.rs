@@ -372,7 +372,7 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
                 d.arn("lambda", &format!("function:{function}"))
             })
         }
-        _ => one(format!("(resource of {operation} not modelled)")),
+        _ => panic!("the resource of {operation}: not modelled"),
     }
 }
 

@@ -238,7 +238,11 @@ pub fn roles(template: &str, deployment: &Deployment) -> Roles {
             .as_sequence()
             .into_iter()
             .flatten()
-            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+            .flat_map(|p| {
+                p["Statement"].as_sequence().unwrap_or_else(|| {
+                    panic!("{binary}: policy {p:?} without statements: not modelled")
+                })
+            })
             .filter_map(|s| deployment.branch(&template, s))
             .map(|s| deployment.statement(&template, s))
             .collect();
