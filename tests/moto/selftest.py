@@ -2,11 +2,12 @@
 
     .venv/bin/python tests/moto/selftest.py
 
-Starts the server on a free loopback port, talks to it with boto3 (and, for CloudWatch's XML,
-with a raw awsQuery request), and stops at the first behaviour that is not as AWS documents it,
+Starts the server on a free loopback port, talks to it with boto3 (and, for CloudWatch's RPC v2
+CBOR, with botocore's own code for that protocol), and stops at the first behaviour that is not as AWS documents it,
 exiting non-zero. Each behaviour and its source are described in tests/moto/truer/.
 """
 
+import gzip
 import json
 import os
 import re
@@ -16,7 +17,6 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from botocore.parsers import RpcV2CBORParser
+from botocore.serialize import RpcV2CBORSerializer
 
 HERE = Path(__file__).resolve().parent
 REGION = "us-east-1"
@@ -1273,6 +1279,82 @@ def step_and_deregister(server: Server, aws: Aws) -> None:
 # --- E. CloudWatch --------------------------------------------------------------------------------
 
 
+def cbor(
+    server: Server, operation: str, params: dict[str, Any], compress: bool = False
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """A CloudWatch call in Smithy RPC v2 CBOR, written and read by botocore's own client code
+    for that protocol: status, headers and the answer (or the error) as botocore parses it."""
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+    op = model.operation_model(operation)
+    request = RpcV2CBORSerializer().serialize_to_request(params, op)
+    body = request["body"]
+    if compress:
+        body = gzip.compress(body)
+        request["headers"]["Content-Encoding"] = "gzip"
+    signed = AWSRequest("POST", server.url + request["url_path"], request["headers"], body)
+    SigV4Auth(Credentials("test", "test"), "monitoring", REGION).add_auth(signed)
+    prepared = signed.prepare()
+    http = urllib.request.Request(prepared.url, prepared.body, dict(prepared.headers), method="POST")
+    try:
+        with urllib.request.urlopen(http, timeout=10) as answer:
+            status, headers, raw = answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as e:
+        status, headers, raw = e.code, dict(e.headers), e.read()
+    headers = {k.lower(): v for k, v in headers.items()}
+    parsed = RpcV2CBORParser().parse(
+        {"body": raw, "headers": headers, "status_code": status}, op.output_shape
+    )
+    return status, headers, parsed
+
+
+def cloudwatch_cbor(server: Server) -> None:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    datum = {"MetricName": "Load", "Value": 2.5, "Timestamp": now, "StorageResolution": 1}
+    for compress in (False, True):
+        status, headers, _ = cbor(
+            server, "PutMetricData", {"Namespace": "Cbor", "MetricData": [datum]}, compress
+        )
+        assert status == 200 and headers.get("smithy-protocol") == "rpc-v2-cbor", (status, headers)
+    query = {
+        "Id": "q",
+        "MetricStat": {
+            "Metric": {"Namespace": "Cbor", "MetricName": "Load"},
+            "Period": 10,
+            "Stat": "Average",
+        },
+    }
+    window = {"StartTime": now - timedelta(minutes=1), "EndTime": now + timedelta(minutes=1)}
+    _, _, answer = cbor(server, "GetMetricData", {"MetricDataQueries": [query], **window})
+    result = answer["MetricDataResults"][0]
+    assert result["Values"] == [2.5], result
+    assert result["Timestamps"][0].timestamp() == now.timestamp(), result
+    ok("CloudWatch in RPC v2 CBOR: PutMetricData (gzipped too) and GetMetricData, timestamps as tag 1")
+
+    alarm = {
+        "AlarmName": "cbor-alarm",
+        "MetricName": "Load",
+        "Namespace": "Cbor",
+        "Statistic": "Average",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "Tags": [{"Key": "sagetide:repoint", "Value": "true"}],
+    }
+    assert cbor(server, "PutMetricAlarm", alarm)[0] == 200
+    _, _, described = cbor(server, "DescribeAlarms", {"AlarmNames": ["cbor-alarm"]})
+    arn = described["MetricAlarms"][0]["AlarmArn"]
+    assert isinstance(described["MetricAlarms"][0]["StateUpdatedTimestamp"], datetime), described
+    _, _, tags = cbor(server, "ListTagsForResource", {"ResourceARN": arn})
+    assert tags["Tags"] == [{"Key": "sagetide:repoint", "Value": "true"}], tags
+    status, headers, error = cbor(
+        server, "SetAlarmState", {"AlarmName": "none", "StateValue": "OK", "StateReason": "x"}
+    )
+    assert status == 404 and error["Error"]["Code"] == "ResourceNotFound", (status, error)
+    assert headers.get("x-amzn-query-error") == "ResourceNotFound;Sender", headers
+    ok("CloudWatch in RPC v2 CBOR: alarms and their tags; errors with __type and x-amzn-query-error")
+
+
 def metric_status(server: Server, aws: Aws) -> None:
     now = datetime.now(timezone.utc).replace(microsecond=0)
     dims = [{"Name": "EndpointName", "Value": "metrics"}, {"Name": "VariantName", "Value": "main"}]
@@ -1321,45 +1403,11 @@ def metric_status(server: Server, aws: Aws) -> None:
         "GetMetricData: a metric made PartialData / InternalError answers so, without values; the others Complete"
     )
 
-    form = {
-        "Action": "GetMetricData",
-        "Version": "2010-08-01",
-        "StartTime": window["StartTime"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "EndTime": window["EndTime"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    for i, q in enumerate(queries, start=1):
-        prefix = f"MetricDataQueries.member.{i}"
-        metric = q["MetricStat"]["Metric"]
-        form |= {
-            f"{prefix}.Id": q["Id"],
-            f"{prefix}.MetricStat.Period": "60",
-            f"{prefix}.MetricStat.Stat": "Sum",
-            f"{prefix}.MetricStat.Metric.Namespace": metric["Namespace"],
-            f"{prefix}.MetricStat.Metric.MetricName": metric["MetricName"],
-        }
-        for j, d in enumerate(dims, start=1):
-            form |= {
-                f"{prefix}.MetricStat.Metric.Dimensions.member.{j}.Name": d["Name"],
-                f"{prefix}.MetricStat.Metric.Dimensions.member.{j}.Value": d["Value"],
-            }
-    status, body = server.http(
-        "POST",
-        "/",
-        urllib.parse.urlencode(form).encode(),
-        **{
-            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-            # moto reads the service and region from the credential scope; it checks no signature.
-            "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/monitoring/"
-            "aws4_request, SignedHeaders=host, Signature=0",
-        },
-    )
-    xml = body.decode()
-    assert (
-        status == 200 and "<GetMetricDataResponse" in xml
-    ), f"awsQuery GetMetricData: {status} {xml[:300]}"
-    assert re.search(r"<Id>q0</Id>.*?<StatusCode>PartialData</StatusCode>", xml, re.S), xml
-    assert re.search(r"<Id>q1</Id>.*?<StatusCode>Complete</StatusCode>", xml, re.S), xml
-    ok("GetMetricData over awsQuery (the Rust SDK's XML) carries the StatusCode")
+    status, headers, answer = cbor(server, "GetMetricData", {"MetricDataQueries": queries, **window})
+    assert status == 200 and headers.get("smithy-protocol") == "rpc-v2-cbor", (status, headers)
+    found = {r["Id"]: r["StatusCode"] for r in answer["MetricDataResults"]}
+    assert found == {"q0": "PartialData", "q1": "Complete"}, answer
+    ok("GetMetricData in RPC v2 CBOR (the Rust SDK's protocol) carries the StatusCode")
 
     assert server.control("POST", "metric-status", {"metric": "Invocations", "status": None}) == {
         "statuses": {}
@@ -1454,6 +1502,7 @@ def main() -> None:
         scalable_targets(server, aws)
         target_tracking(server, aws)
         step_and_deregister(server, aws)
+        cloudwatch_cbor(server)
         metric_status(server, aws)
         control_api(server, aws)
     print(f"all behaviours as AWS documents them ({time.monotonic() - started:.1f} s)")

@@ -2,6 +2,7 @@
 //! loopback port, a counting proxy in front of it, a Lambda Runtime API emulator that runs the
 //! real function binaries, and helpers to seed a fleet.
 
+pub mod cbor;
 pub mod crash;
 pub mod demo_fleet;
 pub mod function;

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use sagetide::permissions::Function;
 
 use crate::http::{self, Body};
-use crate::iam;
+use crate::{cbor, iam};
 
 pub struct Proxy {
     pub url: String,
@@ -120,37 +120,31 @@ impl Faults {
     }
 }
 
-/// An AWS error response: JSON for the protocols that send `X-Amz-Target` and for Lambda's
-/// REST-JSON (its Invoke carries `X-Amz-Invocation-Type`), XML for the query protocol.
+/// An AWS error response: RPC v2 CBOR for CloudWatch, JSON for the protocols that send
+/// `X-Amz-Target` and for Lambda's REST-JSON.
 fn error(
     headers: &hyper::HeaderMap,
     status: u16,
     code: &str,
     message: &str,
 ) -> hyper::Response<Full<Bytes>> {
-    let json = ["x-amz-target", "x-amz-invocation-type"]
-        .iter()
-        .any(|h| headers.contains_key(*h));
-    let (content_type, body) = if json {
-        (
-            "application/x-amz-json-1.1",
-            serde_json::json!({"__type": code, "message": message}).to_string(),
-        )
+    let response = hyper::Response::builder().status(status);
+    let response = if cbor::is_cbor(headers) {
+        response
+            .header("smithy-protocol", "rpc-v2-cbor")
+            .header("content-type", "application/cbor")
+            // CloudWatch is query-compatible: its clients take the code from this header.
+            .header("x-amzn-query-error", format!("{code};Sender"))
+            .body(Full::new(Bytes::from(cbor::error_body(code, message))))
     } else {
-        (
-            "text/xml",
-            format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
-                 <Message>{message}</Message></Error></ErrorResponse>"
-            ),
-        )
+        response
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amzn-errortype", code)
+            .body(Full::new(Bytes::from(
+                serde_json::json!({"__type": code, "message": message}).to_string(),
+            )))
     };
-    hyper::Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .header("x-amzn-errortype", code)
-        .body(Full::new(Bytes::from(body)))
-        .expect("a valid response")
+    response.expect("a valid response")
 }
 
 /// Why `call` would be refused by the calling function's role, if it would: an action outside
@@ -209,22 +203,35 @@ struct ResourceTags {
 }
 
 impl ResourceTags {
+    /// The tags of a SageMaker resource or a CloudWatch alarm (asked in each service's JSON
+    /// protocol, which moto speaks); nothing for any other resource.
     async fn of(&self, headers: &hyper::HeaderMap, arn: &str) -> Vec<(String, String)> {
-        if !arn.starts_with("arn:aws:sagemaker:") {
+        let (target, content_type, body) = if arn.starts_with("arn:aws:sagemaker:") {
+            (
+                "SageMaker.ListTags",
+                "application/x-amz-json-1.1",
+                serde_json::json!({"ResourceArn": arn}),
+            )
+        } else if arn.starts_with("arn:aws:cloudwatch:") {
+            (
+                "GraniteServiceVersion20100801.ListTagsForResource",
+                "application/x-amz-json-1.0",
+                serde_json::json!({"ResourceARN": arn}),
+            )
+        } else {
             return Vec::new();
-        }
+        };
         let mut request = Request::builder()
             .method("POST")
             .uri(format!("{}/", self.upstream))
-            .header("x-amz-target", "SageMaker.ListTags")
-            .header("content-type", "application/x-amz-json-1.1");
+            .header("x-amz-target", target)
+            .header("content-type", content_type);
         // moto takes the region from the caller's credential scope.
         if let Some(authorization) = headers.get("authorization") {
             request = request.header("authorization", authorization);
         }
-        let body = serde_json::json!({"ResourceArn": arn}).to_string();
         let request = request
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(Bytes::from(body.to_string())))
             .expect("a valid request");
         let Ok(response) = self.client.request(request).await else {
             return Vec::new();
@@ -259,6 +266,25 @@ fn crashed(headers: &hyper::HeaderMap) -> hyper::Response<Full<Bytes>> {
         "InjectedCrash",
         "the process stopped here (test)",
     )
+}
+
+/// What the caller gets for a call that took effect: AWS's `response`, or what `after` injects
+/// instead (an error status, or `None`: the connection drops).
+fn delivered(
+    headers: &hyper::HeaderMap,
+    response: hyper::Response<Full<Bytes>>,
+    after: Option<Option<u16>>,
+) -> Result<hyper::Response<Full<Bytes>>, http::Dropped> {
+    match after {
+        None => Ok(response),
+        Some(Some(status)) => Ok(error(
+            headers,
+            status,
+            "InternalFailure",
+            "the request took effect, but the answer was lost (injected)",
+        )),
+        Some(None) => Err(http::Dropped),
+    }
 }
 
 /// What happens to one call, decided when it arrives.
@@ -354,11 +380,11 @@ impl Proxy {
                 let (call, params) = match &invoked {
                     Some(function) => (
                         "lambda:InvokeFunction".to_owned(),
-                        iam::Call::Json(serde_json::json!({"FunctionName": function})),
+                        iam::Call(serde_json::json!({"FunctionName": function})),
                     ),
                     None => (
-                        operation(&parts.headers, &decoded),
-                        iam::Call::parse(parts.headers.contains_key("x-amz-target"), &decoded),
+                        operation(&parts.headers, parts.uri.path()),
+                        iam::Call::parse(&parts.headers, &decoded),
                     ),
                 };
                 let refusal = refusal(&tags, &parts.headers, &call, &params).await;
@@ -390,16 +416,7 @@ impl Proxy {
                     let response = response
                         .body(Full::new(Bytes::from(answer.to_string())))
                         .expect("a valid response");
-                    return match after {
-                        None => Ok(response),
-                        Some(Some(status)) => Ok(error(
-                            &parts.headers,
-                            status,
-                            "InternalFailure",
-                            "the request took effect, but the answer was lost (injected)",
-                        )),
-                        Some(None) => Err(http::Dropped),
-                    };
+                    return delivered(&parts.headers, response, after);
                 }
                 let uri = format!(
                     "{upstream}{}",
@@ -439,16 +456,7 @@ impl Proxy {
                         .entry(changed)
                         .or_default() += 1;
                 }
-                match after {
-                    None => Ok(response),
-                    Some(Some(status)) => Ok(error(
-                        &parts.headers,
-                        status,
-                        "InternalFailure",
-                        "the request took effect, but the answer was lost (injected)",
-                    )),
-                    Some(None) => Err(http::Dropped),
-                }
+                delivered(&parts.headers, response, after)
             }
         })
         .await;
@@ -530,8 +538,8 @@ pub fn mutating(calls: &[String]) -> Vec<String> {
     calls.iter().filter(|c| !is_read(c)).cloned().collect()
 }
 
-/// A request's body as the service reads it: the SDK gzips large query-protocol bodies
-/// (PutMetricData).
+/// A request's body as the service reads it: the SDK gzips large PutMetricData bodies
+/// (CloudWatch's `requestCompression`).
 fn decoded(headers: &hyper::HeaderMap, body: &Bytes) -> Bytes {
     let gzipped = headers
         .get("content-encoding")
@@ -544,26 +552,21 @@ fn decoded(headers: &hyper::HeaderMap, body: &Bytes) -> Bytes {
     Bytes::from(bytes)
 }
 
-/// The operation of a request: from `X-Amz-Target` (JSON protocols) or the `Action` form field
-/// (the query protocol CloudWatch speaks here).
-fn operation(headers: &hyper::HeaderMap, body: &Bytes) -> String {
-    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        let (service, op) = target.split_once('.').unwrap_or(("unknown", target));
-        let service = match service {
-            "SageMaker" => "sagemaker",
-            "AnyScaleFrontendService" => "application-autoscaling",
-            "AmazonSSM" => "ssm",
-            s if s.starts_with("DynamoDB") => "dynamodb",
-            s if s.starts_with("ResourceGroupsTaggingAPI") => "tag",
-            s if s.starts_with("GraniteServiceVersion") => "cloudwatch",
-            other => other,
-        };
-        return format!("{service}:{op}");
-    }
-    let body = String::from_utf8_lossy(body);
-    let action = body
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("Action="))
-        .unwrap_or("unknown");
-    format!("cloudwatch:{action}")
+/// The operation of a request: from `X-Amz-Target` (JSON protocols) or the path (CloudWatch's
+/// RPC v2 CBOR).
+fn operation(headers: &hyper::HeaderMap, path: &str) -> String {
+    let (service, op) = match headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        Some(target) => target.split_once('.').unwrap_or(("unknown", target)),
+        None => cbor::operation(path).unwrap_or(("unknown", "unknown")),
+    };
+    let service = match service {
+        "SageMaker" => "sagemaker",
+        "AnyScaleFrontendService" => "application-autoscaling",
+        "AmazonSSM" => "ssm",
+        s if s.starts_with("DynamoDB") => "dynamodb",
+        s if s.starts_with("ResourceGroupsTaggingAPI") => "tag",
+        s if s.starts_with("GraniteServiceVersion") => "cloudwatch",
+        other => other,
+    };
+    format!("{service}:{op}")
 }

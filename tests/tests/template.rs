@@ -122,7 +122,7 @@ fn sagemaker_write(action: &str, tag: Option<&str>) -> Vec<iam::Request> {
     let endpoint = deployment.arn("sagemaker", "endpoint/chat");
     let mut tags = vec![serde_json::json!({"Key": "team", "Value": "ml"})];
     tags.extend(tag.map(|t| serde_json::json!({"Key": t, "Value": "x"})));
-    let call = iam::Call::Json(serde_json::json!({
+    let call = iam::Call(serde_json::json!({
         "EndpointName": "chat", "EndpointConfigName": "chat-1", "ModelName": "chat-model",
         "ResourceArn": endpoint, "TagKeys": ["sagetide:override"], "Tags": tags,
         "ExecutionRoleArn": deployment.arn("iam", "role/chat").replace(":us-east-1:", "::"),

@@ -13,6 +13,7 @@ Each module emulates one AWS behaviour and cites the AWS documentation for it:
                    the alarms of target tracking
   metrics          GetMetricData results that are not Complete
   control          the control API (timing, capacity, metric status, pending, events, reset)
+  cbor             CloudWatch in Smithy RPC v2 CBOR, the protocol of the current Rust SDK
   shared           the lock, the delays and the walk over every account's backends they share
 
 Remove a patch once moto does what it does.
@@ -25,6 +26,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from . import (
     alarms,
     autoscaling,
+    cbor,
     control,
     definitions,
     endpoint_policy,
@@ -47,6 +49,7 @@ def install() -> None:
         autoscaling,
         metrics,
         control,
+        cbor,
     ):
         module.install()
     # The services a finishing transition changes are the ones whose requests it must not

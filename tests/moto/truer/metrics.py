@@ -9,8 +9,7 @@ moto answers every query Complete. sagetide must not act on data that is not (it
 so the control API can make the results of every query on a given MetricName answer
 `PartialData` or `InternalError`, with no values, until it is cleared. Results of other queries,
 and of math expressions, stay as moto gives them. The status is set on the result moto's
-serializer writes, so the awsQuery (XML) answer the Rust SDK reads carries it as the JSON and
-CBOR ones do.
+serializer writes, so every protocol's answer carries it (the Rust SDK's CBOR through `cbor`).
 """
 
 from datetime import datetime

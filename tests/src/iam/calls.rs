@@ -10,114 +10,51 @@ use serde_json::Value;
 
 use super::{Deployment, Request};
 
-/// A call's parameters, from the JSON protocols' body or the query protocol's form.
-pub enum Call {
-    Json(Value),
-    /// `name → values` of a form, in order (`AlarmNames.member.1`, …).
-    Form(Vec<(String, String)>),
-}
+/// A call's parameters: the JSON protocols' body, or CloudWatch's CBOR read as JSON.
+pub struct Call(pub Value);
 
 impl Call {
-    pub fn parse(json: bool, body: &Bytes) -> Self {
-        if json {
-            Call::Json(serde_json::from_slice(body).unwrap_or(Value::Null))
+    pub fn parse(headers: &hyper::HeaderMap, body: &Bytes) -> Self {
+        if crate::cbor::is_cbor(headers) {
+            Call(crate::cbor::to_json(body))
         } else {
-            Call::Form(
-                String::from_utf8_lossy(body)
-                    .split('&')
-                    .filter_map(|kv| kv.split_once('='))
-                    .map(|(k, v)| (decode(k), decode(v)))
-                    .collect(),
-            )
+            Call(serde_json::from_slice(body).unwrap_or(Value::Null))
         }
     }
 
     fn string(&self, field: &str) -> Option<String> {
-        match self {
-            Call::Json(v) => v[field].as_str().map(str::to_owned),
-            Call::Form(f) => f.iter().find(|(k, _)| k == field).map(|(_, v)| v.clone()),
-        }
+        self.0[field].as_str().map(str::to_owned)
     }
 
-    /// A list of strings: a JSON array, or the form's `field.member.N`.
     fn strings(&self, field: &str) -> Vec<String> {
-        match self {
-            Call::Json(v) => v[field]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect(),
-            Call::Form(f) => {
-                let prefix = format!("{field}.member.");
-                f.iter()
-                    .filter(|(k, _)| k.strip_prefix(&prefix).is_some_and(|n| !n.contains('.')))
-                    .map(|(_, v)| v.clone())
-                    .collect()
-            }
-        }
+        self.0[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
     }
 
     /// The tags a request sets: SageMaker's and CloudWatch's `[{Key, Value}]`, Application
     /// Auto Scaling's `{key: value}`.
     fn tags(&self) -> BTreeMap<String, String> {
-        match self {
-            Call::Json(v) => match &v["Tags"] {
-                Value::Array(tags) => tags
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t["Key"].as_str()?.to_owned(),
-                            t["Value"].as_str().unwrap_or("").to_owned(),
-                        ))
-                    })
-                    .collect(),
-                Value::Object(tags) => tags
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
-                    .collect(),
-                _ => BTreeMap::new(),
-            },
-            Call::Form(f) => {
-                let value = |n: &str| {
-                    f.iter()
-                        .find(|(k, _)| *k == format!("Tags.member.{n}.Value"))
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default()
-                };
-                f.iter()
-                    .filter_map(|(k, key)| {
-                        let n = k.strip_prefix("Tags.member.")?.strip_suffix(".Key")?;
-                        Some((key.clone(), value(n)))
-                    })
-                    .collect()
-            }
+        match &self.0["Tags"] {
+            Value::Array(tags) => tags
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t["Key"].as_str()?.to_owned(),
+                        t["Value"].as_str().unwrap_or("").to_owned(),
+                    ))
+                })
+                .collect(),
+            Value::Object(tags) => tags
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                .collect(),
+            _ => BTreeMap::new(),
         }
     }
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `aws:RequestTag/…` and `aws:TagKeys` for the tags a request sets, if it sets any.
@@ -381,7 +318,7 @@ mod tests {
     use super::*;
 
     fn json(value: Value) -> Call {
-        Call::Json(value)
+        Call(value)
     }
 
     #[test]
@@ -424,12 +361,24 @@ mod tests {
     }
 
     #[test]
-    fn the_query_protocol_form_gives_lists_tags_and_escaped_values() {
-        let body = Bytes::from(
-            "Action=PutMetricAlarm&AlarmName=sagetide-idle-chat%2F1&AlarmActions.member.1=arn%3Aaws%3Asns%3Ax\
-             &AlarmActions.member.2=arn%3Aaws%3Aautoscaling%3Ap&Tags.member.1.Key=k&Tags.member.1.Value=v+w",
-        );
-        let call = Call::parse(false, &body);
+    fn a_cbor_put_metric_alarm_gives_its_alarm_actions_and_tags() {
+        let mut e = minicbor::Encoder::new(Vec::new());
+        e.map(3).unwrap();
+        e.str("AlarmName")
+            .unwrap()
+            .str("sagetide-idle-chat/1")
+            .unwrap();
+        e.str("AlarmActions").unwrap().array(2).unwrap();
+        e.str("arn:aws:sns:x")
+            .unwrap()
+            .str("arn:aws:autoscaling:p")
+            .unwrap();
+        e.str("Tags").unwrap().array(1).unwrap().map(2).unwrap();
+        e.str("Key").unwrap().str("k").unwrap();
+        e.str("Value").unwrap().str("v w").unwrap();
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert("smithy-protocol", "rpc-v2-cbor".parse().unwrap());
+        let call = Call::parse(&headers, &Bytes::from(e.into_writer()));
         let requests = authorizations(&Deployment::harness(), "cloudwatch:PutMetricAlarm", &call);
         assert_eq!(
             requests[0].resource,
