@@ -11,6 +11,9 @@ pub const OVERRIDE: &str = "sagetide:override";
 pub const IDLE_AFTER: &str = "sagetide:idle-after";
 pub const WAKE_ON: &str = "sagetide:wake-on";
 pub const WAKE_ALARM: &str = "sagetide:wake-alarm";
+/// On a CloudWatch alarm, not an endpoint: `true` lets sagetide point the alarm at a step
+/// policy it re-creates (the only alarms not its own that its roles may write).
+pub const REPOINT: &str = "sagetide:repoint";
 
 /// An endpoint's tags, key to value.
 pub type Tags = BTreeMap<String, String>;

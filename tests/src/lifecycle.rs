@@ -18,7 +18,8 @@ use crate::seed::{Aws, TABLE, resource_id};
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
-fn backlog_alarm(endpoint: &str, variant: &str) -> String {
+/// The owner's alarm that runs the variant's step policy.
+pub fn backlog_alarm(endpoint: &str, variant: &str) -> String {
     format!("{endpoint}-{variant}-latency")
 }
 
@@ -183,10 +184,17 @@ impl Aws {
             .await
             .expect("put step policy")
             .policy_arn;
-        // The owner's alarm that runs the step policy.
+        // The owner's alarm that runs the step policy, tagged so that sagetide may point it at
+        // the policy it re-creates.
         self.cloudwatch
             .put_metric_alarm()
             .alarm_name(backlog_alarm(endpoint, variant))
+            .tags(
+                aws_sdk_cloudwatch::types::Tag::builder()
+                    .key(sagetide::tags::REPOINT)
+                    .value("true")
+                    .build(),
+            )
             .namespace("AWS/SageMaker")
             .metric_name("ModelLatency")
             .statistic(aws_sdk_cloudwatch::types::Statistic::Average)

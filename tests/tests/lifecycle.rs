@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use sagetide_tests::crash::at_every_call;
+use sagetide_tests::lifecycle::backlog_alarm;
 use sagetide_tests::moto::Timing;
 use sagetide_tests::proxy::{self, EndpointChanges};
 use sagetide_tests::{
@@ -236,6 +237,35 @@ async fn an_endpoint_without_the_opt_in_tag_is_never_deleted() {
         .filter(|c| c.starts_with("sagemaker:Delete"))
         .collect();
     assert_eq!(deletes, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_whose_step_policy_alarm_may_not_be_repointed_is_not_put_to_sleep() {
+    let h = Harness::start(CONFIG).await;
+    seed(&h).await;
+    let alarm = backlog_alarm(ENDPOINT, "shadow");
+    h.aws
+        .tag_alarm(&alarm, (sagetide::tags::REPOINT, "no"))
+        .await;
+    let mut f = Functions::start(&h, &later(120)).await;
+    let sleep = json!({"action": "sleep", "endpoint": ENDPOINT, "force": true});
+
+    let declined = f.sleeper.invoke(sleep.clone()).await.unwrap();
+
+    assert_eq!(outcome(&declined), "declined", "{declined}");
+    let detail = declined["reports"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&alarm) && detail.contains("sagetide:repoint=true"),
+        "{detail}"
+    );
+    assert!(h.aws.endpoint(ENDPOINT).await.is_some());
+    assert_eq!(h.aws.snapshot_phase(ENDPOINT).await, None);
+    // Once its owner allows it, the same sleep happens.
+    h.aws
+        .tag_alarm(&alarm, (sagetide::tags::REPOINT, "true"))
+        .await;
+    let slept = f.sleeper.invoke(sleep).await.unwrap();
+    assert_eq!(outcome(&slept), "applied", "{slept}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

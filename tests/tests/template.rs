@@ -218,6 +218,63 @@ fn no_role_can_both_opt_an_endpoint_in_and_delete_one() {
     assert_eq!(deleters, ["scheduler", "sleeper"], "the roles that delete");
 }
 
+#[test]
+fn the_only_alarms_not_sagetides_own_that_a_role_may_rewrite_are_those_tagged_for_it() {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let deployment = iam::Deployment::harness();
+    let roles = iam::roles(&text, &deployment);
+    let alarm = deployment.arn("cloudwatch", "alarm:owners-latency-alarm");
+    let policy = deployment.arn(
+        "autoscaling",
+        "scalingPolicy:0f:resource/sagemaker/endpoint/chat/variant/AllTraffic:policyName/step-out",
+    );
+    // What a restore sends: the alarm's own actions, the re-created policy's among them.
+    let repoint = |tag: Option<&str>| {
+        let mut request = iam::Request::new("cloudwatch:PutMetricAlarm", alarm.clone()).with(
+            "cloudwatch:AlarmActions",
+            ["arn:aws:sns:us-east-1:123456789012:pager", &policy],
+        );
+        if let Some(value) = tag {
+            request = request.with("aws:ResourceTag/sagetide:repoint", [value]);
+        }
+        request
+    };
+    let mut writers = Vec::new();
+    for function in Function::ALL {
+        let statements = roles.of(function);
+        let allowed = |request: &iam::Request| iam::decide(statements, request).allowed();
+        for untagged in [repoint(None), repoint(Some("false"))] {
+            assert!(
+                !allowed(&untagged),
+                "{} may rewrite an alarm its owner did not tag sagetide:repoint=true: {:?}",
+                function.name(),
+                untagged.context
+            );
+        }
+        // Its SNS actions or threshold, without a scaling action: not even a tagged one.
+        let no_scaling = iam::Request::new("cloudwatch:PutMetricAlarm", alarm.clone())
+            .with(
+                "cloudwatch:AlarmActions",
+                ["arn:aws:sns:us-east-1:123456789012:other"],
+            )
+            .with("aws:ResourceTag/sagetide:repoint", ["true"]);
+        assert!(
+            !allowed(&no_scaling),
+            "{}: {:?}",
+            function.name(),
+            no_scaling
+        );
+        if allowed(&repoint(Some("true"))) {
+            writers.push(function.name());
+        }
+    }
+    assert_eq!(
+        writers,
+        ["scheduler", "restorer"],
+        "the roles that re-point alarms"
+    );
+}
+
 /// A function's IAM statements, by the binary it deploys. A statement under `Fn::If` counts as
 /// granted: the deployment may switch it on.
 fn statements(template: &Value) -> Vec<(Function, Vec<&Value>)> {

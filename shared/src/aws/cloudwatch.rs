@@ -325,9 +325,10 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<ExistingAlarm>, AwsError
     Ok(out)
 }
 
-/// The alarms with an action starting with `action` (a step policy's ARN), and which of their
-/// action lists hold it. CloudWatch's `ActionPrefix` matches any of an alarm's actions.
-pub async fn invoking(client: &Client, action: &str) -> Result<Vec<AlarmLink>, AwsError> {
+/// The alarms with an action starting with `action` (a step policy's ARN), which of their
+/// action lists hold it, and each alarm's ARN. CloudWatch's `ActionPrefix` matches any of an
+/// alarm's actions.
+pub async fn invoking(client: &Client, action: &str) -> Result<Vec<(AlarmLink, String)>, AwsError> {
     let mut pages = client
         .describe_alarms()
         .action_prefix(action)
@@ -337,7 +338,8 @@ pub async fn invoking(client: &Client, action: &str) -> Result<Vec<AlarmLink>, A
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
         for alarm in page.metric_alarms() {
-            let Some(name) = alarm.alarm_name.clone() else {
+            let (Some(name), Some(arn)) = (alarm.alarm_name.clone(), alarm.alarm_arn.clone())
+            else {
                 continue;
             };
             let lists: Vec<ActionList> = action_lists(alarm)
@@ -346,7 +348,7 @@ pub async fn invoking(client: &Client, action: &str) -> Result<Vec<AlarmLink>, A
                 .map(|(list, _)| list)
                 .collect();
             if !lists.is_empty() {
-                out.push(AlarmLink { alarm: name, lists });
+                out.push((AlarmLink { alarm: name, lists }, arn));
             }
         }
     }

@@ -18,16 +18,20 @@ use crate::tags::Tags;
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
+/// Why a variant's scaling state could not come back whole after a sleep: a sleep that finds
+/// one is declined, so nothing is deleted that could not come back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrestorable(pub String);
+
 /// The scalable target of each of `variants` that has one, with its tags, policies and
 /// scheduled actions: one DescribeScalableTargets, then one ListTagsForResource, one
-/// DescribeScalingPolicies and one DescribeScheduledActions per target, and one DescribeAlarms
-/// per step policy (the alarms that invoke it). A policy sagetide could not re-create is an
-/// error, so nothing is deleted that could not come back.
+/// DescribeScalingPolicies and one DescribeScheduledActions per target, and per step policy one
+/// DescribeAlarms (the alarms that invoke it) and one ListTagsForResource per such alarm.
 pub async fn read(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
     variants: &[VariantRef],
-) -> Result<Vec<TargetSnapshot>, AwsError> {
+) -> Result<Result<Vec<TargetSnapshot>, Unrestorable>, AwsError> {
     let found = describe(client, variants).await?;
     let mut targets = Vec::new();
     for variant in variants {
@@ -39,24 +43,28 @@ pub async fn read(
             Some(arn) => target_tags(client, arn).await?,
             None => Tags::new(),
         };
+        let policies = match policies(client, cloudwatch, variant).await? {
+            Ok(policies) => policies,
+            Err(why) => return Ok(Err(why)),
+        };
         targets.push(TargetSnapshot {
             variant: variant.variant.clone(),
             min: target.min_capacity,
             max: target.max_capacity,
             suspended: suspended_from(target.suspended_state.as_ref()),
             tags,
-            policies: policies(client, cloudwatch, variant).await?,
+            policies,
             scheduled_actions: scheduled_actions(client, &resource_id).await?,
         });
     }
-    Ok(targets)
+    Ok(Ok(targets))
 }
 
 async fn policies(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
     variant: &VariantRef,
-) -> Result<Vec<Policy>, AwsError> {
+) -> Result<Result<Vec<Policy>, Unrestorable>, AwsError> {
     const OP: &str = "application-autoscaling:DescribeScalingPolicies";
     let mut pages = client
         .describe_scaling_policies()
@@ -77,20 +85,32 @@ async fn policies(
             ) {
                 (Some(c), _) => PolicyConfiguration::TargetTracking(target_tracking(c)),
                 (None, Some(c)) => {
-                    alarms = super::cloudwatch::invoking(cloudwatch, &policy.policy_arn).await?;
+                    for (link, arn) in
+                        super::cloudwatch::invoking(cloudwatch, &policy.policy_arn).await?
+                    {
+                        let tags = super::cloudwatch::alarm_tags(cloudwatch, &arn).await?;
+                        if tags.get(crate::tags::REPOINT).map(String::as_str) != Some("true") {
+                            return Ok(Err(Unrestorable(format!(
+                                "{variant}: alarm {} runs step policy {:?}, which gets a new ARN \
+                                 when it is re-created on waking, and sagetide may point only \
+                                 alarms tagged {}=true at it: tag the alarm, or remove the \
+                                 policy or the endpoint's opt-in tag",
+                                link.alarm,
+                                policy.policy_name,
+                                crate::tags::REPOINT
+                            ))));
+                        }
+                        alarms.push(link);
+                    }
                     PolicyConfiguration::StepScaling(step_scaling(c))
                 }
                 (None, None) => {
-                    return Err(AwsError {
-                        operation: OP,
-                        message: format!(
-                            "{variant}: policy {:?} has type {}, which sagetide cannot re-create; \
-                             remove the sagetide:idle-after tag or the policy",
-                            policy.policy_name,
-                            policy.policy_type.as_str()
-                        ),
-                        refused: false,
-                    });
+                    return Ok(Err(Unrestorable(format!(
+                        "{variant}: policy {:?} has type {}, which sagetide cannot re-create; \
+                         remove the policy or the endpoint's opt-in tag",
+                        policy.policy_name,
+                        policy.policy_type.as_str()
+                    ))));
                 }
             };
             out.push(Policy {
@@ -100,7 +120,7 @@ async fn policies(
             });
         }
     }
-    Ok(out)
+    Ok(Ok(out))
 }
 
 async fn scheduled_actions(

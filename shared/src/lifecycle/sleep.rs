@@ -6,12 +6,21 @@ use jiff::Timestamp;
 use super::decide::{self, RECENT_TRAFFIC, SleepDecision, Verdict};
 use super::{Actor, Lifecycle, Report, Step};
 use crate::act::Outcome;
+use crate::aws::scaling_state::Unrestorable;
 use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
 use crate::idle;
 use crate::names::{EndpointName, VariantRef};
 use crate::plan::sleepable::{SleepTrigger, config_blocker};
-use crate::snapshot::{Definitions, Phase, Snapshot, Stored, VariantSettings};
+use crate::snapshot::{Definitions, Phase, Snapshot, Stored, TargetSnapshot, VariantSettings};
+
+/// What a sleep read before deciding to delete, and keeps in the snapshot.
+struct Taken {
+    /// The EndpointConfig's name.
+    config: String,
+    definitions: Definitions,
+    targets: Vec<TargetSnapshot>,
+}
 
 impl Lifecycle {
     /// Puts the endpoint to sleep if `decide::sleep` finds it eligible: snapshot, read back,
@@ -78,10 +87,25 @@ impl Lifecycle {
                             return Ok(Step::Declined(why));
                         }
                         let (definitions, _) = read?;
+                        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
+                        let targets = match aws::scaling_state::read(
+                            &self.autoscaling,
+                            &self.cloudwatch,
+                            &variants,
+                        )
+                        .await?
+                        {
+                            Ok(targets) => targets,
+                            Err(Unrestorable(why)) => return Ok(Step::Declined(why)),
+                        };
                         if self.dry_run {
                             return Ok(Step::DryRun);
                         }
-                        let taken = (config, definitions);
+                        let taken = Taken {
+                            config,
+                            definitions,
+                            targets,
+                        };
                         let limited = !by_hand;
                         self.snapshot_and_delete(&endpoint, taken, previous, actor.now, limited)
                             .await
@@ -127,26 +151,23 @@ impl Lifecycle {
         }
     }
 
-    /// `taken`: the EndpointConfig's name and the definitions just read; `limited`: the
-    /// delete counts against the hour's blast-radius limit (an automatic sleep).
+    /// `limited`: the delete counts against the hour's blast-radius limit (an automatic sleep).
     async fn snapshot_and_delete(
         &self,
         endpoint: &Endpoint,
-        (config_name, definitions): (String, Definitions),
+        taken: Taken,
         previous: Option<u64>,
         now: Timestamp,
         limited: bool,
     ) -> Result<Step, AwsError> {
         let name = &endpoint.name;
-        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
         let snapshot = Snapshot {
             endpoint: name.clone(),
-            endpoint_config: config_name,
+            endpoint_config: taken.config,
             tags: endpoint.tags.clone(),
-            targets: aws::scaling_state::read(&self.autoscaling, &self.cloudwatch, &variants)
-                .await?,
+            targets: taken.targets,
             taken_at: now,
-            definitions: Some(definitions),
+            definitions: Some(taken.definitions),
             variants: endpoint
                 .variants
                 .iter()
