@@ -160,6 +160,28 @@ impl ConfigFacts {
     }
 }
 
+/// A variant's scaling policy, as far as bringing it back after a sleep goes: deleting the
+/// endpoint deletes its policies, and a restore creates them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFacts {
+    pub variant: VariantName,
+    pub name: String,
+    /// The type as Application Auto Scaling names it: `TargetTrackingScaling`, `StepScaling`,
+    /// `PredictiveScaling`.
+    pub kind: String,
+    /// The alarms that run it (a step policy's; target tracking keeps its own).
+    pub alarms: Vec<RunningAlarm>,
+}
+
+/// An alarm that runs a step policy, and its `sagetide:repoint` tag: the policy re-created on
+/// waking has a new ARN, and sagetide may write it only into alarms whose owner allowed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningAlarm {
+    pub name: String,
+    /// The tag's value; `None` without the tag, or where the alarm's tags could not be known.
+    pub repoint: Option<String>,
+}
+
 /// A variant's Application Auto Scaling target (`sagemaker:variant:DesiredInstanceCount`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScalableTarget {

@@ -328,7 +328,10 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<ExistingAlarm>, AwsError
 /// The alarms with an action starting with `action` (a step policy's ARN), which of their
 /// action lists hold it, and each alarm's ARN. CloudWatch's `ActionPrefix` matches any of an
 /// alarm's actions.
-pub async fn invoking(client: &Client, action: &str) -> Result<Vec<(AlarmLink, String)>, AwsError> {
+pub async fn invoking(
+    client: &Client,
+    action: &str,
+) -> Result<Vec<(AlarmLink, Option<String>)>, AwsError> {
     let mut pages = client
         .describe_alarms()
         .action_prefix(action)
@@ -338,8 +341,7 @@ pub async fn invoking(client: &Client, action: &str) -> Result<Vec<(AlarmLink, S
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
         for alarm in page.metric_alarms() {
-            let (Some(name), Some(arn)) = (alarm.alarm_name.clone(), alarm.alarm_arn.clone())
-            else {
+            let Some(name) = alarm.alarm_name.clone() else {
                 continue;
             };
             let lists: Vec<ActionList> = action_lists(alarm)
@@ -348,7 +350,7 @@ pub async fn invoking(client: &Client, action: &str) -> Result<Vec<(AlarmLink, S
                 .map(|(list, _)| list)
                 .collect();
             if !lists.is_empty() {
-                out.push((AlarmLink { alarm: name, lists }, arn));
+                out.push((AlarmLink { alarm: name, lists }, alarm.alarm_arn.clone()));
             }
         }
     }
@@ -466,20 +468,26 @@ async fn metric_alarm(client: &Client, name: &str) -> Result<Option<MetricAlarm>
     Ok(found.metric_alarms.unwrap_or_default().into_iter().next())
 }
 
-/// An alarm's tags, by its ARN.
-pub async fn alarm_tags(client: &Client, arn: &str) -> Result<crate::tags::Tags, AwsError> {
-    let found = client
+/// An alarm's tags, by its ARN; `None` for an alarm that does not exist.
+pub async fn alarm_tags(client: &Client, arn: &str) -> Result<Option<crate::tags::Tags>, AwsError> {
+    let found = match client
         .list_tags_for_resource()
         .resource_arn(arn)
         .send()
         .await
-        .map_err(|e| AwsError::new("cloudwatch:ListTagsForResource", e))?;
-    Ok(found
-        .tags
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|t| Some((t.key?, t.value?)))
-        .collect())
+    {
+        Ok(found) => found,
+        Err(e) if e.code() == Some("ResourceNotFound") => return Ok(None),
+        Err(e) => return Err(AwsError::new("cloudwatch:ListTagsForResource", e)),
+    };
+    Ok(Some(
+        found
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| Some((t.key?, t.value?)))
+            .collect(),
+    ))
 }
 
 /// The state of each of the alarms `names` that exists, and since when: ⌈names/100⌉

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use super::autoscaling::{describe, register, suspended_from, tag_target, target_tags};
 use super::{AwsError, from_smithy, to_smithy};
+use crate::fleet::{PolicyFacts, RunningAlarm};
 use crate::names::VariantRef;
 use crate::snapshot::{
     CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
@@ -18,20 +19,17 @@ use crate::tags::Tags;
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
-/// Why a variant's scaling state could not come back whole after a sleep: a sleep that finds
-/// one is declined, so nothing is deleted that could not come back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unrestorable(pub String);
-
 /// The scalable target of each of `variants` that has one, with its tags, policies and
 /// scheduled actions: one DescribeScalableTargets, then one ListTagsForResource, one
-/// DescribeScalingPolicies and one DescribeScheduledActions per target, and per step policy one
-/// DescribeAlarms (the alarms that invoke it) and one ListTagsForResource per such alarm.
+/// DescribeScalingPolicies and one DescribeScheduledActions per target, and one DescribeAlarms
+/// per step policy (the alarms that invoke it). A policy sagetide could not re-create is an
+/// error, so nothing is deleted that could not come back (a sleep asks
+/// [`crate::plan::sleepable::policy_blocker`] first, and declines).
 pub async fn read(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
     variants: &[VariantRef],
-) -> Result<Result<Vec<TargetSnapshot>, Unrestorable>, AwsError> {
+) -> Result<Vec<TargetSnapshot>, AwsError> {
     let found = describe(client, variants).await?;
     let mut targets = Vec::new();
     for variant in variants {
@@ -43,29 +41,65 @@ pub async fn read(
             Some(arn) => target_tags(client, arn).await?,
             None => Tags::new(),
         };
-        let policies = match policies(client, cloudwatch, variant).await? {
-            Ok(policies) => policies,
-            Err(why) => return Ok(Err(why)),
-        };
         targets.push(TargetSnapshot {
             variant: variant.variant.clone(),
             min: target.min_capacity,
             max: target.max_capacity,
             suspended: suspended_from(target.suspended_state.as_ref()),
             tags,
-            policies,
+            policies: policies(client, cloudwatch, variant).await?,
             scheduled_actions: scheduled_actions(client, &resource_id).await?,
         });
     }
-    Ok(Ok(targets))
+    Ok(targets)
 }
 
-async fn policies(
+/// What decides whether the policies of `variants` could come back after a sleep: one
+/// DescribeScalingPolicies per variant, and per step policy one DescribeAlarms and one
+/// ListTagsForResource per alarm that runs it.
+pub async fn policy_facts(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
+    variants: &[VariantRef],
+) -> Result<Vec<PolicyFacts>, AwsError> {
+    let mut out = Vec::new();
+    for variant in variants {
+        for policy in described_policies(client, variant).await? {
+            let mut alarms = Vec::new();
+            if policy.policy_type == aas::PolicyType::StepScaling {
+                for (link, arn) in
+                    super::cloudwatch::invoking(cloudwatch, &policy.policy_arn).await?
+                {
+                    let repoint = match arn {
+                        Some(arn) => match super::cloudwatch::alarm_tags(cloudwatch, &arn).await? {
+                            Some(tags) => tags.get(crate::tags::REPOINT).cloned(),
+                            // Deleted since it was listed: it runs nothing any more.
+                            None => continue,
+                        },
+                        None => None,
+                    };
+                    alarms.push(RunningAlarm {
+                        name: link.alarm,
+                        repoint,
+                    });
+                }
+            }
+            out.push(PolicyFacts {
+                variant: variant.variant.clone(),
+                name: policy.policy_name,
+                kind: policy.policy_type.as_str().to_owned(),
+                alarms,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every scaling policy of the variant's target.
+async fn described_policies(
+    client: &Client,
     variant: &VariantRef,
-) -> Result<Result<Vec<Policy>, Unrestorable>, AwsError> {
-    const OP: &str = "application-autoscaling:DescribeScalingPolicies";
+) -> Result<Vec<aas::ScalingPolicy>, AwsError> {
     let mut pages = client
         .describe_scaling_policies()
         .service_namespace(ServiceNamespace::Sagemaker)
@@ -75,52 +109,55 @@ async fn policies(
         .send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::new(OP, e))?;
-        for policy in page.scaling_policies.unwrap_or_default() {
-            // Target tracking keeps its own alarms; a step policy is run by the owner's.
-            let mut alarms = Vec::new();
-            let configuration = match (
-                policy.target_tracking_scaling_policy_configuration,
-                policy.step_scaling_policy_configuration,
-            ) {
-                (Some(c), _) => PolicyConfiguration::TargetTracking(target_tracking(c)),
-                (None, Some(c)) => {
-                    for (link, arn) in
-                        super::cloudwatch::invoking(cloudwatch, &policy.policy_arn).await?
-                    {
-                        let tags = super::cloudwatch::alarm_tags(cloudwatch, &arn).await?;
-                        if tags.get(crate::tags::REPOINT).map(String::as_str) != Some("true") {
-                            return Ok(Err(Unrestorable(format!(
-                                "{variant}: alarm {} runs step policy {:?}, which gets a new ARN \
-                                 when it is re-created on waking, and sagetide may point only \
-                                 alarms tagged {}=true at it: tag the alarm, or remove the \
-                                 policy or the endpoint's opt-in tag",
-                                link.alarm,
-                                policy.policy_name,
-                                crate::tags::REPOINT
-                            ))));
-                        }
-                        alarms.push(link);
-                    }
-                    PolicyConfiguration::StepScaling(step_scaling(c))
-                }
-                (None, None) => {
-                    return Ok(Err(Unrestorable(format!(
+        let page =
+            page.map_err(|e| AwsError::new("application-autoscaling:DescribeScalingPolicies", e))?;
+        out.extend(page.scaling_policies.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+async fn policies(
+    client: &Client,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    variant: &VariantRef,
+) -> Result<Vec<Policy>, AwsError> {
+    let mut out = Vec::new();
+    for policy in described_policies(client, variant).await? {
+        // Target tracking keeps its own alarms; a step policy is run by the owner's.
+        let mut alarms = Vec::new();
+        let configuration = match (
+            policy.target_tracking_scaling_policy_configuration,
+            policy.step_scaling_policy_configuration,
+        ) {
+            (Some(c), _) => PolicyConfiguration::TargetTracking(target_tracking(c)),
+            (None, Some(c)) => {
+                alarms = super::cloudwatch::invoking(cloudwatch, &policy.policy_arn)
+                    .await?
+                    .into_iter()
+                    .map(|(link, _)| link)
+                    .collect();
+                PolicyConfiguration::StepScaling(step_scaling(c))
+            }
+            (None, None) => {
+                return Err(AwsError {
+                    operation: "application-autoscaling:DescribeScalingPolicies",
+                    message: format!(
                         "{variant}: policy {:?} has type {}, which sagetide cannot re-create; \
-                         remove the policy or the endpoint's opt-in tag",
+                         nothing deleted",
                         policy.policy_name,
                         policy.policy_type.as_str()
-                    ))));
-                }
-            };
-            out.push(Policy {
-                name: policy.policy_name,
-                configuration,
-                alarms,
-            });
-        }
+                    ),
+                    refused: false,
+                });
+            }
+        };
+        out.push(Policy {
+            name: policy.policy_name,
+            configuration,
+            alarms,
+        });
     }
-    Ok(Ok(out))
+    Ok(out)
 }
 
 async fn scheduled_actions(
@@ -266,6 +303,16 @@ pub async fn write(
                     restored
                         .left_out
                         .push(format!("{what}: the alarm no longer exists"));
+                }
+                Err(e) if e.refused => {
+                    // A snapshot taken before sleeps checked the tag, or a tag removed since.
+                    let hint = format!(
+                        "{}; sagetide may write a re-created policy only into alarms tagged {}=true: \
+                         tag the alarm and the next tick restores it",
+                        e.message,
+                        crate::tags::REPOINT
+                    );
+                    restored.item(what, Err(AwsError { message: hint, ..e }));
                 }
                 Err(e) => {
                     restored.item(what, Err(e));

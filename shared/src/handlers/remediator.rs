@@ -130,7 +130,9 @@ impl Remediator {
             return Ok(named);
         }
         let tags = match &change.arn {
-            Some(arn) => aws::cloudwatch::alarm_tags(&self.lifecycle.cloudwatch, arn).await?,
+            Some(arn) => aws::cloudwatch::alarm_tags(&self.lifecycle.cloudwatch, arn)
+                .await?
+                .unwrap_or_default(),
             None => Default::default(),
         };
         Ok(named.into_iter().filter(|r| r.tags_match(&tags)).collect())

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_config::SdkConfig;
+use futures::StreamExt;
 use jiff::Timestamp;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -19,10 +20,10 @@ use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
 use crate::fleet::{ConfigFacts, Endpoint};
 use crate::lifecycle::{Actor, Lifecycle};
-use crate::names::VariantRef;
-use crate::plan;
+use crate::names::{EndpointName, VariantRef};
 use crate::plan::scheduler::Observed;
-use crate::plan::sleepable::Allowed;
+use crate::plan::sleepable::{Allowed, policy_blocker};
+use crate::plan::{self, Plan};
 use crate::tags;
 use tokio::sync::Mutex;
 
@@ -92,6 +93,52 @@ impl Scheduler {
             .lifecycle
             .as_ref()
             .expect("the scheduler always has a lifecycle")
+    }
+
+    /// The endpoints `plan` would put to sleep (or re-arm the idle alarm of) that could not
+    /// come back, and why: by their EndpointConfig's facts (kept for the container's life, as
+    /// EndpointConfigs cannot change) and by their scaling policies (read at each tick that
+    /// plans such a sleep, as policies and alarm tags change). What cannot be read is left to
+    /// the sleep's own check, which reads them again before it deletes anything.
+    async fn blocked(&self, plan: &Plan, endpoints: &[Endpoint]) -> BTreeMap<EndpointName, String> {
+        let mut blocked = {
+            let mut facts = self.config_facts.lock().await;
+            let configs = plan::scheduler::configs_to_vet(plan, endpoints);
+            if let Err(e) =
+                aws::definitions::learn_facts(&self.executor.sagemaker, configs, &mut facts).await
+            {
+                tracing::warn!(error = %e, "EndpointConfigs not read; their sleeps are left to the sleep's own check");
+            }
+            plan::scheduler::config_blocked(endpoints, &facts, &self.allowed)
+        };
+        let (autoscaling, cloudwatch) = (&self.executor.autoscaling, &self.lifecycle().cloudwatch);
+        let unknown: Vec<&Endpoint> = plan::scheduler::to_vet(plan, endpoints)
+            .into_iter()
+            .filter(|e| !blocked.contains_key(&e.name))
+            .collect();
+        let read: Vec<(EndpointName, Result<_, _>)> = futures::stream::iter(unknown)
+            .map(|e| async move {
+                let variants: Vec<VariantRef> = e.variant_refs().collect();
+                let facts =
+                    aws::scaling_state::policy_facts(autoscaling, cloudwatch, &variants).await;
+                (e.name.clone(), facts)
+            })
+            .buffer_unordered(aws::CONCURRENCY)
+            .collect()
+            .await;
+        for (name, facts) in read {
+            match facts {
+                Ok(facts) => {
+                    if let Some(why) = policy_blocker(&facts) {
+                        blocked.insert(name, why);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(endpoint = %name, error = %e, "scaling policies not read; the sleep is left to its own check")
+                }
+            }
+        }
+        blocked
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<TickReport, HandlerError> {
@@ -166,17 +213,8 @@ impl Scheduler {
             remediations: &remediations,
         };
         let plan = plan::scheduler::plan(&observed, &config, now);
-        let plan = {
-            let mut facts = self.config_facts.lock().await;
-            let configs = plan::scheduler::configs_to_vet(&plan, &endpoints);
-            if let Err(e) =
-                aws::definitions::learn_facts(&self.executor.sagemaker, configs, &mut facts).await
-            {
-                // The sleeper reads them itself before it deletes anything.
-                tracing::warn!(error = %e, "EndpointConfigs not read; their sleeps are left to the sleeper's own check");
-            }
-            plan::scheduler::vet(plan, &endpoints, &facts, &self.allowed)
-        };
+        let blocked = self.blocked(&plan, &endpoints).await;
+        let plan = plan::scheduler::vet(plan, &blocked);
         let planned = plan.skipped.len();
         let mut plan = plan::scheduler::limit_sleeps(plan, self.sleeps_per_tick);
         if plan.skipped.len() > planned {

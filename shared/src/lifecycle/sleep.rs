@@ -6,12 +6,11 @@ use jiff::Timestamp;
 use super::decide::{self, RECENT_TRAFFIC, SleepDecision, Verdict};
 use super::{Actor, Lifecycle, Report, Step};
 use crate::act::Outcome;
-use crate::aws::scaling_state::Unrestorable;
 use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
 use crate::idle;
 use crate::names::{EndpointName, VariantRef};
-use crate::plan::sleepable::{SleepTrigger, config_blocker};
+use crate::plan::sleepable::{SleepTrigger, config_blocker, policy_blocker};
 use crate::snapshot::{Definitions, Phase, Snapshot, Stored, TargetSnapshot, VariantSettings};
 
 /// What a sleep read before deciding to delete, and keeps in the snapshot.
@@ -88,16 +87,16 @@ impl Lifecycle {
                         }
                         let (definitions, _) = read?;
                         let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
-                        let targets = match aws::scaling_state::read(
-                            &self.autoscaling,
-                            &self.cloudwatch,
-                            &variants,
-                        )
-                        .await?
-                        {
-                            Ok(targets) => targets,
-                            Err(Unrestorable(why)) => return Ok(Step::Declined(why)),
-                        };
+                        let (autoscaling, cloudwatch) = (&self.autoscaling, &self.cloudwatch);
+                        let policies =
+                            aws::scaling_state::policy_facts(autoscaling, cloudwatch, &variants)
+                                .await?;
+                        if let Some(why) = policy_blocker(&policies) {
+                            tracing::warn!(endpoint = %name, why, "not put to sleep: its scaling could not come back");
+                            return Ok(Step::Declined(why));
+                        }
+                        let targets =
+                            aws::scaling_state::read(autoscaling, cloudwatch, &variants).await?;
                         if self.dry_run {
                             return Ok(Step::DryRun);
                         }

@@ -112,9 +112,9 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
     plan
 }
 
-/// The EndpointConfigs whose facts [`vet`] needs: those of the endpoints `plan` would put to
-/// sleep or whose idle alarm it would re-arm.
-pub fn configs_to_vet<'a>(plan: &Plan, endpoints: &'a [Endpoint]) -> BTreeSet<&'a str> {
+/// The endpoints whose sleep [`vet`] may need to stop: those `plan` would put to sleep or whose
+/// idle alarm it would re-arm.
+pub fn to_vet<'a>(plan: &Plan, endpoints: &'a [Endpoint]) -> Vec<&'a Endpoint> {
     endpoints
         .iter()
         .filter(|e| {
@@ -122,26 +122,37 @@ pub fn configs_to_vet<'a>(plan: &Plan, endpoints: &'a [Endpoint]) -> BTreeSet<&'
                 .iter()
                 .any(|p| p.endpoint == e.name && asks_sleep(&p.action))
         })
+        .collect()
+}
+
+/// The EndpointConfigs whose facts [`config_blocked`] needs.
+pub fn configs_to_vet<'a>(plan: &Plan, endpoints: &'a [Endpoint]) -> BTreeSet<&'a str> {
+    to_vet(plan, endpoints)
+        .into_iter()
         .filter_map(|e| e.config_name.as_deref())
         .collect()
 }
 
-/// `plan` without the sleeps, and the re-arms of idle alarms, of endpoints whose EndpointConfig
-/// the deployment could not bring back (`facts` by config name, as far as known): the sleeper
-/// would decline each of them at every tick, after reading the definitions anew each time.
-pub fn vet(
-    mut plan: Plan,
+/// The endpoints of `endpoints` whose EndpointConfig the deployment could not bring back
+/// (`facts` by config name, as far as known), and why.
+pub fn config_blocked(
     endpoints: &[Endpoint],
     facts: &HashMap<String, ConfigFacts>,
     allowed: &Allowed,
-) -> Plan {
-    let blocked: BTreeMap<&EndpointName, String> = endpoints
+) -> BTreeMap<EndpointName, String> {
+    endpoints
         .iter()
         .filter_map(|e| {
             let facts = facts.get(e.config_name.as_deref()?)?;
-            Some((&e.name, config_blocker(facts, allowed)?))
+            Some((e.name.clone(), config_blocker(facts, allowed)?))
         })
-        .collect();
+        .collect()
+}
+
+/// `plan` without the sleeps, and the re-arms of idle alarms, of the `blocked` endpoints (why
+/// each could not come back): the sleeper would decline each of them at every tick, and each
+/// would take a place under the tick's limit of sleeps that a sleepable endpoint should have.
+pub fn vet(mut plan: Plan, blocked: &BTreeMap<EndpointName, String>) -> Plan {
     let (kept, vetoed): (Vec<Planned>, Vec<Planned>) = plan
         .actions
         .into_iter()
@@ -266,6 +277,9 @@ fn plan_woken(
             Action::RecoverWake,
             format!("still Creating since {}", wake.asked_at),
         ),
+        // Its sleep's delete (or a failed wake's) is not over: nothing can be created under
+        // its name before it is gone.
+        (Status::Deleting, _) => Err("still being deleted: it can be woken once it is gone".into()),
         (status, _) => Err(format!(
             "woken, status {status}: its autoscaling is restored once it is InService"
         )),

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::wanted::{Wanted, wanted};
 use crate::config::Config;
-use crate::fleet::{ConfigFacts, Endpoint};
+use crate::fleet::{ConfigFacts, Endpoint, PolicyFacts};
 use crate::remediation::Remedy;
 use crate::schedule::Desired;
 use crate::tags::{self, Override, WakeSource};
@@ -184,6 +184,39 @@ pub fn config_blocker(facts: &ConfigFacts, allowed: &Allowed) -> Option<String> 
     None
 }
 
+/// Why an endpoint whose variants have the scaling `policies` cannot be put to sleep, if it
+/// cannot: a restore re-creates target-tracking and step policies only, and a step policy,
+/// re-created under a new ARN, runs again only if sagetide may write that ARN into the alarms
+/// that ran it, those tagged `sagetide:repoint=true`.
+pub fn policy_blocker(policies: &[PolicyFacts]) -> Option<String> {
+    const RESTORABLE: [&str; 2] = ["TargetTrackingScaling", "StepScaling"];
+    if let Some(p) = policies
+        .iter()
+        .find(|p| !RESTORABLE.contains(&p.kind.as_str()))
+    {
+        return Some(format!(
+            "policy {:?} of {} is {}, which sagetide cannot re-create after a wake: remove the \
+             policy or the endpoint's opt-in tag",
+            p.name, p.variant, p.kind
+        ));
+    }
+    policies.iter().find_map(|p| {
+        let alarm = p
+            .alarms
+            .iter()
+            .find(|a| a.repoint.as_deref() != Some("true"))?;
+        Some(format!(
+            "alarm {} runs step policy {:?} of {}, which gets a new ARN when it is re-created on \
+             waking, and sagetide may write that ARN only into alarms tagged {}=true: tag the \
+             alarm, or remove the policy or the endpoint's opt-in tag",
+            alarm.name,
+            p.name,
+            p.variant,
+            tags::REPOINT
+        ))
+    })
+}
+
 /// IAM's wildcard match: `*` any run of characters, `?` any one.
 fn glob_matches(pattern: &str, text: &str) -> bool {
     let (pattern, text): (Vec<char>, Vec<char>) =
@@ -267,6 +300,43 @@ mod tests {
             config_blocker(&facts(None, false, &[role, other]), &narrow)
                 .unwrap()
                 .contains("role/admin")
+        );
+    }
+
+    #[test]
+    fn an_endpoint_sleeps_only_if_its_policies_can_come_back_and_run_again() {
+        use crate::fleet::RunningAlarm;
+        let policy = |name: &str, kind: &str, alarms: &[(&str, Option<&str>)]| PolicyFacts {
+            variant: crate::names::VariantName::new("AllTraffic").unwrap(),
+            name: name.into(),
+            kind: kind.into(),
+            alarms: alarms
+                .iter()
+                .map(|(a, tag)| RunningAlarm {
+                    name: (*a).into(),
+                    repoint: tag.map(str::to_owned),
+                })
+                .collect(),
+        };
+        let tracking = policy("cpu", "TargetTrackingScaling", &[]);
+        let step = |tag| policy("step-out", "StepScaling", &[("latency", tag)]);
+        assert_eq!(policy_blocker(&[]), None);
+        assert_eq!(
+            policy_blocker(&[tracking.clone(), step(Some("true"))]),
+            None
+        );
+        for tag in [None, Some("false"), Some("TRUE")] {
+            let why = policy_blocker(&[tracking.clone(), step(tag)]).expect("blocked");
+            assert!(
+                why.contains("alarm latency") && why.contains("sagetide:repoint=true"),
+                "{why}"
+            );
+        }
+        let predictive = policy("forecast", "PredictiveScaling", &[]);
+        let why = policy_blocker(&[tracking, predictive]).expect("blocked");
+        assert!(
+            why.contains("\"forecast\"") && why.contains("PredictiveScaling"),
+            "{why}"
         );
     }
 

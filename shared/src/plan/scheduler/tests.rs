@@ -807,7 +807,7 @@ fn sleeps_the_deployment_could_not_bring_back_are_left_out_and_say_why() {
         kms_keys: Vec::new(),
         model_roles: "*".into(),
     };
-    let vetted = vet(planned, &fleet, &known, &allowed);
+    let vetted = vet(planned, &config_blocked(&fleet, &known, &allowed));
     assert_eq!(actions(&vetted), ["plain sleep"]);
     assert_eq!(vetted.skipped.len(), 1);
     assert!(
@@ -815,5 +815,33 @@ fn sleeps_the_deployment_could_not_bring_back_are_left_out_and_say_why() {
             && vetted.skipped[0].why.contains("alias/models"),
         "{:?}",
         vetted.skipped
+    );
+}
+
+#[test]
+fn sleeps_that_could_not_come_back_take_no_place_under_the_tick_limit() {
+    let names: Vec<String> = (0..11).map(|i| format!("e{i:02}")).collect();
+    let fleet: Vec<Endpoint> = names
+        .iter()
+        .map(|n| endpoint(n, &["v"], &[("sagetide:schedule", "nightly")]))
+        .collect();
+    let planned = plan(&fleet, &[], &config(), at("2026-11-24T20:00:00Z"));
+    assert_eq!(planned.actions.len(), 11);
+    assert_eq!(to_vet(&planned, &fleet).len(), 11);
+    // The first ten by name have a step policy whose alarm may not be re-pointed.
+    let blocked: BTreeMap<EndpointName, String> = fleet[..10]
+        .iter()
+        .map(|e| (e.name.clone(), "alarm latency runs step policy".to_owned()))
+        .collect();
+    let limited = limit_sleeps(vet(planned, &blocked), 10);
+    assert_eq!(actions(&limited), ["e10 sleep"]);
+    assert_eq!(limited.skipped.len(), 10);
+    assert!(
+        limited
+            .skipped
+            .iter()
+            .all(|s| s.why.contains("not put to sleep: alarm latency")),
+        "{:?}",
+        limited.skipped
     );
 }
