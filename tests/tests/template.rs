@@ -264,6 +264,22 @@ fn the_only_alarms_not_sagetides_own_that_a_role_may_rewrite_are_those_tagged_fo
             function.name(),
             no_scaling
         );
+        // Target tracking's alarms of other services (a DynamoDB table's, say): Application
+        // Auto Scaling keeps a SageMaker variant's as TargetTracking-endpoint/….
+        for name in [
+            "TargetTracking-table/orders-AlarmHigh-1",
+            "TargetTracking-anything",
+        ] {
+            let other = deployment.arn("cloudwatch", &format!("alarm:{name}"));
+            for action in ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"] {
+                let request = iam::Request::new(action, other.clone());
+                assert!(
+                    !allowed(&request),
+                    "{} may {action} {name}",
+                    function.name()
+                );
+            }
+        }
         if allowed(&repoint(Some("true"))) {
             writers.push(function.name());
         }
