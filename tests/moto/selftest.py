@@ -1283,7 +1283,8 @@ def cbor(
     server: Server, operation: str, params: dict[str, Any], compress: bool = False
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
     """A CloudWatch call in Smithy RPC v2 CBOR, written and read by botocore's own client code
-    for that protocol: status, headers and the answer (or the error) as botocore parses it."""
+    for that protocol: status, headers and the answer (or the error) as botocore parses it, with
+    the body as it came under "raw"."""
     model = botocore.session.get_session().get_service_model("cloudwatch")
     op = model.operation_model(operation)
     request = RpcV2CBORSerializer().serialize_to_request(params, op)
@@ -1304,7 +1305,7 @@ def cbor(
     parsed = RpcV2CBORParser().parse(
         {"body": raw, "headers": headers, "status_code": status}, op.output_shape
     )
-    return status, headers, parsed
+    return status, headers, {**parsed, "raw": raw}
 
 
 def cloudwatch_cbor(server: Server) -> None:
@@ -1352,6 +1353,13 @@ def cloudwatch_cbor(server: Server) -> None:
     )
     assert status == 404 and error["Error"]["Code"] == "ResourceNotFound", (status, error)
     assert headers.get("x-amzn-query-error") == "ResourceNotFound;Sender", headers
+    backwards = {"StartTime": window["EndTime"], "EndTime": window["StartTime"]}
+    status, headers, error = cbor(
+        server, "GetMetricData", {"MetricDataQueries": [query], **backwards}
+    )
+    assert status == 400 and headers.get("x-amzn-query-error") == "ValidationError;Sender", headers
+    shape = RpcV2CBORParser()._initial_body_parse(error["raw"])["__type"]
+    assert shape == "com.amazonaws.cloudwatch#ValidationException", shape
     ok("CloudWatch in RPC v2 CBOR: alarms and their tags; errors with __type and x-amzn-query-error")
 
 

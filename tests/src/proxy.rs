@@ -134,7 +134,13 @@ fn error(
             .header("smithy-protocol", "rpc-v2-cbor")
             .header("content-type", "application/cbor")
             // CloudWatch is query-compatible: its clients take the code from this header.
-            .header("x-amzn-query-error", format!("{code};Sender"))
+            .header(
+                "x-amzn-query-error",
+                format!(
+                    "{code};{}",
+                    if status < 500 { "Sender" } else { "Receiver" }
+                ),
+            )
             .body(Full::new(Bytes::from(cbor::error_body(code, message))))
     } else {
         response
@@ -569,4 +575,70 @@ fn operation(headers: &hyper::HeaderMap, path: &str) -> String {
         other => other,
     };
     format!("{service}:{op}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_sdk_cloudwatch::config::retry::RetryConfig;
+    use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
+
+    use super::*;
+
+    /// A CloudWatch client of the current SDK, against `url`, retrying at once.
+    fn cloudwatch(url: &str) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url(url)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    #[tokio::test]
+    async fn the_sdk_retries_an_injected_cbor_throttle_and_reads_its_code() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        // Throttled twice, then an empty DescribeAlarms answer; later, throttled for good.
+        let (addr, task) = http::serve(move |request| {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let headers = request.headers().clone();
+            async move {
+                if n == 2 {
+                    return Ok(hyper::Response::builder()
+                        .header("smithy-protocol", "rpc-v2-cbor")
+                        .header("content-type", "application/cbor")
+                        .body(Full::new(Bytes::from_static(&[0xa0])))
+                        .expect("a valid response"));
+                }
+                Ok(error(&headers, 400, "ThrottlingException", "Rate exceeded"))
+            }
+        })
+        .await;
+        let client = cloudwatch(&format!("http://{addr}"));
+
+        let answered = client.describe_alarms().send().await;
+        assert!(answered.is_ok(), "{answered:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "two throttles retried");
+
+        let refused = client.describe_alarms().send().await.unwrap_err();
+        assert_eq!(
+            aws_sdk_cloudwatch::error::ProvideErrorMetadata::code(&refused),
+            Some("ThrottlingException"),
+            "{refused:?}"
+        );
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            6,
+            "three attempts, all throttled"
+        );
+        task.abort();
+    }
 }

@@ -30,6 +30,12 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 _MODEL = botocore.session.get_session().get_service_model("cloudwatch")
 _PATH = re.compile(rf"^/service/{_MODEL.metadata['targetPrefix']}/operation/(\w+)$")
 _CBOR_HEADERS = [("smithy-protocol", "rpc-v2-cbor"), ("Content-Type", "application/cbor")]
+# An error's shape by its query code (`LimitExceeded` is the shape `LimitExceededFault`); where
+# two shapes share a code, the one named for it. A code the model does not know stays as it is.
+_SHAPES = {
+    shape.error_code: shape.name
+    for shape in sorted(_MODEL.error_shapes, key=lambda s: s.name == s.error_code)
+}
 
 
 class _Encoder(RpcV2CBORSerializer):
@@ -43,7 +49,8 @@ class _Encoder(RpcV2CBORSerializer):
     def error(self, code: str, message: str) -> bytes:
         out = bytearray()
         out.extend(self._get_initial_byte(self.MAP_MAJOR_TYPE, 2))
-        for text in ("__type", f"com.amazonaws.cloudwatch#{code}", "message", message):
+        shape = _SHAPES.get(code, code)
+        for text in ("__type", f"com.amazonaws.cloudwatch#{shape}", "message", message):
             self._serialize_type_string(out, text, None, None)
         return bytes(out)
 

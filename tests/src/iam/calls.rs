@@ -279,7 +279,13 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
             let alarm = d.arn("cloudwatch", &format!("alarm:{}", name("AlarmName")));
             let tags = call.tags();
             let mut put = with_request_tags(Request::new(operation, alarm.clone()), &tags);
-            let actions = call.strings("AlarmActions");
+            // The key holds the actions of every state change: "These actions can be
+            // initiated when the alarm changes to any state, including ALARM, OK, or
+            // INSUFFICIENT_DATA" (CloudWatch, Using condition keys to limit alarm actions).
+            let actions: Vec<String> = ["AlarmActions", "OKActions", "InsufficientDataActions"]
+                .iter()
+                .flat_map(|list| call.strings(list))
+                .collect();
             if !actions.is_empty() {
                 put = put.with("cloudwatch:AlarmActions", actions);
             }
@@ -361,9 +367,9 @@ mod tests {
     }
 
     #[test]
-    fn a_cbor_put_metric_alarm_gives_its_alarm_actions_and_tags() {
+    fn a_cbor_put_metric_alarm_gives_the_actions_of_every_state_and_its_tags() {
         let mut e = minicbor::Encoder::new(Vec::new());
-        e.map(3).unwrap();
+        e.map(4).unwrap();
         e.str("AlarmName")
             .unwrap()
             .str("sagetide-idle-chat/1")
@@ -373,6 +379,8 @@ mod tests {
             .unwrap()
             .str("arn:aws:autoscaling:p")
             .unwrap();
+        e.str("OKActions").unwrap().array(1).unwrap();
+        e.str("arn:aws:autoscaling:q").unwrap();
         e.str("Tags").unwrap().array(1).unwrap().map(2).unwrap();
         e.str("Key").unwrap().str("k").unwrap();
         e.str("Value").unwrap().str("v w").unwrap();
@@ -386,7 +394,11 @@ mod tests {
         );
         assert_eq!(
             requests[0].context["cloudwatch:AlarmActions"],
-            ["arn:aws:sns:x", "arn:aws:autoscaling:p"]
+            [
+                "arn:aws:sns:x",
+                "arn:aws:autoscaling:p",
+                "arn:aws:autoscaling:q"
+            ]
         );
         assert_eq!(requests[0].context["aws:RequestTag/k"], ["v w"]);
         assert_eq!(requests[1].action, "cloudwatch:TagResource");
