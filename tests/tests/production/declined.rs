@@ -365,3 +365,55 @@ async fn a_scheduled_sleep_the_deployment_could_not_bring_back_is_not_asked_for_
         );
     }
 }
+
+/// The scheduler reads, for an endpoint it would put to sleep, whether its scaling policies
+/// could come back and run again: while the alarm that runs its step policy may not be
+/// re-pointed, the sleep is left out of the plan (so it takes no place under the tick's limit),
+/// and once the alarm's owner allows it, the next tick puts the endpoint to sleep.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_sleep_waits_for_its_step_policy_alarm_to_allow_re_pointing() {
+    let h = Harness::start(CONFIG).await;
+    h.aws
+        .create_endpoint("desk", &["AllTraffic"], &[("sagetide:schedule", "desk")])
+        .await;
+    h.aws.seed_autoscaling("desk", "AllTraffic").await;
+    let alarm = sagetide_tests::lifecycle::backlog_alarm("desk", "AllTraffic");
+    h.aws
+        .tag_alarm(&alarm, (sagetide::tags::REPOINT, "false"))
+        .await;
+    let mut scheduler = h.scheduler(&[]);
+    h.proxy.take();
+
+    let evening = "2026-11-24T20:00:00Z";
+    let report = scheduler
+        .invoke_at(scheduled_event(evening), evening)
+        .await
+        .unwrap();
+
+    assert_eq!(report["actions"], json!([]), "{report}");
+    let why = report["skipped"][0]["why"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("off-hours, but it is not put to sleep")
+            && why.contains(&alarm)
+            && why.contains("sagetide:repoint=true"),
+        "{report}"
+    );
+    let calls = h.proxy.take();
+    let writes = sagetide_tests::proxy::mutating(&calls);
+    assert_eq!(writes, Vec::<String>::new(), "{calls:?}");
+    assert_eq!(
+        h.aws.endpoint_status("desk").await.as_deref(),
+        Some("InService")
+    );
+
+    h.aws
+        .tag_alarm(&alarm, (sagetide::tags::REPOINT, "true"))
+        .await;
+    let later = "2026-11-24T20:05:00Z";
+    let report = scheduler
+        .invoke_at(scheduled_event(later), later)
+        .await
+        .unwrap();
+    assert_eq!(report["actions"][0]["action"], "sleep", "{report}");
+    assert_eq!(report["actions"][0]["outcome"], "applied", "{report}");
+}
