@@ -12,23 +12,102 @@ use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::{PolicyFacts, RunningAlarm};
 use crate::names::VariantRef;
 use crate::snapshot::{
-    CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
+    AlarmLink, CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
     PredefinedMetric, ScheduledAction, Step, StepScaling, TargetSnapshot, TargetTracking,
 };
 use crate::tags::Tags;
 
 const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
-/// The scalable target of each of `variants` that has one, with its tags, policies and
-/// scheduled actions: one DescribeScalableTargets, then one ListTagsForResource, one
-/// DescribeScalingPolicies and one DescribeScheduledActions per target, and one DescribeAlarms
-/// per step policy (the alarms that invoke it). A policy sagetide could not re-create is an
-/// error, so nothing is deleted that could not come back (a sleep asks
-/// [`crate::plan::sleepable::policy_blocker`] first, and declines).
-pub async fn read(
+/// A scaling policy of a variant's target as Application Auto Scaling describes it, and, for a
+/// step policy, the alarms that run it, each with its ARN where CloudWatch gave one.
+pub struct DescribedPolicy {
+    variant: VariantRef,
+    policy: aas::ScalingPolicy,
+    alarms: Vec<(AlarmLink, Option<String>)>,
+}
+
+/// Every scaling policy of `variants`: one DescribeScalingPolicies per variant, and one
+/// DescribeAlarms per step policy (the alarms that invoke it). A sleep judges them
+/// ([`policy_facts`]) and keeps them ([`read`]) from this one reading.
+pub async fn describe_policies(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
     variants: &[VariantRef],
+) -> Result<Vec<DescribedPolicy>, AwsError> {
+    let mut out = Vec::new();
+    for variant in variants {
+        let mut pages = client
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(DIMENSION)
+            .resource_id(variant.resource_id())
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| AwsError::new("application-autoscaling:DescribeScalingPolicies", e))?;
+            for policy in page.scaling_policies.unwrap_or_default() {
+                // Target tracking keeps its own alarms; a step policy is run by the owner's.
+                let alarms = if policy.policy_type == aas::PolicyType::StepScaling {
+                    super::cloudwatch::invoking(cloudwatch, &policy.policy_arn).await?
+                } else {
+                    Vec::new()
+                };
+                out.push(DescribedPolicy {
+                    variant: variant.clone(),
+                    policy,
+                    alarms,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What decides whether the `described` policies could come back after a sleep: their types,
+/// and the `sagetide:repoint` tag of each alarm running a step policy (one ListTagsForResource
+/// per alarm).
+pub async fn policy_facts(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    described: &[DescribedPolicy],
+) -> Result<Vec<PolicyFacts>, AwsError> {
+    let mut out = Vec::new();
+    for d in described {
+        let mut alarms = Vec::new();
+        for (link, arn) in &d.alarms {
+            let repoint = match arn {
+                Some(arn) => match super::cloudwatch::alarm_tags(cloudwatch, arn).await? {
+                    Some(tags) => tags.get(crate::tags::REPOINT).cloned(),
+                    // Deleted since it was listed: it runs nothing any more.
+                    None => continue,
+                },
+                None => None,
+            };
+            alarms.push(RunningAlarm {
+                name: link.alarm.clone(),
+                repoint,
+            });
+        }
+        out.push(PolicyFacts {
+            variant: d.variant.variant.clone(),
+            name: d.policy.policy_name.clone(),
+            kind: d.policy.policy_type.as_str().to_owned(),
+            alarms,
+        });
+    }
+    Ok(out)
+}
+
+/// The scalable target of each of `variants` that has one, with its tags, its `described`
+/// policies and its scheduled actions: one DescribeScalableTargets, then one
+/// ListTagsForResource and one DescribeScheduledActions per target. A policy sagetide could not
+/// re-create is an error, so nothing is deleted that could not come back (a sleep asks
+/// [`crate::plan::sleepable::policy_blocker`] first, and declines).
+pub async fn read(
+    client: &Client,
+    variants: &[VariantRef],
+    described: &[DescribedPolicy],
 ) -> Result<Vec<TargetSnapshot>, AwsError> {
     let found = describe(client, variants).await?;
     let mut targets = Vec::new();
@@ -41,123 +120,51 @@ pub async fn read(
             Some(arn) => target_tags(client, arn).await?,
             None => Tags::new(),
         };
+        let policies = described
+            .iter()
+            .filter(|d| &d.variant == variant)
+            .map(kept_policy)
+            .collect::<Result<_, _>>()?;
         targets.push(TargetSnapshot {
             variant: variant.variant.clone(),
             min: target.min_capacity,
             max: target.max_capacity,
             suspended: suspended_from(target.suspended_state.as_ref()),
             tags,
-            policies: policies(client, cloudwatch, variant).await?,
+            policies,
             scheduled_actions: scheduled_actions(client, &resource_id).await?,
         });
     }
     Ok(targets)
 }
 
-/// What decides whether the policies of `variants` could come back after a sleep: one
-/// DescribeScalingPolicies per variant, and per step policy one DescribeAlarms and one
-/// ListTagsForResource per alarm that runs it.
-pub async fn policy_facts(
-    client: &Client,
-    cloudwatch: &aws_sdk_cloudwatch::Client,
-    variants: &[VariantRef],
-) -> Result<Vec<PolicyFacts>, AwsError> {
-    let mut out = Vec::new();
-    for variant in variants {
-        for policy in described_policies(client, variant).await? {
-            let mut alarms = Vec::new();
-            if policy.policy_type == aas::PolicyType::StepScaling {
-                for (link, arn) in
-                    super::cloudwatch::invoking(cloudwatch, &policy.policy_arn).await?
-                {
-                    let repoint = match arn {
-                        Some(arn) => match super::cloudwatch::alarm_tags(cloudwatch, &arn).await? {
-                            Some(tags) => tags.get(crate::tags::REPOINT).cloned(),
-                            // Deleted since it was listed: it runs nothing any more.
-                            None => continue,
-                        },
-                        None => None,
-                    };
-                    alarms.push(RunningAlarm {
-                        name: link.alarm,
-                        repoint,
-                    });
-                }
-            }
-            out.push(PolicyFacts {
-                variant: variant.variant.clone(),
-                name: policy.policy_name,
-                kind: policy.policy_type.as_str().to_owned(),
-                alarms,
+/// A described policy as a snapshot keeps it.
+fn kept_policy(d: &DescribedPolicy) -> Result<Policy, AwsError> {
+    let policy = &d.policy;
+    let configuration = match (
+        &policy.target_tracking_scaling_policy_configuration,
+        &policy.step_scaling_policy_configuration,
+    ) {
+        (Some(c), _) => PolicyConfiguration::TargetTracking(target_tracking(c.clone())),
+        (None, Some(c)) => PolicyConfiguration::StepScaling(step_scaling(c.clone())),
+        (None, None) => {
+            return Err(AwsError {
+                operation: "application-autoscaling:DescribeScalingPolicies",
+                message: format!(
+                    "{}: policy {:?} has type {}, which sagetide cannot re-create; nothing deleted",
+                    d.variant,
+                    policy.policy_name,
+                    policy.policy_type.as_str()
+                ),
+                refused: false,
             });
         }
-    }
-    Ok(out)
-}
-
-/// Every scaling policy of the variant's target.
-async fn described_policies(
-    client: &Client,
-    variant: &VariantRef,
-) -> Result<Vec<aas::ScalingPolicy>, AwsError> {
-    let mut pages = client
-        .describe_scaling_policies()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(DIMENSION)
-        .resource_id(variant.resource_id())
-        .into_paginator()
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| AwsError::new("application-autoscaling:DescribeScalingPolicies", e))?;
-        out.extend(page.scaling_policies.unwrap_or_default());
-    }
-    Ok(out)
-}
-
-async fn policies(
-    client: &Client,
-    cloudwatch: &aws_sdk_cloudwatch::Client,
-    variant: &VariantRef,
-) -> Result<Vec<Policy>, AwsError> {
-    let mut out = Vec::new();
-    for policy in described_policies(client, variant).await? {
-        // Target tracking keeps its own alarms; a step policy is run by the owner's.
-        let mut alarms = Vec::new();
-        let configuration = match (
-            policy.target_tracking_scaling_policy_configuration,
-            policy.step_scaling_policy_configuration,
-        ) {
-            (Some(c), _) => PolicyConfiguration::TargetTracking(target_tracking(c)),
-            (None, Some(c)) => {
-                alarms = super::cloudwatch::invoking(cloudwatch, &policy.policy_arn)
-                    .await?
-                    .into_iter()
-                    .map(|(link, _)| link)
-                    .collect();
-                PolicyConfiguration::StepScaling(step_scaling(c))
-            }
-            (None, None) => {
-                return Err(AwsError {
-                    operation: "application-autoscaling:DescribeScalingPolicies",
-                    message: format!(
-                        "{variant}: policy {:?} has type {}, which sagetide cannot re-create; \
-                         nothing deleted",
-                        policy.policy_name,
-                        policy.policy_type.as_str()
-                    ),
-                    refused: false,
-                });
-            }
-        };
-        out.push(Policy {
-            name: policy.policy_name,
-            configuration,
-            alarms,
-        });
-    }
-    Ok(out)
+    };
+    Ok(Policy {
+        name: policy.policy_name.clone(),
+        configuration,
+        alarms: d.alarms.iter().map(|(link, _)| link.clone()).collect(),
+    })
 }
 
 async fn scheduled_actions(

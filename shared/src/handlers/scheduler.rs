@@ -119,9 +119,13 @@ impl Scheduler {
         let read: Vec<(EndpointName, Result<_, _>)> = futures::stream::iter(unknown)
             .map(|e| async move {
                 let variants: Vec<VariantRef> = e.variant_refs().collect();
-                let facts =
-                    aws::scaling_state::policy_facts(autoscaling, cloudwatch, &variants).await;
-                (e.name.clone(), facts)
+                let facts = async {
+                    let described =
+                        aws::scaling_state::describe_policies(autoscaling, cloudwatch, &variants)
+                            .await?;
+                    aws::scaling_state::policy_facts(cloudwatch, &described).await
+                };
+                (e.name.clone(), facts.await)
             })
             .buffer_unordered(aws::CONCURRENCY)
             .collect()

@@ -88,15 +88,20 @@ impl Lifecycle {
                         let (definitions, _) = read?;
                         let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
                         let (autoscaling, cloudwatch) = (&self.autoscaling, &self.cloudwatch);
-                        let policies =
-                            aws::scaling_state::policy_facts(autoscaling, cloudwatch, &variants)
-                                .await?;
-                        if let Some(why) = policy_blocker(&policies) {
+                        let described = aws::scaling_state::describe_policies(
+                            autoscaling,
+                            cloudwatch,
+                            &variants,
+                        )
+                        .await?;
+                        let facts =
+                            aws::scaling_state::policy_facts(cloudwatch, &described).await?;
+                        if let Some(why) = policy_blocker(&facts) {
                             tracing::warn!(endpoint = %name, why, "not put to sleep: its scaling could not come back");
                             return Ok(Step::Declined(why));
                         }
                         let targets =
-                            aws::scaling_state::read(autoscaling, cloudwatch, &variants).await?;
+                            aws::scaling_state::read(autoscaling, &variants, &described).await?;
                         if self.dry_run {
                             return Ok(Step::DryRun);
                         }
