@@ -3,7 +3,7 @@
 use jiff::{SignedDuration, Timestamp};
 use thiserror::Error;
 
-use crate::plan::sleepable::Allowed;
+use crate::permissions::Allowed;
 
 #[derive(Debug, Error)]
 #[error("environment variable {name} = {value:?}: {why}")]

@@ -3,10 +3,10 @@
 use lambda_runtime::Diagnostic;
 use thiserror::Error;
 
-use crate::act::Outcome;
 use crate::aws::AwsError;
 use crate::config::ConfigError;
 use crate::events::EventError;
+use crate::outcome::Outcome;
 
 #[derive(Debug, Error)]
 pub enum HandlerError {

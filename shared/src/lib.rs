@@ -13,6 +13,7 @@ pub mod handlers;
 pub mod idle;
 pub mod lifecycle;
 pub mod names;
+pub mod outcome;
 pub mod permissions;
 pub mod plan;
 pub mod pool;

@@ -14,6 +14,15 @@ pub enum Function {
     Remediator,
 }
 
+/// What the deployment may do to bring an endpoint back, which decides which EndpointConfigs'
+/// endpoints may sleep: create grants on these KMS keys (by key ARN), and pass roles whose
+/// names match this pattern (IAM's `*` and `?`) to SageMaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowed {
+    pub kms_keys: Vec<String>,
+    pub model_roles: String,
+}
+
 /// What AWS checks that a function could do itself when it makes one of these calls: Application
 /// Auto Scaling checks its caller's rights on the SageMaker variant (and on the alarms of target
 /// tracking) before its service-linked role acts; SageMaker checks `AddTags` for the tags of a

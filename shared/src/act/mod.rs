@@ -6,54 +6,17 @@ mod waker;
 pub use waker::WakerFunction;
 
 use futures::StreamExt;
-use serde::Serialize;
 
 use crate::aws::{self, AwsError};
 use crate::config::Config;
 use crate::events::AlarmState;
 use crate::idle;
-use crate::lifecycle::{Actor, Lifecycle, Report};
+use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::VariantRef;
+use crate::outcome::{Outcome, Report};
 use crate::plan::sleepable::SleepTrigger;
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "outcome", content = "detail")]
-pub enum Outcome {
-    Applied,
-    /// Dry-run: decided and logged, not done.
-    DryRun,
-    /// Nothing to do after all (e.g. the tag was changed by someone else meanwhile).
-    AlreadyDone,
-    /// Not eligible: nothing changed (e.g. an endpoint without the opt-in tag).
-    Declined,
-    /// Not now: retried by the next event or tick.
-    Deferred(String),
-    Failed(String),
-}
-
-impl Outcome {
-    /// The name used in logs and in the function's response.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::DryRun => "dry-run",
-            Outcome::AlreadyDone => "already-done",
-            Outcome::Declined => "declined",
-            Outcome::Deferred(_) => "deferred",
-            Outcome::Failed(_) => "failed",
-        }
-    }
-}
-
-/// How many of `outcomes` failed.
-pub fn failures(outcomes: &[Outcome]) -> usize {
-    outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::Failed(_)))
-        .count()
-}
 
 pub struct Executor {
     pub sagemaker: aws_sdk_sagemaker::Client,

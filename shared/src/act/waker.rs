@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::Outcome;
 use crate::aws;
-use crate::lifecycle::Report;
 use crate::names::EndpointName;
+use crate::outcome::Report;
 
 /// The deployed waker: `SAGETIDE_WAKER`.
 #[derive(Debug, Clone)]

@@ -7,10 +7,9 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
-use super::{Config, ConfigError, Problem};
+use super::{AlarmPattern, Config, ConfigError, Problem, Remedy, Rule};
 use crate::capacity::Capacity;
 use crate::names::EndpointName;
-use crate::remediation::{AlarmPattern, Remedy, Rule};
 use crate::schedule::{Days, OffHours, Period, Schedule};
 
 /// The longest prewarm: creating an endpoint takes minutes, and the schedule engine looks this

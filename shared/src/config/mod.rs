@@ -2,6 +2,7 @@
 //! so that a bad document changes nothing at all.
 
 mod document;
+mod rule;
 mod source;
 
 #[cfg(test)]
@@ -12,9 +13,9 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::remediation::Rule;
 use crate::schedule::Schedule;
 
+pub use rule::{AlarmPattern, Remedy, Rule};
 pub use source::{ConfigSource, DEPLOYMENT_MARKER, Ownership};
 
 /// A validated configuration document.

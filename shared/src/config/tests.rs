@@ -129,7 +129,7 @@ remediation:
     assert_eq!(config.rules().len(), 2);
     assert_eq!(
         config.rule("keep").unwrap().remedy,
-        crate::remediation::Remedy::RaiseMin(Some(3))
+        crate::config::Remedy::RaiseMin(Some(3))
     );
     let bad = problems(
         r#"

@@ -9,7 +9,6 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::act::Outcome;
 use crate::aws;
 use crate::config::{ConfigSource, Ownership};
 use crate::env::{Env, EnvError};
@@ -18,8 +17,10 @@ use crate::events::{
     AlarmState, AlarmStateChange, CLOCK_SKEW, EndpointStateChange, EventError, Home, ManualAction,
     ManualRequest,
 };
-use crate::lifecycle::{Actor, Lifecycle, Report};
+use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::EndpointName;
+use crate::outcome::Outcome;
+use crate::outcome::Report;
 use crate::plan::sleepable::SleepTrigger;
 use crate::plan::{self, Action};
 use crate::tags::WakeSource;

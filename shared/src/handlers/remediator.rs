@@ -6,14 +6,16 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::lifecycle::{Response, home, rejected, who};
-use crate::act::Outcome;
 use crate::aws;
 use crate::config::ConfigSource;
+use crate::config::{Remedy, Rule};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{AlarmState, AlarmStateChange};
-use crate::lifecycle::{Actor, Lifecycle, Report};
-use crate::remediation::{Change, Remedy, Rule};
+use crate::lifecycle::{Actor, Lifecycle};
+use crate::outcome::Outcome;
+use crate::outcome::Report;
+use crate::remediation::Change;
 use crate::tags::WakeSource;
 
 pub struct Remediator {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::lifecycle::home;
 
-use crate::act::{self, Executor, Outcome};
+use crate::act::{self, Executor};
 use crate::aws;
 use crate::config::ConfigSource;
 use crate::env::{Env, EnvError};
@@ -21,8 +21,10 @@ use crate::events::ScheduledEvent;
 use crate::fleet::{ConfigFacts, Endpoint};
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::{EndpointName, VariantRef};
+use crate::outcome::{self, Outcome};
+use crate::permissions::Allowed;
 use crate::plan::scheduler::Observed;
-use crate::plan::sleepable::{Allowed, policy_blocker};
+use crate::plan::sleepable::policy_blocker;
 use crate::plan::{self, Plan};
 use crate::tags;
 use tokio::sync::Mutex;
@@ -251,7 +253,7 @@ impl Scheduler {
         let actor = Actor { who: &who, now };
         let outcomes = self.executor.run(&plan.actions, actor, &config).await;
 
-        let failed = act::failures(&outcomes);
+        let failed = outcome::failures(&outcomes);
         let report = TickReport {
             now,
             dry_run: self.executor.dry_run,

@@ -15,14 +15,13 @@ mod wake;
 
 use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
 
-use crate::act::Outcome;
 use crate::aws::AwsError;
 use crate::aws::table::{HistoryEntry, Table};
 use crate::env::{Env, EnvError};
 use crate::names::EndpointName;
-use crate::plan::sleepable::Allowed;
+use crate::outcome::{Outcome, Report};
+use crate::permissions::Allowed;
 
 /// Who acts and when: the lease holder and the signature of history entries; `now` is the
 /// instant decisions are made for (a tick's time), while leases always run on the real clock.
@@ -30,18 +29,6 @@ use crate::plan::sleepable::Allowed;
 pub struct Actor<'a> {
     pub who: &'a str,
     pub now: Timestamp,
-}
-
-/// What one sleep, wake or restore did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Report {
-    pub endpoint: String,
-    pub action: &'static str,
-    pub reason: String,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-    /// What was done, or why nothing was.
-    pub detail: String,
 }
 
 #[derive(Clone)]

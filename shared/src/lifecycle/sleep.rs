@@ -5,11 +5,11 @@ use jiff::Timestamp;
 
 use super::decide::{self, RECENT_TRAFFIC, SleepDecision, Verdict};
 use super::{Actor, Lifecycle, Report, Step};
-use crate::act::Outcome;
 use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
 use crate::idle;
 use crate::names::{EndpointName, VariantRef};
+use crate::outcome::Outcome;
 use crate::plan::sleepable::{SleepTrigger, config_blocker, policy_blocker};
 use crate::snapshot::{Definitions, Phase, Snapshot, Stored, TargetSnapshot, VariantSettings};
 

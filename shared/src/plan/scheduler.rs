@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 
-use super::sleepable::{Allowed, SleepTrigger, config_blocker, eligibility};
+use super::sleepable::{SleepTrigger, config_blocker, eligibility};
 use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::fleet::{AlarmStatus, ConfigFacts, Endpoint, ScalableTarget, Status};
 use crate::idle::{ExistingAlarm, IdleAlarm};
 use crate::names::{EndpointName, VariantName};
+use crate::permissions::Allowed;
 use crate::remediation::{Record, StoredRecord};
 use crate::schedule::{Desired, Schedule};
 use crate::snapshot::{MANUAL_RETRIES, Phase, Stored};

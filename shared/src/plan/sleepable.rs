@@ -6,8 +6,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::wanted::{Wanted, wanted};
 use crate::config::Config;
+use crate::config::Remedy;
 use crate::fleet::{ConfigFacts, Endpoint, PolicyFacts};
-use crate::remediation::Remedy;
+use crate::permissions::Allowed;
 use crate::schedule::Desired;
 use crate::tags::{self, Override, WakeSource};
 
@@ -128,15 +129,6 @@ fn wanted_now(
         format!("its schedule {name:?} is not in the configuration, so its periods are unknown")
     })?;
     wanted(&endpoint.tags, schedule, now).map(Some)
-}
-
-/// What the deployment may do to bring an endpoint back, which decides which EndpointConfigs'
-/// endpoints may sleep: create grants on these KMS keys (by key ARN), and pass roles whose
-/// names match this pattern (IAM's `*` and `?`) to SageMaker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Allowed {
-    pub kms_keys: Vec<String>,
-    pub model_roles: String,
 }
 
 /// Why an endpoint on an EndpointConfig with `facts` cannot be put to sleep by a deployment

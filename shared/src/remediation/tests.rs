@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::AlarmPattern;
 use crate::names::VariantRef;
 
 const DOC: &str = r#"

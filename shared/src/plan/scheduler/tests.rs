@@ -775,7 +775,7 @@ fn an_idle_endpoint_is_not_slept_in_a_gap_too_short_to_sleep_through() {
 #[test]
 fn sleeps_the_deployment_could_not_bring_back_are_left_out_and_say_why() {
     use crate::fleet::ConfigFacts;
-    use crate::plan::sleepable::Allowed;
+    use crate::permissions::Allowed;
     let sealed = endpoint(
         "sealed",
         &["AllTraffic"],
