@@ -31,6 +31,12 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed(_))
+    }
+}
+
 /// How many of `outcomes` failed.
 pub fn failures(outcomes: &[Outcome]) -> usize {
     outcomes

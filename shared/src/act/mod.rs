@@ -1,27 +1,32 @@
-//! Carries out planned actions through the AWS adapters, a few at a time. Dry-run lives here:
-//! with it, every action is logged as it would be done and nothing is called.
+//! Carries out planned actions through the AWS adapters, a few at a time. Every function's
+//! mutations go through here, and dry-run is decided in [`Executor::run`] alone: a dry run
+//! observes and decides as a real run does, and writes nothing (no endpoint, target, alarm,
+//! metric, lease, history entry or tick claim).
 
 mod waker;
 
 pub use waker::WakerFunction;
 
+use aws_config::SdkConfig;
 use futures::StreamExt;
+use jiff::Timestamp;
 
 use crate::aws::{self, AwsError};
 use crate::config::Config;
-use crate::events::AlarmState;
+use crate::env::{Env, EnvError};
 use crate::idle;
-use crate::lifecycle::{Actor, Lifecycle};
+use crate::lifecycle::{Actor, Lifecycle, Operation, Step};
 use crate::names::VariantRef;
-use crate::outcome::{Outcome, Report};
-use crate::plan::sleepable::SleepTrigger;
+use crate::outcome::Report;
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
 
 pub struct Executor {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
-    /// Sleep, wake, restore and idle alarms; functions that plan none of them have none.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Sleep, wake, restore, remedies and idle alarms; functions that plan none of them have
+    /// none.
     pub lifecycle: Option<Lifecycle>,
     /// Where wakes are asked instead of done here (the scheduler's, when deployed).
     pub waker: Option<WakerFunction>,
@@ -29,68 +34,218 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// Runs every action and returns their outcomes in the same order. A failed action does not
-    /// stop the others.
-    pub async fn run(
-        &self,
-        actions: &[Planned],
-        actor: Actor<'_>,
-        config: &Config,
-    ) -> Vec<Outcome> {
-        futures::stream::iter(actions)
-            .map(|planned| self.run_one(planned, actor, config))
-            .buffered(aws::CONCURRENCY)
-            .collect()
-            .await
+    /// An executor for functions that sleep, wake, restore or remediate (with the table).
+    pub fn with_lifecycle(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
+        let lifecycle = Lifecycle::new(sdk, env)?;
+        Ok(Self {
+            lifecycle: Some(lifecycle),
+            ..Self::new(sdk, env)
+        })
     }
 
-    async fn run_one(&self, planned: &Planned, actor: Actor<'_>, config: &Config) -> Outcome {
-        if let Some(report) = self.run_lifecycle(planned, actor, config).await {
-            return report.outcome;
+    /// An executor of single calls only (pool-metrics').
+    pub fn new(sdk: &SdkConfig, env: &Env) -> Self {
+        Self {
+            sagemaker: aws_sdk_sagemaker::Client::new(sdk),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            lifecycle: None,
+            waker: None,
+            dry_run: env.dry_run,
         }
-        let outcome = if self.dry_run {
-            Outcome::DryRun
-        } else {
-            match self.apply(planned).await {
-                Ok(outcome) => outcome,
-                Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// Actions to run together, and what they run under.
+pub struct Batch<'a> {
+    pub actions: &'a [Planned],
+    pub actor: Actor<'a>,
+    pub config: &'a Config,
+    /// A tick's actions, delivered maybe late (Lambda holds a tick while another runs, or
+    /// while throttled, for up to six hours): carried out only if no later tick has acted, as
+    /// the table says by this clock.
+    pub tick_clock: Option<Timestamp>,
+}
+
+/// What became of a batch.
+pub enum Ran {
+    /// A report per action, in the batch's order.
+    Done(Vec<Report>),
+    /// A later tick has acted already: nothing was done.
+    Late,
+}
+
+impl Ran {
+    /// The reports of a batch that was not a tick's (and so never late).
+    pub fn reports(self) -> Vec<Report> {
+        match self {
+            Ran::Done(reports) => reports,
+            Ran::Late => Vec::new(),
+        }
+    }
+}
+
+impl Executor {
+    /// Runs the batch: in a dry run, each action as far as deciding it; otherwise each action,
+    /// one failure not stopping the others.
+    pub async fn run(&self, batch: &Batch<'_>) -> Result<Ran, AwsError> {
+        if self.dry_run {
+            let previews = batch.actions.iter().map(|p| self.preview(p, batch));
+            return Ok(Ran::Done(in_turn(previews).await));
+        }
+        if let Some(clock) = batch.tick_clock
+            && !batch.actions.is_empty()
+            && !self
+                .lifecycle()?
+                .table
+                .claim_tick(batch.actor.now, clock)
+                .await?
+        {
+            return Ok(Ran::Late);
+        }
+        let published = self.publish(batch.actions).await;
+        let reports = batch
+            .actions
+            .iter()
+            .map(|p| self.carry_out(p, batch, published.as_ref()));
+        Ok(Ran::Done(in_turn(reports).await))
+    }
+
+    /// What `planned` would do: an endpoint's operation observed and decided, any other
+    /// action as planned.
+    async fn preview(&self, planned: &Planned, batch: &Batch<'_>) -> Report {
+        let step = match self.operation(planned, batch.config) {
+            _ if matches!(planned.action, Action::Wake { .. }) && self.waker.is_some() => {
+                Ok(Step::DryRun("the waker would be asked to wake it".into()))
             }
+            Some(Ok(operation)) => match &self.lifecycle {
+                Some(lifecycle) => {
+                    lifecycle
+                        .preview(&planned.endpoint, &operation, batch.actor)
+                        .await
+                }
+                None => Err(no_lifecycle()),
+            },
+            Some(Err(declined)) => Ok(declined),
+            None => Ok(Step::DryRun(planned.action.to_string())),
         };
-        let (endpoint, action, reason) = (
-            planned.endpoint.as_str(),
-            planned.action.kind(),
-            planned.reason.as_str(),
-        );
-        let detail = planned.action.to_string();
-        match &outcome {
-            Outcome::Failed(error) => {
-                tracing::error!(endpoint, action, reason, detail, error, "action failed")
-            }
-            other => {
-                let outcome = format!("{other:?}");
-                tracing::info!(
-                    endpoint,
-                    action,
-                    reason,
-                    detail,
-                    outcome,
-                    dry_run = self.dry_run,
-                    "action"
-                )
-            }
-        }
-        outcome
+        report(planned, self.label(planned, batch.config), step, true)
     }
 
-    async fn apply(&self, planned: &Planned) -> Result<Outcome, AwsError> {
-        match &planned.action {
-            Action::SetCapacity { variant, to, .. } => {
-                let variant = VariantRef {
-                    endpoint: planned.endpoint.clone(),
-                    variant: variant.clone(),
+    async fn carry_out(
+        &self,
+        planned: &Planned,
+        batch: &Batch<'_>,
+        published: Option<&Result<usize, AwsError>>,
+    ) -> Report {
+        let (name, actor) = (&planned.endpoint, batch.actor);
+        let step = match (&planned.action, &self.waker) {
+            (Action::Wake { .. }, Some(waker)) => {
+                // The instant it asks, by its clock: a late tick's own time would be far from
+                // the waker's.
+                let clock = self
+                    .lifecycle
+                    .as_ref()
+                    .map_or_else(Timestamp::now, Lifecycle::clock);
+                Ok(waker.wake_if_due(name, clock).await)
+            }
+            (Action::Publish { .. }, _) => match published {
+                Some(Ok(_)) => Ok(Step::Applied(planned.action.to_string())),
+                Some(Err(e)) => Err(e.clone()),
+                None => Err(no_lifecycle()),
+            },
+            _ => match self.operation(planned, batch.config) {
+                Some(Ok(operation)) => match &self.lifecycle {
+                    Some(lifecycle) => {
+                        let step = lifecycle.carry_out(name, &operation, actor).await;
+                        let report = report(planned, operation.label(), step, false);
+                        lifecycle.record(&report, name, actor).await;
+                        return report;
+                    }
+                    None => Err(no_lifecycle()),
+                },
+                Some(Err(declined)) => Ok(declined),
+                None => self.apply(planned).await,
+            },
+        };
+        report(planned, self.label(planned, batch.config), step, false)
+    }
+
+    /// The endpoint operation an action stands for: `None` for an action of a single call,
+    /// `Err` for one that cannot be carried out (and how that ends).
+    fn operation<'a>(
+        &self,
+        planned: &'a Planned,
+        config: &'a Config,
+    ) -> Option<Result<Operation<'a>, Step>> {
+        Some(Ok(match &planned.action {
+            Action::Sleep(by) => Operation::Sleep(by.under(config)),
+            Action::Wake { source, alarm } => Operation::Wake {
+                source: *source,
+                alarm: alarm.as_deref(),
+            },
+            Action::Restore => Operation::Restore,
+            Action::RecoverWake => Operation::Recover,
+            Action::Remedy {
+                rule,
+                alarm,
+                state,
+                at,
+            } => {
+                let Some(rule) = config.rule(rule) else {
+                    return Some(Err(Step::Declined(format!(
+                        "rule {rule} is no longer in the configuration"
+                    ))));
                 };
-                aws::autoscaling::set_capacity(&self.autoscaling, &variant, *to).await?;
-                Ok(Outcome::Applied)
+                Operation::Remediate {
+                    change: Change {
+                        rule,
+                        alarm,
+                        state: *state,
+                        at: *at,
+                    },
+                    config,
+                }
+            }
+            _ => return None,
+        }))
+    }
+
+    /// The name an action's report and log carry.
+    fn label(&self, planned: &Planned, config: &Config) -> &'static str {
+        match self.operation(planned, config) {
+            Some(Ok(operation)) => operation.label(),
+            _ => planned.action.kind(),
+        }
+    }
+
+    /// The batch's datapoints, in as few PutMetricData calls as CloudWatch takes; `None` when
+    /// it has none.
+    async fn publish(&self, actions: &[Planned]) -> Option<Result<usize, AwsError>> {
+        let batches: Vec<&[(VariantRef, Timestamp, f64)]> = actions
+            .iter()
+            .filter_map(|p| match &p.action {
+                Action::Publish { points } => Some(points.as_slice()),
+                _ => None,
+            })
+            .collect();
+        if batches.is_empty() {
+            return None;
+        }
+        let points = batches.concat();
+        Some(aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await)
+    }
+
+    /// Carries out an action of a single call.
+    async fn apply(&self, planned: &Planned) -> Result<Step, AwsError> {
+        let done = || Step::Applied(planned.action.to_string());
+        let variant = |variant| VariantRef {
+            endpoint: planned.endpoint.clone(),
+            variant,
+        };
+        match &planned.action {
+            Action::SetCapacity { variant: v, to, .. } => {
+                aws::autoscaling::set_capacity(&self.autoscaling, &variant(v.clone()), *to).await?;
             }
             Action::RemoveOverride { arn, value } => {
                 let removed = aws::sagemaker::remove_tag_if_unchanged(
@@ -101,106 +256,93 @@ impl Executor {
                     value,
                 )
                 .await?;
-                Ok(if removed {
-                    Outcome::Applied
-                } else {
-                    Outcome::AlreadyDone
-                })
+                if !removed {
+                    return Ok(Step::AlreadyDone(
+                        "the override was changed meanwhile; it stays".into(),
+                    ));
+                }
             }
-            Action::PutUtilizationPolicy { variant, target } => {
-                let variant = VariantRef {
-                    endpoint: planned.endpoint.clone(),
-                    variant: variant.clone(),
-                };
-                aws::policies::put_fleet_utilization_policy(&self.autoscaling, &variant, *target)
-                    .await?;
-                Ok(Outcome::Applied)
+            Action::PutUtilizationPolicy { variant: v, target } => {
+                aws::policies::put_fleet_utilization_policy(
+                    &self.autoscaling,
+                    &variant(v.clone()),
+                    *target,
+                )
+                .await?;
             }
             Action::PutIdleAlarm { alarm, mark_first } => {
-                let lifecycle = self.lifecycle()?;
                 if *mark_first {
-                    lifecycle.table.mark_idle_alarms().await?;
+                    self.lifecycle()?.table.mark_idle_alarms().await?;
                 }
-                aws::cloudwatch::put_idle_alarm(&lifecycle.cloudwatch, alarm).await?;
-                Ok(Outcome::Applied)
+                aws::cloudwatch::put_idle_alarm(&self.cloudwatch, alarm).await?;
             }
             Action::DeleteIdleAlarm => {
                 let name = idle::alarm_name(&planned.endpoint);
-                aws::cloudwatch::delete_alarm(&self.lifecycle()?.cloudwatch, &name).await?;
-                Ok(Outcome::Applied)
+                aws::cloudwatch::delete_alarm(&self.cloudwatch, &name).await?;
             }
             Action::RearmIdleAlarm => {
                 let name = idle::alarm_name(&planned.endpoint);
-                let cloudwatch = &self.lifecycle()?.cloudwatch;
-                aws::cloudwatch::rearm_alarm(cloudwatch, &name, &planned.reason).await?;
-                Ok(Outcome::Applied)
+                aws::cloudwatch::rearm_alarm(&self.cloudwatch, &name, &planned.reason).await?;
             }
-            // With a lifecycle, `run_lifecycle` has carried these out already.
-            Action::Sleep
+            Action::Sleep(_)
             | Action::Wake { .. }
             | Action::Restore
             | Action::RecoverWake
-            | Action::EndRemedy { .. } => Err(no_lifecycle()),
+            | Action::Remedy { .. }
+            | Action::Publish { .. } => unreachable!("carried out as an operation or a batch"),
         }
-    }
-
-    /// Sleep, wake and restore run under the endpoint's lease, log themselves and keep history.
-    async fn run_lifecycle(
-        &self,
-        planned: &Planned,
-        actor: Actor<'_>,
-        config: &Config,
-    ) -> Option<Report> {
-        let lifecycle = self.lifecycle.as_ref()?;
-        let (name, why) = (&planned.endpoint, planned.reason.as_str());
-        Some(match &planned.action {
-            Action::Sleep => {
-                lifecycle
-                    .sleep(name, SleepTrigger::Schedule(config), why, actor)
-                    .await
-            }
-            Action::Wake { .. } if self.dry_run && self.waker.is_some() => {
-                tracing::info!(endpoint = %name, action = "wake", reason = why, dry_run = true, "action");
-                Report {
-                    endpoint: name.to_string(),
-                    action: "wake",
-                    reason: why.to_owned(),
-                    outcome: Outcome::DryRun,
-                    detail: "the waker would be asked to wake it".into(),
-                }
-            }
-            Action::Wake { source, alarm } => match &self.waker {
-                // The instant it asks, by its clock: a late tick's own time would be far from
-                // the waker's.
-                Some(waker) => waker.wake_if_due(name, why, lifecycle.clock()).await,
-                None => {
-                    lifecycle
-                        .wake(name, *source, alarm.as_deref(), why, actor)
-                        .await
-                }
-            },
-            Action::Restore => lifecycle.restore(name, why, actor).await,
-            Action::RecoverWake => lifecycle.recover(name, why, actor).await,
-            Action::EndRemedy {
-                rule,
-                alarm,
-                ok_since,
-            } => {
-                let rule = config.rule(rule)?;
-                let change = Change {
-                    rule,
-                    alarm,
-                    state: AlarmState::Ok,
-                    at: *ok_since,
-                };
-                lifecycle.remediate(name, &change, config, actor).await
-            }
-            _ => return None,
-        })
+        Ok(done())
     }
 
     fn lifecycle(&self) -> Result<&Lifecycle, AwsError> {
         self.lifecycle.as_ref().ok_or_else(no_lifecycle)
+    }
+}
+
+/// `work`, a few at a time, in order.
+async fn in_turn(work: impl Iterator<Item = impl Future<Output = Report>>) -> Vec<Report> {
+    futures::stream::iter(work)
+        .buffered(aws::CONCURRENCY)
+        .collect()
+        .await
+}
+
+/// The action's report, logged.
+fn report(
+    planned: &Planned,
+    action: &'static str,
+    step: Result<Step, AwsError>,
+    dry_run: bool,
+) -> Report {
+    let (outcome, detail) = Step::ended(step);
+    let (endpoint, reason) = (planned.endpoint.as_str(), planned.reason.as_str());
+    let label = outcome.label();
+    if outcome.is_failure() {
+        tracing::error!(
+            endpoint,
+            action,
+            reason,
+            detail,
+            outcome = label,
+            "action failed"
+        );
+    } else {
+        tracing::info!(
+            endpoint,
+            action,
+            reason,
+            detail,
+            outcome = label,
+            dry_run,
+            "action"
+        );
+    }
+    Report {
+        endpoint: endpoint.to_owned(),
+        action,
+        reason: planned.reason.clone(),
+        outcome,
+        detail,
     }
 }
 

@@ -6,10 +6,9 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::Outcome;
 use crate::aws;
+use crate::lifecycle::Step;
 use crate::names::EndpointName;
-use crate::outcome::Report;
 
 /// The deployed waker: `SAGETIDE_WAKER`.
 #[derive(Debug, Clone)]
@@ -20,59 +19,42 @@ pub struct WakerFunction {
 
 impl WakerFunction {
     /// Asks the waker, at `at` by the scheduler's clock, to wake `endpoint` if it is due, as the
-    /// tick found it; the waker's answer as this action's report (the waker keeps the history
-    /// of what it did).
-    pub async fn wake_if_due(&self, endpoint: &EndpointName, why: &str, at: Timestamp) -> Report {
+    /// tick found it; the waker's answer as this action's step (the waker keeps the history of
+    /// what it did).
+    pub async fn wake_if_due(&self, endpoint: &EndpointName, at: Timestamp) -> Step {
         let request = json!({"action": "wake-if-due", "endpoint": endpoint.as_str(), "at": at});
-        let (outcome, detail) = match aws::lambda::invoke(&self.client, &self.name, &request).await
-        {
+        match aws::lambda::invoke(&self.client, &self.name, &request).await {
             Ok(Ok(answer)) => answered(&answer),
             Ok(Err(error)) => {
                 let said = error["errorMessage"].as_str().unwrap_or("no message");
                 if error["errorType"] == "Deferred" {
-                    let message = format!("the waker {} deferred it: {said}", self.name);
-                    (Outcome::Deferred(message.clone()), message)
+                    Step::Deferred(format!("the waker {} deferred it: {said}", self.name))
                 } else {
-                    let message = format!("the waker {} failed: {said}", self.name);
-                    (Outcome::Failed(message.clone()), message)
+                    Step::Failed(format!("the waker {} failed: {said}", self.name))
                 }
             }
-            Err(e) => (Outcome::Failed(e.to_string()), e.to_string()),
-        };
-        let label = outcome.label();
-        if matches!(outcome, Outcome::Failed(_)) {
-            tracing::error!(endpoint = %endpoint, action = "wake", reason = why, detail, outcome = label, "action failed");
-        } else {
-            tracing::info!(endpoint = %endpoint, action = "wake", reason = why, detail, outcome = label, "action");
-        }
-        Report {
-            endpoint: endpoint.to_string(),
-            action: "wake",
-            reason: why.to_owned(),
-            outcome,
-            detail,
+            Err(e) => Step::Failed(e.to_string()),
         }
     }
 }
 
-/// The outcome and detail of the waker's answer (a `Response` of `handlers::lifecycle`).
-fn answered(answer: &Value) -> (Outcome, String) {
+/// The step of the waker's answer (a `Response` of `handlers::lifecycle`).
+fn answered(answer: &Value) -> Step {
     if let Some(ignored) = answer["ignored"].as_str() {
-        return (Outcome::Declined, format!("the waker: {ignored}"));
+        return Step::Declined(format!("the waker: {ignored}"));
     }
     let report = &answer["reports"][0];
     let detail = format!(
         "the waker: {}",
         report["detail"].as_str().unwrap_or_default()
     );
-    let outcome = match report["outcome"].as_str() {
-        Some("applied") => Outcome::Applied,
-        Some("already-done") => Outcome::AlreadyDone,
-        Some("declined") => Outcome::Declined,
-        Some("dry-run") => Outcome::DryRun,
-        other => Outcome::Failed(format!("the waker answered an unknown outcome {other:?}")),
-    };
-    (outcome, detail)
+    match report["outcome"].as_str() {
+        Some("applied") => Step::Applied(detail),
+        Some("already-done") => Step::AlreadyDone(detail),
+        Some("declined") => Step::Declined(detail),
+        Some("dry-run") => Step::DryRun(detail),
+        other => Step::Failed(format!("the waker answered an unknown outcome {other:?}")),
+    }
 }
 
 #[cfg(test)]
@@ -85,14 +67,14 @@ mod tests {
             "outcome": "applied", "detail": "created from EndpointConfig chat-1 with 3 tags"}]});
         assert_eq!(
             answered(&applied),
-            (
-                Outcome::Applied,
-                "the waker: created from EndpointConfig chat-1 with 3 tags".into()
-            )
+            Step::Applied("the waker: created from EndpointConfig chat-1 with 3 tags".into())
         );
         let ignored = json!({"reports": [], "ignored": "nothing wants it awake"});
-        assert_eq!(answered(&ignored).0, Outcome::Declined);
+        assert_eq!(
+            answered(&ignored),
+            Step::Declined("the waker: nothing wants it awake".into())
+        );
         let odd = json!({"reports": [{"outcome": "exploded"}]});
-        assert!(matches!(answered(&odd).0, Outcome::Failed(_)));
+        assert!(matches!(answered(&odd), Step::Failed(_)));
     }
 }

@@ -103,6 +103,11 @@ pub async fn concurrency(
 }
 
 /// Publishes `FleetUtilization` datapoints (storage resolution 1 s), 1000 a call.
+/// How many PutMetricData calls publish `datapoints` datapoints.
+pub fn put_calls(datapoints: usize) -> usize {
+    datapoints.div_ceil(DATUMS_PER_CALL)
+}
+
 pub async fn put_fleet_utilization(
     client: &Client,
     datapoints: &[(VariantRef, Timestamp, f64)],

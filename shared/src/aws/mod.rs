@@ -22,7 +22,7 @@ use thiserror::Error;
 use crate::permissions::Function;
 
 /// A failed AWS call, named by its operation.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 #[error("AWS {operation} failed: {message}")]
 pub struct AwsError {
     pub operation: &'static str,

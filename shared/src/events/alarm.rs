@@ -19,6 +19,16 @@ pub enum AlarmState {
     InsufficientData,
 }
 
+impl std::fmt::Display for AlarmState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AlarmState::Alarm => "ALARM",
+            AlarmState::Ok => "OK",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        })
+    }
+}
+
 /// An EventBridge "CloudWatch Alarm State Change".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmStateChange {

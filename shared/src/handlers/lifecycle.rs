@@ -9,8 +9,9 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::act::{Batch, Executor};
 use crate::aws;
-use crate::config::{ConfigSource, Ownership};
+use crate::config::{Config, ConfigSource, Ownership};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{
@@ -21,8 +22,7 @@ use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::EndpointName;
 use crate::outcome::Outcome;
 use crate::outcome::Report;
-use crate::plan::sleepable::SleepTrigger;
-use crate::plan::{self, Action};
+use crate::plan::{self, Action, Planned, SleepBy};
 use crate::tags::WakeSource;
 
 /// What one invocation did: a report per endpoint acted on, or why the event asked nothing.
@@ -75,9 +75,25 @@ pub(super) fn rejected(e: EventError) -> HandlerError {
     HandlerError::Event(e)
 }
 
+/// Runs one function's actions (never a tick's) and answers with their reports.
+pub(super) async fn act(
+    executor: &Executor,
+    actions: &[Planned],
+    actor: Actor<'_>,
+    config: &Config,
+) -> Result<Response, HandlerError> {
+    let batch = Batch {
+        actions,
+        actor,
+        config,
+        tick_clock: None,
+    };
+    Response::finish(executor.run(&batch).await?.reports())
+}
+
 pub struct Sleeper {
     config: ConfigSource,
-    lifecycle: Lifecycle,
+    executor: Executor,
     env: Env,
 }
 
@@ -85,7 +101,7 @@ impl Sleeper {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
-            lifecycle: Lifecycle::new(sdk, env)?,
+            executor: Executor::with_lifecycle(sdk, env)?,
             env: env.clone(),
         })
     }
@@ -129,25 +145,25 @@ impl Sleeper {
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
-        let trigger = match force {
-            Some(force) => SleepTrigger::Manual {
-                force,
-                config: &config,
-            },
-            None => SleepTrigger::IdleAlarm(&config),
+        let by = match force {
+            Some(force) => SleepBy::Manual { force },
+            None => SleepBy::IdleAlarm,
         };
         let actor = Actor {
             who: &who,
             now: self.env.now(),
         };
-        Response::finish(vec![
-            self.lifecycle.sleep(&endpoint, trigger, &why, actor).await,
-        ])
+        let sleep = Planned {
+            endpoint,
+            action: Action::Sleep(by),
+            reason: why,
+        };
+        act(&self.executor, &[sleep], actor, &config).await
     }
 }
 
 pub struct Waker {
-    lifecycle: Lifecycle,
+    executor: Executor,
     config: ConfigSource,
     ownership: Ownership,
     env: Env,
@@ -156,7 +172,7 @@ pub struct Waker {
 impl Waker {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
-            lifecycle: Lifecycle::new(sdk, env)?,
+            executor: Executor::with_lifecycle(sdk, env)?,
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
             ownership: Ownership::new(aws_sdk_ssm::Client::new(sdk), env),
             env: env.clone(),
@@ -186,17 +202,15 @@ impl Waker {
                 }
             }
             self.ownership.check().await?;
-            let report = self
-                .lifecycle
-                .wake(
-                    &request.endpoint,
-                    WakeSource::Manual,
-                    None,
-                    "manual wake",
-                    actor,
-                )
-                .await;
-            return Response::finish(vec![report]);
+            let wake = Planned {
+                endpoint: request.endpoint,
+                action: Action::Wake {
+                    source: WakeSource::Manual,
+                    alarm: None,
+                },
+                reason: "manual wake".into(),
+            };
+            return act(&self.executor, &[wake], actor, &Config::default()).await;
         }
         let change =
             AlarmStateChange::parse(event.payload, &home(&event.context)?).map_err(rejected)?;
@@ -206,7 +220,7 @@ impl Waker {
                 change.alarm, change.state
             ));
         }
-        let sleeping = self.lifecycle.table.unrestored().await?;
+        let sleeping = self.lifecycle().table.unrestored().await?;
         let woken: Vec<_> = sleeping
             .iter()
             .filter(|s| s.snapshot.wake_alarm() == Some(change.alarm.as_str()))
@@ -218,22 +232,25 @@ impl Waker {
             ));
         }
         self.ownership.check().await?;
-        let why = format!("wake alarm {}", change.alarm);
-        let mut reports = Vec::new();
-        for stored in woken {
-            reports.push(
-                self.lifecycle
-                    .wake(
-                        &stored.snapshot.endpoint,
-                        WakeSource::Alarm,
-                        Some(&change.alarm),
-                        &why,
-                        actor,
-                    )
-                    .await,
-            );
-        }
-        Response::finish(reports)
+        let wakes: Vec<Planned> = woken
+            .into_iter()
+            .map(|stored| Planned {
+                endpoint: stored.snapshot.endpoint.clone(),
+                action: Action::Wake {
+                    source: WakeSource::Alarm,
+                    alarm: Some(change.alarm.clone()),
+                },
+                reason: format!("wake alarm {}", change.alarm),
+            })
+            .collect();
+        act(&self.executor, &wakes, actor, &Config::default()).await
+    }
+
+    fn lifecycle(&self) -> &Lifecycle {
+        self.executor
+            .lifecycle
+            .as_ref()
+            .expect("the waker always has a lifecycle")
     }
 
     /// Wakes `endpoint` if the waker, by its own reading of the snapshot, the configuration, the
@@ -256,17 +273,18 @@ impl Waker {
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
-        let Some(stored) = self.lifecycle.table.snapshot(endpoint).await? else {
+        let lifecycle = self.lifecycle();
+        let Some(stored) = lifecycle.table.snapshot(endpoint).await? else {
             return Response::ignored(format!("{endpoint} has no snapshot: nothing to wake"));
         };
         let alarms = match stored.snapshot.wake_alarm() {
             Some(alarm) => {
-                aws::cloudwatch::states(&self.lifecycle.cloudwatch, &[alarm.to_owned()]).await?
+                aws::cloudwatch::states(&lifecycle.cloudwatch, &[alarm.to_owned()]).await?
             }
             None => BTreeMap::new(),
         };
         let due = plan::scheduler::plan_wake(&stored, &alarms, &config, actor.now);
-        let planned = match due.as_deref() {
+        let wake = match due.as_deref() {
             Err(why) => return Response::ignored(format!("{endpoint} is not woken: {why}")),
             Ok([]) => {
                 return Response::ignored(format!(
@@ -274,21 +292,23 @@ impl Waker {
                     actor.now
                 ));
             }
-            Ok([planned, ..]) => planned,
+            Ok(
+                [
+                    wake @ Planned {
+                        action: Action::Wake { .. },
+                        ..
+                    },
+                    ..,
+                ],
+            ) => wake,
+            Ok(_) => return Response::ignored(format!("{endpoint} is not due a wake")),
         };
-        let Action::Wake { source, alarm } = &planned.action else {
-            return Response::ignored(format!("{endpoint} is not due a wake"));
-        };
-        Response::finish(vec![
-            self.lifecycle
-                .wake(endpoint, *source, alarm.as_deref(), &planned.reason, actor)
-                .await,
-        ])
+        act(&self.executor, std::slice::from_ref(wake), actor, &config).await
     }
 }
 
 pub struct Restorer {
-    lifecycle: Lifecycle,
+    executor: Executor,
     ownership: Ownership,
     env: Env,
 }
@@ -296,7 +316,7 @@ pub struct Restorer {
 impl Restorer {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
-            lifecycle: Lifecycle::new(sdk, env)?,
+            executor: Executor::with_lifecycle(sdk, env)?,
             ownership: Ownership::new(aws_sdk_ssm::Client::new(sdk), env),
             env: env.clone(),
         })
@@ -318,10 +338,11 @@ impl Restorer {
             who: &who,
             now: self.env.now(),
         };
-        Response::finish(vec![
-            self.lifecycle
-                .restore(&change.endpoint, "endpoint IN_SERVICE", actor)
-                .await,
-        ])
+        let restore = Planned {
+            endpoint: change.endpoint,
+            action: Action::Restore,
+            reason: "endpoint IN_SERVICE".into(),
+        };
+        act(&self.executor, &[restore], actor, &Config::default()).await
     }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::lifecycle::home;
-use crate::act::Executor;
+use crate::act::{Batch, Executor};
 use crate::aws::{self, AwsError};
 use crate::config::Config;
 use crate::env::Env;
@@ -23,6 +23,8 @@ use crate::events::ScheduledEvent;
 use crate::fleet::Endpoint;
 use crate::lifecycle::Actor;
 use crate::names::VariantName;
+use crate::outcome::Outcome;
+use crate::plan::Planned;
 use crate::pool::{self, POOL_CAPACITY_TAG, Problem, VariantPools};
 
 /// `ConcurrentRequestsPerModel` is a high-resolution metric: 10-second buckets.
@@ -34,7 +36,6 @@ const WINDOW: SignedDuration = SignedDuration::from_secs(60);
 type ConfigTypes = HashMap<String, Vec<(VariantName, String)>>;
 
 pub struct PoolMetrics {
-    cloudwatch: aws_sdk_cloudwatch::Client,
     executor: Executor,
     /// Instance types of single-type variants by EndpointConfig, which cannot change: read
     /// once per container.
@@ -55,14 +56,7 @@ pub struct MetricsReport {
 impl PoolMetrics {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Self {
         Self {
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-            executor: Executor {
-                sagemaker: aws_sdk_sagemaker::Client::new(sdk),
-                autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
-                lifecycle: None,
-                waker: None,
-                dry_run: env.dry_run,
-            },
+            executor: Executor::new(sdk, env),
             config_types: Mutex::new(HashMap::new()),
         }
     }
@@ -99,7 +93,7 @@ impl PoolMetrics {
 
         let series = pool::series(&variants);
         let values = aws::cloudwatch::concurrency(
-            &self.cloudwatch,
+            &self.executor.cloudwatch,
             &series,
             start,
             end,
@@ -121,33 +115,41 @@ impl PoolMetrics {
         let (policies, more) = pool::policies_to_put(&endpoints, &variants, &existing);
         problems.extend(more);
 
-        let mut put_metric_data_calls = 0;
-        if !self.executor.dry_run {
-            put_metric_data_calls =
-                aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await?;
-        }
+        let datapoints = points.len();
+        let publications = pool::publications(points);
+        let actions: Vec<Planned> = publications.iter().chain(&policies).cloned().collect();
         let who = format!("pool-metrics@{now}");
         // pool-metrics plans no sleep, so no schedule is ever looked up.
         let no_schedules = Config::default();
-        let outcomes = self
-            .executor
-            .run(&policies, Actor { who: &who, now }, &no_schedules)
-            .await;
+        let batch = Batch {
+            actions: &actions,
+            actor: Actor { who: &who, now },
+            config: &no_schedules,
+            tick_clock: None,
+        };
+        let reports = self.executor.run(&batch).await?.reports();
         for p in &problems {
             tracing::error!(endpoint = %p.endpoint, problem = %p.message, "endpoint not published");
         }
-        tracing::info!(now = %now, variants = variants.len(), datapoints = points.len(), "metrics published");
-        HandlerError::check(&outcomes)?;
+        tracing::info!(now = %now, variants = variants.len(), datapoints, "metrics published");
+        HandlerError::check(reports.iter().map(|r| &r.outcome))?;
+        let published = reports[..publications.len()]
+            .iter()
+            .any(|r| r.outcome == Outcome::Applied);
         Ok(MetricsReport {
             now,
             dry_run: self.executor.dry_run,
             variants: variants.len(),
-            datapoints: points.len(),
-            put_metric_data_calls,
+            datapoints,
+            put_metric_data_calls: if published {
+                aws::cloudwatch::put_calls(datapoints)
+            } else {
+                0
+            },
             policies_put: policies
                 .iter()
-                .zip(&outcomes)
-                .map(|(p, o)| format!("{}: {} ({})", p.endpoint, p.action, o.label()))
+                .zip(&reports[publications.len()..])
+                .map(|(p, r)| format!("{}: {} ({})", p.endpoint, p.action, r.outcome.label()))
                 .collect(),
             problems: problems.iter().map(describe).collect(),
         })

@@ -6,21 +6,20 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use super::lifecycle::{Response, home, rejected, who};
+use crate::act::{Batch, Executor};
 use crate::aws;
-use crate::config::ConfigSource;
-use crate::config::{Remedy, Rule};
+use crate::config::{ConfigSource, Rule};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{AlarmState, AlarmStateChange};
-use crate::lifecycle::{Actor, Lifecycle};
-use crate::outcome::Outcome;
-use crate::outcome::Report;
-use crate::remediation::Change;
-use crate::tags::WakeSource;
+use crate::lifecycle::Actor;
+use crate::outcome::{Outcome, Report};
+use crate::plan::Planned;
+use crate::remediation;
 
 pub struct Remediator {
     config: ConfigSource,
-    lifecycle: Lifecycle,
+    executor: Executor,
     env: Env,
 }
 
@@ -28,7 +27,7 @@ impl Remediator {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
-            lifecycle: Lifecycle::new(sdk, env)?,
+            executor: Executor::with_lifecycle(sdk, env)?,
             env: env.clone(),
         })
     }
@@ -56,7 +55,7 @@ impl Remediator {
         // alarm in ALARM; an OK ends one unless the alarm is in ALARM (one deleted ends it too,
         // as the scheduler's tick would).
         let current = aws::cloudwatch::states(
-            &self.lifecycle.cloudwatch,
+            &self.executor.cloudwatch,
             std::slice::from_ref(&change.alarm),
         )
         .await?;
@@ -77,45 +76,26 @@ impl Remediator {
             ));
         }
         let actor = Actor { who: &who, now };
-        let mut reports = Vec::new();
-        for rule in rules {
-            let Some(endpoint) = rule.endpoint.as_ref().or(change.endpoint.as_ref()) else {
-                let why = format!(
-                    "alarm {} has no EndpointName dimension and rule {} names no endpoint",
-                    change.alarm, rule.name
-                );
-                tracing::error!(rule = %rule.name, alarm = %change.alarm, why, "no endpoint to remediate");
-                reports.push(Report {
-                    endpoint: String::new(),
-                    action: "remediate",
-                    reason: format!("rule {}", rule.name),
-                    outcome: Outcome::Declined,
-                    detail: why,
-                });
-                continue;
-            };
-            let report = match (rule.remedy, change.state) {
-                (Remedy::Wake, AlarmState::Alarm) => {
-                    // The rule authorizes the alarm; `sagetide:wake-on` must still allow alarms.
-                    let why = format!("rule {}: alarm {} is in ALARM", rule.name, change.alarm);
-                    self.lifecycle
-                        .wake(endpoint, WakeSource::Alarm, None, &why, actor)
-                        .await
-                }
-                (Remedy::Wake, _) => continue,
-                _ => {
-                    let change = Change {
-                        rule,
-                        alarm: &change.alarm,
-                        state: change.state,
-                        at: change.at,
-                    };
-                    self.lifecycle
-                        .remediate(endpoint, &change, &config, actor)
-                        .await
-                }
-            };
-            reports.push(report);
+        let (planned, unplanned): (Vec<_>, Vec<_>) = remediation::plan(&rules, &change)
+            .into_iter()
+            .partition(Result::is_ok);
+        let planned: Vec<Planned> = planned.into_iter().flatten().collect();
+        let batch = Batch {
+            actions: &planned,
+            actor,
+            config: &config,
+            tick_clock: None,
+        };
+        let mut reports = self.executor.run(&batch).await?.reports();
+        for why in unplanned.into_iter().filter_map(Result::err) {
+            tracing::error!(alarm = %change.alarm, why, "no endpoint to remediate");
+            reports.push(Report {
+                endpoint: String::new(),
+                action: "remediate",
+                reason: format!("alarm {}", change.alarm),
+                outcome: Outcome::Declined,
+                detail: why,
+            });
         }
         Response::finish(reports)
     }
@@ -132,7 +112,7 @@ impl Remediator {
             return Ok(named);
         }
         let tags = match &change.arn {
-            Some(arn) => aws::cloudwatch::alarm_tags(&self.lifecycle.cloudwatch, arn)
+            Some(arn) => aws::cloudwatch::alarm_tags(&self.executor.cloudwatch, arn)
                 .await?
                 .unwrap_or_default(),
             None => Default::default(),

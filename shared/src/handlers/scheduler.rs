@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::lifecycle::home;
 
-use crate::act::{self, Executor};
+use crate::act::{self, Batch, Executor, Ran};
 use crate::aws;
 use crate::config::ConfigSource;
 use crate::env::{Env, EnvError};
@@ -71,19 +71,16 @@ pub struct SkipReport {
 
 impl Scheduler {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
-        let lifecycle = Lifecycle::new(sdk, env)?;
+        let executor = Executor {
+            waker: env.waker.clone().map(|name| act::WakerFunction {
+                client: aws_sdk_lambda::Client::new(sdk),
+                name,
+            }),
+            ..Executor::with_lifecycle(sdk, env)?
+        };
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
-            executor: Executor {
-                sagemaker: lifecycle.sagemaker.clone(),
-                autoscaling: lifecycle.autoscaling.clone(),
-                lifecycle: Some(lifecycle),
-                waker: env.waker.clone().map(|name| act::WakerFunction {
-                    client: aws_sdk_lambda::Client::new(sdk),
-                    name,
-                }),
-                dry_run: env.dry_run,
-            },
+            executor,
             allowed: env.allowed.clone(),
             config_facts: Mutex::new(HashMap::new()),
             sleeps_per_tick: env.sleep_limits.per_tick,
@@ -233,26 +230,25 @@ impl Scheduler {
         for skipped in &plan.skipped {
             tracing::warn!(endpoint = %skipped.endpoint, why = %skipped.why, "endpoint skipped");
         }
-        // A tick delivered late (Lambda's queue holds it while another tick runs, or while
-        // throttled, for up to six hours) would put back what the schedule said at its time:
-        // it acts only if no later tick has acted.
-        let late = if plan.actions.is_empty()
-            || self.executor.dry_run
-            || self.lifecycle().table.claim_tick(now, clock).await?
-        {
-            None
-        } else {
-            let why = format!(
-                "a tick after {now} already changed the fleet, so this late tick changes nothing"
-            );
-            tracing::warn!(now = %now, planned = plan.actions.len(), "{why}");
-            plan.actions.clear();
-            Some(why)
-        };
         let who = format!("scheduler@{now}");
-        let actor = Actor { who: &who, now };
-        let outcomes = self.executor.run(&plan.actions, actor, &config).await;
-
+        let batch = Batch {
+            actions: &plan.actions,
+            actor: Actor { who: &who, now },
+            config: &config,
+            tick_clock: Some(clock),
+        };
+        let (reports, late) = match self.executor.run(&batch).await? {
+            Ran::Done(reports) => (reports, None),
+            Ran::Late => {
+                let why = format!(
+                    "a tick after {now} already changed the fleet, so this late tick changes nothing"
+                );
+                tracing::warn!(now = %now, planned = plan.actions.len(), "{why}");
+                plan.actions.clear();
+                (Vec::new(), Some(why))
+            }
+        };
+        let outcomes: Vec<Outcome> = reports.into_iter().map(|r| r.outcome).collect();
         let failed = outcome::failures(&outcomes);
         let report = TickReport {
             now,

@@ -1,5 +1,7 @@
-//! Sleep, wake and restore of one endpoint: observe it, ask `decide`, act, under the endpoint's
-//! lease so that racing functions give one effective action.
+//! Sleep, wake, restore and remedies of one endpoint, each in two halves: `prepare` observes it
+//! and asks `decide` what to do (no writes), `carry_out` does it. The executor (`act`) runs
+//! both under the endpoint's lease so that racing functions give one effective action, or, in a
+//! dry run, only the first.
 //!
 //! The order of the calls is what keeps everything recoverable. Sleep: snapshot written
 //! (phase `sleeping`) → read back and compared → endpoint deleted → phase `asleep`. Wake:
@@ -18,10 +20,14 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::aws::AwsError;
 use crate::aws::table::{HistoryEntry, Table};
+use crate::config::Config;
 use crate::env::{Env, EnvError};
 use crate::names::EndpointName;
 use crate::outcome::{Outcome, Report};
 use crate::permissions::Allowed;
+use crate::plan::sleepable::SleepTrigger;
+use crate::remediation::Change;
+use crate::tags::WakeSource;
 
 /// Who acts and when: the lease holder and the signature of history entries; `now` is the
 /// instant decisions are made for (a tick's time), while leases always run on the real clock.
@@ -37,7 +43,6 @@ pub struct Lifecycle {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub table: Table,
-    pub dry_run: bool,
     lease_ttl: SignedDuration,
     /// What the deployment may do to bring an endpoint back (KMS grants, roles to pass): an
     /// endpoint it could not bring back is not put to sleep.
@@ -55,7 +60,6 @@ impl Lifecycle {
             autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             table: Table::new(aws_sdk_dynamodb::Client::new(sdk), env.require_table()?),
-            dry_run: env.dry_run,
             lease_ttl: env.lease_ttl,
             allowed: env.allowed.clone(),
             sleeps_per_hour: env.sleep_limits.per_hour,
@@ -68,98 +72,211 @@ impl Lifecycle {
         self.simulated_clock.unwrap_or_else(Timestamp::now)
     }
 
-    /// Runs `body` holding the endpoint's lease, logs the result and writes it to the history.
+    /// What `operation` would do to `name`, observed and decided without a write.
+    pub async fn preview(
+        &self,
+        name: &EndpointName,
+        operation: &Operation<'_>,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        Ok(match self.prepare(name, operation, actor).await? {
+            Found::Nothing(step) => step,
+            Found::Work(work) => work.preview(),
+        })
+    }
+
+    /// Carries `operation` out on `name` holding its lease, and writes the result to the
+    /// history.
+    pub async fn carry_out(
+        &self,
+        name: &EndpointName,
+        operation: &Operation<'_>,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        let result = self
+            .leased(name, actor, self.prepare_and_work(name, operation, actor))
+            .await;
+        if let Operation::Sleep(SleepTrigger::IdleAlarm(_)) = operation {
+            self.after_idle_sleep(name, &result).await;
+        }
+        result
+    }
+
     async fn leased(
         &self,
         name: &EndpointName,
-        action: &'static str,
-        why: &str,
         actor: Actor<'_>,
         body: impl Future<Output = Result<Step, AwsError>>,
-    ) -> Report {
-        let result = if self.dry_run {
-            body.await
-        } else {
-            let acquired = self
-                .table
-                .acquire(name, actor.who, Timestamp::now(), self.lease_ttl)
-                .await;
-            match acquired {
-                Ok(true) => {
-                    let result = body.await;
-                    if let Err(e) = self.table.release(name, actor.who).await {
-                        tracing::warn!(endpoint = %name, error = %e, "lease not released; it expires by itself");
-                    }
-                    result
-                }
-                Ok(false) => Ok(Step::Deferred(
-                    "another sagetide function is acting on it (lease held)".into(),
-                )),
-                Err(e) => Err(e),
-            }
-        };
-        let (outcome, detail) = match result {
-            Ok(Step::Applied(detail)) => (Outcome::Applied, detail),
-            Ok(Step::Failed(detail)) => (Outcome::Failed(detail.clone()), detail),
-            Ok(Step::DryRun) => (Outcome::DryRun, String::new()),
-            Ok(Step::AlreadyDone(detail)) => (Outcome::AlreadyDone, detail),
-            Ok(Step::Declined(detail)) => (Outcome::Declined, detail),
-            Ok(Step::Deferred(detail)) => (Outcome::Deferred(detail.clone()), detail),
-            Err(e) => (Outcome::Failed(e.to_string()), e.to_string()),
-        };
-        let endpoint = name.as_str();
-        let label = outcome.label();
-        if matches!(outcome, Outcome::Failed(_)) {
-            tracing::error!(
-                endpoint,
-                action,
-                reason = why,
-                detail,
-                outcome = label,
-                "action failed"
-            );
-        } else {
-            tracing::info!(
-                endpoint,
-                action,
-                reason = why,
-                detail,
-                outcome = label,
-                dry_run = self.dry_run,
-                "action"
-            );
+    ) -> Result<Step, AwsError> {
+        let acquired = self
+            .table
+            .acquire(name, actor.who, Timestamp::now(), self.lease_ttl)
+            .await?;
+        if !acquired {
+            return Ok(Step::Deferred(
+                "another sagetide function is acting on it (lease held)".into(),
+            ));
         }
-        if matches!(outcome, Outcome::Applied | Outcome::Failed(_)) && !self.dry_run {
-            let entry = HistoryEntry {
-                endpoint: name,
-                at: actor.now,
-                who: actor.who,
-                action,
-                outcome: label,
-                reason: &format!("{why}: {detail}"),
-            };
-            if let Err(e) = self.table.record(&entry).await {
-                tracing::warn!(endpoint, error = %e, "history entry not written");
+        let result = body.await;
+        if let Err(e) = self.table.release(name, actor.who).await {
+            tracing::warn!(endpoint = %name, error = %e, "lease not released; it expires by itself");
+        }
+        result
+    }
+
+    async fn prepare_and_work(
+        &self,
+        name: &EndpointName,
+        operation: &Operation<'_>,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        match self.prepare(name, operation, actor).await? {
+            Found::Work(work) => self.work(name, work, actor).await,
+            Found::Nothing(step) => Ok(step),
+        }
+    }
+
+    /// Writes what `report` says was done, or failed, to the history.
+    pub async fn record(&self, report: &Report, name: &EndpointName, actor: Actor<'_>) {
+        if !matches!(report.outcome, Outcome::Applied | Outcome::Failed(_)) {
+            return;
+        }
+        let entry = HistoryEntry {
+            endpoint: name,
+            at: actor.now,
+            who: actor.who,
+            action: report.action,
+            outcome: report.outcome.label(),
+            reason: &format!("{}: {}", report.reason, report.detail),
+        };
+        if let Err(e) = self.table.record(&entry).await {
+            tracing::warn!(endpoint = %name, error = %e, "history entry not written");
+        }
+    }
+
+    async fn prepare(
+        &self,
+        name: &EndpointName,
+        operation: &Operation<'_>,
+        actor: Actor<'_>,
+    ) -> Result<Found, AwsError> {
+        match operation {
+            Operation::Sleep(trigger) => self.prepare_sleep(name, *trigger, actor).await,
+            Operation::Wake { source, alarm } => {
+                self.prepare_wake(name, *source, *alarm, actor).await
+            }
+            Operation::Restore => self.prepare_restore(name).await,
+            Operation::Recover => self.prepare_recovery(name, actor).await,
+            Operation::Remediate { change, config } => {
+                self.prepare_remedy(name, change, config, actor).await
             }
         }
-        Report {
-            endpoint: endpoint.to_owned(),
-            action,
-            reason: why.to_owned(),
-            outcome,
-            detail,
+    }
+
+    async fn work(
+        &self,
+        name: &EndpointName,
+        work: Work,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        match work {
+            Work::Sleep(work) => self.sleep(name, work, actor).await,
+            Work::Wake(work) => self.wake(name, work, actor).await,
+            Work::Restore(work) => self.restore(name, work, actor).await,
+            Work::Recover(work) => self.recover(name, work).await,
+            Work::Remedy(work) => self.remedy(name, work, actor).await,
+        }
+    }
+}
+
+/// What the executor asks of one endpoint.
+#[derive(Debug, Clone, Copy)]
+pub enum Operation<'a> {
+    Sleep(SleepTrigger<'a>),
+    Wake {
+        source: WakeSource,
+        alarm: Option<&'a str>,
+    },
+    Restore,
+    /// A woken endpoint failed, or has been creating for too long.
+    Recover,
+    Remediate {
+        change: Change<'a>,
+        config: &'a Config,
+    },
+}
+
+impl Operation<'_> {
+    /// Its name in logs, reports and the history.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Operation::Sleep(_) => "sleep",
+            Operation::Wake { .. } => "wake",
+            Operation::Restore => "restore",
+            Operation::Recover => "failed-wake",
+            Operation::Remediate { .. } => "remediate",
+        }
+    }
+}
+
+/// What `prepare` found: nothing to do (and how that ends), or work to carry out.
+enum Found {
+    Nothing(Step),
+    Work(Work),
+}
+
+/// The work an operation decided on, with what it observed to do it.
+enum Work {
+    Sleep(sleep::Work),
+    Wake(wake::Work),
+    Restore(restore::Work),
+    Recover(decide::RecoverDecision),
+    Remedy(remedies::Work),
+}
+
+impl Work {
+    /// How the work ends in a dry run.
+    fn preview(&self) -> Step {
+        match self {
+            Work::Sleep(work) => work.preview(),
+            Work::Wake(_) => Step::DryRun("it would be created again from its snapshot".into()),
+            Work::Restore(_) => Step::DryRun(
+                "its settings, scalable targets and policies would be restored from its snapshot"
+                    .into(),
+            ),
+            Work::Recover(_) => {
+                Step::DryRun("its failed wake would be recorded and dealt with".into())
+            }
+            Work::Remedy(work) => work.preview(),
         }
     }
 }
 
 /// How an operation ended, before it becomes an [`Outcome`].
-enum Step {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
     Applied(String),
     /// It did what it could, and what it found went wrong (a wake that failed, say): logged as
     /// an error and kept in the history.
     Failed(String),
-    DryRun,
+    /// What it would do, in a dry run.
+    DryRun(String),
     AlreadyDone(String),
     Declined(String),
     Deferred(String),
+}
+
+impl Step {
+    /// The outcome and detail of a step, or of the error that ended it.
+    pub fn ended(result: Result<Step, AwsError>) -> (Outcome, String) {
+        match result {
+            Ok(Step::Applied(detail)) => (Outcome::Applied, detail),
+            Ok(Step::Failed(detail)) => (Outcome::Failed(detail.clone()), detail),
+            Ok(Step::DryRun(detail)) => (Outcome::DryRun, detail),
+            Ok(Step::AlreadyDone(detail)) => (Outcome::AlreadyDone, detail),
+            Ok(Step::Declined(detail)) => (Outcome::Declined, detail),
+            Ok(Step::Deferred(detail)) => (Outcome::Deferred(detail.clone()), detail),
+            Err(e) => (Outcome::Failed(e.to_string()), e.to_string()),
+        }
+    }
 }

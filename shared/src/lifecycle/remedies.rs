@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 
-use super::{Actor, Lifecycle, Report, Step};
+use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::{self, AwsError};
 use crate::config::Config;
 use crate::names::{EndpointName, VariantRef};
@@ -13,90 +13,119 @@ use crate::plan::wanted::wanted;
 use crate::remediation::{self, Change, Decision, Observed, Write};
 use crate::schedule::Desired;
 
+/// A remedy decided on: the record to keep and the targets' writes, in the order that never
+/// loses the baseline.
+pub(super) struct Work {
+    record: remediation::Record,
+    writes: Vec<Write>,
+    record_first: bool,
+    /// The record's version in the table; `None`: there is none yet.
+    version: Option<u64>,
+    unchanged: bool,
+}
+
+impl Work {
+    pub(super) fn preview(&self) -> Step {
+        Step::DryRun(if self.writes.is_empty() {
+            "its remediation record would be updated".into()
+        } else {
+            described(&self.writes)
+        })
+    }
+}
+
 impl Lifecycle {
-    pub async fn remediate(
+    /// What the rule's alarm change means for the endpoint's targets (`remediation::decide`).
+    pub(super) async fn prepare_remedy(
         &self,
         name: &EndpointName,
         change: &Change<'_>,
         config: &Config,
         actor: Actor<'_>,
-    ) -> Report {
-        let why = format!(
-            "rule {} ({}): alarm {} is {:?} since {}",
-            change.rule.name, change.rule.remedy, change.alarm, change.state, change.at
-        );
-        self.leased(name, "remediate", &why, actor, async {
-            let stored = self.table.remediation(name).await?;
-            let Some(endpoint) = aws::sagemaker::endpoint(&self.sagemaker, name).await? else {
-                return Ok(Step::Declined("no such endpoint".into()));
-            };
-            if !crate::tags::opted_in(&endpoint.tags) {
-                return Ok(Step::Declined(
-                    "it carries none of sagetide's tags, so sagetide leaves it alone".into(),
-                ));
-            }
-            let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
-            let targets = aws::autoscaling::variant_targets(&self.autoscaling, &variants).await?;
-            let instances: BTreeMap<_, _> = endpoint
-                .variants
-                .iter()
-                .map(|v| (v.name.clone(), v.instances))
-                .collect();
-            let scheduled = match endpoint.tag(crate::tags::SCHEDULE).and_then(|s| config.schedule(s)) {
-                None => None,
-                Some(schedule) => match wanted(&endpoint.tags, schedule, actor.now) {
-                    Ok(w) => match w.desired {
-                        Desired::Awake(c) => Some(c),
-                        Desired::Asleep => None,
-                    },
-                    Err(why) => {
-                        tracing::warn!(endpoint = %name, why, "schedule not applied to the remedy; the recorded minimum is used");
-                        None
-                    }
+    ) -> Result<Found, AwsError> {
+        let nothing = |step| Ok(Found::Nothing(step));
+        let stored = self.table.remediation(name).await?;
+        let Some(endpoint) = aws::sagemaker::endpoint(&self.sagemaker, name).await? else {
+            return nothing(Step::Declined("no such endpoint".into()));
+        };
+        if !crate::tags::opted_in(&endpoint.tags) {
+            return nothing(Step::Declined(
+                "it carries none of sagetide's tags, so sagetide leaves it alone".into(),
+            ));
+        }
+        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
+        let targets = aws::autoscaling::variant_targets(&self.autoscaling, &variants).await?;
+        let instances: BTreeMap<_, _> = endpoint
+            .variants
+            .iter()
+            .map(|v| (v.name.clone(), v.instances))
+            .collect();
+        let scheduled = match endpoint
+            .tag(crate::tags::SCHEDULE)
+            .and_then(|s| config.schedule(s))
+        {
+            None => None,
+            Some(schedule) => match wanted(&endpoint.tags, schedule, actor.now) {
+                Ok(w) => match w.desired {
+                    Desired::Awake(c) => Some(c),
+                    Desired::Asleep => None,
                 },
-            };
-            let observed = Observed {
-                targets: &targets,
-                instances: &instances,
-                scheduled,
-            };
-            let previous = stored.as_ref().map(|s| &s.record);
-            let (record, writes, record_first) =
-                match remediation::decide(previous, change, &observed, config) {
-                    Decision::Ignore(reason) => return Ok(Step::AlreadyDone(reason)),
-                    Decision::Change {
-                        record,
-                        writes,
-                        record_first,
-                    } => (record, writes, record_first),
-                };
-            if self.dry_run {
-                return Ok(Step::DryRun);
-            }
-            let version = stored.as_ref().map(|s| s.version);
-            let unchanged = previous == Some(&record);
-            if record_first && !unchanged && !self.store(name, &record, version, actor.now).await? {
-                return Ok(Step::Deferred("its record changed meanwhile".into()));
-            }
-            for write in &writes {
-                self.apply(name, write).await?;
-            }
-            if !record_first && !unchanged && !self.store(name, &record, version, actor.now).await? {
-                return Ok(Step::Deferred("its record changed meanwhile".into()));
-            }
-            Ok(if writes.is_empty() {
-                Step::AlreadyDone("the targets already are as the remedies in force want".into())
-            } else {
-                Step::Applied(
-                    writes
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })
+                Err(why) => {
+                    tracing::warn!(endpoint = %name, why, "schedule not applied to the remedy; the recorded minimum is used");
+                    None
+                }
+            },
+        };
+        let observed = Observed {
+            targets: &targets,
+            instances: &instances,
+            scheduled,
+        };
+        let previous = stored.as_ref().map(|s| &s.record);
+        match remediation::decide(previous, change, &observed, config) {
+            Decision::Ignore(reason) => nothing(Step::AlreadyDone(reason)),
+            Decision::Change {
+                record,
+                writes,
+                record_first,
+            } => Ok(Found::Work(super::Work::Remedy(Work {
+                unchanged: previous == Some(&record),
+                record,
+                writes,
+                record_first,
+                version: stored.as_ref().map(|s| s.version),
+            }))),
+        }
+    }
+
+    /// Writes the record and the targets, the record first where the decision says so.
+    pub(super) async fn remedy(
+        &self,
+        name: &EndpointName,
+        work: Work,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        let Work {
+            record,
+            writes,
+            record_first,
+            version,
+            unchanged,
+        } = work;
+        if record_first && !unchanged && !self.store(name, &record, version, actor.now).await? {
+            return Ok(Step::Deferred("its record changed meanwhile".into()));
+        }
+        for write in &writes {
+            self.apply(name, write).await?;
+        }
+        if !record_first && !unchanged && !self.store(name, &record, version, actor.now).await? {
+            return Ok(Step::Deferred("its record changed meanwhile".into()));
+        }
+        Ok(if writes.is_empty() {
+            Step::AlreadyDone("the targets already are as the remedies in force want".into())
+        } else {
+            Step::Applied(described(&writes))
         })
-        .await
     }
 
     async fn store(
@@ -127,4 +156,12 @@ impl Lifecycle {
             }
         }
     }
+}
+
+fn described(writes: &[Write]) -> String {
+    writes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -2,14 +2,42 @@
 //! the snapshot.
 
 use super::decide::{self, RestoreDecision};
-use super::{Actor, Lifecycle, Report, Step};
+use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::scaling_state::Restored;
 use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
 use crate::names::{EndpointName, VariantRef};
 use crate::snapshot::{Phase, SettingsUpdate, Snapshot, Stored, VariantSettings, WakeAttempt};
 
+/// A restore decided on: the snapshot and the endpoint it restores.
+pub(super) struct Work {
+    stored: Box<Stored>,
+    version: u64,
+    endpoint: Box<Endpoint>,
+}
+
 impl Lifecycle {
+    /// Whether `decide::restore` finds the woken endpoint ready to get back what its deletion
+    /// lost.
+    pub(super) async fn prepare_restore(&self, name: &EndpointName) -> Result<Found, AwsError> {
+        let stored = self.table.snapshot(name).await?;
+        let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
+        let step = match decide::restore(stored.as_ref(), endpoint.as_ref()) {
+            RestoreDecision::Done(reason) => Step::AlreadyDone(reason),
+            RestoreDecision::Decline(reason) => Step::Declined(reason),
+            // Not an error: its next IN_SERVICE (or the tick) restores it.
+            RestoreDecision::Wait(reason) => Step::Declined(reason),
+            RestoreDecision::Restore { version } => {
+                return Ok(Found::Work(super::Work::Restore(Work {
+                    stored: Box::new(stored.expect("a restore needs a snapshot")),
+                    version,
+                    endpoint: Box::new(endpoint.expect("only an existing endpoint is restored")),
+                })));
+            }
+        };
+        Ok(Found::Nothing(step))
+    }
+
     /// Brings back what the endpoint's deletion lost, once it is InService again: first the
     /// variants' weights and instance counts, one update per pass (each makes the endpoint
     /// `Updating`, and the next IN_SERVICE or tick goes on); then, with no update left, the
@@ -17,25 +45,14 @@ impl Lifecycle {
     /// and scheduled actions) and the endpoint policy; then the snapshot is marked restored.
     /// The weights and counts come first because a registered target brings the instance
     /// count into its bounds by an update of its own, which would refuse the restore's.
-    pub async fn restore(&self, name: &EndpointName, why: &str, actor: Actor<'_>) -> Report {
-        self.leased(name, "restore", why, actor, async {
-            let stored = self.table.snapshot(name).await?;
-            let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-            match decide::restore(stored.as_ref(), endpoint.as_ref()) {
-                RestoreDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
-                RestoreDecision::Decline(reason) => Ok(Step::Declined(reason)),
-                // Not an error: its next IN_SERVICE (or the tick) restores it.
-                RestoreDecision::Wait(reason) => Ok(Step::Declined(reason)),
-                RestoreDecision::Restore { .. } if self.dry_run => Ok(Step::DryRun),
-                RestoreDecision::Restore { version } => {
-                    let stored = stored.expect("a restore needs a snapshot");
-                    let endpoint = endpoint.expect("only an existing endpoint is restored");
-                    self.restore_in_service(name, stored, version, &endpoint, actor)
-                        .await
-                }
-            }
-        })
-        .await
+    pub(super) async fn restore(
+        &self,
+        name: &EndpointName,
+        work: Work,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        self.restore_in_service(name, *work.stored, work.version, &work.endpoint, actor)
+            .await
     }
 
     async fn restore_in_service(

@@ -4,145 +4,189 @@
 use jiff::Timestamp;
 
 use super::decide::{self, RECENT_TRAFFIC, SleepDecision, Verdict};
-use super::{Actor, Lifecycle, Report, Step};
+use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
 use crate::idle;
 use crate::names::{EndpointName, VariantRef};
-use crate::outcome::Outcome;
 use crate::plan::sleepable::{SleepTrigger, config_blocker, policy_blocker};
 use crate::snapshot::{Definitions, Phase, Snapshot, Stored, TargetSnapshot, VariantSettings};
 
 /// What a sleep read before deciding to delete, and keeps in the snapshot.
-struct Taken {
+pub(super) struct Taken {
     /// The EndpointConfig's name.
     config: String,
     definitions: Definitions,
     targets: Vec<TargetSnapshot>,
 }
 
+/// What a sleep decided on.
+pub(super) enum Work {
+    /// Snapshot, read back, delete.
+    Delete {
+        endpoint: Box<Endpoint>,
+        taken: Taken,
+        previous: Option<u64>,
+        /// The delete counts against the hour's blast-radius limit (an automatic sleep).
+        limited: bool,
+    },
+    /// A previous run deleted it after its snapshot: record it as asleep.
+    Finish { version: u64 },
+    /// An idle alarm asked, and it is not idle: its alarm goes back to OK, so that it fires
+    /// again at its next evaluation if the endpoint is still idle then.
+    Rearm(String),
+}
+
+impl Work {
+    pub(super) fn preview(&self) -> Step {
+        match self {
+            Work::Delete { taken, .. } => Step::DryRun(format!(
+                "a snapshot with {} scalable target(s) would be stored and verified, then the endpoint deleted",
+                taken.targets.len()
+            )),
+            Work::Finish { .. } => Step::DryRun("it would be recorded as asleep".into()),
+            Work::Rearm(reason) => Step::Declined(reason.clone()),
+        }
+    }
+}
+
 impl Lifecycle {
-    /// Puts the endpoint to sleep if `decide::sleep` finds it eligible: snapshot, read back,
-    /// delete. `why` says what asked, for the log and the history.
-    pub async fn sleep(
+    /// Whether `decide::sleep` finds the endpoint eligible for `trigger`, with what a sleep
+    /// keeps read already.
+    pub(super) async fn prepare_sleep(
         &self,
         name: &EndpointName,
         trigger: SleepTrigger<'_>,
-        why: &str,
         actor: Actor<'_>,
-    ) -> Report {
-        let by_idle_alarm = matches!(trigger, SleepTrigger::IdleAlarm(_));
-        let by_hand = matches!(trigger, SleepTrigger::Manual { .. });
-        let report = self
-            .leased(name, "sleep", why, actor, async {
-                // The snapshot first: an endpoint seen afterwards is at least as new as it.
-                let stored = self.table.snapshot(name).await?;
-                let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-                let verdict =
-                    match decide::sleep(endpoint.as_ref(), stored.as_ref(), trigger, actor.now) {
-                        SleepDecision::Verdict(v) => v,
-                        SleepDecision::CheckIdle { window } => {
-                            let e = endpoint
-                                .as_ref()
-                                .expect("only an existing endpoint is checked");
-                            let variants: Vec<VariantRef> = e.variant_refs().collect();
-                            let (start, end, period) = idle::invocation_window(window, actor.now);
-                            let activity = aws::cloudwatch::activity(
-                                &self.cloudwatch,
-                                &variants,
-                                (start, end),
-                                period,
-                                actor.now - RECENT_TRAFFIC,
-                            )
-                            .await?;
-                            decide::after_idle_check(
-                                &activity,
-                                window,
-                                stored.as_ref().map(|s| s.version),
-                            )
-                        }
-                    };
-                match verdict {
-                    Verdict::Decline(reason) => Ok(Step::Declined(reason)),
-                    Verdict::Done(reason) => Ok(Step::AlreadyDone(reason)),
-                    Verdict::NotIdle(reason) => {
-                        if by_idle_alarm && !self.dry_run {
-                            self.rearm_idle_alarm(name, &reason).await;
-                        }
-                        Ok(Step::Declined(reason))
-                    }
-                    Verdict::Sleep { previous } => {
-                        let endpoint = endpoint.expect("only an existing endpoint is put to sleep");
-                        let config = endpoint.config_name.clone().ok_or_else(|| AwsError {
-                            operation: "sagemaker:DescribeEndpoint",
-                            message: format!(
-                                "endpoint {name} reports no EndpointConfig; nothing deleted"
-                            ),
-                            refused: false,
-                        })?;
-                        let read = aws::definitions::read(&self.sagemaker, &config).await;
-                        let facts = aws::definitions::facts_of(&read);
-                        if let Some(why) = facts.and_then(|f| config_blocker(&f, &self.allowed)) {
-                            return Ok(Step::Declined(why));
-                        }
-                        let (definitions, _) = read?;
-                        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
-                        let (autoscaling, cloudwatch) = (&self.autoscaling, &self.cloudwatch);
-                        let described = aws::scaling_state::describe_policies(
-                            autoscaling,
-                            cloudwatch,
-                            &variants,
-                        )
-                        .await?;
-                        let facts =
-                            aws::scaling_state::policy_facts(cloudwatch, &described).await?;
-                        if let Some(why) = policy_blocker(&facts) {
-                            tracing::warn!(endpoint = %name, why, "not put to sleep: its scaling could not come back");
-                            return Ok(Step::Declined(why));
-                        }
-                        let targets =
-                            aws::scaling_state::read(autoscaling, &variants, &described).await?;
-                        if self.dry_run {
-                            return Ok(Step::DryRun);
-                        }
-                        let taken = Taken {
-                            config,
-                            definitions,
-                            targets,
-                        };
-                        let limited = !by_hand;
-                        self.snapshot_and_delete(&endpoint, taken, previous, actor.now, limited)
-                            .await
-                    }
-                    _ if self.dry_run => Ok(Step::DryRun),
-                    Verdict::Finish { version } => {
-                        if !self
-                            .table
-                            .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
-                            .await?
-                        {
-                            return Ok(Step::Deferred(
-                                "its snapshot changed meanwhile; the sleep is looked at again"
-                                    .into(),
-                            ));
-                        }
-                        Ok(Step::Applied(
-                            "a previous run deleted it after its snapshot; recorded as asleep"
-                                .into(),
-                        ))
-                    }
+    ) -> Result<Found, AwsError> {
+        // The snapshot first: an endpoint seen afterwards is at least as new as it.
+        let stored = self.table.snapshot(name).await?;
+        let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
+        let verdict = match decide::sleep(endpoint.as_ref(), stored.as_ref(), trigger, actor.now) {
+            SleepDecision::Verdict(v) => v,
+            SleepDecision::CheckIdle { window } => {
+                let e = endpoint
+                    .as_ref()
+                    .expect("only an existing endpoint is checked");
+                let variants: Vec<VariantRef> = e.variant_refs().collect();
+                let (start, end, period) = idle::invocation_window(window, actor.now);
+                let activity = aws::cloudwatch::activity(
+                    &self.cloudwatch,
+                    &variants,
+                    (start, end),
+                    period,
+                    actor.now - RECENT_TRAFFIC,
+                )
+                .await?;
+                decide::after_idle_check(&activity, window, stored.as_ref().map(|s| s.version))
+            }
+        };
+        let work = match verdict {
+            Verdict::Decline(reason) => return Ok(Found::Nothing(Step::Declined(reason))),
+            Verdict::Done(reason) => return Ok(Found::Nothing(Step::AlreadyDone(reason))),
+            Verdict::NotIdle(reason) if matches!(trigger, SleepTrigger::IdleAlarm(_)) => {
+                Work::Rearm(reason)
+            }
+            Verdict::NotIdle(reason) => return Ok(Found::Nothing(Step::Declined(reason))),
+            Verdict::Finish { version } => Work::Finish { version },
+            Verdict::Sleep { previous } => {
+                let endpoint = endpoint.expect("only an existing endpoint is put to sleep");
+                match self.take(&endpoint).await? {
+                    Ok(taken) => Work::Delete {
+                        endpoint: Box::new(endpoint),
+                        taken,
+                        previous,
+                        limited: !matches!(trigger, SleepTrigger::Manual { .. }),
+                    },
+                    Err(why) => return Ok(Found::Nothing(Step::Declined(why))),
                 }
-            })
-            .await;
-        // A sleep that did not happen for want of the lease or through an error is asked for
-        // again at the alarm's next evaluation. A decline is not: the scheduler re-arms the
-        // alarm once what declined it has passed, so that an endpoint idle inside its period
-        // does not wake the sleeper at every evaluation all day.
-        let retry = matches!(report.outcome, Outcome::Deferred(_) | Outcome::Failed(_));
-        if by_idle_alarm && retry && !self.dry_run {
-            self.rearm_idle_alarm(name, &report.detail).await;
+            }
+        };
+        Ok(Found::Work(super::Work::Sleep(work)))
+    }
+
+    /// Reads what a sleep keeps; `Err` says why the endpoint could not come back as it was.
+    async fn take(&self, endpoint: &Endpoint) -> Result<Result<Taken, String>, AwsError> {
+        let name = &endpoint.name;
+        let config = endpoint.config_name.clone().ok_or_else(|| AwsError {
+            operation: "sagemaker:DescribeEndpoint",
+            message: format!("endpoint {name} reports no EndpointConfig; nothing deleted"),
+            refused: false,
+        })?;
+        let read = aws::definitions::read(&self.sagemaker, &config).await;
+        let facts = aws::definitions::facts_of(&read);
+        if let Some(why) = facts.and_then(|f| config_blocker(&f, &self.allowed)) {
+            return Ok(Err(why));
         }
-        report
+        let (definitions, _) = read?;
+        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
+        let (autoscaling, cloudwatch) = (&self.autoscaling, &self.cloudwatch);
+        let described =
+            aws::scaling_state::describe_policies(autoscaling, cloudwatch, &variants).await?;
+        let facts = aws::scaling_state::policy_facts(cloudwatch, &described).await?;
+        if let Some(why) = policy_blocker(&facts) {
+            tracing::warn!(endpoint = %name, why, "not put to sleep: its scaling could not come back");
+            return Ok(Err(why));
+        }
+        let targets = aws::scaling_state::read(autoscaling, &variants, &described).await?;
+        Ok(Ok(Taken {
+            config,
+            definitions,
+            targets,
+        }))
+    }
+
+    pub(super) async fn sleep(
+        &self,
+        name: &EndpointName,
+        work: Work,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        match work {
+            Work::Delete {
+                endpoint,
+                taken,
+                previous,
+                limited,
+            } => {
+                self.snapshot_and_delete(&endpoint, taken, previous, actor.now, limited)
+                    .await
+            }
+            Work::Finish { version } => {
+                if !self
+                    .table
+                    .set_phase(name, version, Phase::Sleeping, Phase::Asleep)
+                    .await?
+                {
+                    return Ok(Step::Deferred(
+                        "its snapshot changed meanwhile; the sleep is looked at again".into(),
+                    ));
+                }
+                Ok(Step::Applied(
+                    "a previous run deleted it after its snapshot; recorded as asleep".into(),
+                ))
+            }
+            Work::Rearm(reason) => {
+                self.rearm_idle_alarm(name, &reason).await;
+                Ok(Step::Declined(reason))
+            }
+        }
+    }
+
+    /// A sleep an idle alarm asked for that did not happen for want of the lease or through an
+    /// error is asked for again at the alarm's next evaluation. A decline is not: the scheduler
+    /// re-arms the alarm once what declined it has passed, so that an endpoint idle inside its
+    /// period does not wake the sleeper at every evaluation all day.
+    pub(super) async fn after_idle_sleep(
+        &self,
+        name: &EndpointName,
+        result: &Result<Step, AwsError>,
+    ) {
+        match result {
+            Ok(Step::Deferred(why) | Step::Failed(why)) => self.rearm_idle_alarm(name, why).await,
+            Err(e) => self.rearm_idle_alarm(name, &e.to_string()).await,
+            Ok(_) => {}
+        }
     }
 
     /// Puts the endpoint's idle alarm back to OK: it fires again at its next evaluation if the

@@ -3,55 +3,79 @@
 //! again later.
 
 use super::decide::{self, RecoverDecision, WakeDecision};
-use super::{Actor, Lifecycle, Report, Step};
+use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::{self, AwsError};
 use crate::names::EndpointName;
-use crate::snapshot::{Phase, Snapshot, WakeAttempt};
+use crate::snapshot::{Phase, Snapshot, Stored, WakeAttempt};
 use crate::tags::WakeSource;
 
+/// A wake decided on: the snapshot to create the endpoint from, and the attempt to record.
+pub(super) struct Work {
+    stored: Box<Stored>,
+    version: u64,
+    phase: Phase,
+    attempt: WakeAttempt,
+}
+
 impl Lifecycle {
-    /// Creates the endpoint again from its snapshot, if `decide::wake` allows `source`.
-    pub async fn wake(
+    /// Whether `decide::wake` allows `source` to create the endpoint again.
+    pub(super) async fn prepare_wake(
         &self,
         name: &EndpointName,
         source: WakeSource,
         alarm: Option<&str>,
-        why: &str,
         actor: Actor<'_>,
-    ) -> Report {
-        self.leased(name, "wake", why, actor, async {
-            let stored = self.table.snapshot(name).await?;
-            let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-            match decide::wake(stored.as_ref(), endpoint.as_ref(), source, alarm, actor.now) {
-                WakeDecision::Decline(reason) => Ok(Step::Declined(reason)),
-                WakeDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
-                WakeDecision::Retry(reason) => Ok(Step::Deferred(reason)),
-                WakeDecision::Create { .. } if self.dry_run => Ok(Step::DryRun),
-                WakeDecision::Create { version, phase } => {
-                    let stored = stored.expect("a wake needs a snapshot");
-                    let attempt =
-                        WakeAttempt::asked(stored.wake.as_ref(), source, alarm, actor.now);
-                    if !self.table.set_wake(name, version, phase, &attempt).await? {
-                        return Ok(Step::Deferred(
-                            "its snapshot changed meanwhile; the wake is tried again".into(),
-                        ));
-                    }
-                    match self.create(name, &stored.snapshot).await {
-                        Ok(detail) => Ok(Step::Applied(detail)),
-                        // Refused (a quota, a permission, a definition AWS no longer takes):
-                        // a wake that failed, seen and tried again later like one that
-                        // failed in SageMaker.
-                        Err(e) if e.refused => {
-                            let failed = attempt.failed(&e.to_string(), actor.now, None);
-                            self.record_failure(name, version + 1, &failed).await?;
-                            Ok(Step::Failed(retried(&failed)))
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
+    ) -> Result<Found, AwsError> {
+        let stored = self.table.snapshot(name).await?;
+        let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
+        let step = match decide::wake(stored.as_ref(), endpoint.as_ref(), source, alarm, actor.now)
+        {
+            WakeDecision::Decline(reason) => Step::Declined(reason),
+            WakeDecision::Done(reason) => Step::AlreadyDone(reason),
+            WakeDecision::Retry(reason) => Step::Deferred(reason),
+            WakeDecision::Create { version, phase } => {
+                let stored = stored.expect("a wake needs a snapshot");
+                let attempt = WakeAttempt::asked(stored.wake.as_ref(), source, alarm, actor.now);
+                return Ok(Found::Work(super::Work::Wake(Work {
+                    stored: Box::new(stored),
+                    version,
+                    phase,
+                    attempt,
+                })));
             }
-        })
-        .await
+        };
+        Ok(Found::Nothing(step))
+    }
+
+    /// Records the attempt, then creates the endpoint again from its snapshot.
+    pub(super) async fn wake(
+        &self,
+        name: &EndpointName,
+        work: Work,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        let Work {
+            stored,
+            version,
+            phase,
+            attempt,
+        } = work;
+        if !self.table.set_wake(name, version, phase, &attempt).await? {
+            return Ok(Step::Deferred(
+                "its snapshot changed meanwhile; the wake is tried again".into(),
+            ));
+        }
+        match self.create(name, &stored.snapshot).await {
+            Ok(detail) => Ok(Step::Applied(detail)),
+            // Refused (a quota, a permission, a definition AWS no longer takes): a wake that
+            // failed, seen and tried again later like one that failed in SageMaker.
+            Err(e) if e.refused => {
+                let failed = attempt.failed(&e.to_string(), actor.now, None);
+                self.record_failure(name, version + 1, &failed).await?;
+                Ok(Step::Failed(retried(&failed)))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The models and the EndpointConfig the snapshot needs, created again where they were
@@ -80,45 +104,57 @@ impl Lifecycle {
         ))
     }
 
-    /// Deals with a wake that went wrong: a woken endpoint that `Failed` is deleted (a failed
+    /// Whether a wake went wrong: a woken endpoint that `Failed` is deleted (a failed
     /// endpoint can only be deleted) and its wake is tried again after a while, as
     /// [`WakeAttempt::failed`] says; one `Creating` for too long is reported. Either way the
     /// failure is counted in `Sagetide/WakeFailures`, logged as an error and kept in the
     /// history.
-    pub async fn recover(&self, name: &EndpointName, why: &str, actor: Actor<'_>) -> Report {
-        self.leased(name, "failed-wake", why, actor, async {
-            let stored = self.table.snapshot(name).await?;
-            let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
-            match decide::recover(stored.as_ref(), endpoint.as_ref(), actor.now) {
-                RecoverDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
-                _ if self.dry_run => Ok(Step::DryRun),
-                RecoverDecision::DeleteRecorded => {
-                    aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
-                    Ok(Step::AlreadyDone(
-                        "its failure was recorded before; the failed endpoint is deleted".into(),
-                    ))
-                }
-                // Recorded first, deleted after: a recovery cut short in between is finished
-                // by the next tick without counting the failure twice.
-                RecoverDecision::DeleteFailed { version, attempt } => {
-                    self.record_failure(name, version, &attempt).await?;
-                    aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
-                    Ok(Step::Failed(format!(
-                        "{}; the failed endpoint is deleted",
-                        retried(&attempt)
-                    )))
-                }
-                RecoverDecision::ReportSlow { version, attempt } => {
-                    self.record_failure(name, version, &attempt).await?;
-                    Ok(Step::Failed(format!(
-                        "still Creating since {}; SageMaker is waited for (a Creating endpoint \
-                         cannot be deleted), and it is deleted and woken again if it fails",
-                        attempt.asked_at
-                    )))
-                }
+    pub(super) async fn prepare_recovery(
+        &self,
+        name: &EndpointName,
+        actor: Actor<'_>,
+    ) -> Result<Found, AwsError> {
+        let stored = self.table.snapshot(name).await?;
+        let endpoint = aws::sagemaker::endpoint(&self.sagemaker, name).await?;
+        let recovery = decide::recover(stored.as_ref(), endpoint.as_ref(), actor.now);
+        if let RecoverDecision::Done(reason) = recovery {
+            return Ok(Found::Nothing(Step::AlreadyDone(reason)));
+        }
+        Ok(Found::Work(super::Work::Recover(recovery)))
+    }
+
+    pub(super) async fn recover(
+        &self,
+        name: &EndpointName,
+        recovery: RecoverDecision,
+    ) -> Result<Step, AwsError> {
+        match recovery {
+            RecoverDecision::Done(reason) => Ok(Step::AlreadyDone(reason)),
+            RecoverDecision::DeleteRecorded => {
+                aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
+                Ok(Step::AlreadyDone(
+                    "its failure was recorded before; the failed endpoint is deleted".into(),
+                ))
             }
-        })
-        .await
+            // Recorded first, deleted after: a recovery cut short in between is finished by
+            // the next tick without counting the failure twice.
+            RecoverDecision::DeleteFailed { version, attempt } => {
+                self.record_failure(name, version, &attempt).await?;
+                aws::sagemaker::delete_endpoint(&self.sagemaker, name).await?;
+                Ok(Step::Failed(format!(
+                    "{}; the failed endpoint is deleted",
+                    retried(&attempt)
+                )))
+            }
+            RecoverDecision::ReportSlow { version, attempt } => {
+                self.record_failure(name, version, &attempt).await?;
+                Ok(Step::Failed(format!(
+                    "still Creating since {}; SageMaker is waited for (a Creating endpoint \
+                     cannot be deleted), and it is deleted and woken again if it fails",
+                    attempt.asked_at
+                )))
+            }
+        }
     }
 
     /// Counts the failure in `Sagetide/WakeFailures`, then records it in the snapshot. Counted

@@ -10,9 +10,12 @@ use std::fmt;
 use jiff::Timestamp;
 
 use crate::capacity::Capacity;
+use crate::events::AlarmState;
 use crate::idle::IdleAlarm;
-use crate::names::{EndpointName, VariantName};
+use crate::names::{EndpointName, VariantName, VariantRef};
 use crate::tags::WakeSource;
+
+pub use sleepable::SleepBy;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -24,8 +27,9 @@ pub enum Action {
     },
     /// Remove an expired `sagetide:override` tag that still has this value.
     RemoveOverride { arn: Option<String>, value: String },
-    /// Off-hours of an `off_hours: sleep` schedule: snapshot the endpoint, then delete it.
-    Sleep,
+    /// Snapshot the endpoint, then delete it: off-hours of an `off_hours: sleep` schedule, its
+    /// idle alarm, or a person.
+    Sleep(SleepBy),
     /// Create a sleeping endpoint again from its snapshot: its period (or prewarm) begins, its
     /// wake alarm (`alarm`) is in ALARM, or a wake that failed is tried again.
     Wake {
@@ -46,11 +50,18 @@ pub enum Action {
     PutIdleAlarm { alarm: IdleAlarm, mark_first: bool },
     /// Delete the idle alarm of an endpoint that is gone or lost `sagetide:idle-after`.
     DeleteIdleAlarm,
-    /// Deliver the OK of a remediation rule's alarm that the remediator did not act on.
-    EndRemedy {
+    /// A remediation rule's alarm changed to `state` at `at`: the remediator's event, or the
+    /// OK of an alarm that the remediator did not act on, delivered by the tick.
+    Remedy {
         rule: String,
         alarm: String,
-        ok_since: Timestamp,
+        state: AlarmState,
+        at: Timestamp,
+    },
+    /// Publish `Sagetide/FleetUtilization` datapoints of the endpoint's variants (one
+    /// PutMetricData call carries those of many endpoints).
+    Publish {
+        points: Vec<(VariantRef, Timestamp, f64)>,
     },
     /// Create or update the variant's target-tracking policy on `Sagetide/FleetUtilization`.
     PutUtilizationPolicy { variant: VariantName, target: f64 },
@@ -63,14 +74,19 @@ impl Action {
             Action::SetCapacity { from: None, .. } => "register-target",
             Action::SetCapacity { .. } => "set-capacity",
             Action::RemoveOverride { .. } => "remove-override",
-            Action::Sleep => "sleep",
+            Action::Sleep(_) => "sleep",
             Action::Wake { .. } => "wake",
             Action::Restore => "restore",
             Action::RecoverWake => "failed-wake",
             Action::RearmIdleAlarm => "rearm-idle-alarm",
             Action::PutIdleAlarm { .. } => "put-idle-alarm",
             Action::DeleteIdleAlarm => "delete-idle-alarm",
-            Action::EndRemedy { .. } => "end-remedy",
+            Action::Remedy {
+                state: AlarmState::Alarm,
+                ..
+            } => "remediate",
+            Action::Remedy { .. } => "end-remedy",
+            Action::Publish { .. } => "publish",
             Action::PutUtilizationPolicy { .. } => "put-policy",
         }
     }
@@ -90,15 +106,16 @@ impl fmt::Display for Action {
                 to,
             } => write!(f, "register-target {variant} {to}"),
             Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
-            Action::Sleep
+            Action::Sleep(_)
             | Action::Wake { .. }
             | Action::Restore
             | Action::RecoverWake
             | Action::RearmIdleAlarm
             | Action::DeleteIdleAlarm => f.write_str(self.kind()),
-            Action::EndRemedy { rule, alarm, .. } => {
-                write!(f, "end-remedy {rule} (alarm {alarm} is OK)")
-            }
+            Action::Remedy {
+                rule, alarm, state, ..
+            } => write!(f, "{} {rule} (alarm {alarm} is {state})", self.kind()),
+            Action::Publish { points } => write!(f, "publish {} datapoints", points.len()),
             Action::PutIdleAlarm { alarm, .. } => write!(
                 f,
                 "put-idle-alarm {} ({} x {} s)",

@@ -4,11 +4,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 
-use super::sleepable::{SleepTrigger, config_blocker, eligibility};
+use super::sleepable::{SleepBy, SleepTrigger, config_blocker, eligibility};
 use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
 use crate::config::Config;
+use crate::events::AlarmState;
 use crate::fleet::{AlarmStatus, ConfigFacts, Endpoint, ScalableTarget, Status};
 use crate::idle::{ExistingAlarm, IdleAlarm};
 use crate::names::{EndpointName, VariantName};
@@ -175,7 +176,7 @@ pub fn limit_sleeps(mut plan: Plan, limit: usize) -> Plan {
     let mut sleepers: Vec<&EndpointName> = plan
         .actions
         .iter()
-        .filter(|p| p.action == Action::Sleep)
+        .filter(|p| p.action == Action::Sleep(SleepBy::Schedule))
         .map(|p| &p.endpoint)
         .collect();
     let sleeps = sleepers.len();
@@ -187,7 +188,7 @@ pub fn limit_sleeps(mut plan: Plan, limit: usize) -> Plan {
     let (actions, over): (Vec<Planned>, Vec<Planned>) = plan
         .actions
         .into_iter()
-        .partition(|p| p.action != Action::Sleep || kept.contains(&p.endpoint));
+        .partition(|p| p.action != Action::Sleep(SleepBy::Schedule) || kept.contains(&p.endpoint));
     plan.actions = actions;
     plan.skipped.extend(over.into_iter().map(|p| Skipped {
         why: format!(
@@ -200,7 +201,7 @@ pub fn limit_sleeps(mut plan: Plan, limit: usize) -> Plan {
 }
 
 fn asks_sleep(action: &Action) -> bool {
-    matches!(action, Action::Sleep | Action::RearmIdleAlarm)
+    matches!(action, Action::Sleep(_) | Action::RearmIdleAlarm)
 }
 
 /// A remedy in force whose alarm has been OK since after it fired: the OK event was lost, or
@@ -227,10 +228,11 @@ fn plan_cleared_remedies(
             };
             actions.push(Planned {
                 endpoint: stored.endpoint.clone(),
-                action: Action::EndRemedy {
+                action: Action::Remedy {
                     rule: trigger.rule.clone(),
                     alarm: alarm.to_owned(),
-                    ok_since: since,
+                    state: AlarmState::Ok,
+                    at: since,
                 },
                 reason,
             });
@@ -302,7 +304,7 @@ fn plan_asleep(
     }
     Ok(vec![Planned {
         endpoint: stored.snapshot.endpoint.clone(),
-        action: Action::Sleep,
+        action: Action::Sleep(SleepBy::Schedule),
         reason: format!(
             "deleted by a sleep that stopped before recording it (snapshot v{})",
             stored.version
@@ -530,7 +532,7 @@ fn plan_endpoint(
         }
         Desired::Asleep => match endpoint.why_not_sleepable() {
             Some(why) => return Err(format!("{reason}, but it is not put to sleep: {why}")),
-            None => planned(Action::Sleep, &reason),
+            None => planned(Action::Sleep(SleepBy::Schedule), &reason),
         },
     }
     Ok(actions)

@@ -25,6 +25,25 @@ pub enum SleepTrigger<'a> {
     Schedule(&'a Config),
 }
 
+/// What asked for a sleep, as an action carries it: the executor pairs it with the
+/// configuration it runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SleepBy {
+    IdleAlarm,
+    Manual { force: bool },
+    Schedule,
+}
+
+impl SleepBy {
+    pub fn under(self, config: &Config) -> SleepTrigger<'_> {
+        match self {
+            SleepBy::IdleAlarm => SleepTrigger::IdleAlarm(config),
+            SleepBy::Manual { force } => SleepTrigger::Manual { force, config },
+            SleepBy::Schedule => SleepTrigger::Schedule(config),
+        }
+    }
+}
+
 /// Whether an existing endpoint that is not asleep may be put to sleep for `trigger` at `now`,
 /// before any metric is read: `Err` says why not; `Ok(Some(window))` asks for the idle check
 /// over that window, `Ok(None)` for none (a scheduled or forced sleep). The scheduler asks the

@@ -9,5 +9,5 @@ mod utilization;
 pub use capacity_tag::{
     POOL_CAPACITY_TAG, PoolCapacity, TARGET_UTILIZATION_TAG, TargetUtilization,
 };
-pub use plan::{Problem, VariantPools, datapoints, policies_to_put, resolve, series};
+pub use plan::{Problem, VariantPools, datapoints, policies_to_put, publications, resolve, series};
 pub use utilization::{Pool, PoolError, fleet_utilization};

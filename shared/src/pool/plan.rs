@@ -146,6 +146,27 @@ pub fn datapoints(
     (points, problems)
 }
 
+/// One `Publish` action per endpoint with its variants' datapoints (the executor sends those of
+/// many endpoints in one call).
+pub fn publications(points: Vec<(VariantRef, Timestamp, f64)>) -> Vec<Planned> {
+    let mut by_endpoint: BTreeMap<EndpointName, Vec<(VariantRef, Timestamp, f64)>> =
+        BTreeMap::new();
+    for point in points {
+        by_endpoint
+            .entry(point.0.endpoint.clone())
+            .or_default()
+            .push(point);
+    }
+    by_endpoint
+        .into_iter()
+        .map(|(endpoint, points)| Planned {
+            endpoint,
+            action: Action::Publish { points },
+            reason: "Sagetide/FleetUtilization of the last minute".into(),
+        })
+        .collect()
+}
+
 /// A policy put for each variant whose sagetide policy is missing or has another target.
 /// Endpoints without `sagetide:target-utilization` get none.
 pub fn policies_to_put(

@@ -15,10 +15,55 @@ use serde::{Deserialize, Serialize};
 
 use crate::capacity::Capacity;
 use crate::config::{Config, Remedy, Rule};
-use crate::events::AlarmState;
+use crate::events::{AlarmState, AlarmStateChange};
 use crate::fleet::ScalableTarget;
 use crate::names::{EndpointName, VariantName};
+use crate::plan::{Action, Planned};
 use crate::snapshot::Suspended;
+use crate::tags::WakeSource;
+
+/// What an alarm's change asks of each rule that answers it, in the rules' order: a remedy
+/// on the rule's endpoint (the rule's own, else the alarm metric's `EndpointName`), or for a
+/// `wake` rule a wake on ALARM and nothing otherwise. `Err` names a rule with no endpoint to
+/// act on.
+pub fn plan(rules: &[&Rule], change: &AlarmStateChange) -> Vec<Result<Planned, String>> {
+    rules
+        .iter()
+        .filter(|rule| rule.remedy != Remedy::Wake || change.state == AlarmState::Alarm)
+        .map(|rule| {
+            let Some(endpoint) = rule.endpoint.as_ref().or(change.endpoint.as_ref()) else {
+                return Err(format!(
+                    "alarm {} has no EndpointName dimension and rule {} names no endpoint",
+                    change.alarm, rule.name
+                ));
+            };
+            Ok(match rule.remedy {
+                // The rule authorizes the alarm; `sagetide:wake-on` must still allow alarms.
+                Remedy::Wake => Planned {
+                    endpoint: endpoint.clone(),
+                    action: Action::Wake {
+                        source: WakeSource::Alarm,
+                        alarm: None,
+                    },
+                    reason: format!("rule {}: alarm {} is in ALARM", rule.name, change.alarm),
+                },
+                remedy => Planned {
+                    endpoint: endpoint.clone(),
+                    action: Action::Remedy {
+                        rule: rule.name.clone(),
+                        alarm: change.alarm.clone(),
+                        state: change.state,
+                        at: change.at,
+                    },
+                    reason: format!(
+                        "rule {} ({remedy}): alarm {} is {:?} since {}",
+                        rule.name, change.alarm, change.state, change.at
+                    ),
+                },
+            })
+        })
+        .collect()
+}
 
 /// Identifies one (rule, alarm) pair within an endpoint's record.
 pub fn trigger_key(rule: &str, alarm: &str) -> String {
@@ -115,6 +160,7 @@ pub enum Decision {
 }
 
 /// What one rule's alarm state change means for one endpoint.
+#[derive(Debug, Clone, Copy)]
 pub struct Change<'a> {
     pub rule: &'a Rule,
     pub alarm: &'a str,
