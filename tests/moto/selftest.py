@@ -37,6 +37,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+COPIES = "sagemaker:inference-component:DesiredCopyCount"
+CONCURRENCY = "sagemaker:variant:DesiredProvisionedConcurrency"
 DELAY = 0.2  # seconds each transition takes in the timed checks
 PAUSE = DELAY + 0.15  # long enough for one to be done
 
@@ -273,6 +275,71 @@ class Aws:
             self.cw.describe_alarms(AlarmNamePrefix=prefix) if prefix else self.cw.describe_alarms()
         )
         return {a["AlarmName"]: a for a in found["MetricAlarms"]}
+
+    def components_endpoint(self, name: str, high: int = 2) -> None:
+        """Config and endpoint `name` for inference components: variant "main" names no model,
+        and SageMaker manages its instances, from 0 to `high`."""
+        self.sm.create_endpoint_config(
+            EndpointConfigName=name,
+            ExecutionRoleArn=ROLE,
+            ProductionVariants=[
+                {
+                    "VariantName": "main",
+                    "InstanceType": "ml.g4dn.xlarge",
+                    "InitialInstanceCount": 1,
+                    "ManagedInstanceScaling": {
+                        "Status": "ENABLED",
+                        "MinInstanceCount": 0,
+                        "MaxInstanceCount": high,
+                    },
+                    "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+                }
+            ],
+        )
+        self.sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+
+    def component(
+        self,
+        name: str,
+        endpoint: str,
+        copies: int = 1,
+        model: str = "ic-model",
+        variant: str = "main",
+        **extra: Any,
+    ) -> str:
+        """Inference component `name` of `model` on `endpoint`; its ARN."""
+        return self.sm.create_inference_component(
+            InferenceComponentName=name,
+            EndpointName=endpoint,
+            VariantName=variant,
+            Specification={
+                "ModelName": model,
+                "ComputeResourceRequirements": {
+                    "MinMemoryRequiredInMb": 1024,
+                    "NumberOfAcceleratorDevicesRequired": 1,
+                },
+            },
+            RuntimeConfig={"CopyCount": copies},
+            **extra,
+        )["InferenceComponentArn"]
+
+    def copies(self, name: str) -> tuple[str, int, int]:
+        """The component's status, desired and current copy counts."""
+        found = self.sm.describe_inference_component(InferenceComponentName=name)
+        runtime = found["RuntimeConfig"]
+        status = found["InferenceComponentStatus"]
+        return status, runtime["DesiredCopyCount"], runtime["CurrentCopyCount"]
+
+    def scale(self, resource_id: str, dimension: str, low: int, high: int, **extra: Any) -> str:
+        """RegisterScalableTarget of any SageMaker resource id and dimension; the target's ARN."""
+        return self.aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=resource_id,
+            ScalableDimension=dimension,
+            MinCapacity=low,
+            MaxCapacity=high,
+            **extra,
+        )["ScalableTargetARN"]
 
 
 # --- the existing fixes ---------------------------------------------------------------------------
@@ -1464,6 +1531,7 @@ def control_api(server: Server, aws: Aws) -> None:
     server.reset()
     assert server.events() == [], "events forgotten"
     assert server.control("GET", "pending") == {"pending": []}, "pending forgotten"
+    assert aws.sm.list_inference_components()["InferenceComponents"] == [], "components forgotten"
     assert server.control("POST", "timing", {})["creating"] == 0.25, "timing kept"
     server.timing(0)
     aws.fleet("before-reset")
@@ -1491,9 +1559,474 @@ def control_api(server: Server, aws: Aws) -> None:
     )["MetricDataResults"][0]
     assert result["StatusCode"] == "Complete", f"metric statuses forgotten: {result}"
     ok(
-        "POST /moto-api/reset forgets events, pending, capacity, metric statuses and policies, keeps the timing"
+        "POST /moto-api/reset forgets events, pending, capacity, metric statuses, policies, components; keeps the timing"
     )
 
+
+# --- G. inference components ----------------------------------------------------------------------
+
+
+def inference_components(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.model("ic-model")
+    aws.components_endpoint("ic")
+    aws.fleet("ic-plain")
+    scaling = {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}
+    routing = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+    config = aws.sm.describe_endpoint_config(EndpointConfigName="ic")["ProductionVariants"][0]
+    variant = aws.variants("ic")["main"]
+    for found in (config, variant):
+        assert found["ManagedInstanceScaling"] == scaling, found
+        assert found["RoutingConfig"] == routing, found
+    assert "ModelName" not in aws.variants("ic-plain")["main"], "not a member of the summary"
+    ok(
+        "DescribeEndpointConfig and DescribeEndpoint answer a variant's ManagedInstanceScaling and RoutingConfig"
+    )
+
+    for reason, kwargs in (
+        ("Could not find endpoint", {"endpoint": "nowhere"}),
+        ('has no production variant "other"', {"endpoint": "ic", "variant": "other"}),
+        ("hosts a model", {"endpoint": "ic-plain"}),
+        ("Could not find model", {"endpoint": "ic", "model": "nowhere"}),
+        ("copy count an integer larger than 0", {"endpoint": "ic", "copies": 0}),
+    ):
+        refused(aws.component, "ValidationException", reason, name="refused", **kwargs)
+    assert aws.sm.list_inference_components()["InferenceComponents"] == []
+    ok(
+        "CreateInferenceComponent refused: no endpoint or variant, a variant with a model, no model, no copies"
+    )
+
+    container = {"Image": "image:1", "ArtifactUrl": "s3://b/m.tar.gz", "Environment": {"A": "1"}}
+    aws.sm.create_inference_component(
+        InferenceComponentName="ic-image",
+        EndpointName="ic",
+        VariantName="main",
+        Specification={
+            "Container": container,
+            "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024},
+            "StartupParameters": {"ModelDataDownloadTimeoutInSeconds": 600},
+        },
+        RuntimeConfig={"CopyCount": 1},
+    )
+    specification = aws.sm.describe_inference_component(InferenceComponentName="ic-image")[
+        "Specification"
+    ]
+    assert specification == {
+        "Container": {
+            "DeployedImage": {"SpecifiedImage": "image:1"},
+            "ArtifactUrl": "s3://b/m.tar.gz",
+            "Environment": {"A": "1"},
+        },
+        "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024},
+        "StartupParameters": {"ModelDataDownloadTimeoutInSeconds": 600},
+    }, specification
+    aws.sm.delete_inference_component(InferenceComponentName="ic-image")
+    ok("DescribeInferenceComponent answers the Specification given, its container's image deployed")
+
+    server.timing(DELAY)
+    arn = aws.component("ic-a", "ic", copies=2, Tags=[{"Key": "owner", "Value": "tests"}])
+    assert arn == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:inference-component/ic-a", arn
+    found = aws.sm.describe_inference_component(InferenceComponentName="ic-a")
+    assert (
+        found["InferenceComponentArn"],
+        found["EndpointName"],
+        found["EndpointArn"],
+        found["VariantName"],
+        found["Specification"]["ModelName"],
+    ) == (arn, "ic", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/ic", "main", "ic-model"), found
+    assert found["CreationTime"] <= found["LastModifiedTime"], found
+    assert "FailureReason" not in found, found
+    assert aws.copies("ic-a") == ("Creating", 2, 0), aws.copies("ic-a")
+    pending = server.control("GET", "pending")["pending"]
+    assert [(p["endpoint"], p.get("inference_component"), p["status"]) for p in pending] == [
+        ("ic", "ic-a", "Creating")
+    ], pending
+    in_progress = f'Cannot update in-progress inference component "{arn}".'
+    refused(
+        aws.sm.update_inference_component_runtime_config,
+        "ValidationException",
+        in_progress,
+        InferenceComponentName="ic-a",
+        DesiredRuntimeConfig={"CopyCount": 1},
+    )
+    refused(
+        aws.sm.delete_inference_component,
+        "ValidationException",
+        in_progress,
+        InferenceComponentName="ic-a",
+    )
+    refused(
+        aws.component,
+        "ValidationException",
+        f'Cannot create already existing inference component "{arn}".',
+        name="ic-a",
+        endpoint="ic",
+    )
+    ok(
+        "CreateInferenceComponent: Creating (in /_sagetide/pending), no update or delete meanwhile, the name taken"
+    )
+
+    time.sleep(PAUSE)
+    assert aws.copies("ic-a") == ("InService", 2, 2), aws.copies("ic-a")
+    assert aws.variants("ic")["main"]["CurrentInstanceCount"] == 2, aws.variants("ic")
+    ok(
+        "then InService with its copies; the variant has an instance for each, within ManagedInstanceScaling"
+    )
+
+    def update(name: str, copies: int) -> str:
+        return aws.sm.update_inference_component_runtime_config(
+            InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": copies}
+        )["InferenceComponentArn"]
+
+    assert update("ic-a", 3) == arn
+    assert aws.copies("ic-a") == ("Updating", 3, 2), aws.copies("ic-a")
+    assert server.control("GET", "pending")["pending"][0]["status"] == "Updating"
+    time.sleep(PAUSE)
+    assert aws.copies("ic-a") == ("InService", 3, 3), aws.copies("ic-a")
+    assert aws.variants("ic")["main"]["CurrentInstanceCount"] == 2, "MaxInstanceCount 2"
+    update("ic-a", 0)
+    time.sleep(PAUSE)
+    assert aws.copies("ic-a") == ("InService", 0, 0), aws.copies("ic-a")
+    variant = aws.variants("ic")["main"]
+    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (0, 0), variant
+    ok(
+        "UpdateInferenceComponentRuntimeConfig: Updating, then the copies; no copies, no instances (MinInstanceCount 0)"
+    )
+
+    aws.sm.add_tags(
+        ResourceArn=arn, Tags=[{"Key": "owner", "Value": "ops"}, {"Key": "b", "Value": "2"}]
+    )
+    aws.sm.delete_tags(ResourceArn=arn, TagKeys=["b"])
+    assert aws.sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "owner", "Value": "ops"}]
+    missing = arn.replace("/ic-a", "/nowhere")
+    refused(
+        aws.sm.list_tags,
+        "ValidationException",
+        f'Could not find inference component "{missing}".',
+        ResourceArn=missing,
+    )
+    refused(
+        aws.sm.describe_inference_component,
+        "ValidationException",
+        f'Could not find inference component "{missing}".',
+        InferenceComponentName="nowhere",
+    )
+    ok(
+        "AddTags / ListTags / DeleteTags on an inference component; a missing one: ValidationException"
+    )
+
+    aws.model("ic-lost")
+    aws.component("ic-lost", "ic", model="ic-lost")
+    aws.sm.delete_model(ModelName="ic-lost")
+    time.sleep(PAUSE)
+    found = aws.sm.describe_inference_component(InferenceComponentName="ic-lost")
+    lost = f'Could not find model "arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/ic-lost".'
+    assert (found["InferenceComponentStatus"], found["FailureReason"]) == ("Failed", lost), found
+    refused(update, "ValidationException", "Cannot update in-progress", name="ic-lost", copies=1)
+    ok("a component whose model is gone when it would be in service: Failed, with a FailureReason")
+
+    refused(
+        aws.sm.delete_endpoint,
+        "ValidationException",
+        f'Endpoint "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/ic" hosts inference components '
+        "(ic-a, ic-lost): delete them first.",
+        EndpointName="ic",
+    )
+    for name in ("ic-a", "ic-lost"):
+        aws.sm.delete_inference_component(InferenceComponentName=name)
+        assert aws.copies(name)[0] == "Deleting", aws.copies(name)
+    refused(update, "ValidationException", in_progress, name="ic-a", copies=1)
+    refused(aws.sm.delete_endpoint, "ValidationException", "(ic-a, ic-lost)", EndpointName="ic")
+    time.sleep(PAUSE)
+    refused(
+        aws.sm.describe_inference_component,
+        "ValidationException",
+        "Could not find inference component",
+        InferenceComponentName="ic-a",
+    )
+    aws.sm.delete_endpoint(EndpointName="ic")
+    server.events()
+    ok(
+        "DeleteEndpoint refused while it hosts components, Deleting ones too; DeleteInferenceComponent (Failed too): Deleting, then gone"
+    )
+
+
+def listing_components(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.components_endpoint("ic-list")
+    aws.components_endpoint("ic-list-2")
+    names = [f"ic-list-{i:02}" for i in range(11)]
+    for name in names:
+        aws.component(name, "ic-list")
+    server.timing(DELAY)
+    aws.component("ic-other", "ic-list-2")
+
+    def listed(**filters: Any) -> list[str]:
+        found = aws.sm.list_inference_components(**filters)["InferenceComponents"]
+        return [c["InferenceComponentName"] for c in found]
+
+    first = aws.sm.list_inference_components()
+    assert len(first["InferenceComponents"]) == 10 and first.get("NextToken"), first
+    assert [c["InferenceComponentName"] for c in first["InferenceComponents"]] == (
+        ["ic-other", *reversed(names)][:10]
+    ), "newest first"
+    summary = first["InferenceComponents"][1]
+    assert set(summary) == {
+        "InferenceComponentName",
+        "InferenceComponentArn",
+        "EndpointName",
+        "EndpointArn",
+        "VariantName",
+        "InferenceComponentStatus",
+        "CreationTime",
+        "LastModifiedTime",
+    }, summary
+    pages, token = [], None
+    while True:
+        page = aws.sm.list_inference_components(
+            MaxResults=5,
+            SortBy="Name",
+            SortOrder="Ascending",
+            **({"NextToken": token} if token else {}),
+        )
+        pages.append([c["InferenceComponentName"] for c in page["InferenceComponents"]])
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == [names[:5], names[5:10], [names[10], "ic-other"]], pages
+    ok(
+        "ListInferenceComponents: pages of 10 by default (MaxResults), newest first; SortBy, SortOrder"
+    )
+
+    assert listed(EndpointNameEquals="ic-list-2") == ["ic-other"]
+    assert listed(StatusEquals="Creating") == ["ic-other"]
+    assert len(listed(EndpointNameEquals="ic-list", VariantNameEquals="main", MaxResults=20)) == 11
+    assert listed(VariantNameEquals="other") == []
+    assert listed(NameContains="other") == ["ic-other"]
+    time.sleep(PAUSE)
+    assert listed(StatusEquals="Creating") == []
+    ok(
+        "ListInferenceComponents filters: EndpointNameEquals, VariantNameEquals, StatusEquals, NameContains"
+    )
+
+
+def component_scaling(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.components_endpoint("ics", high=4)
+    aws.component("ics-a", "ics")
+    rid = "inference-component/ics-a"
+    server.timing(DELAY)
+    aws.component("ics-creating", "ics")
+    for resource_id, reason in (
+        ("inference-component/nowhere", "Inference component nowhere does not exist."),
+        (
+            "inference-component/ics-creating",
+            "The status of inference component ics-creating is Creating",
+        ),
+    ):
+        refused(
+            aws.scale,
+            "ValidationException",
+            f"Resource Id {resource_id} is not scalable. Reason: {reason}",
+            resource_id=resource_id,
+            dimension=COPIES,
+            low=0,
+            high=4,
+        )
+    time.sleep(PAUSE)
+    server.timing(0)
+    target = aws.scale(rid, COPIES, 0, 4, Tags={"owner": "tests"})
+    assert aws.copies("ics-a") == ("InService", 1, 1), "within bounds: unchanged"
+    described = aws.aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[rid])
+    assert [(t["ScalableDimension"], t["MinCapacity"]) for t in described["ScalableTargets"]] == [
+        (COPIES, 0)
+    ], described
+    ok(
+        "RegisterScalableTarget of DesiredCopyCount (inference-component/<name>, MinCapacity 0); refused for none or one not InService"
+    )
+
+    aws.scale(rid, COPIES, 2, 4)
+    assert aws.copies("ics-a") == ("InService", 2, 2), aws.copies("ics-a")
+    aws.aas.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=COPIES, MaxCapacity=1
+    )
+    assert aws.copies("ics-a") == ("InService", 1, 1), aws.copies("ics-a")
+    aws.scale(rid, COPIES, 0, 4)
+    assert aws.copies("ics-a") == ("InService", 1, 1), "within the new bounds: unchanged"
+    ok(
+        "bounds that exclude the copy count bring it within them (UpdateInferenceComponentRuntimeConfig)"
+    )
+
+    def policy(name: str, **config: Any) -> dict[str, Any]:
+        return aws.aas.put_scaling_policy(
+            PolicyName=name,
+            ServiceNamespace="sagemaker",
+            ResourceId=rid,
+            ScalableDimension=COPIES,
+            **config,
+        )
+
+    def tracking(kind: str) -> dict[str, Any]:
+        return {
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": 4.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": kind},
+            },
+        }
+
+    per_copy = policy("per-copy", **tracking("SageMakerInferenceComponentInvocationsPerCopy"))
+    concurrent = policy(
+        "concurrent",
+        **tracking("SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"),
+    )
+    every = aws.alarms(f"TargetTracking-{rid}-")
+    for put, metric, statistic in (
+        (per_copy, "InvocationsPerCopy", "Sum"),
+        (concurrent, "ConcurrentRequestsPerCopy", "Maximum"),
+    ):
+        alarms = [every[a["AlarmName"]] for a in put["Alarms"]]
+        assert len(alarms) == 2, put
+        for alarm in alarms:
+            assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+                "AWS/SageMaker",
+                metric,
+                statistic,
+            ), alarm
+            assert alarm["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "ics-a"}]
+            assert alarm["AlarmActions"] == [put["PolicyARN"]], alarm
+    refused(
+        policy,
+        "ValidationException",
+        f"Scalable dimension {COPIES} only supports the following predefined metric types: "
+        "SageMakerInferenceComponentInvocationsPerCopy, "
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+        name="variant-metric",
+        **tracking("SageMakerVariantInvocationsPerInstance"),
+    )
+    step = policy(
+        "from-zero",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+        },
+    )["PolicyARN"]
+    aws.alarm("ics-no-capacity", AlarmActions=[step])
+    aws.aas.put_scheduled_action(
+        ServiceNamespace="sagemaker",
+        ScheduledActionName="night",
+        ResourceId=rid,
+        ScalableDimension=COPIES,
+        Schedule="cron(0 20 * * ? *)",
+        ScalableTargetAction={"MinCapacity": 0, "MaxCapacity": 0},
+    )
+    ok(
+        "a component's target tracking (InvocationsPerCopy, ConcurrentRequestsPerCopy alarms), step policies, scheduled actions"
+    )
+
+    aws.sm.delete_inference_component(InferenceComponentName="ics-a")
+    aws.sm.delete_inference_component(InferenceComponentName="ics-creating")
+    server.control("GET", "pending")
+    described = aws.aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[rid])
+    assert described["ScalableTargets"] == [], described
+    left = aws.aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=rid)
+    assert left["ScalingPolicies"] == [], left
+    actions = aws.aas.describe_scheduled_actions(ServiceNamespace="sagemaker", ResourceId=rid)
+    assert actions["ScheduledActions"] == [], actions
+    assert aws.alarms(f"TargetTracking-{rid}-") == {}, "target tracking alarms deleted"
+    assert aws.alarms("ics-no-capacity")["ics-no-capacity"]["AlarmActions"] == []
+    refused(aws.aas.list_tags_for_resource, "ResourceNotFoundException", ResourceARN=target)
+    aws.sm.delete_endpoint(EndpointName="ics")
+    server.events()
+    ok(
+        "a deleted component takes its scalable target, policies (and their alarm effects), scheduled actions, tags"
+    )
+
+
+def provisioned_concurrency_and_zero(server: Server, aws: Aws) -> None:
+    server.timing(0)
+    aws.model("pc")
+    aws.sm.create_endpoint_config(
+        EndpointConfigName="pc",
+        ProductionVariants=[
+            {
+                "VariantName": "main",
+                "ModelName": "pc",
+                "ServerlessConfig": {
+                    "MemorySizeInMB": 2048,
+                    "MaxConcurrency": 5,
+                    "ProvisionedConcurrency": 2,
+                },
+            }
+        ],
+    )
+    aws.sm.create_endpoint(EndpointName="pc", EndpointConfigName="pc")
+    aws.fleet("real-time")
+    rid = "endpoint/pc/variant/main"
+    aws.scale(rid, CONCURRENCY, 0, 5)
+    refused(
+        aws.scale,
+        "ValidationException",
+        "MaxConcurrency",
+        resource_id=rid,
+        dimension=CONCURRENCY,
+        low=1,
+        high=6,
+    )
+    for endpoint in ("serverless", "real-time"):
+        refused(
+            aws.scale,
+            "ValidationException",
+            "has no provisioned concurrency to scale",
+            resource_id=f"endpoint/{endpoint}/variant/main",
+            dimension=CONCURRENCY,
+            low=1,
+            high=2,
+        )
+    put = aws.aas.put_scaling_policy(
+        PolicyName="pc",
+        ServiceNamespace="sagemaker",
+        ResourceId=rid,
+        ScalableDimension=CONCURRENCY,
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 0.7,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantProvisionedConcurrencyUtilization"
+            },
+        },
+    )
+    for alarm in (aws.alarms(a["AlarmName"])[a["AlarmName"]] for a in put["Alarms"]):
+        assert (alarm["MetricName"], alarm["Statistic"]) == (
+            "ServerlessProvisionedConcurrencyUtilization",
+            "Average",
+        ), alarm
+    ok(
+        "DesiredProvisionedConcurrency: only a variant with provisioned concurrency, up to its MaxConcurrency; its utilization alarms"
+    )
+
+    refused(
+        aws.scale,
+        "ValidationException",
+        "Resource Id endpoint/real-time/variant/main is not scalable. Reason: The minimum "
+        "capacity of real-time endpoint real-time's variant main is 1",
+        resource_id="endpoint/real-time/variant/main",
+        dimension=DIMENSION,
+        low=0,
+        high=2,
+    )
+    aws.model("async")
+    output = {"OutputConfig": {"S3OutputPath": "s3://b/o"}}
+    aws.config("async", "async", AsyncInferenceConfig=output)
+    aws.sm.create_endpoint(EndpointName="async", EndpointConfigName="async")
+    described = aws.sm.describe_endpoint(EndpointName="async")
+    assert described["AsyncInferenceConfig"] == output, described
+    aws.scale("endpoint/async/variant/main", DIMENSION, 0, 2)
+    server.events()
+    ok(
+        "DesiredInstanceCount MinCapacity 0: refused for a real-time variant, accepted for an asynchronous endpoint's"
+    )
 
 def main() -> None:
     started = time.monotonic()
@@ -1510,6 +2043,10 @@ def main() -> None:
         scalable_targets(server, aws)
         target_tracking(server, aws)
         step_and_deregister(server, aws)
+        inference_components(server, aws)
+        listing_components(server, aws)
+        component_scaling(server, aws)
+        provisioned_concurrency_and_zero(server, aws)
         cloudwatch_cbor(server)
         metric_status(server, aws)
         control_api(server, aws)

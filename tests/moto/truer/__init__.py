@@ -6,11 +6,13 @@ Each module emulates one AWS behaviour and cites the AWS documentation for it:
   alarms           CloudWatch DescribeAlarms by a prefix of any action
   endpoints        the endpoint lifecycle (Creating, Updating, Deleting take time; Failed) and
                    its EventBridge events
+  components       SageMaker inference components: lifecycle, copies, paging, tags, and the
+                   instances of a variant with managed instance scaling
   definitions      EndpointConfigs and Models kept and described whole
   tags             SageMaker AddTags / ListTags / DeleteTags on what exists, and only that
   endpoint_policy  PutEndpointPolicy / GetEndpointPolicy / DeleteEndpointPolicy
-  autoscaling      Application Auto Scaling of SageMaker variants: targets, tags, policies,
-                   the alarms of target tracking
+  autoscaling      Application Auto Scaling of SageMaker variants and inference components:
+                   targets, bounds, tags, policies, the alarms of target tracking
   metrics          GetMetricData results that are not Complete
   control          the control API (timing, capacity, metric status, pending, events, reset)
   cbor             CloudWatch in Smithy RPC v2 CBOR, the protocol of the current Rust SDK
@@ -27,6 +29,7 @@ from . import (
     alarms,
     autoscaling,
     cbor,
+    components,
     control,
     definitions,
     endpoint_policy,
@@ -47,6 +50,7 @@ def install() -> None:
         tags,
         endpoint_policy,
         autoscaling,
+        components,
         metrics,
         control,
         cbor,

@@ -1,14 +1,58 @@
-"""Application Auto Scaling of SageMaker variants: targets, tags, policies and their alarms.
+"""Application Auto Scaling of SageMaker variants and inference components: targets, tags,
+policies and their alarms.
 
 https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html
   "Registers or updates a scalable target, which is the resource that you want to scale." Its
   only documented refusal is ValidationException ("An exception was thrown for a validation
   issue."), which for a SageMaker variant it cannot scale reads "Resource Id
-  endpoint/E/variant/V is not scalable. Reason: ...". Refusing a missing endpoint or variant, an
-  endpoint that is not InService, and a serverless variant's DesiredInstanceCount is
+  endpoint/E/variant/V is not scalable. Reason: ...". Refusing a missing endpoint, variant or
+  inference component, one that is not InService, a serverless variant's DesiredInstanceCount,
+  and the DesiredProvisionedConcurrency of a variant without provisioned concurrency is
   deliberately strict: the reasons are this emulator's words.
   Tags: "Use this parameter to tag the scalable target when it is created. To tag an existing
   scalable target, use the TagResource operation."
+  ResourceId: "SageMaker inference component - The resource type is inference-component and the
+  unique identifier is the resource ID. Example: inference-component/my-inference-component."
+  ScalableDimension: "sagemaker:variant:DesiredProvisionedConcurrency - The provisioned
+  concurrency for a SageMaker serverless endpoint." "sagemaker:inference-component:
+  DesiredCopyCount - The number of copies across an endpoint for a SageMaker inference
+  component." (moto knows neither.)
+  MinCapacity: "For the following resources, the minimum value allowed is 0. ... SageMaker
+  endpoint variants, SageMaker inference components, SageMaker serverless endpoint provisioned
+  concurrency ... If you provide a value that is lower than what a resource can accept, an error
+  occurs. In which case, the error message will provide the minimum value that the resource can
+  accept." "When you register a new scalable target ... If the specified resource is not active
+  in the target service, this operation does not change the resource's current capacity.
+  Otherwise, it changes the resource's current capacity to a value that is inside of this
+  range." "If you call the RegisterScalableTarget API operation to update an existing scalable
+  target, Application Auto Scaling retrieves the current capacity of the resource. If it's below
+  the minimum capacity or above the maximum capacity, Application Auto Scaling adjusts the
+  capacity of the scalable target to place it within these bounds" (done here for an inference
+  component's DesiredCopyCount, by UpdateInferenceComponentRuntimeConfig).
+https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-add-policy.html
+  "--min-capacity—The minimum number of instances. This value must be set to at least 1"; but
+https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-autoscale.html
+  "Unlike other hosted models Amazon SageMaker AI supports, with Asynchronous Inference you can
+  also scale down your asynchronous endpoints instances to zero." So a MinCapacity of 0 for
+  DesiredInstanceCount is refused unless the endpoint's config has AsyncInferenceConfig.
+https://docs.aws.amazon.com/autoscaling/application/userguide/services-that-can-integrate-sagemaker.html
+  Registers "the desired copy count for an inference component ... with a minimum capacity of
+  zero copies".
+https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-autoscale.html
+  "Before you can use autoscaling, you must have already deployed a model to a serverless
+  endpoint with Provisioned Concurrency." (It also says "Set --min-capacity to at least 1"; the
+  API reference above allows 0, which is followed here.)
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html
+  ProvisionedConcurrency: "Should be less than or equal to MaxConcurrency." So a MaxCapacity
+  above the variant's MaxConcurrency is refused (this emulator's choice: AWS documents no error).
+https://docs.aws.amazon.com/autoscaling/application/userguide/monitoring-cloudwatch.html
+  The CloudWatch metric of each predefined metric type (an inference component's with the
+  dimension InferenceComponentName, a serverless variant's with EndpointName and VariantName):
+    SageMakerInferenceComponentInvocationsPerCopy: InvocationsPerCopy
+    SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution: ConcurrentRequestsPerCopy
+    SageMakerVariantProvisionedConcurrencyUtilization: ServerlessProvisionedConcurrencyUtilization
+  (Their alarms use the statistics of the variant's: Sum for a count, Maximum for concurrency,
+  and Average for utilization.)
 https://docs.aws.amazon.com/autoscaling/application/userguide/resource-tagging-support.html
   "You can add tags to new scalable targets when you register them, or you can add them to
   existing scalable targets." (tag-resource, list-tags-for-resource, untag-resource)
@@ -40,14 +84,19 @@ TagResource, UntagResource or ListTagsForResource; accepts policies and schedule
 targets that do not exist; gives an updated policy a new PolicyARN (AWS keeps the policy's
 identity, and the alarms that name it); makes no alarms for SageMaker target tracking; leaves a
 deleted step policy's ARN in its alarms' actions; and deregisters a target without its policies
-and scheduled actions. `forget_endpoint` is what becomes of a deleted endpoint's targets.
+and scheduled actions. `forget_endpoint` is what becomes of a deleted endpoint's targets and
+`forget_component` of a deleted inference component's (see `components`). Not emulated: bringing
+a variant's instance count or provisioned concurrency within the bounds of its target.
 """
 
 import json
 import re
 import uuid
+from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
+from moto.applicationautoscaling import models, responses
 from moto.applicationautoscaling.models import (
     ApplicationAutoscalingBackend,
     FakeApplicationAutoscalingPolicy,
@@ -65,19 +114,38 @@ from moto.cloudwatch.models import (
     cloudwatch_backends,
 )
 from moto.core.exceptions import JsonRESTError
-from moto.sagemaker.models import sagemaker_backends
+from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+
+from . import shared
 
 _INSTANCE_COUNT = "sagemaker:variant:DesiredInstanceCount"
 _PROVISIONED_CONCURRENCY = "sagemaker:variant:DesiredProvisionedConcurrency"
+_COPY_COUNT = "sagemaker:inference-component:DesiredCopyCount"
 _VARIANT = re.compile(r"endpoint/(?P<endpoint>[^/]+)/variant/(?P<variant>[^/]+)")
+_COMPONENT = re.compile(r"inference-component/(?P<component>[^/]+)")
 _PERIOD = 60
-# (CloudWatch metric, statistic) behind each predefined metric of a SageMaker variant.
+# (CloudWatch metric, statistic) behind each predefined metric, by the dimension it scales.
 _PREDEFINED = {
-    "SageMakerVariantInvocationsPerInstance": ("InvocationsPerInstance", "Sum"),
-    "SageMakerVariantConcurrentRequestsPerModelHighResolution": (
-        "ConcurrentRequestsPerModel",
-        "Maximum",
-    ),
+    _INSTANCE_COUNT: {
+        "SageMakerVariantInvocationsPerInstance": ("InvocationsPerInstance", "Sum"),
+        "SageMakerVariantConcurrentRequestsPerModelHighResolution": (
+            "ConcurrentRequestsPerModel",
+            "Maximum",
+        ),
+    },
+    _PROVISIONED_CONCURRENCY: {
+        "SageMakerVariantProvisionedConcurrencyUtilization": (
+            "ServerlessProvisionedConcurrencyUtilization",
+            "Average",
+        ),
+    },
+    _COPY_COUNT: {
+        "SageMakerInferenceComponentInvocationsPerCopy": ("InvocationsPerCopy", "Sum"),
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution": (
+            "ConcurrentRequestsPerCopy",
+            "Maximum",
+        ),
+    },
 }
 
 _tags: dict[str, dict[str, str]] = {}  # by scalable target ARN
@@ -120,13 +188,33 @@ def _target_by_arn(backend: ApplicationAutoscalingBackend, arn: str) -> FakeScal
     raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for ARN: {arn}")
 
 
-def _why_not_scalable(account: str, region: str, resource_id: str) -> str | None:
-    """Why SageMaker cannot scale the instances of this variant now, if it cannot."""
+def _why_not_scalable(
+    sagemaker: SageMakerModelBackend,
+    resource_id: str,
+    dimension: str,
+    low: int | None,
+    high: int | None,
+) -> str | None:
+    """Why SageMaker cannot scale this dimension of this resource within [low, high] now, if it
+    cannot."""
+    if dimension == _COPY_COUNT:
+        named = _COMPONENT.fullmatch(resource_id)
+        if named is None:
+            return None  # moto's own validation answers for ids of another form
+        component = shared.inference_components(sagemaker).get(named["component"])
+        if component is None:
+            return f"Inference component {named['component']} does not exist."
+        if component.status != "InService":
+            return (
+                f"The status of inference component {component.name} is {component.status}; "
+                "it must be InService to be scaled."
+            )
+        return None
     named = _VARIANT.fullmatch(resource_id)
     if named is None:
-        return None  # moto's own validation answers for ids of another form
+        return None  # as above
     name, variant = named["endpoint"], named["variant"]
-    endpoint = sagemaker_backends[account][region].endpoints.get(name)
+    endpoint = sagemaker.endpoints.get(name)
     if endpoint is None:
         return f"Endpoint {name} does not exist."
     if endpoint.endpoint_status != "InService":
@@ -137,37 +225,82 @@ def _why_not_scalable(account: str, region: str, resource_id: str) -> str | None
     found = next((v for v in endpoint.production_variants if v["VariantName"] == variant), None)
     if found is None:
         return f"Endpoint {name} has no production variant {variant}."
-    if "CurrentServerlessConfig" in found:
+    serverless = found.get("CurrentServerlessConfig")
+    if dimension == _INSTANCE_COUNT:
+        if serverless is not None:
+            return (
+                f"Variant {variant} of endpoint {name} is serverless: scale it with the "
+                f"scalable dimension {_PROVISIONED_CONCURRENCY}."
+            )
+        if low == 0 and getattr(endpoint, "async_inference_config", None) is None:
+            return (
+                f"The minimum capacity of real-time endpoint {name}'s variant {variant} is 1: "
+                "only an asynchronous endpoint's variants scale in to 0 instances."
+            )
+        return None
+    if "ProvisionedConcurrency" not in (serverless or {}):
+        return f"Variant {variant} of endpoint {name} has no provisioned concurrency to scale."
+    if high is not None and high > serverless["MaxConcurrency"]:
         return (
-            f"Variant {variant} of endpoint {name} is serverless: scale it with the "
-            f"scalable dimension {_PROVISIONED_CONCURRENCY}."
+            f"The maximum capacity {high} is above the MaxConcurrency of variant {variant} of "
+            f"endpoint {name}, {serverless['MaxConcurrency']}."
         )
     return None
 
 
-def forget_endpoint(account: str, region: str, endpoint: str) -> None:
-    """Deregisters every target of the variants of `endpoint`, which is gone."""
+def _bring_within_bounds(sagemaker: SageMakerModelBackend, target: FakeScalableTarget) -> None:
+    """What RegisterScalableTarget does to a component whose copies are outside its bounds."""
+    name = target.resource_id.split("/", 1)[1]
+    desired = shared.inference_components(sagemaker)[name].desired
+    bounded = min(max(desired, target.min_capacity), target.max_capacity)
+    if bounded != desired:
+        sagemaker.update_inference_component_runtime_config(name, bounded)
+
+
+def _forget(account: str, region: str, gone: Callable[[str], bool]) -> None:
+    """Deregisters every SageMaker target whose resource id is `gone`."""
     backend = applicationautoscaling_backends[account][region]
-    prefix = f"endpoint/{endpoint}/variant/"
     doomed = [
         t
         for targets in backend.targets.values()
         for t in targets.values()
-        if t.service_namespace == "sagemaker" and t.resource_id.startswith(prefix)
+        if t.service_namespace == "sagemaker" and gone(t.resource_id)
     ]
     for t in doomed:
         backend.deregister_scalable_target(t.service_namespace, t.resource_id, t.scalable_dimension)
 
 
+def forget_endpoint(account: str, region: str, endpoint: str) -> None:
+    """Deregisters every target of the variants of `endpoint`, which is gone."""
+    _forget(account, region, lambda r: r.startswith(f"endpoint/{endpoint}/variant/"))
+
+
+def forget_component(account: str, region: str, component: str) -> None:
+    """Deregisters the target of inference component `component`, which is gone."""
+    _forget(account, region, lambda r: r == f"inference-component/{component}")
+
+
 # --- alarms of target tracking policies -----------------------------------------------------------
 
 
-def _tracks_variant(policy: FakeApplicationAutoscalingPolicy) -> bool:
+def _tracks(policy: FakeApplicationAutoscalingPolicy) -> bool:
+    """Whether `policy` is the target tracking of a SageMaker variant or inference component."""
     return (
         policy.service_namespace == "sagemaker"
         and policy.policy_type == "TargetTrackingScaling"
-        and _VARIANT.fullmatch(policy.resource_id) is not None
+        and any(r.fullmatch(policy.resource_id) for r in (_VARIANT, _COMPONENT))
     )
+
+
+def _dimensions(resource_id: str) -> list[dict[str, str]]:
+    """The CloudWatch dimensions of the predefined metrics of a variant or inference component."""
+    named = _VARIANT.fullmatch(resource_id)
+    if named is not None:
+        return [
+            {"Name": "EndpointName", "Value": named["endpoint"]},
+            {"Name": "VariantName", "Value": named["variant"]},
+        ]
+    return [{"Name": "InferenceComponentName", "Value": resource_id.split("/", 1)[1]}]
 
 
 def _metric(policy: FakeApplicationAutoscalingPolicy) -> dict[str, Any]:
@@ -175,18 +308,13 @@ def _metric(policy: FakeApplicationAutoscalingPolicy) -> dict[str, Any]:
     config = policy.target_tracking_scaling_policy_configuration or {}
     if "PredefinedMetricSpecification" in config:
         kind = config["PredefinedMetricSpecification"]["PredefinedMetricType"]
-        metric_name, statistic = _PREDEFINED[kind]
-        named = _VARIANT.fullmatch(policy.resource_id)
-        assert named is not None  # only a variant's policies come here (`_tracks_variant`)
+        metric_name, statistic = _PREDEFINED[policy.scalable_dimension][kind]
         return {
             "namespace": "AWS/SageMaker",
             "metric_name": metric_name,
             "statistic": statistic,
             "period": _PERIOD,
-            "dimensions": [
-                {"Name": "EndpointName", "Value": named["endpoint"]},
-                {"Name": "VariantName", "Value": named["variant"]},
-            ],
+            "dimensions": _dimensions(policy.resource_id),
         }
     custom = config.get("CustomizedMetricSpecification") or {}
     if "Metrics" in custom:
@@ -236,10 +364,11 @@ def _query(q: dict[str, Any]) -> MetricDataQuery:
 def _check_predefined(dimension: str, policy_body: dict[str, Any] | None) -> None:
     """Refuses, before anything is stored, a predefined metric that has no alarms here."""
     kind = (policy_body or {}).get("PredefinedMetricSpecification", {}).get("PredefinedMetricType")
-    if kind is not None and kind not in _PREDEFINED:
+    supported = _PREDEFINED.get(dimension, {})
+    if kind is not None and kind not in supported:
         raise _validation(
             f"Scalable dimension {dimension} only supports the following predefined metric "
-            f"types: {', '.join(_PREDEFINED)}"
+            f"types: {', '.join(supported)}"
         )
 
 
@@ -321,15 +450,25 @@ def install() -> None:
         namespace = self._get_param("ServiceNamespace")
         resource_id = self._get_param("ResourceId")
         dimension = self._get_param("ScalableDimension")
-        if namespace == "sagemaker" and dimension == _INSTANCE_COUNT:
-            why = _why_not_scalable(self.current_account, self.region, resource_id)
+        backend = self.applicationautoscaling_backend
+        sagemaker = sagemaker_backends[self.current_account][self.region]
+        old = _target(backend, namespace, resource_id, dimension)
+        # The dimensions SageMaker scales are those with predefined metrics.
+        if namespace == "sagemaker" and dimension in _PREDEFINED:
+            low, high = self._get_int_param("MinCapacity"), self._get_int_param("MaxCapacity")
+            if old is not None:  # an update keeps the bounds it does not give
+                low = old.min_capacity if low is None else low
+                high = old.max_capacity if high is None else high
+            why = _why_not_scalable(sagemaker, resource_id, dimension, low, high)
             if why is not None:
                 raise _validation(f"Resource Id {resource_id} is not scalable. Reason: {why}")
-        backend = self.applicationautoscaling_backend
-        new = _target(backend, namespace, resource_id, dimension) is None
         answer = register(self)
-        if new and self._get_param("Tags"):
+        if old is None and self._get_param("Tags"):
             _tags[json.loads(answer)["ScalableTargetARN"]] = dict(self._get_param("Tags"))
+        if namespace == "sagemaker" and dimension == _COPY_COUNT:
+            target = _target(backend, namespace, resource_id, dimension)
+            assert target is not None  # just registered
+            _bring_within_bounds(sagemaker, target)
         return answer
 
     def put_policy_of_a_target(
@@ -363,7 +502,7 @@ def install() -> None:
             policy.creation_time = old.creation_time
         if service_namespace == "sagemaker":
             previous = old.alarms if old is not None else []
-            if _tracks_variant(policy):
+            if _tracks(policy):
                 _track(policy, previous)
             else:
                 _untrack(self.account_id, self.region_name, previous)
@@ -406,6 +545,12 @@ def install() -> None:
             _tags.pop(target.arn, None)
         deregister(self, namespace, r_id, dimension)
 
+    # moto validates dimensions against its own list of them, which lacks two of SageMaker's.
+    known = {d.name: d.value for d in models.ScalableDimensionValueSet}
+    known["SAGEMAKER_VARIANT_DESIRED_PROVISIONED_CONCURRENCY"] = _PROVISIONED_CONCURRENCY
+    known["SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT"] = _COPY_COUNT
+    dimensions = Enum("ScalableDimensionValueSet", known)  # type: ignore[misc]
+    models.ScalableDimensionValueSet = responses.ScalableDimensionValueSet = dimensions
     ApplicationAutoScalingResponse.register_scalable_target = register_if_scalable
     ApplicationAutoScalingResponse.tag_resource = tag_resource
     ApplicationAutoScalingResponse.untag_resource = untag_resource

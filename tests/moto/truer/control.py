@@ -7,14 +7,16 @@
   POST /_sagetide/metric-status  {"metric": "Invocations", "status": "InternalError" | null}
                                  -> {"statuses": {metric: status}}
   GET  /_sagetide/pending        -> {"pending": [{"account", "region", "endpoint", "status",
-                                    "due_in"}]}
+                                    "due_in"}]}, and for an inference component
+                                    "inference_component" too (its endpoint's name in
+                                    "endpoint"), soonest due first
   POST /_sagetide/events/take    -> {"events": [...]}, oldest first; the queue is emptied
   POST /moto-api/reset           (moto's own) also forgets the state kept here, but the timing
 
-Where AWS makes a caller wait (an endpoint being created, updated, deleted), so does this
-server, by the delays set here; where AWS sends EventBridge events, they queue here for the tests
-to hand to the functions. Every request, control or AWS, first finishes the transitions that are
-due (see `endpoints`).
+Where AWS makes a caller wait (an endpoint or inference component being created, updated,
+deleted), so does this server, by the delays set here; where AWS sends EventBridge events, they
+queue here for the tests to hand to the functions. Every request, control or AWS, first finishes
+the transitions that are due (see `endpoints` and `components`).
 """
 
 import json
@@ -24,7 +26,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from werkzeug.wrappers import Request, Response
 
-from . import autoscaling, definitions, endpoint_policy, endpoints, metrics, shared
+from . import autoscaling, components, definitions, endpoint_policy, endpoints, metrics, shared
 
 _PREFIX = "/_sagetide/"
 
@@ -66,7 +68,8 @@ def _metric_status(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pending(_: dict[str, Any]) -> dict[str, Any]:
-    return {"pending": endpoints.pending()}
+    changing = endpoints.pending() + components.pending()
+    return {"pending": sorted(changing, key=lambda p: p["due_in"])}
 
 
 def _take_events(_: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +94,7 @@ def _answer(request: Request) -> Response:
         if not isinstance(body, dict):
             raise _BadRequest("the body must be a JSON object")
         with shared.LOCK:
-            endpoints.advance()
+            _advance()
             return _json(route(body))
     except (_BadRequest, ValueError) as e:
         return _json({"error": str(e)}, 400)
@@ -101,8 +104,15 @@ def _json(answer: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(answer), status=status, mimetype="application/json")
 
 
+def _advance() -> None:
+    """Finishes the transitions that are due: the endpoints', then the inference components'."""
+    endpoints.advance()
+    components.advance()
+
+
 def forget_everything() -> None:
-    """What moto's reset does to moto, for the state kept here; the timing stays."""
+    """What moto's reset does to moto, for the state kept here; the timing stays. (The inference
+    components are kept on moto's backends, which the reset empties.)"""
     endpoints.reset()
     endpoint_policy.reset()
     definitions.reset()
@@ -120,7 +130,7 @@ def install() -> None:
         if path.startswith(_PREFIX):
             return _answer(Request(environ))(environ, start_response)
         with shared.LOCK:
-            endpoints.advance()
+            _advance()
         if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
             with shared.LOCK:
                 answer = dispatch(self, environ, start_response)

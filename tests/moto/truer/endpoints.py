@@ -4,7 +4,8 @@ https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.h
   "Creating: CreateEndpoint is executing." "Deleting: DeleteEndpoint is executing." "Failed:
   Endpoint could not be created, updated, or re-scaled. Use the FailureReason value returned by
   DescribeEndpoint for information about the failure. DeleteEndpoint is the only operation that
-  can be performed on a failed endpoint."
+  can be performed on a failed endpoint." AsyncInferenceConfig: "Returns the description of an
+  endpoint configuration created using the CreateEndpointConfig API."
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html
   "The endpoint name must be unique within an Amazon Web Services Region in your Amazon Web
   Services account."
@@ -22,9 +23,9 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventb
 
 moto makes an endpoint InService the moment it is asked, replaces an endpoint whose name exists,
 deletes at once, and applies UpdateEndpointWeightsAndCapacities at once (setting an omitted
-DesiredWeight or DesiredInstanceCount to null), and gives a variant created without a weight
-none. Here CreateEndpoint of an existing name is
-refused as AWS refuses it (a retried call whose first answer was lost must meet AWS's answer),
+DesiredWeight or DesiredInstanceCount to null), gives a variant created without a weight
+none, and keeps no AsyncInferenceConfig on an endpoint. Here CreateEndpoint of an existing name
+is refused as AWS refuses it (a retried call whose first answer was lost must meet AWS's answer),
 each change takes the delay set through the control API, and transitions are applied lazily:
 `advance` runs before every request, under `shared.LOCK`. An endpoint that is being created
 fails, as AWS's does, when a model it hosts is gone by the time it would be in service or when
@@ -141,7 +142,7 @@ def advance() -> None:
 def _finish(backend: SageMakerModelBackend, endpoint: FakeEndpoint, done: _Pending) -> None:
     match endpoint.endpoint_status:
         case "Creating":
-            endpoint.failure_reason = _failure(backend, done.variants)
+            endpoint.failure_reason = failure(backend, done.variants)
             _enter(endpoint, "Failed" if endpoint.failure_reason else "InService")
         case "Updating":
             for variant in endpoint.production_variants:
@@ -157,8 +158,9 @@ def _finish(backend: SageMakerModelBackend, endpoint: FakeEndpoint, done: _Pendi
             endpoint_policy.forget(endpoint.arn)
 
 
-def _failure(backend: SageMakerModelBackend, variants: list[dict[str, Any]]) -> str | None:
-    """Why an endpoint built from `variants` cannot come into service now, if it cannot."""
+def failure(backend: SageMakerModelBackend, variants: list[dict[str, Any]]) -> str | None:
+    """Why an endpoint (or inference component) built from `variants` cannot come into service
+    now, if it cannot."""
     for variant in variants:
         model = variant.get("ModelName")
         if model is not None and model not in backend._models:
@@ -232,6 +234,9 @@ def create_endpoint(
     if shadows:
         # moto knows no shadow variants; DescribeEndpoint and Search summarise them as AWS does.
         endpoint.shadow_production_variants = endpoint._process_production_variants(shadows)
+    # moto keeps no AsyncInferenceConfig on an endpoint; DescribeEndpoint answers it as AWS does,
+    # and Application Auto Scaling lets only such an endpoint's variants scale in to 0 instances.
+    endpoint.async_inference_config = config.get("AsyncInferenceConfig")
     self.endpoints[endpoint_name] = endpoint
     _enter(endpoint, "Creating", _Pending.after(shared.TIMING.creating, variants + shadows))
     return endpoint

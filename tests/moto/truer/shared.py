@@ -1,4 +1,5 @@
-"""What the emulations share: one lock, the transition delays, and a walk over moto's backends.
+"""What the emulations share: one lock, the transition delays, a walk over moto's backends, and
+where the inference components are kept.
 
 moto server answers on many threads (werkzeug's `threaded=True`) and moto itself takes no lock
 around its backends. The emulations here change several services at once (an endpoint that
@@ -68,3 +69,9 @@ def find_endpoint(backend: SageMakerModelBackend, name: str) -> FakeEndpoint:
         arn = FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name)
         raise ValidationError(message=f"Could not find endpoint '{arn}'.")  # as DescribeEndpoint
     return endpoint
+
+
+def inference_components(backend: SageMakerModelBackend) -> dict[str, Any]:
+    """The inference components of `backend` by name (`components` makes and changes them): kept
+    on the backend, so that moto's reset forgets them with everything else."""
+    return vars(backend).setdefault("inference_components", {})
