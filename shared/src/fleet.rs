@@ -6,6 +6,7 @@ use jiff::Timestamp;
 
 use crate::capacity::Capacity;
 use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::resource::ScalableResource;
 use crate::snapshot::Suspended;
 use crate::tags::Tags;
 
@@ -85,13 +86,20 @@ pub struct Variant {
     pub instances: u32,
     /// Instances per type, for a variant with instance pools; empty for a single-type variant.
     pub pools: Vec<(String, u32)>,
-    /// A serverless variant has no instances to schedule: its capacity is provisioned
-    /// concurrency.
-    pub serverless: bool,
+    /// A serverless variant's concurrency; `None` for a variant with instances.
+    pub serverless: Option<Serverless>,
     /// The weight and instance count it was last asked to have (by its EndpointConfig, or
     /// later by UpdateEndpointWeightsAndCapacities); a new endpoint starts from its config's.
     pub desired_weight: Option<f32>,
     pub desired_instances: Option<u32>,
+}
+
+/// A serverless variant's concurrency, as SageMaker reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Serverless {
+    pub max_concurrency: u32,
+    /// Its provisioned concurrency, which Application Auto Scaling scales; `None` without.
+    pub provisioned: Option<u32>,
 }
 
 impl Endpoint {
@@ -110,11 +118,27 @@ impl Endpoint {
         })
     }
 
+    /// What Application Auto Scaling may scale of it: each variant's instance count, or a
+    /// serverless variant's provisioned concurrency (one without has nothing to scale).
+    pub fn scalable_resources(&self) -> impl Iterator<Item = ScalableResource> + '_ {
+        self.variants.iter().filter_map(|v| match v.serverless {
+            None => Some(ScalableResource::instances(&self.name, &v.name)),
+            Some(Serverless {
+                provisioned: Some(_),
+                ..
+            }) => Some(ScalableResource::ProvisionedConcurrency(VariantRef {
+                endpoint: self.name.clone(),
+                variant: v.name.clone(),
+            })),
+            Some(_) => None,
+        })
+    }
+
     /// Why sagetide cannot delete this endpoint and bring it back as it was, if it cannot.
     /// Deleting and re-creating a serverless variant, a shadow variant or an endpoint that
     /// hosts inference components loses state that a snapshot does not carry yet.
     pub fn why_not_sleepable(&self) -> Option<String> {
-        if let Some(v) = self.variants.iter().find(|v| v.serverless) {
+        if let Some(v) = self.variants.iter().find(|v| v.serverless.is_some()) {
             return Some(format!(
                 "variant {} is serverless: it costs nothing idle beyond its provisioned concurrency, \
                  and sagetide does not delete serverless endpoints",
@@ -140,6 +164,9 @@ pub struct ConfigFacts {
     /// A variant without a model serves inference components, which a re-created endpoint
     /// would not have.
     pub hosts_inference_components: bool,
+    /// An asynchronous endpoint's (`AsyncInferenceConfig`): its variants may scale to 0
+    /// instances, which a real-time variant cannot.
+    pub asynchronous: bool,
     /// The execution roles of its models, which a wake passes to SageMaker if it must create a
     /// deleted model again.
     pub model_roles: Vec<String>,
@@ -154,6 +181,7 @@ impl ConfigFacts {
         Self {
             kms_key_id: None,
             hosts_inference_components: false,
+            asynchronous: false,
             model_roles: Vec::new(),
             unreadable: Some(why),
         }
@@ -182,10 +210,10 @@ pub struct RunningAlarm {
     pub repoint: Option<String>,
 }
 
-/// A variant's Application Auto Scaling target (`sagemaker:variant:DesiredInstanceCount`).
+/// An Application Auto Scaling target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScalableTarget {
-    pub variant: VariantRef,
+    pub resource: ScalableResource,
     pub capacity: Capacity,
     pub suspended: Suspended,
 }
@@ -222,13 +250,25 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// The scalable target of the instances of `variant` of `endpoint`, nothing suspended.
+    pub fn target(endpoint: &str, variant: &str, capacity: Capacity) -> ScalableTarget {
+        ScalableTarget {
+            resource: ScalableResource::instances(
+                &EndpointName::new(endpoint).unwrap(),
+                &VariantName::new(variant).unwrap(),
+            ),
+            capacity,
+            suspended: Default::default(),
+        }
+    }
+
     /// A single-type, real-time variant with `instances` instances.
     pub fn variant(name: &str, instances: u32) -> Variant {
         Variant {
             name: VariantName::new(name).unwrap(),
             instances,
             pools: Vec::new(),
-            serverless: false,
+            serverless: None,
             desired_weight: Some(1.0),
             desired_instances: Some(instances),
         }

@@ -18,6 +18,7 @@ pub mod permissions;
 pub mod plan;
 pub mod pool;
 pub mod remediation;
+pub mod resource;
 pub mod schedule;
 pub mod snapshot;
 pub mod tags;

@@ -95,24 +95,6 @@ pub struct VariantRef {
     pub variant: VariantName,
 }
 
-impl VariantRef {
-    /// The Application Auto Scaling resource id of this variant.
-    pub fn resource_id(&self) -> String {
-        format!("endpoint/{}/variant/{}", self.endpoint, self.variant)
-    }
-
-    /// Reads an Application Auto Scaling resource id back; `None` for anything that is not a
-    /// SageMaker variant.
-    pub fn from_resource_id(resource_id: &str) -> Option<Self> {
-        let rest = resource_id.strip_prefix("endpoint/")?;
-        let (endpoint, variant) = rest.split_once("/variant/")?;
-        Some(Self {
-            endpoint: EndpointName::new(endpoint).ok()?,
-            variant: VariantName::new(variant).ok()?,
-        })
-    }
-}
-
 impl fmt::Display for VariantRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.endpoint, self.variant)
@@ -130,16 +112,5 @@ mod tests {
         assert!(EndpointName::new("-leading-dash").is_err());
         assert!(EndpointName::new("under_score").is_err());
         assert!(EndpointName::new("a".repeat(64)).is_err());
-    }
-
-    #[test]
-    fn resource_ids_round_trip() {
-        let v = VariantRef {
-            endpoint: EndpointName::new("ep").unwrap(),
-            variant: VariantName::new("AllTraffic").unwrap(),
-        };
-        assert_eq!(v.resource_id(), "endpoint/ep/variant/AllTraffic");
-        assert_eq!(VariantRef::from_resource_id(&v.resource_id()), Some(v));
-        assert_eq!(VariantRef::from_resource_id("service/cluster/svc"), None);
     }
 }

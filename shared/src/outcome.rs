@@ -18,6 +18,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed(_))
+    }
+
     /// The name used in logs and in the function's response.
     pub fn label(&self) -> &'static str {
         match self {
@@ -31,18 +35,9 @@ impl Outcome {
     }
 }
 
-impl Outcome {
-    pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Failed(_))
-    }
-}
-
 /// How many of `outcomes` failed.
 pub fn failures(outcomes: &[Outcome]) -> usize {
-    outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::Failed(_)))
-        .count()
+    outcomes.iter().filter(|o| o.is_failure()).count()
 }
 
 /// What one action did.

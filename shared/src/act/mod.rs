@@ -7,6 +7,8 @@ mod waker;
 
 pub use waker::WakerFunction;
 
+use std::collections::BTreeMap;
+
 use aws_config::SdkConfig;
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -16,7 +18,7 @@ use crate::config::Config;
 use crate::env::{Env, EnvError};
 use crate::idle;
 use crate::lifecycle::{Actor, Lifecycle, Operation, Step};
-use crate::names::VariantRef;
+use crate::names::{EndpointName, VariantRef};
 use crate::outcome::Report;
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
@@ -38,8 +40,12 @@ impl Executor {
     pub fn with_lifecycle(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         let lifecycle = Lifecycle::new(sdk, env)?;
         Ok(Self {
+            sagemaker: lifecycle.sagemaker.clone(),
+            autoscaling: lifecycle.autoscaling.clone(),
+            cloudwatch: lifecycle.cloudwatch.clone(),
             lifecycle: Some(lifecycle),
-            ..Self::new(sdk, env)
+            waker: None,
+            dry_run: env.dry_run,
         })
     }
 
@@ -80,7 +86,7 @@ impl Ran {
     pub fn reports(self) -> Vec<Report> {
         match self {
             Ran::Done(reports) => reports,
-            Ran::Late => Vec::new(),
+            Ran::Late => unreachable!("only a tick's batch is late"),
         }
     }
 }
@@ -90,8 +96,9 @@ impl Executor {
     /// one failure not stopping the others.
     pub async fn run(&self, batch: &Batch<'_>) -> Result<Ran, AwsError> {
         if self.dry_run {
-            let previews = batch.actions.iter().map(|p| self.preview(p, batch));
-            return Ok(Ran::Done(in_turn(previews).await));
+            return Ok(Ran::Done(
+                by_endpoint(batch.actions, |_, p| self.preview(p, batch)).await,
+            ));
         }
         if let Some(clock) = batch.tick_clock
             && !batch.actions.is_empty()
@@ -104,21 +111,22 @@ impl Executor {
             return Ok(Ran::Late);
         }
         let published = self.publish(batch.actions).await;
-        let reports = batch
-            .actions
-            .iter()
-            .map(|p| self.carry_out(p, batch, published.as_ref()));
-        Ok(Ran::Done(in_turn(reports).await))
+        Ok(Ran::Done(
+            by_endpoint(batch.actions, |i, p| {
+                self.carry_out(i, p, batch, &published)
+            })
+            .await,
+        ))
     }
 
     /// What `planned` would do: an endpoint's operation observed and decided, any other
     /// action as planned.
     async fn preview(&self, planned: &Planned, batch: &Batch<'_>) -> Report {
-        let step = match self.operation(planned, batch.config) {
-            _ if matches!(planned.action, Action::Wake { .. }) && self.waker.is_some() => {
+        let step = match (&planned.action, self.operation(planned, batch.config)) {
+            (Action::Wake { .. }, _) if self.waker.is_some() => {
                 Ok(Step::DryRun("the waker would be asked to wake it".into()))
             }
-            Some(Ok(operation)) => match &self.lifecycle {
+            (_, Some(Ok(operation))) => match &self.lifecycle {
                 Some(lifecycle) => {
                     lifecycle
                         .preview(&planned.endpoint, &operation, batch.actor)
@@ -126,17 +134,18 @@ impl Executor {
                 }
                 None => Err(no_lifecycle()),
             },
-            Some(Err(declined)) => Ok(declined),
-            None => Ok(Step::DryRun(planned.action.to_string())),
+            (_, Some(Err(declined))) => Ok(declined),
+            (_, None) => Ok(Step::DryRun(planned.action.to_string())),
         };
         report(planned, self.label(planned, batch.config), step, true)
     }
 
     async fn carry_out(
         &self,
+        index: usize,
         planned: &Planned,
         batch: &Batch<'_>,
-        published: Option<&Result<usize, AwsError>>,
+        published: &Published,
     ) -> Report {
         let (name, actor) = (&planned.endpoint, batch.actor);
         let step = match (&planned.action, &self.waker) {
@@ -149,11 +158,7 @@ impl Executor {
                     .map_or_else(Timestamp::now, Lifecycle::clock);
                 Ok(waker.wake_if_due(name, clock).await)
             }
-            (Action::Publish { .. }, _) => match published {
-                Some(Ok(_)) => Ok(Step::Applied(planned.action.to_string())),
-                Some(Err(e)) => Err(e.clone()),
-                None => Err(no_lifecycle()),
-            },
+            (Action::Publish { .. }, _) => published.of(index, planned),
             _ => match self.operation(planned, batch.config) {
                 Some(Ok(operation)) => match &self.lifecycle {
                     Some(lifecycle) => {
@@ -186,6 +191,13 @@ impl Executor {
             },
             Action::Restore => Operation::Restore,
             Action::RecoverWake => Operation::Recover,
+            Action::SetCapacity { .. }
+            | Action::RemoveOverride { .. }
+            | Action::RearmIdleAlarm
+            | Action::PutIdleAlarm { .. }
+            | Action::DeleteIdleAlarm
+            | Action::PutUtilizationPolicy { .. }
+            | Action::Publish { .. } => return None,
             Action::Remedy {
                 rule,
                 alarm,
@@ -207,7 +219,6 @@ impl Executor {
                     config,
                 }
             }
-            _ => return None,
         }))
     }
 
@@ -219,33 +230,36 @@ impl Executor {
         }
     }
 
-    /// The batch's datapoints, in as few PutMetricData calls as CloudWatch takes; `None` when
-    /// it has none.
-    async fn publish(&self, actions: &[Planned]) -> Option<Result<usize, AwsError>> {
-        let batches: Vec<&[(VariantRef, Timestamp, f64)]> = actions
-            .iter()
-            .filter_map(|p| match &p.action {
-                Action::Publish { points } => Some(points.as_slice()),
-                _ => None,
-            })
-            .collect();
-        if batches.is_empty() {
-            return None;
+    /// The batch's datapoints, in as few PutMetricData calls as CloudWatch takes.
+    async fn publish(&self, actions: &[Planned]) -> Published {
+        let mut points = Vec::new();
+        let mut ends = Vec::new();
+        for (index, planned) in actions.iter().enumerate() {
+            if let Action::Publish { points: its } = &planned.action {
+                points.extend_from_slice(its);
+                ends.push((index, points.len()));
+            }
         }
-        let points = batches.concat();
-        Some(aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await)
+        if points.is_empty() {
+            return Published::default();
+        }
+        let (sent, result) =
+            aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await;
+        Published {
+            // An endpoint's datapoints are published once the call with its last one is.
+            ends: ends
+                .into_iter()
+                .map(|(index, end)| (index, if end <= sent { Ok(()) } else { result.clone() }))
+                .collect(),
+        }
     }
 
     /// Carries out an action of a single call.
     async fn apply(&self, planned: &Planned) -> Result<Step, AwsError> {
         let done = || Step::Applied(planned.action.to_string());
-        let variant = |variant| VariantRef {
-            endpoint: planned.endpoint.clone(),
-            variant,
-        };
         match &planned.action {
-            Action::SetCapacity { variant: v, to, .. } => {
-                aws::autoscaling::set_capacity(&self.autoscaling, &variant(v.clone()), *to).await?;
+            Action::SetCapacity { resource, to, .. } => {
+                aws::autoscaling::set_capacity(&self.autoscaling, resource, *to).await?;
             }
             Action::RemoveOverride { arn, value } => {
                 let removed = aws::sagemaker::remove_tag_if_unchanged(
@@ -263,12 +277,12 @@ impl Executor {
                 }
             }
             Action::PutUtilizationPolicy { variant: v, target } => {
-                aws::policies::put_fleet_utilization_policy(
-                    &self.autoscaling,
-                    &variant(v.clone()),
-                    *target,
-                )
-                .await?;
+                let variant = VariantRef {
+                    endpoint: planned.endpoint.clone(),
+                    variant: v.clone(),
+                };
+                aws::policies::put_fleet_utilization_policy(&self.autoscaling, &variant, *target)
+                    .await?;
             }
             Action::PutIdleAlarm { alarm, mark_first } => {
                 if *mark_first {
@@ -299,12 +313,49 @@ impl Executor {
     }
 }
 
-/// `work`, a few at a time, in order.
-async fn in_turn(work: impl Iterator<Item = impl Future<Output = Report>>) -> Vec<Report> {
-    futures::stream::iter(work)
-        .buffered(aws::CONCURRENCY)
+/// What became of each `Publish` action of a batch, by its index.
+#[derive(Default)]
+struct Published {
+    ends: BTreeMap<usize, Result<(), AwsError>>,
+}
+
+impl Published {
+    /// The step of the `Publish` action at `index`.
+    fn of(&self, index: usize, planned: &Planned) -> Result<Step, AwsError> {
+        match self.ends.get(&index) {
+            Some(Ok(())) => Ok(Step::Applied(planned.action.to_string())),
+            Some(Err(e)) => Err(e.clone()),
+            None => unreachable!("every Publish action of the batch is published"),
+        }
+    }
+}
+
+/// `run` on every action, in the actions' order: one endpoint's one after another (they share
+/// its lease and its records), different endpoints' a few at a time.
+async fn by_endpoint<'a, F, R>(actions: &'a [Planned], run: F) -> Vec<Report>
+where
+    F: Fn(usize, &'a Planned) -> R,
+    R: Future<Output = Report>,
+{
+    let mut groups: BTreeMap<&EndpointName, Vec<usize>> = BTreeMap::new();
+    for (index, planned) in actions.iter().enumerate() {
+        groups.entry(&planned.endpoint).or_default().push(index);
+    }
+    let run = &run;
+    let mut done: Vec<(usize, Report)> = futures::stream::iter(groups.into_values())
+        .map(|indices| async move {
+            let mut reports = Vec::new();
+            for index in indices {
+                reports.push((index, run(index, &actions[index]).await));
+            }
+            reports
+        })
+        .buffer_unordered(aws::CONCURRENCY)
+        .flat_map(futures::stream::iter)
         .collect()
-        .await
+        .await;
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, report)| report).collect()
 }
 
 /// The action's report, logged.
@@ -318,11 +369,13 @@ fn report(
     let (endpoint, reason) = (planned.endpoint.as_str(), planned.reason.as_str());
     let label = outcome.label();
     if outcome.is_failure() {
+        let planned = planned.action.to_string();
         tracing::error!(
             endpoint,
             action,
             reason,
-            detail,
+            planned,
+            error = detail,
             outcome = label,
             "action failed"
         );

@@ -1,11 +1,13 @@
+use std::collections::BTreeMap;
+
 use aws_sdk_applicationautoscaling::Client;
-use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
+use aws_sdk_applicationautoscaling::types::{ServiceNamespace, SuspendedState};
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::AwsError;
 use crate::capacity::Capacity;
 use crate::fleet::ScalableTarget;
-use crate::names::VariantRef;
+use crate::resource::ScalableResource;
 use crate::snapshot::Suspended;
 use crate::tags::Tags;
 
@@ -13,15 +15,24 @@ use crate::tags::Tags;
 const RESOURCE_IDS_PER_CALL: usize = 50;
 const DESCRIBE: &str = "application-autoscaling:DescribeScalableTargets";
 
-const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
-
-/// The scalable targets of `variants` that exist, ⌈variants/50⌉ calls (more only if a page of
-/// results is cut).
-pub async fn variant_targets(
+/// The scalable targets of `resources` that exist, ⌈resources/50⌉ calls per scalable dimension
+/// (more only if a page of results is cut).
+pub async fn targets(
     client: &Client,
-    variants: &[VariantRef],
+    resources: &[ScalableResource],
 ) -> Result<Vec<ScalableTarget>, AwsError> {
-    let batches: Vec<Vec<ScalableTarget>> = stream::iter(variants.chunks(RESOURCE_IDS_PER_CALL))
+    // DescribeScalableTargets takes one dimension a call.
+    let mut by_dimension: BTreeMap<String, Vec<ScalableResource>> = BTreeMap::new();
+    for resource in resources {
+        by_dimension
+            .entry(resource.dimension().as_str().to_owned())
+            .or_default()
+            .push(resource.clone());
+    }
+    let chunks = by_dimension
+        .values()
+        .flat_map(|same| same.chunks(RESOURCE_IDS_PER_CALL));
+    let batches: Vec<Vec<ScalableTarget>> = stream::iter(chunks)
         .map(|chunk| targets_of(client, chunk))
         .buffer_unordered(super::CONCURRENCY)
         .try_collect()
@@ -29,14 +40,15 @@ pub async fn variant_targets(
     Ok(batches.into_iter().flatten().collect())
 }
 
-/// The scalable targets of one batch of at most `RESOURCE_IDS_PER_CALL` variants.
+/// The scalable targets of one batch of at most `RESOURCE_IDS_PER_CALL` resources of one
+/// dimension.
 async fn targets_of(
     client: &Client,
-    variants: &[VariantRef],
+    resources: &[ScalableResource],
 ) -> Result<Vec<ScalableTarget>, AwsError> {
     let mut targets = Vec::new();
-    for t in describe(client, variants).await? {
-        let Some(variant) = VariantRef::from_resource_id(&t.resource_id) else {
+    for t in describe(client, resources).await? {
+        let Some(resource) = ScalableResource::parse(&t.resource_id, &t.scalable_dimension) else {
             continue;
         };
         let capacity = u32::try_from(t.min_capacity)
@@ -46,13 +58,13 @@ async fn targets_of(
             .ok_or_else(|| AwsError {
                 operation: DESCRIBE,
                 message: format!(
-                    "{variant} has an impossible capacity {}..{}",
+                    "{resource} has an impossible capacity {}..{}",
                     t.min_capacity, t.max_capacity
                 ),
                 refused: false,
             })?;
         targets.push(ScalableTarget {
-            variant,
+            resource,
             capacity,
             suspended: suspended_from(t.suspended_state.as_ref()),
         });
@@ -60,16 +72,25 @@ async fn targets_of(
     Ok(targets)
 }
 
-/// The SDK's scalable targets of at most `RESOURCE_IDS_PER_CALL` variants, every page.
+/// The SDK's scalable targets of at most `RESOURCE_IDS_PER_CALL` resources of one dimension,
+/// every page.
 pub(super) async fn describe(
     client: &Client,
-    variants: &[VariantRef],
+    resources: &[ScalableResource],
 ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalableTarget>, AwsError> {
+    let Some(first) = resources.first() else {
+        return Ok(Vec::new());
+    };
     let mut pages = client
         .describe_scalable_targets()
         .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(DIMENSION)
-        .set_resource_ids(Some(variants.iter().map(VariantRef::resource_id).collect()))
+        .scalable_dimension(first.dimension())
+        .set_resource_ids(Some(
+            resources
+                .iter()
+                .map(ScalableResource::resource_id)
+                .collect(),
+        ))
         .into_paginator()
         .send();
     let mut found = Vec::new();
@@ -80,43 +101,43 @@ pub(super) async fn describe(
     Ok(found)
 }
 
-/// Sets a variant's SuspendedState, leaving its capacity as it is.
+/// Sets a target's SuspendedState, leaving its capacity as it is.
 pub async fn set_suspended(
     client: &Client,
-    variant: &VariantRef,
+    resource: &ScalableResource,
     suspended: Suspended,
 ) -> Result<(), AwsError> {
-    register(client, variant, None, Some(suspended))
+    register(client, resource, None, Some(suspended))
         .await
         .map(drop)
 }
 
-/// Sets a variant's MinCapacity and MaxCapacity, registering the target if it has none. The
+/// Sets a target's MinCapacity and MaxCapacity, registering the target if it has none. The
 /// SuspendedState is left out of the call, which keeps whatever it is.
 pub async fn set_capacity(
     client: &Client,
-    variant: &VariantRef,
+    resource: &ScalableResource,
     capacity: Capacity,
 ) -> Result<(), AwsError> {
     let bounds = (capacity_arg(capacity.min()), capacity_arg(capacity.max()));
-    register(client, variant, Some(bounds), None)
+    register(client, resource, Some(bounds), None)
         .await
         .map(drop)
 }
 
-/// RegisterScalableTarget for a variant: what is left out (`None`) keeps its current value.
-/// Returns the target's ARN (which tags are set on).
+/// RegisterScalableTarget: what is left out (`None`) keeps its current value. Returns the
+/// target's ARN (which tags are set on).
 pub(super) async fn register(
     client: &Client,
-    variant: &VariantRef,
+    resource: &ScalableResource,
     bounds: Option<(i32, i32)>,
     suspended: Option<Suspended>,
 ) -> Result<Option<String>, AwsError> {
     let registered = client
         .register_scalable_target()
         .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(DIMENSION)
-        .resource_id(variant.resource_id())
+        .scalable_dimension(resource.dimension())
+        .resource_id(resource.resource_id())
         .set_min_capacity(bounds.map(|(min, _)| min))
         .set_max_capacity(bounds.map(|(_, max)| max))
         .set_suspended_state(suspended.map(suspended_to))

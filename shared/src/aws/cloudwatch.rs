@@ -102,17 +102,18 @@ pub async fn concurrency(
     Ok(out)
 }
 
-/// Publishes `FleetUtilization` datapoints (storage resolution 1 s), 1000 a call.
 /// How many PutMetricData calls publish `datapoints` datapoints.
 pub fn put_calls(datapoints: usize) -> usize {
     datapoints.div_ceil(DATUMS_PER_CALL)
 }
 
+/// Publishes `FleetUtilization` datapoints (storage resolution 1 s), 1000 a call, in order:
+/// how many were sent, and the error that stopped the rest.
 pub async fn put_fleet_utilization(
     client: &Client,
     datapoints: &[(VariantRef, Timestamp, f64)],
-) -> Result<usize, AwsError> {
-    let mut calls = 0;
+) -> (usize, Result<(), AwsError>) {
+    let mut sent = 0;
     for chunk in datapoints.chunks(DATUMS_PER_CALL) {
         let data = chunk.iter().map(|(variant, at, value)| {
             MetricDatum::builder()
@@ -124,16 +125,18 @@ pub async fn put_fleet_utilization(
                 .storage_resolution(1)
                 .build()
         });
-        client
+        let put = client
             .put_metric_data()
             .namespace(FLEET_UTILIZATION_NAMESPACE)
             .set_metric_data(Some(data.collect()))
             .send()
-            .await
-            .map_err(|e| AwsError::new("cloudwatch:PutMetricData", e))?;
-        calls += 1;
+            .await;
+        if let Err(e) = put {
+            return (sent, Err(AwsError::new("cloudwatch:PutMetricData", e)));
+        }
+        sent += chunk.len();
     }
-    Ok(calls)
+    (sent, Ok(()))
 }
 
 /// What CloudWatch knows of an endpoint's recent traffic (see [`activity`]).

@@ -53,6 +53,7 @@ pub async fn read(client: &Client, name: &str) -> Result<(Definitions, ConfigFac
     let mut facts = ConfigFacts {
         kms_key_id: config.kms_key_id().map(str::to_owned),
         hosts_inference_components,
+        asynchronous: config.async_inference_config().is_some(),
         model_roles: Vec::new(),
         unreadable: None,
     };

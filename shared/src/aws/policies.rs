@@ -2,13 +2,14 @@
 
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{
-    CustomizedMetricSpecification, MetricDimension, MetricStatistic, PolicyType, ScalableDimension,
-    ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
+    CustomizedMetricSpecification, MetricDimension, MetricStatistic, PolicyType, ServiceNamespace,
+    TargetTrackingScalingPolicyConfiguration,
 };
 
 use super::AwsError;
 use super::cloudwatch::{FLEET_UTILIZATION, FLEET_UTILIZATION_NAMESPACE};
 use crate::names::VariantRef;
+use crate::resource::ScalableResource;
 
 pub const POLICY_NAME: &str = "sagetide-fleet-utilization";
 /// Scale in slowly, out quickly: new instances take minutes to start.
@@ -31,7 +32,9 @@ pub async fn fleet_utilization_targets(
         let page =
             page.map_err(|e| AwsError::new("application-autoscaling:DescribeScalingPolicies", e))?;
         for policy in page.scaling_policies.unwrap_or_default() {
-            let Some(variant) = VariantRef::from_resource_id(&policy.resource_id) else {
+            let Some(ScalableResource::Instances(variant)) =
+                ScalableResource::parse(&policy.resource_id, &policy.scalable_dimension)
+            else {
                 continue;
             };
             if let Some(config) = policy.target_tracking_scaling_policy_configuration {
@@ -69,12 +72,13 @@ pub async fn put_fleet_utilization_policy(
         .scale_out_cooldown(SCALE_OUT_COOLDOWN)
         .build()
         .expect("target value is set");
+    let resource = ScalableResource::Instances(variant.clone());
     client
         .put_scaling_policy()
         .policy_name(POLICY_NAME)
         .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(variant.resource_id())
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .resource_id(resource.resource_id())
+        .scalable_dimension(resource.dimension())
         .policy_type(PolicyType::TargetTrackingScaling)
         .target_tracking_scaling_policy_configuration(config)
         .send()

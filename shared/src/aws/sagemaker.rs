@@ -7,7 +7,7 @@ use aws_sdk_sagemaker::types::{
 use jiff::{SignedDuration, Timestamp};
 
 use super::{AwsError, from_smithy};
-use crate::fleet::{Endpoint, Status, Variant};
+use crate::fleet::{Endpoint, Serverless, Status, Variant};
 use crate::names::{EndpointName, VariantName};
 use crate::snapshot::VariantSettings;
 
@@ -245,8 +245,15 @@ fn variant(summary: ProductionVariantSummary) -> Option<Variant> {
     Some(Variant {
         name: VariantName::new(summary.variant_name?).ok()?,
         instances: count(summary.current_instance_count),
-        serverless: summary.current_serverless_config.is_some()
-            || summary.desired_serverless_config.is_some(),
+        serverless: summary
+            .current_serverless_config
+            .or(summary.desired_serverless_config)
+            .map(|c| Serverless {
+                max_concurrency: count(c.max_concurrency),
+                provisioned: c
+                    .provisioned_concurrency
+                    .and_then(|n| u32::try_from(n).ok()),
+            }),
         desired_weight: summary.desired_weight.or(summary.current_weight),
         desired_instances: summary
             .desired_instance_count

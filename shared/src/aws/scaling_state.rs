@@ -1,47 +1,45 @@
-//! A variant's whole Application Auto Scaling state: read in full for a snapshot, written back in
+//! A scalable target's whole Application Auto Scaling state: read in full for a snapshot, written back in
 //! full on restore. Every field the API returns for SageMaker targets is carried both ways.
 
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types as aas;
-use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
 use super::autoscaling::{describe, register, suspended_from, tag_target, target_tags};
 use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::{PolicyFacts, RunningAlarm};
-use crate::names::VariantRef;
+use crate::resource::ScalableResource;
 use crate::snapshot::{
     AlarmLink, CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
     PredefinedMetric, ScheduledAction, Step, StepScaling, TargetSnapshot, TargetTracking,
 };
 use crate::tags::Tags;
 
-const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
-
-/// A scaling policy of a variant's target as Application Auto Scaling describes it, and, for a
-/// step policy, the alarms that run it, each with its ARN where CloudWatch gave one.
+/// A scaling policy of a target as Application Auto Scaling describes it, and, for a step
+/// policy, the alarms that run it, each with its ARN where CloudWatch gave one.
 pub struct DescribedPolicy {
-    variant: VariantRef,
+    resource: ScalableResource,
     policy: aas::ScalingPolicy,
     alarms: Vec<(AlarmLink, Option<String>)>,
 }
 
-/// Every scaling policy of `variants`: one DescribeScalingPolicies per variant, and one
+/// Every scaling policy of `resources`: one DescribeScalingPolicies per resource, and one
 /// DescribeAlarms per step policy (the alarms that invoke it). A sleep judges them
 /// ([`policy_facts`]) and keeps them ([`read`]) from this one reading.
 pub async fn describe_policies(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
-    variants: &[VariantRef],
+    resources: &[ScalableResource],
 ) -> Result<Vec<DescribedPolicy>, AwsError> {
     let mut out = Vec::new();
-    for variant in variants {
+    for resource in resources {
         let mut pages = client
             .describe_scaling_policies()
             .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
-            .resource_id(variant.resource_id())
+            .scalable_dimension(resource.dimension())
+            .resource_id(resource.resource_id())
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -55,7 +53,7 @@ pub async fn describe_policies(
                     Vec::new()
                 };
                 out.push(DescribedPolicy {
-                    variant: variant.clone(),
+                    resource: resource.clone(),
                     policy,
                     alarms,
                 });
@@ -90,7 +88,7 @@ pub async fn policy_facts(
             });
         }
         out.push(PolicyFacts {
-            variant: d.variant.variant.clone(),
+            variant: d.resource.variant().variant.clone(),
             name: d.policy.policy_name.clone(),
             kind: d.policy.policy_type.as_str().to_owned(),
             alarms,
@@ -99,20 +97,20 @@ pub async fn policy_facts(
     Ok(out)
 }
 
-/// The scalable target of each of `variants` that has one, with its tags, its `described`
+/// The scalable target of each of `resources` that has one, with its tags, its `described`
 /// policies and its scheduled actions: one DescribeScalableTargets, then one
 /// ListTagsForResource and one DescribeScheduledActions per target. A policy sagetide could not
 /// re-create is an error, so nothing is deleted that could not come back (a sleep asks
 /// [`crate::plan::sleepable::policy_blocker`] first, and declines).
 pub async fn read(
     client: &Client,
-    variants: &[VariantRef],
+    resources: &[ScalableResource],
     described: &[DescribedPolicy],
 ) -> Result<Vec<TargetSnapshot>, AwsError> {
-    let found = describe(client, variants).await?;
+    let found = describe(client, resources).await?;
     let mut targets = Vec::new();
-    for variant in variants {
-        let resource_id = variant.resource_id();
+    for resource in resources {
+        let resource_id = resource.resource_id();
         let Some(target) = found.iter().find(|t| t.resource_id == resource_id) else {
             continue;
         };
@@ -122,17 +120,17 @@ pub async fn read(
         };
         let policies = described
             .iter()
-            .filter(|d| &d.variant == variant)
+            .filter(|d| &d.resource == resource)
             .map(kept_policy)
             .collect::<Result<_, _>>()?;
         targets.push(TargetSnapshot {
-            variant: variant.variant.clone(),
+            variant: resource.variant().variant.clone(),
             min: target.min_capacity,
             max: target.max_capacity,
             suspended: suspended_from(target.suspended_state.as_ref()),
             tags,
             policies,
-            scheduled_actions: scheduled_actions(client, &resource_id).await?,
+            scheduled_actions: scheduled_actions(client, resource).await?,
         });
     }
     Ok(targets)
@@ -152,7 +150,7 @@ fn kept_policy(d: &DescribedPolicy) -> Result<Policy, AwsError> {
                 operation: "application-autoscaling:DescribeScalingPolicies",
                 message: format!(
                     "{}: policy {:?} has type {}, which sagetide cannot re-create; nothing deleted",
-                    d.variant,
+                    d.resource,
                     policy.policy_name,
                     policy.policy_type.as_str()
                 ),
@@ -169,14 +167,14 @@ fn kept_policy(d: &DescribedPolicy) -> Result<Policy, AwsError> {
 
 async fn scheduled_actions(
     client: &Client,
-    resource_id: &str,
+    resource: &ScalableResource,
 ) -> Result<Vec<ScheduledAction>, AwsError> {
     const OP: &str = "application-autoscaling:DescribeScheduledActions";
     let mut pages = client
         .describe_scheduled_actions()
         .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(DIMENSION)
-        .resource_id(resource_id)
+        .scalable_dimension(resource.dimension())
+        .resource_id(resource.resource_id())
         .into_paginator()
         .send();
     let mut out = Vec::new();
@@ -239,15 +237,15 @@ impl Restored {
 pub async fn write(
     client: &Client,
     cloudwatch: &aws_sdk_cloudwatch::Client,
-    variant: &VariantRef,
+    resource: &ScalableResource,
     target: &TargetSnapshot,
     now: Timestamp,
     restored: &mut Restored,
 ) {
-    let resource_id = variant.resource_id();
+    let resource_id = resource.resource_id();
     let registered = register(
         client,
-        variant,
+        resource,
         Some((target.min, target.max)),
         Some(target.suspended),
     )
@@ -255,7 +253,7 @@ pub async fn write(
     let arn = match registered {
         Ok(arn) => arn,
         Err(e) => {
-            restored.item(format!("scalable target {variant}"), Err(e));
+            restored.item(format!("scalable target {resource}"), Err(e));
             return;
         }
     };
@@ -265,18 +263,18 @@ pub async fn write(
             Some(arn) => tag_target(client, arn, &target.tags).await,
             None => Err(AwsError {
                 operation: "application-autoscaling:RegisterScalableTarget",
-                message: format!("{variant}: no target ARN to put its tags on"),
+                message: format!("{resource}: no target ARN to put its tags on"),
                 refused: false,
             }),
         };
-        restored.item(format!("tags of {variant}"), tagged);
+        restored.item(format!("tags of {resource}"), tagged);
     }
     for policy in &target.policies {
         let put = client
             .put_scaling_policy()
             .policy_name(&policy.name)
             .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
+            .scalable_dimension(resource.dimension())
             .resource_id(&resource_id);
         let put = match &policy.configuration {
             PolicyConfiguration::TargetTracking(c) => put
@@ -286,7 +284,7 @@ pub async fn write(
                 .policy_type(aas::PolicyType::StepScaling)
                 .step_scaling_policy_configuration(to_step_scaling(c)),
         };
-        let what = format!("policy {} of {variant}", policy.name);
+        let what = format!("policy {} of {resource}", policy.name);
         let arn = match put.send().await {
             Ok(put) => put.policy_arn,
             Err(e) => {
@@ -328,7 +326,7 @@ pub async fn write(
         }
     }
     for action in &target.scheduled_actions {
-        let what = format!("scheduled action {} of {variant}", action.name);
+        let what = format!("scheduled action {} of {resource}", action.name);
         if let Some(why) = action.never_again(now) {
             restored.left_out.push(format!("{what}: {why}"));
             continue;
@@ -336,7 +334,7 @@ pub async fn write(
         let put = client
             .put_scheduled_action()
             .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(DIMENSION)
+            .scalable_dimension(resource.dimension())
             .resource_id(&resource_id)
             .scheduled_action_name(&action.name)
             .schedule(&action.schedule)

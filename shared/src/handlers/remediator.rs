@@ -14,8 +14,7 @@ use crate::error::HandlerError;
 use crate::events::{AlarmState, AlarmStateChange};
 use crate::lifecycle::Actor;
 use crate::outcome::{Outcome, Report};
-use crate::plan::Planned;
-use crate::remediation;
+use crate::plan::{self, Planned};
 
 pub struct Remediator {
     config: ConfigSource,
@@ -76,27 +75,35 @@ impl Remediator {
             ));
         }
         let actor = Actor { who: &who, now };
-        let (planned, unplanned): (Vec<_>, Vec<_>) = remediation::plan(&rules, &change)
-            .into_iter()
-            .partition(Result::is_ok);
-        let planned: Vec<Planned> = planned.into_iter().flatten().collect();
+        let plan = plan::remediation::plan(&rules, &change);
+        let planned: Vec<Planned> = plan
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .cloned()
+            .collect();
         let batch = Batch {
             actions: &planned,
             actor,
             config: &config,
             tick_clock: None,
         };
-        let mut reports = self.executor.run(&batch).await?.reports();
-        for why in unplanned.into_iter().filter_map(Result::err) {
-            tracing::error!(alarm = %change.alarm, why, "no endpoint to remediate");
-            reports.push(Report {
-                endpoint: String::new(),
-                action: "remediate",
-                reason: format!("alarm {}", change.alarm),
-                outcome: Outcome::Declined,
-                detail: why,
-            });
-        }
+        let mut ran = self.executor.run(&batch).await?.reports().into_iter();
+        let reports = plan
+            .into_iter()
+            .map(|p| match p {
+                Ok(_) => ran.next().expect("a report per planned action"),
+                Err(unplanned) => {
+                    tracing::error!(rule = %unplanned.rule, alarm = %change.alarm, why = unplanned.why, "no endpoint to remediate");
+                    Report {
+                        endpoint: String::new(),
+                        action: "remediate",
+                        reason: format!("rule {}", unplanned.rule),
+                        outcome: Outcome::Declined,
+                        detail: unplanned.why,
+                    }
+                }
+            })
+            .collect();
         Response::finish(reports)
     }
 

@@ -1,7 +1,7 @@
 //! The `scheduler` function: each tick makes every scheduled endpoint's capacity match its
 //! schedule for *now*.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use aws_config::SdkConfig;
 use futures::StreamExt;
@@ -20,7 +20,7 @@ use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
 use crate::fleet::{ConfigFacts, Endpoint};
 use crate::lifecycle::{Actor, Lifecycle};
-use crate::names::{EndpointName, VariantRef};
+use crate::names::EndpointName;
 use crate::outcome::{self, Outcome};
 use crate::permissions::Allowed;
 use crate::plan::scheduler::Observed;
@@ -94,22 +94,38 @@ impl Scheduler {
             .expect("the scheduler always has a lifecycle")
     }
 
-    /// The endpoints `plan` would put to sleep (or re-arm the idle alarm of) that could not
-    /// come back, and why: by their EndpointConfig's facts (kept for the container's life, as
-    /// EndpointConfigs cannot change) and by their scaling policies (read at each tick that
-    /// plans such a sleep, as policies and alarm tags change). What cannot be read is left to
-    /// the sleep's own check, which reads them again before it deletes anything.
-    async fn blocked(&self, plan: &Plan, endpoints: &[Endpoint]) -> BTreeMap<EndpointName, String> {
-        let mut blocked = {
+    /// `plan` without what its endpoints' facts refuse: zero minimums of real-time variants
+    /// ([`plan::scheduler::vet_zero_minimums`]) and sleeps that could not come back
+    /// ([`plan::scheduler::vet`]). EndpointConfigs' facts are kept for the container's life,
+    /// as EndpointConfigs cannot change.
+    async fn vetted(&self, plan: Plan, endpoints: &[Endpoint]) -> Plan {
+        let (plan, blocked) = {
             let mut facts = self.config_facts.lock().await;
-            let configs = plan::scheduler::configs_to_vet(plan, endpoints);
+            let configs = plan::scheduler::configs_to_vet(&plan, endpoints);
             if let Err(e) =
                 aws::definitions::learn_facts(&self.executor.sagemaker, configs, &mut facts).await
             {
-                tracing::warn!(error = %e, "EndpointConfigs not read; their sleeps are left to the sleep's own check");
+                tracing::warn!(error = %e, "EndpointConfigs not read; the sleeps and zero minimums of their endpoints wait for them");
             }
-            plan::scheduler::config_blocked(endpoints, &facts, &self.allowed)
+            let plan = plan::scheduler::vet_zero_minimums(plan, endpoints, &facts);
+            let blocked = plan::scheduler::config_blocked(endpoints, &facts, &self.allowed);
+            (plan, blocked)
         };
+        let blocked = self.blocked(&plan, endpoints, blocked).await;
+        plan::scheduler::vet(plan, &blocked)
+    }
+
+    /// The endpoints `plan` would put to sleep (or re-arm the idle alarm of) that could not
+    /// come back, and why: those `blocked` by their EndpointConfig, and those blocked by their
+    /// scaling policies (read at each tick that plans such a sleep, as policies and alarm tags
+    /// change). What cannot be read is left to the sleep's own check, which reads them again
+    /// before it deletes anything.
+    async fn blocked(
+        &self,
+        plan: &Plan,
+        endpoints: &[Endpoint],
+        mut blocked: BTreeMap<EndpointName, String>,
+    ) -> BTreeMap<EndpointName, String> {
         let (autoscaling, cloudwatch) = (&self.executor.autoscaling, &self.lifecycle().cloudwatch);
         let unknown: Vec<&Endpoint> = plan::scheduler::to_vet(plan, endpoints)
             .into_iter()
@@ -117,10 +133,10 @@ impl Scheduler {
             .collect();
         let read: Vec<(EndpointName, Result<_, _>)> = futures::stream::iter(unknown)
             .map(|e| async move {
-                let variants: Vec<VariantRef> = e.variant_refs().collect();
+                let resources: Vec<_> = e.scalable_resources().collect();
                 let facts = async {
                     let described =
-                        aws::scaling_state::describe_policies(autoscaling, cloudwatch, &variants)
+                        aws::scaling_state::describe_policies(autoscaling, cloudwatch, &resources)
                             .await?;
                     aws::scaling_state::policy_facts(cloudwatch, &described).await
                 };
@@ -159,10 +175,10 @@ impl Scheduler {
             &[tags::SCHEDULE, tags::IDLE_AFTER],
         )
         .await?;
-        let variants: Vec<VariantRef> = endpoints
+        let resources: Vec<_> = endpoints
             .iter()
             .filter(|e| e.tag(tags::SCHEDULE).is_some())
-            .flat_map(Endpoint::variant_refs)
+            .flat_map(Endpoint::scalable_resources)
             .collect();
         // Idle alarms are listed where an endpoint wants one, or where the table marks that
         // some were made (so that those of endpoints that lost the tag are deleted); a fleet
@@ -170,7 +186,7 @@ impl Scheduler {
         let wants_idle_alarm = endpoints.iter().any(|e| e.tag(tags::IDLE_AFTER).is_some());
         let cloudwatch = &self.lifecycle().cloudwatch;
         let (targets, open, listed) = tokio::try_join!(
-            aws::autoscaling::variant_targets(&self.executor.autoscaling, &variants),
+            aws::autoscaling::targets(&self.executor.autoscaling, &resources),
             self.lifecycle().table.open(),
             async {
                 if wants_idle_alarm {
@@ -187,24 +203,11 @@ impl Scheduler {
         };
         let (sleeping, remediations) = (open.sleeping, open.remediations);
 
-        // Alarms whose state decides something: the wake alarms of sleeping endpoints and the
-        // alarms of remedies in force.
-        let watched: BTreeSet<String> = sleeping
-            .iter()
-            .filter_map(|s| s.snapshot.wake_alarm().map(str::to_owned))
-            .chain(remediations.iter().flat_map(|r| {
-                r.record
-                    .triggers
-                    .values()
-                    .filter(|t| t.firing)
-                    .map(|t| t.alarm.clone())
-            }))
-            .collect();
+        let watched = plan::scheduler::watched_alarms(&sleeping, &remediations);
         let alarms = if watched.is_empty() {
             BTreeMap::new()
         } else {
-            let names: Vec<String> = watched.into_iter().collect();
-            aws::cloudwatch::states(&self.lifecycle().cloudwatch, &names).await?
+            aws::cloudwatch::states(&self.executor.cloudwatch, &watched).await?
         };
         let observed = Observed {
             endpoints: &endpoints,
@@ -216,8 +219,7 @@ impl Scheduler {
             remediations: &remediations,
         };
         let plan = plan::scheduler::plan(&observed, &config, now);
-        let blocked = self.blocked(&plan, &endpoints).await;
-        let plan = plan::scheduler::vet(plan, &blocked);
+        let plan = self.vetted(plan, &endpoints).await;
         let planned = plan.skipped.len();
         let mut plan = plan::scheduler::limit_sleeps(plan, self.sleeps_per_tick);
         if plan.skipped.len() > planned {

@@ -1,7 +1,7 @@
 //! Sleep, wake, restore and remedies of one endpoint, each in two halves: `prepare` observes it
-//! and asks `decide` what to do (no writes), `carry_out` does it. The executor (`act`) runs
-//! both under the endpoint's lease so that racing functions give one effective action, or, in a
-//! dry run, only the first.
+//! and asks `decide` what to do (no writes), then the work is done. [`Lifecycle::carry_out`]
+//! runs both under the endpoint's lease, so that racing functions give one effective action;
+//! [`Lifecycle::preview`], which the executor (`act`) calls in a dry run, only the first.
 //!
 //! The order of the calls is what keeps everything recoverable. Sleep: snapshot written
 //! (phase `sleeping`) → read back and compared → endpoint deleted → phase `asleep`. Wake:
@@ -85,8 +85,8 @@ impl Lifecycle {
         })
     }
 
-    /// Carries `operation` out on `name` holding its lease, and writes the result to the
-    /// history.
+    /// Carries `operation` out on `name` holding its lease (the executor writes the result to
+    /// the history). An idle alarm's sleep that did not happen is asked for again.
     pub async fn carry_out(
         &self,
         name: &EndpointName,
@@ -244,9 +244,7 @@ impl Work {
                 "its settings, scalable targets and policies would be restored from its snapshot"
                     .into(),
             ),
-            Work::Recover(_) => {
-                Step::DryRun("its failed wake would be recorded and dealt with".into())
-            }
+            Work::Recover(_) => Step::DryRun("its failed wake would be dealt with".into()),
             Work::Remedy(work) => work.preview(),
         }
     }

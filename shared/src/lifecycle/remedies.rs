@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::{self, AwsError};
 use crate::config::Config;
-use crate::names::{EndpointName, VariantRef};
+use crate::names::EndpointName;
 use crate::plan::wanted::wanted;
 use crate::remediation::{self, Change, Decision, Observed, Write};
 use crate::schedule::Desired;
@@ -53,8 +53,8 @@ impl Lifecycle {
                 "it carries none of sagetide's tags, so sagetide leaves it alone".into(),
             ));
         }
-        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
-        let targets = aws::autoscaling::variant_targets(&self.autoscaling, &variants).await?;
+        let resources: Vec<_> = endpoint.scalable_resources().collect();
+        let targets = aws::autoscaling::targets(&self.autoscaling, &resources).await?;
         let instances: BTreeMap<_, _> = endpoint
             .variants
             .iter()
@@ -116,7 +116,7 @@ impl Lifecycle {
             return Ok(Step::Deferred("its record changed meanwhile".into()));
         }
         for write in &writes {
-            self.apply(name, write).await?;
+            self.apply(write).await?;
         }
         if !record_first && !unchanged && !self.store(name, &record, version, actor.now).await? {
             return Ok(Step::Deferred("its record changed meanwhile".into()));
@@ -142,17 +142,13 @@ impl Lifecycle {
             .is_some())
     }
 
-    async fn apply(&self, name: &EndpointName, write: &Write) -> Result<(), AwsError> {
-        let variant = |v: &crate::names::VariantName| VariantRef {
-            endpoint: name.clone(),
-            variant: v.clone(),
-        };
+    async fn apply(&self, write: &Write) -> Result<(), AwsError> {
         match write {
-            Write::Suspended { variant: v, to } => {
-                aws::autoscaling::set_suspended(&self.autoscaling, &variant(v), *to).await
+            Write::Suspended { resource, to } => {
+                aws::autoscaling::set_suspended(&self.autoscaling, resource, *to).await
             }
-            Write::Capacity { variant: v, to } => {
-                aws::autoscaling::set_capacity(&self.autoscaling, &variant(v), *to).await
+            Write::Capacity { resource, to } => {
+                aws::autoscaling::set_capacity(&self.autoscaling, resource, *to).await
             }
         }
     }

@@ -6,7 +6,8 @@ use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::scaling_state::Restored;
 use crate::aws::{self, AwsError};
 use crate::fleet::Endpoint;
-use crate::names::{EndpointName, VariantRef};
+use crate::names::EndpointName;
+use crate::resource::ScalableResource;
 use crate::snapshot::{Phase, SettingsUpdate, Snapshot, Stored, VariantSettings, WakeAttempt};
 
 /// A restore decided on: the snapshot and the endpoint it restores.
@@ -102,14 +103,10 @@ impl Lifecycle {
         }
         report_unapplied(&updates(snapshot, endpoint), &wake, &mut restored);
         for target in &snapshot.targets {
-            let variant = VariantRef {
-                endpoint: name.clone(),
-                variant: target.variant.clone(),
-            };
             aws::scaling_state::write(
                 &self.autoscaling,
                 &self.cloudwatch,
-                &variant,
+                &ScalableResource::instances(name, &target.variant),
                 target,
                 actor.now,
                 &mut restored,

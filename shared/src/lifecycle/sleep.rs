@@ -119,16 +119,16 @@ impl Lifecycle {
             return Ok(Err(why));
         }
         let (definitions, _) = read?;
-        let variants: Vec<VariantRef> = endpoint.variant_refs().collect();
+        let resources: Vec<_> = endpoint.scalable_resources().collect();
         let (autoscaling, cloudwatch) = (&self.autoscaling, &self.cloudwatch);
         let described =
-            aws::scaling_state::describe_policies(autoscaling, cloudwatch, &variants).await?;
+            aws::scaling_state::describe_policies(autoscaling, cloudwatch, &resources).await?;
         let facts = aws::scaling_state::policy_facts(cloudwatch, &described).await?;
         if let Some(why) = policy_blocker(&facts) {
             tracing::warn!(endpoint = %name, why, "not put to sleep: its scaling could not come back");
             return Ok(Err(why));
         }
-        let targets = aws::scaling_state::read(autoscaling, &variants, &described).await?;
+        let targets = aws::scaling_state::read(autoscaling, &resources, &described).await?;
         Ok(Ok(Taken {
             config,
             definitions,

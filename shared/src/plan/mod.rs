@@ -1,6 +1,7 @@
 //! Pure planners: (observed state, configuration, now) → the actions that make reality match.
 //! A plan is data: it can be printed, diffed, dry-run and tested without AWS.
 
+pub mod remediation;
 pub mod scheduler;
 pub mod sleepable;
 pub mod wanted;
@@ -13,15 +14,16 @@ use crate::capacity::Capacity;
 use crate::events::AlarmState;
 use crate::idle::IdleAlarm;
 use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::resource::ScalableResource;
 use crate::tags::WakeSource;
 
 pub use sleepable::SleepBy;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Give a variant's scalable target this min/max; `from: None` registers a new target.
+    /// Give a scalable target this min/max; `from: None` registers a new target.
     SetCapacity {
-        variant: VariantName,
+        resource: ScalableResource,
         from: Option<Capacity>,
         to: Capacity,
     },
@@ -96,15 +98,19 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::SetCapacity {
-                variant,
+                resource,
                 from: Some(from),
                 to,
-            } => write!(f, "set-capacity {variant} {from} -> {to}"),
+            } => write!(
+                f,
+                "set-capacity {} {from} -> {to}",
+                resource.within_endpoint()
+            ),
             Action::SetCapacity {
-                variant,
+                resource,
                 from: None,
                 to,
-            } => write!(f, "register-target {variant} {to}"),
+            } => write!(f, "register-target {} {to}", resource.within_endpoint()),
             Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
             Action::Sleep(_)
             | Action::Wake { .. }

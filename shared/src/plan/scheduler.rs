@@ -12,9 +12,10 @@ use crate::config::Config;
 use crate::events::AlarmState;
 use crate::fleet::{AlarmStatus, ConfigFacts, Endpoint, ScalableTarget, Status};
 use crate::idle::{ExistingAlarm, IdleAlarm};
-use crate::names::{EndpointName, VariantName};
+use crate::names::EndpointName;
 use crate::permissions::Allowed;
 use crate::remediation::{Record, StoredRecord};
+use crate::resource::ScalableResource;
 use crate::schedule::{Desired, Schedule};
 use crate::snapshot::{MANUAL_RETRIES, Phase, Stored};
 use crate::tags::{self, Override, WakeSource};
@@ -38,15 +39,33 @@ pub struct Observed<'a> {
     pub remediations: &'a [StoredRecord],
 }
 
+/// The alarms whose state decides something at a tick: the wake alarms of sleeping endpoints
+/// and the alarms of remedies in force.
+pub fn watched_alarms(sleeping: &[Stored], remediations: &[StoredRecord]) -> Vec<String> {
+    let watched: BTreeSet<String> = sleeping
+        .iter()
+        .filter_map(|s| s.snapshot.wake_alarm().map(str::to_owned))
+        .chain(remediations.iter().flat_map(|r| {
+            r.record
+                .triggers
+                .values()
+                .filter(|t| t.firing)
+                .map(|t| t.alarm.clone())
+        }))
+        .collect();
+    watched.into_iter().collect()
+}
+
 /// Plans one tick. Level-triggered: the plan only depends on what is observed now, so a missed
 /// or repeated tick changes nothing.
 pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
-    let mut current: BTreeMap<&EndpointName, BTreeMap<&VariantName, Capacity>> = BTreeMap::new();
+    let mut current: BTreeMap<&EndpointName, BTreeMap<&ScalableResource, Capacity>> =
+        BTreeMap::new();
     for t in observed.targets {
         current
-            .entry(&t.variant.endpoint)
+            .entry(t.resource.endpoint())
             .or_default()
-            .insert(&t.variant.variant, t.capacity);
+            .insert(&t.resource, t.capacity);
     }
     let sleeping: BTreeMap<&EndpointName, &Stored> = observed
         .sleeping
@@ -78,15 +97,17 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
             }),
         }
         if endpoint.tag(tags::SCHEDULE).is_some() {
-            plan.skipped.extend(endpoint.variants.iter().filter(|v| v.serverless).map(|v| {
-                Skipped {
-                    endpoint: endpoint.name.clone(),
-                    why: format!(
-                        "variant {} is serverless: its capacity is provisioned concurrency, which \
-                         the schedule does not set yet; the other variants follow it",
-                        v.name
-                    ),
-                }
+            let unprovisioned = endpoint
+                .variants
+                .iter()
+                .filter(|v| v.serverless.is_some_and(|s| s.provisioned.is_none()));
+            plan.skipped.extend(unprovisioned.map(|v| Skipped {
+                endpoint: endpoint.name.clone(),
+                why: format!(
+                    "variant {} is serverless without provisioned concurrency: it has nothing \
+                     to schedule (it costs nothing idle); the other variants follow the schedule",
+                    v.name
+                ),
             }));
         }
     }
@@ -127,12 +148,63 @@ pub fn to_vet<'a>(plan: &Plan, endpoints: &'a [Endpoint]) -> Vec<&'a Endpoint> {
         .collect()
 }
 
-/// The EndpointConfigs whose facts [`config_blocked`] needs.
+/// The EndpointConfigs whose facts [`config_blocked`] and [`vet_zero_minimums`] need.
 pub fn configs_to_vet<'a>(plan: &Plan, endpoints: &'a [Endpoint]) -> BTreeSet<&'a str> {
+    let zeroed: BTreeSet<&EndpointName> = plan
+        .actions
+        .iter()
+        .filter(|p| zeroes_instances(&p.action))
+        .map(|p| &p.endpoint)
+        .collect();
     to_vet(plan, endpoints)
         .into_iter()
+        .chain(endpoints.iter().filter(|e| zeroed.contains(&e.name)))
         .filter_map(|e| e.config_name.as_deref())
         .collect()
+}
+
+/// Whether `action` gives a variant a minimum of 0 instances.
+fn zeroes_instances(action: &Action) -> bool {
+    matches!(action, Action::SetCapacity { resource: ScalableResource::Instances(_), to, .. } if to.min() == 0)
+}
+
+/// `plan` without the actions of endpoints whose schedule gives a variant a minimum of 0
+/// instances that it may not have: only an asynchronous endpoint's variants scale in to 0
+/// (`facts` by config name say which are; where they could not be read, it waits).
+pub fn vet_zero_minimums(
+    mut plan: Plan,
+    endpoints: &[Endpoint],
+    facts: &HashMap<String, ConfigFacts>,
+) -> Plan {
+    let mut refused: BTreeMap<EndpointName, String> = BTreeMap::new();
+    for planned in plan.actions.iter().filter(|p| zeroes_instances(&p.action)) {
+        let Some(endpoint) = endpoints.iter().find(|e| e.name == planned.endpoint) else {
+            continue;
+        };
+        let known = endpoint.config_name.as_deref().and_then(|c| facts.get(c));
+        let why = match known {
+            Some(f) if f.asynchronous => continue,
+            Some(f) if f.unreadable.is_none() => format!(
+                "{}, but a real-time variant cannot have 0 instances (only an asynchronous \
+                 endpoint's can): to stop paying for it off-hours, give its schedule \
+                 `off_hours: sleep`; nothing of it is changed until then",
+                planned.reason
+            ),
+            _ => format!(
+                "{}, which only an asynchronous endpoint may have, and its EndpointConfig \
+                 could not be read to tell; it is looked at again at the next tick",
+                planned.reason
+            ),
+        };
+        refused.entry(planned.endpoint.clone()).or_insert(why);
+    }
+    plan.actions.retain(|p| !refused.contains_key(&p.endpoint));
+    plan.skipped.extend(
+        refused
+            .into_iter()
+            .map(|(endpoint, why)| Skipped { endpoint, why }),
+    );
+    plan
 }
 
 /// The endpoints of `endpoints` whose EndpointConfig the deployment could not bring back
@@ -223,8 +295,17 @@ fn plan_cleared_remedies(
             let alarm = trigger.alarm.as_str();
             let (since, reason) = match alarms.get(alarm) {
                 Some(a) if a.firing || a.since <= trigger.at => continue,
-                Some(a) => (a.since, format!("alarm {alarm} is OK since {}", a.since)),
-                None => (now, format!("alarm {alarm} no longer exists")),
+                Some(a) => (
+                    a.since,
+                    format!(
+                        "rule {}: alarm {alarm} is OK since {}",
+                        trigger.rule, a.since
+                    ),
+                ),
+                None => (
+                    now,
+                    format!("rule {}: alarm {alarm} no longer exists", trigger.rule),
+                ),
             };
             actions.push(Planned {
                 endpoint: stored.endpoint.clone(),
@@ -460,7 +541,7 @@ fn plan_idle_alarms(
 
 fn plan_endpoint(
     endpoint: &Endpoint,
-    targets: &BTreeMap<&VariantName, Capacity>,
+    targets: &BTreeMap<&ScalableResource, Capacity>,
     remediation: Option<&Record>,
     config: &Config,
     now: Timestamp,
@@ -499,19 +580,16 @@ fn plan_endpoint(
     let (desired, reason) = (wanted.desired, wanted.reason);
     match desired {
         Desired::Awake(to) => {
-            // A serverless variant has no instance count to set (see `plan`).
-            let variants: BTreeSet<&VariantName> = endpoint
-                .variants
-                .iter()
-                .filter(|v| !v.serverless)
-                .map(|v| &v.name)
-                .chain(targets.keys().copied())
+            let resources: BTreeSet<ScalableResource> = endpoint
+                .scalable_resources()
+                .chain(targets.keys().map(|r| (*r).clone()))
                 .collect();
-            for variant in variants {
-                let from = targets.get(variant).copied();
+            for resource in resources {
+                let from = targets.get(&resource).copied();
                 // A raise-min remedy in force holds the minimum up; the schedule's bounds
                 // still cap it, as the remediator does.
-                let (to, reason) = match remediation.and_then(|r| r.held_min(variant)) {
+                let held = remediation.and_then(|r| r.held_min(&resource.variant().variant));
+                let (to, reason) = match held {
                     Some(held) if held > to.min() => (
                         Capacity::new(held.min(to.max()), to.max()).expect("capped at max"),
                         format!("{reason}; minimum held at {held} by a raise-min remedy"),
@@ -519,14 +597,7 @@ fn plan_endpoint(
                     _ => (to, reason.clone()),
                 };
                 if from != Some(to) {
-                    planned(
-                        Action::SetCapacity {
-                            variant: variant.clone(),
-                            from,
-                            to,
-                        },
-                        &reason,
-                    );
+                    planned(Action::SetCapacity { resource, from, to }, &reason);
                 }
             }
         }

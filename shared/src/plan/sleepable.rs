@@ -261,6 +261,7 @@ mod tests {
         ConfigFacts {
             kms_key_id: kms.map(str::to_owned),
             hosts_inference_components: components,
+            asynchronous: false,
             model_roles: roles.iter().map(|r| r.to_string()).collect(),
             unreadable: None,
         }

@@ -15,55 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::capacity::Capacity;
 use crate::config::{Config, Remedy, Rule};
-use crate::events::{AlarmState, AlarmStateChange};
+use crate::events::AlarmState;
 use crate::fleet::ScalableTarget;
 use crate::names::{EndpointName, VariantName};
-use crate::plan::{Action, Planned};
+use crate::resource::ScalableResource;
 use crate::snapshot::Suspended;
-use crate::tags::WakeSource;
-
-/// What an alarm's change asks of each rule that answers it, in the rules' order: a remedy
-/// on the rule's endpoint (the rule's own, else the alarm metric's `EndpointName`), or for a
-/// `wake` rule a wake on ALARM and nothing otherwise. `Err` names a rule with no endpoint to
-/// act on.
-pub fn plan(rules: &[&Rule], change: &AlarmStateChange) -> Vec<Result<Planned, String>> {
-    rules
-        .iter()
-        .filter(|rule| rule.remedy != Remedy::Wake || change.state == AlarmState::Alarm)
-        .map(|rule| {
-            let Some(endpoint) = rule.endpoint.as_ref().or(change.endpoint.as_ref()) else {
-                return Err(format!(
-                    "alarm {} has no EndpointName dimension and rule {} names no endpoint",
-                    change.alarm, rule.name
-                ));
-            };
-            Ok(match rule.remedy {
-                // The rule authorizes the alarm; `sagetide:wake-on` must still allow alarms.
-                Remedy::Wake => Planned {
-                    endpoint: endpoint.clone(),
-                    action: Action::Wake {
-                        source: WakeSource::Alarm,
-                        alarm: None,
-                    },
-                    reason: format!("rule {}: alarm {} is in ALARM", rule.name, change.alarm),
-                },
-                remedy => Planned {
-                    endpoint: endpoint.clone(),
-                    action: Action::Remedy {
-                        rule: rule.name.clone(),
-                        alarm: change.alarm.clone(),
-                        state: change.state,
-                        at: change.at,
-                    },
-                    reason: format!(
-                        "rule {} ({remedy}): alarm {} is {:?} since {}",
-                        rule.name, change.alarm, change.state, change.at
-                    ),
-                },
-            })
-        })
-        .collect()
-}
 
 /// Identifies one (rule, alarm) pair within an endpoint's record.
 pub fn trigger_key(rule: &str, alarm: &str) -> String {
@@ -129,19 +85,30 @@ impl Record {
 /// A change to one variant's scalable target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
-    Suspended { variant: VariantName, to: Suspended },
-    Capacity { variant: VariantName, to: Capacity },
+    Suspended {
+        resource: ScalableResource,
+        to: Suspended,
+    },
+    Capacity {
+        resource: ScalableResource,
+        to: Capacity,
+    },
 }
 
 impl fmt::Display for Write {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Write::Suspended { variant, to } => write!(
+            Write::Suspended { resource, to } => write!(
                 f,
-                "{variant}: suspended in={} out={} scheduled={}",
-                to.dynamic_scaling_in, to.dynamic_scaling_out, to.scheduled_scaling
+                "{}: suspended in={} out={} scheduled={}",
+                resource.variant().variant,
+                to.dynamic_scaling_in,
+                to.dynamic_scaling_out,
+                to.scheduled_scaling
             ),
-            Write::Capacity { variant, to } => write!(f, "{variant}: capacity {to}"),
+            Write::Capacity { resource, to } => {
+                write!(f, "{}: capacity {to}", resource.variant().variant)
+            }
         }
     }
 }
@@ -219,11 +186,14 @@ pub fn decide(
                 let wanted = n.unwrap_or_else(|| {
                     observed
                         .instances
-                        .get(&t.variant.variant)
+                        .get(&t.resource.variant().variant)
                         .copied()
                         .unwrap_or(0)
                 });
-                (t.variant.variant.clone(), wanted.min(t.capacity.max()))
+                (
+                    t.resource.variant().variant.clone(),
+                    wanted.min(t.capacity.max()),
+                )
             })
             .collect(),
         _ => BTreeMap::new(),
@@ -246,9 +216,12 @@ pub fn decide(
     let mut baseline = record.baseline.clone().unwrap_or_default();
     if any_firing {
         for t in observed.targets {
-            if !baseline.iter().any(|b| b.variant == t.variant.variant) {
+            if !baseline
+                .iter()
+                .any(|b| b.variant == t.resource.variant().variant)
+            {
                 baseline.push(Baseline {
-                    variant: t.variant.variant.clone(),
+                    variant: t.resource.variant().variant.clone(),
                     suspended: t.suspended,
                     min: t.capacity.min(),
                 });
@@ -262,7 +235,7 @@ pub fn decide(
     let was_suspending = stored.is_some_and(suspending);
     let mut writes = Vec::new();
     for target in observed.targets {
-        let variant = &target.variant.variant;
+        let variant = &target.resource.variant().variant;
         let Some(base) = baseline.iter().find(|b| &b.variant == variant) else {
             continue;
         };
@@ -270,7 +243,7 @@ pub fn decide(
             let scale_in = suspend || base.suspended.dynamic_scaling_in;
             if target.suspended.dynamic_scaling_in != scale_in {
                 writes.push(Write::Suspended {
-                    variant: variant.clone(),
+                    resource: target.resource.clone(),
                     to: Suspended {
                         dynamic_scaling_in: scale_in,
                         ..target.suspended
@@ -292,7 +265,7 @@ pub fn decide(
         if min != target.capacity.min() {
             let to = Capacity::new(min, target.capacity.max()).expect("min is capped at max");
             writes.push(Write::Capacity {
-                variant: variant.clone(),
+                resource: target.resource.clone(),
                 to,
             });
         }

@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::AlarmPattern;
-use crate::names::VariantRef;
+use crate::fleet::fixtures;
 
 const DOC: &str = r#"
 remediation:
@@ -27,12 +27,8 @@ fn variant() -> VariantName {
 
 fn target(min: u32, max: u32, suspended: Suspended) -> ScalableTarget {
     ScalableTarget {
-        variant: VariantRef {
-            endpoint: EndpointName::new("chat").unwrap(),
-            variant: variant(),
-        },
-        capacity: Capacity::new(min, max).unwrap(),
         suspended,
+        ..fixtures::target("chat", variant().as_str(), Capacity::new(min, max).unwrap())
     }
 }
 
@@ -343,10 +339,7 @@ fn a_variant_that_appears_while_remedies_hold_joins_the_baseline() {
     let config = config();
     let mut record = None;
     let shadow = ScalableTarget {
-        variant: VariantRef {
-            endpoint: EndpointName::new("chat").unwrap(),
-            variant: VariantName::new("shadow").unwrap(),
-        },
+        resource: fixtures::target("chat", "shadow", Capacity::new(1, 1).unwrap()).resource,
         ..target(1, 4, OWNER)
     };
     let instances = BTreeMap::new();

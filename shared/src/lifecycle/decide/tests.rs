@@ -106,7 +106,10 @@ fn idle_means_no_invocations_no_request_in_flight_and_complete_data() {
 #[test]
 fn serverless_and_shadow_variants_are_not_slept_yet() {
     let mut serverless = endpoint(&[IDLE]);
-    serverless.variants[0].serverless = true;
+    serverless.variants[0].serverless = Some(crate::fleet::Serverless {
+        max_concurrency: 20,
+        provisioned: None,
+    });
     assert!(declined(idle(Some(&serverless), None, NIGHT)).contains("serverless"));
     let mut shadowed = endpoint(&[IDLE]);
     shadowed.shadow_variants = vec![crate::names::VariantName::new("shadow").unwrap()];

@@ -1,6 +1,7 @@
 use super::*;
-use crate::fleet::fixtures;
-use crate::names::VariantRef;
+use crate::fleet::{Serverless, fixtures};
+use crate::names::VariantName;
+use crate::plan::Action::SetCapacity;
 
 const DOC: &str = r#"
 schedules:
@@ -50,16 +51,7 @@ fn endpoint(name: &str, variants: &[&str], tags: &[(&str, &str)]) -> Endpoint {
     fixtures::endpoint(name, variants, tags)
 }
 
-fn target(endpoint: &str, variant: &str, capacity: Capacity) -> ScalableTarget {
-    ScalableTarget {
-        variant: VariantRef {
-            endpoint: EndpointName::new(endpoint).unwrap(),
-            variant: VariantName::new(variant).unwrap(),
-        },
-        capacity,
-        suspended: Default::default(),
-    }
-}
+use fixtures::target;
 
 fn berlin(local: &str) -> Timestamp {
     format!("{local}[Europe/Berlin]")
@@ -610,21 +602,43 @@ fn a_failed_wake_is_tried_again_after_its_wait_while_something_still_wants_it_aw
     ));
 }
 
+fn serverless(provisioned: Option<u32>) -> Option<Serverless> {
+    Some(Serverless {
+        max_concurrency: 20,
+        provisioned,
+    })
+}
+
 #[test]
-fn a_serverless_variant_is_skipped_and_the_others_follow_the_schedule() {
+fn a_serverless_variants_provisioned_concurrency_follows_the_schedule() {
     let mut mixed = endpoint(
         "mixed",
-        &["gpu", "serverless"],
+        &["gpu", "serverless", "on-demand"],
         &[("sagetide:schedule", "office-hours")],
     );
-    mixed.variants[1].serverless = true;
+    mixed.variants[1].serverless = serverless(Some(5));
+    mixed.variants[2].serverless = serverless(None);
     let plan = plan(&[mixed], &[], &config(), berlin("2026-11-23T10:00"));
-    assert_eq!(actions(&plan), ["mixed register-target gpu 2..10"]);
+    assert_eq!(
+        actions(&plan),
+        [
+            "mixed register-target gpu 2..10",
+            "mixed register-target serverless provisioned concurrency 2..10"
+        ]
+    );
+    let SetCapacity { resource, .. } = &plan.actions[1].action else {
+        panic!("{plan:?}");
+    };
+    assert_eq!(
+        resource.dimension(),
+        aws_sdk_applicationautoscaling::types::ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency
+    );
+    // One without provisioned concurrency has nothing to schedule, and says so.
     assert_eq!(plan.skipped.len(), 1);
     assert!(
         plan.skipped[0]
             .why
-            .contains("variant serverless is serverless")
+            .contains("variant on-demand is serverless without provisioned concurrency")
     );
     // Off-hours of a sleep schedule it is not put to sleep, and says why.
     let mut sleepy = endpoint(
@@ -632,7 +646,7 @@ fn a_serverless_variant_is_skipped_and_the_others_follow_the_schedule() {
         &["AllTraffic"],
         &[("sagetide:schedule", "nightly")],
     );
-    sleepy.variants[0].serverless = true;
+    sleepy.variants[0].serverless = serverless(Some(1));
     let night = super::plan(
         &Observed {
             endpoints: std::slice::from_ref(&sleepy),
@@ -797,6 +811,7 @@ fn sleeps_the_deployment_could_not_bring_back_are_left_out_and_say_why() {
     let facts = |kms: Option<&str>| ConfigFacts {
         kms_key_id: kms.map(str::to_owned),
         hosts_inference_components: false,
+        asynchronous: false,
         model_roles: Vec::new(),
         unreadable: None,
     };
@@ -844,4 +859,61 @@ fn sleeps_that_could_not_come_back_take_no_place_under_the_tick_limit() {
         "{:?}",
         limited.skipped
     );
+}
+
+const ZERO: &str = r#"
+schedules:
+  queue:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "20:00", capacity: { min: 1, max: 4 } }
+    off_hours: { min: 0, max: 4 }
+"#;
+
+#[test]
+fn only_an_asynchronous_endpoint_is_given_zero_instances_and_a_real_time_one_is_refused_alone() {
+    let config = Config::parse(ZERO).unwrap();
+    let queue = ("sagetide:schedule", "queue");
+    let fleet = [
+        endpoint("batch", &["AllTraffic"], &[queue]),
+        endpoint("chat", &["AllTraffic"], &[queue]),
+        endpoint("unknown", &["AllTraffic"], &[queue]),
+    ];
+    let targets = [
+        target("batch", "AllTraffic", cap(1, 4)),
+        target("chat", "AllTraffic", cap(1, 4)),
+        target("unknown", "AllTraffic", cap(1, 4)),
+    ];
+    let night = plan(&fleet, &targets, &config, at("2026-11-23T22:00:00Z"));
+    let configs: Vec<&str> = configs_to_vet(&night, &fleet).into_iter().collect();
+    assert_eq!(configs, ["batch-config", "chat-config", "unknown-config"]);
+    let facts = |asynchronous| ConfigFacts {
+        kms_key_id: None,
+        hosts_inference_components: false,
+        asynchronous,
+        model_roles: Vec::new(),
+        unreadable: None,
+    };
+    let known = HashMap::from([
+        ("batch-config".to_owned(), facts(true)),
+        ("chat-config".to_owned(), facts(false)),
+    ]);
+    let vetted = vet_zero_minimums(night, &fleet, &known);
+    assert_eq!(
+        actions(&vetted),
+        ["batch set-capacity AllTraffic 1..4 -> 0..4"]
+    );
+    let skipped: Vec<String> = vetted
+        .skipped
+        .iter()
+        .map(|s| format!("{}: {}", s.endpoint, s.why))
+        .collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert!(skipped[0].starts_with("chat: "), "{skipped:?}");
+    assert!(skipped[0].contains("`off_hours: sleep`"), "{skipped:?}");
+    assert!(skipped[1].starts_with("unknown: "), "{skipped:?}");
+    assert!(skipped[1].contains("could not be read"), "{skipped:?}");
+    // In its period, no minimum is 0, and nothing needs a config's facts.
+    let day = plan(&fleet, &targets, &config, at("2026-11-23T12:00:00Z"));
+    assert!(configs_to_vet(&day, &fleet).is_empty());
 }

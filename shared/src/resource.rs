@@ -1,0 +1,125 @@
+//! What Application Auto Scaling scales for sagetide: the one place that spells a resource id
+//! and a scalable dimension. A new kind of scalable thing is a new variant here, with its
+//! adapter; planners, snapshots, restores and remedies work on this type.
+
+use std::fmt;
+
+use aws_sdk_applicationautoscaling::types::ScalableDimension;
+
+use crate::names::{EndpointName, VariantName, VariantRef};
+
+/// One scalable number of one SageMaker object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScalableResource {
+    /// The instance count of a variant (`sagemaker:variant:DesiredInstanceCount`).
+    Instances(VariantRef),
+    /// The provisioned concurrency of a serverless variant
+    /// (`sagemaker:variant:DesiredProvisionedConcurrency`).
+    ProvisionedConcurrency(VariantRef),
+}
+
+impl ScalableResource {
+    /// The instance count of `variant` of `endpoint`.
+    pub fn instances(endpoint: &EndpointName, variant: &VariantName) -> Self {
+        Self::Instances(VariantRef {
+            endpoint: endpoint.clone(),
+            variant: variant.clone(),
+        })
+    }
+
+    /// Its Application Auto Scaling resource id.
+    pub fn resource_id(&self) -> String {
+        match self {
+            Self::Instances(v) | Self::ProvisionedConcurrency(v) => {
+                format!("endpoint/{}/variant/{}", v.endpoint, v.variant)
+            }
+        }
+    }
+
+    pub fn dimension(&self) -> ScalableDimension {
+        match self {
+            Self::Instances(_) => ScalableDimension::SageMakerVariantDesiredInstanceCount,
+            Self::ProvisionedConcurrency(_) => {
+                ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency
+            }
+        }
+    }
+
+    /// Reads an Application Auto Scaling resource id and dimension back; `None` for anything
+    /// sagetide does not scale.
+    pub fn parse(resource_id: &str, dimension: &ScalableDimension) -> Option<Self> {
+        let variant = || {
+            let rest = resource_id.strip_prefix("endpoint/")?;
+            let (endpoint, variant) = rest.split_once("/variant/")?;
+            Some(VariantRef {
+                endpoint: EndpointName::new(endpoint).ok()?,
+                variant: VariantName::new(variant).ok()?,
+            })
+        };
+        match dimension {
+            ScalableDimension::SageMakerVariantDesiredInstanceCount => {
+                variant().map(Self::Instances)
+            }
+            ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency => {
+                variant().map(Self::ProvisionedConcurrency)
+            }
+            _ => None,
+        }
+    }
+
+    /// The endpoint it belongs to.
+    pub fn endpoint(&self) -> &EndpointName {
+        &self.variant().endpoint
+    }
+
+    /// The variant it belongs to.
+    pub fn variant(&self) -> &VariantRef {
+        match self {
+            Self::Instances(v) | Self::ProvisionedConcurrency(v) => v,
+        }
+    }
+
+    /// What it is within its endpoint, for plans and reports: a variant's name stands for its
+    /// instances.
+    pub fn within_endpoint(&self) -> String {
+        match self {
+            Self::Instances(v) => v.variant.to_string(),
+            Self::ProvisionedConcurrency(v) => format!("{} provisioned concurrency", v.variant),
+        }
+    }
+}
+
+impl fmt::Display for ScalableResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.endpoint(), self.within_endpoint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_ids_round_trip() {
+        let endpoint = EndpointName::new("ep").unwrap();
+        let r = ScalableResource::instances(&endpoint, &VariantName::new("AllTraffic").unwrap());
+        assert_eq!(r.resource_id(), "endpoint/ep/variant/AllTraffic");
+        assert_eq!(
+            ScalableResource::parse(&r.resource_id(), &r.dimension()),
+            Some(r.clone())
+        );
+        assert_eq!(
+            ScalableResource::parse("service/cluster/svc", &r.dimension()),
+            None
+        );
+        let concurrency = ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency;
+        let serverless = ScalableResource::parse(&r.resource_id(), &concurrency).unwrap();
+        assert_eq!(serverless.dimension(), concurrency);
+        assert_eq!(
+            serverless.to_string(),
+            "ep/AllTraffic provisioned concurrency"
+        );
+        let other = ScalableDimension::SageMakerInferenceComponentDesiredCopyCount;
+        assert_eq!(ScalableResource::parse(&r.resource_id(), &other), None);
+    }
+}
