@@ -4,8 +4,10 @@
 //!   back;
 //! - `wake_failures`: a wake that fails is seen, cleaned up and tried again;
 //! - `declined`: what is not put to sleep, because it could not come back as it was, or could
-//!   not be known idle.
+//!   not be known idle;
+//! - `kinds`: serverless and asynchronous variants on a schedule.
 
 mod declined;
 mod kept_across_sleep;
+mod kinds;
 mod wake_failures;

@@ -1,0 +1,145 @@
+//! Endpoints that are not real-time variants with instances, on a schedule: a serverless
+//! variant's provisioned concurrency, and an asynchronous variant scaled to 0 instances where a
+//! real-time one may not be.
+
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_sdk_sagemaker::types::builders::ProductionVariantBuilder;
+use aws_sdk_sagemaker::types::{
+    AsyncInferenceConfig, AsyncInferenceOutputConfig, ProductionVariant,
+    ProductionVariantInstanceType, ProductionVariantServerlessConfig,
+};
+use sagetide_tests::seed::{Aws, resource_id};
+use sagetide_tests::{Harness, scheduled_event};
+
+const CONFIG: &str = r#"
+schedules:
+  queue:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "20:00", capacity: { min: 2, max: 8 } }
+    off_hours: { min: 0, max: 8 }
+"#;
+
+const QUEUE: (&str, &str) = ("sagetide:schedule", "queue");
+
+/// `(min, max)` of the target of `dimension` of `endpoint`'s variant AllTraffic.
+async fn bounds(aws: &Aws, endpoint: &str, dimension: ScalableDimension) -> Option<(i32, i32)> {
+    aws.autoscaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(dimension)
+        .resource_ids(resource_id(endpoint, "AllTraffic"))
+        .send()
+        .await
+        .expect("describe scalable targets")
+        .scalable_targets
+        .unwrap_or_default()
+        .first()
+        .map(|t| (t.min_capacity, t.max_capacity))
+}
+
+/// An endpoint `name` whose one variant, AllTraffic, is `variant`'s, on the schedule `queue`.
+async fn create(aws: &Aws, name: &str, variant: ProductionVariantBuilder, asynchronous: bool) {
+    let model = format!("{name}-model");
+    aws.create_model(&model).await;
+    let mut config = aws
+        .new_endpoint_config(name)
+        .production_variants(variant.model_name(&model).build());
+    if asynchronous {
+        config = config.async_inference_config(
+            AsyncInferenceConfig::builder()
+                .output_config(
+                    AsyncInferenceOutputConfig::builder()
+                        .s3_output_path(format!("s3://results/{name}"))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    config.send().await.expect("create endpoint config");
+    aws.create_endpoint_on(name, &format!("{name}-config"), &[QUEUE])
+        .await;
+}
+
+fn with_instances() -> ProductionVariantBuilder {
+    ProductionVariant::builder()
+        .variant_name("AllTraffic")
+        .instance_type(ProductionVariantInstanceType::MlM5Large)
+        .initial_instance_count(2)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_serverless_variants_provisioned_concurrency_follows_its_schedule() {
+    let h = Harness::start(CONFIG).await;
+    let serverless = ProductionVariant::builder()
+        .variant_name("AllTraffic")
+        .serverless_config(
+            ProductionVariantServerlessConfig::builder()
+                .memory_size_in_mb(2048)
+                .max_concurrency(20)
+                .provisioned_concurrency(4)
+                .build(),
+        );
+    create(&h.aws, "summarize", serverless, false).await;
+    let mut scheduler = h.scheduler(&[]);
+    let concurrency = ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency;
+    for (utc, expected) in [
+        ("2026-11-23T09:00:00Z", (2, 8)),
+        ("2026-11-23T21:00:00Z", (0, 8)),
+        ("2026-11-24T08:00:00Z", (2, 8)),
+    ] {
+        let report = scheduler.invoke(scheduled_event(utc)).await.unwrap();
+        assert_eq!(
+            bounds(&h.aws, "summarize", concurrency.clone()).await,
+            Some(expected),
+            "at {utc}: {report}"
+        );
+    }
+    let instances = ScalableDimension::SageMakerVariantDesiredInstanceCount;
+    assert_eq!(bounds(&h.aws, "summarize", instances).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asynchronous_variant_goes_to_zero_instances_off_hours_and_a_real_time_one_is_refused_alone()
+ {
+    let h = Harness::start(CONFIG).await;
+    create(&h.aws, "transcribe", with_instances(), true).await;
+    create(&h.aws, "chat", with_instances(), false).await;
+    let mut scheduler = h.scheduler(&[]);
+    let instances = ScalableDimension::SageMakerVariantDesiredInstanceCount;
+
+    let day = scheduler
+        .invoke(scheduled_event("2026-11-23T09:00:00Z"))
+        .await
+        .unwrap();
+    for endpoint in ["transcribe", "chat"] {
+        let now = bounds(&h.aws, endpoint, instances.clone()).await;
+        assert_eq!(now, Some((2, 8)), "{endpoint}: {day}");
+    }
+
+    // Off-hours the schedule asks 0 instances of both: the asynchronous endpoint gets them; the
+    // real-time one cannot, is left as it was and named with what to do, and the tick goes on.
+    let night = scheduler
+        .invoke(scheduled_event("2026-11-23T21:00:00Z"))
+        .await
+        .unwrap();
+    let transcribe = bounds(&h.aws, "transcribe", instances.clone()).await;
+    assert_eq!(transcribe, Some((0, 8)), "{night}");
+    assert_eq!(
+        bounds(&h.aws, "chat", instances.clone()).await,
+        Some((2, 8)),
+        "{night}"
+    );
+    let skipped = night["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{night}");
+    assert_eq!(skipped[0]["endpoint"], "chat", "{night}");
+    let why = skipped[0]["why"].as_str().unwrap();
+    assert!(why.contains("off_hours: sleep"), "{why}");
+
+    let morning = scheduler
+        .invoke(scheduled_event("2026-11-24T08:00:00Z"))
+        .await
+        .unwrap();
+    let transcribe = bounds(&h.aws, "transcribe", instances.clone()).await;
+    assert_eq!(transcribe, Some((2, 8)), "{morning}");
+}
