@@ -333,13 +333,18 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<ExistingAlarm>, AwsError
     Ok(out)
 }
 
-/// The alarms with an action starting with `action` (a step policy's ARN), which of their
-/// action lists hold it, and each alarm's ARN. CloudWatch's `ActionPrefix` matches any of an
-/// alarm's actions.
-pub async fn invoking(
-    client: &Client,
-    action: &str,
-) -> Result<Vec<(AlarmLink, Option<String>)>, AwsError> {
+/// An alarm that runs an action: which of its action lists hold it, its ARN and its metric.
+#[derive(Debug, Clone)]
+pub struct Invoking {
+    pub link: AlarmLink,
+    pub arn: Option<String>,
+    /// `namespace/metric name`, for an alarm on one metric.
+    pub metric: Option<String>,
+}
+
+/// The alarms with an action starting with `action` (a step policy's ARN). CloudWatch's
+/// `ActionPrefix` matches any of an alarm's actions.
+pub async fn invoking(client: &Client, action: &str) -> Result<Vec<Invoking>, AwsError> {
     let mut pages = client
         .describe_alarms()
         .action_prefix(action)
@@ -358,7 +363,15 @@ pub async fn invoking(
                 .map(|(list, _)| list)
                 .collect();
             if !lists.is_empty() {
-                out.push((AlarmLink { alarm: name, lists }, alarm.alarm_arn.clone()));
+                let metric = alarm
+                    .namespace()
+                    .zip(alarm.metric_name())
+                    .map(|(namespace, name)| format!("{namespace}/{name}"));
+                out.push(Invoking {
+                    link: AlarmLink { alarm: name, lists },
+                    arn: alarm.alarm_arn.clone(),
+                    metric,
+                });
             }
         }
     }

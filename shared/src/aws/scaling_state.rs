@@ -1,6 +1,8 @@
 //! A scalable target's whole Application Auto Scaling state: read in full for a snapshot, written back in
 //! full on restore. Every field the API returns for SageMaker targets is carried both ways.
 
+use std::collections::BTreeSet;
+
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types as aas;
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
@@ -8,11 +10,12 @@ use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
 use super::autoscaling::{describe, register, suspended_from, tag_target, target_tags};
+use super::cloudwatch::Invoking;
 use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::{PolicyFacts, RunningAlarm};
 use crate::resource::ScalableResource;
 use crate::snapshot::{
-    AlarmLink, CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
+    CustomizedMetric, Dimension, MetricQuery, MetricStat, Policy, PolicyConfiguration,
     PredefinedMetric, ScheduledAction, Step, StepScaling, TargetSnapshot, TargetTracking,
 };
 use crate::tags::Tags;
@@ -22,7 +25,7 @@ use crate::tags::Tags;
 pub struct DescribedPolicy {
     resource: ScalableResource,
     policy: aas::ScalingPolicy,
-    alarms: Vec<(AlarmLink, Option<String>)>,
+    alarms: Vec<Invoking>,
 }
 
 /// Every scaling policy of `resources`: one DescribeScalingPolicies per resource, and one
@@ -63,6 +66,20 @@ pub async fn describe_policies(
     Ok(out)
 }
 
+/// The resources of `described` policies of which a step policy is run by an alarm on
+/// `metric` (`namespace/name`): those that come back from 0 on demand, as AWS documents it.
+pub fn scaling_from_zero<'a>(
+    described: &'a [DescribedPolicy],
+    metric: &str,
+) -> BTreeSet<&'a ScalableResource> {
+    described
+        .iter()
+        .filter(|d| d.policy.policy_type == aas::PolicyType::StepScaling)
+        .filter(|d| d.alarms.iter().any(|i| i.metric.as_deref() == Some(metric)))
+        .map(|d| &d.resource)
+        .collect()
+}
+
 /// What decides whether the `described` policies could come back after a sleep: their types,
 /// and the `sagetide:repoint` tag of each alarm running a step policy (one ListTagsForResource
 /// per alarm).
@@ -73,7 +90,7 @@ pub async fn policy_facts(
     let mut out = Vec::new();
     for d in described {
         let mut alarms = Vec::new();
-        for (link, arn) in &d.alarms {
+        for Invoking { link, arn, .. } in &d.alarms {
             let repoint = match arn {
                 Some(arn) => match super::cloudwatch::alarm_tags(cloudwatch, arn).await? {
                     Some(tags) => tags.get(crate::tags::REPOINT).cloned(),
@@ -161,7 +178,7 @@ fn kept_policy(d: &DescribedPolicy) -> Result<Policy, AwsError> {
     Ok(Policy {
         name: policy.policy_name.clone(),
         configuration,
-        alarms: d.alarms.iter().map(|(link, _)| link.clone()).collect(),
+        alarms: d.alarms.iter().map(|i| i.link.clone()).collect(),
     })
 }
 

@@ -112,7 +112,24 @@ impl Scheduler {
             (plan, blocked)
         };
         let blocked = self.blocked(&plan, endpoints, blocked).await;
-        plan::scheduler::vet(plan, &blocked)
+        let plan = plan::scheduler::vet(plan, &blocked);
+        let zeroed = plan::scheduler::zeroed(&plan);
+        if zeroed.is_empty() {
+            return plan;
+        }
+        let cloudwatch = &self.executor.cloudwatch;
+        let autoscaling = &self.executor.autoscaling;
+        match aws::scaling_state::describe_policies(autoscaling, cloudwatch, &zeroed).await {
+            Ok(described) => {
+                let metric = plan::scheduler::BACKLOG_WITHOUT_CAPACITY;
+                let coming_back = aws::scaling_state::scaling_from_zero(&described, metric);
+                plan::scheduler::note_no_way_back(plan, &coming_back)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "scaling policies of variants going to 0 instances not read");
+                plan
+            }
+        }
     }
 
     /// The endpoints `plan` would put to sleep (or re-arm the idle alarm of) that could not

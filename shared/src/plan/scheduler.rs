@@ -168,6 +168,41 @@ fn zeroes_instances(action: &Action) -> bool {
     matches!(action, Action::SetCapacity { resource: ScalableResource::Instances(_), to, .. } if to.min() == 0)
 }
 
+/// What brings an asynchronous variant back from 0 instances when requests queue up, as AWS
+/// documents it: a step policy run by an alarm on this metric.
+pub const BACKLOG_WITHOUT_CAPACITY: &str = "AWS/SageMaker/HasBacklogWithoutCapacity";
+
+/// The resources `plan` gives a minimum of 0 (after [`vet_zero_minimums`], an asynchronous
+/// variant's): whether something brings each back from zero is worth knowing.
+pub fn zeroed(plan: &Plan) -> Vec<ScalableResource> {
+    plan.actions
+        .iter()
+        .filter(|p| zeroes_instances(&p.action))
+        .filter_map(|p| match &p.action {
+            Action::SetCapacity { resource, .. } => Some(resource.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `plan` saying, of each resource it gives a minimum of 0 that is not `coming_back` on
+/// demand, that requests wait for the schedule's next period.
+pub fn note_no_way_back(mut plan: Plan, coming_back: &BTreeSet<&ScalableResource>) -> Plan {
+    for planned in &mut plan.actions {
+        if let Action::SetCapacity { resource, .. } = &planned.action
+            && zeroes_instances(&planned.action)
+            && !coming_back.contains(resource)
+        {
+            planned.reason.push_str(
+                "; nothing brings it back from 0 instances before the schedule does: it has no \
+                 step policy on HasBacklogWithoutCapacity (AWS's way to scale an asynchronous \
+                 endpoint out from zero), so queued requests wait",
+            );
+        }
+    }
+    plan
+}
+
 /// `plan` without the actions of endpoints whose schedule gives a variant a minimum of 0
 /// instances that it may not have: only an asynchronous endpoint's variants scale in to 0
 /// (`facts` by config name say which are; where they could not be read, it waits).

@@ -1,8 +1,12 @@
 //! Endpoints that are not real-time variants with instances, on a schedule: a serverless
-//! variant's provisioned concurrency, and an asynchronous variant scaled to 0 instances where a
-//! real-time one may not be.
+//! variant's provisioned concurrency, and an asynchronous variant scaled to 0 instances (with
+//! or without what brings it back from zero) where a real-time one may not be.
 
-use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_sdk_applicationautoscaling::types::{
+    AdjustmentType, MetricAggregationType, PolicyType, ScalableDimension, ServiceNamespace,
+    StepAdjustment, StepScalingPolicyConfiguration,
+};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use aws_sdk_sagemaker::types::builders::ProductionVariantBuilder;
 use aws_sdk_sagemaker::types::{
     AsyncInferenceConfig, AsyncInferenceOutputConfig, ProductionVariant,
@@ -61,6 +65,57 @@ async fn create(aws: &Aws, name: &str, variant: ProductionVariantBuilder, asynch
         .await;
 }
 
+/// AWS's way to bring an asynchronous endpoint back from 0 instances: a step policy that adds
+/// one, run by an alarm on `HasBacklogWithoutCapacity`.
+async fn scale_from_zero(aws: &Aws, endpoint: &str) {
+    let policy = aws
+        .autoscaling
+        .put_scaling_policy()
+        .policy_name("HasBacklogWithoutCapacity-ScalingPolicy")
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(resource_id(endpoint, "AllTraffic"))
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .policy_type(PolicyType::StepScaling)
+        .step_scaling_policy_configuration(
+            StepScalingPolicyConfiguration::builder()
+                .adjustment_type(AdjustmentType::ChangeInCapacity)
+                .metric_aggregation_type(MetricAggregationType::Average)
+                .cooldown(300)
+                .step_adjustments(
+                    StepAdjustment::builder()
+                        .metric_interval_lower_bound(0.0)
+                        .scaling_adjustment(1)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put the scale-from-zero policy");
+    aws.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(format!("{endpoint}-backlog-without-capacity"))
+        .namespace("AWS/SageMaker")
+        .metric_name("HasBacklogWithoutCapacity")
+        .dimensions(
+            Dimension::builder()
+                .name("EndpointName")
+                .value(endpoint)
+                .build(),
+        )
+        .statistic(Statistic::Average)
+        .period(60)
+        .evaluation_periods(2)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .treat_missing_data("missing")
+        .alarm_actions(policy.policy_arn)
+        .send()
+        .await
+        .expect("put the scale-from-zero alarm");
+}
+
 fn with_instances() -> ProductionVariantBuilder {
     ProductionVariant::builder()
         .variant_name("AllTraffic")
@@ -104,6 +159,7 @@ async fn an_asynchronous_variant_goes_to_zero_instances_off_hours_and_a_real_tim
  {
     let h = Harness::start(CONFIG).await;
     create(&h.aws, "transcribe", with_instances(), true).await;
+    create(&h.aws, "translate", with_instances(), true).await;
     create(&h.aws, "chat", with_instances(), false).await;
     let mut scheduler = h.scheduler(&[]);
     let instances = ScalableDimension::SageMakerVariantDesiredInstanceCount;
@@ -112,19 +168,37 @@ async fn an_asynchronous_variant_goes_to_zero_instances_off_hours_and_a_real_tim
         .invoke(scheduled_event("2026-11-23T09:00:00Z"))
         .await
         .unwrap();
-    for endpoint in ["transcribe", "chat"] {
+    for endpoint in ["transcribe", "translate", "chat"] {
         let now = bounds(&h.aws, endpoint, instances.clone()).await;
         assert_eq!(now, Some((2, 8)), "{endpoint}: {day}");
     }
 
     // Off-hours the schedule asks 0 instances of both: the asynchronous endpoint gets them; the
     // real-time one cannot, is left as it was and named with what to do, and the tick goes on.
+    // Only translate's owner set up what brings it back from zero when requests queue: the
+    // plan says so of transcribe.
+    scale_from_zero(&h.aws, "translate").await;
     let night = scheduler
         .invoke(scheduled_event("2026-11-23T21:00:00Z"))
         .await
         .unwrap();
-    let transcribe = bounds(&h.aws, "transcribe", instances.clone()).await;
-    assert_eq!(transcribe, Some((0, 8)), "{night}");
+    for endpoint in ["transcribe", "translate"] {
+        let now = bounds(&h.aws, endpoint, instances.clone()).await;
+        assert_eq!(now, Some((0, 8)), "{endpoint}: {night}");
+    }
+    let reason = |endpoint: &str| {
+        let actions = night["actions"].as_array().unwrap();
+        let action = actions.iter().find(|a| a["endpoint"] == endpoint).unwrap();
+        action["reason"].as_str().unwrap().to_owned()
+    };
+    assert!(
+        reason("transcribe").contains("no step policy on HasBacklogWithoutCapacity"),
+        "{night}"
+    );
+    assert!(
+        !reason("translate").contains("HasBacklogWithoutCapacity"),
+        "{night}"
+    );
     assert_eq!(
         bounds(&h.aws, "chat", instances.clone()).await,
         Some((2, 8)),

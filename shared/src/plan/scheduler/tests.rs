@@ -913,6 +913,13 @@ fn only_an_asynchronous_endpoint_is_given_zero_instances_and_a_real_time_one_is_
     assert!(skipped[0].contains("`off_hours: sleep`"), "{skipped:?}");
     assert!(skipped[1].starts_with("unknown: "), "{skipped:?}");
     assert!(skipped[1].contains("could not be read"), "{skipped:?}");
+    // Whether something brings the asynchronous variant back from zero is told in the plan.
+    let zeroed = zeroed(&vetted);
+    assert_eq!(zeroed, [target("batch", "AllTraffic", cap(0, 4)).resource]);
+    let lone = note_no_way_back(vetted.clone(), &BTreeSet::new());
+    assert!(lone.actions[0].reason.contains("HasBacklogWithoutCapacity"));
+    let helped = note_no_way_back(vetted.clone(), &zeroed.iter().collect());
+    assert_eq!(helped.actions, vetted.actions);
     // In its period, no minimum is 0, and nothing needs a config's facts.
     let day = plan(&fleet, &targets, &config, at("2026-11-23T12:00:00Z"));
     assert!(configs_to_vet(&day, &fleet).is_empty());
