@@ -5,7 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 
 use crate::capacity::Capacity;
-use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::names::{ComponentName, EndpointName, VariantName, VariantRef};
 use crate::resource::ScalableResource;
 use crate::snapshot::Suspended;
 use crate::tags::Tags;
@@ -88,6 +88,9 @@ pub struct Variant {
     pub pools: Vec<(String, u32)>,
     /// A serverless variant's concurrency; `None` for a variant with instances.
     pub serverless: Option<Serverless>,
+    /// With managed instance scaling on (inference components), the fewest instances it keeps
+    /// however few copies it hosts.
+    pub managed_min_instances: Option<u32>,
     /// The weight and instance count it was last asked to have (by its EndpointConfig, or
     /// later by UpdateEndpointWeightsAndCapacities); a new endpoint starts from its config's.
     pub desired_weight: Option<f32>,
@@ -134,6 +137,18 @@ impl Endpoint {
         })
     }
 
+    /// What each of its scalable resources runs now: instances, or provisioned concurrency.
+    pub fn running(&self) -> impl Iterator<Item = (ScalableResource, u32)> + '_ {
+        self.scalable_resources().map(|r| {
+            let variant = self.variants.iter().find(|v| v.name == r.variant().variant);
+            let running = variant.map_or(0, |v| match v.serverless {
+                Some(s) => s.provisioned.unwrap_or(0),
+                None => v.instances,
+            });
+            (r, running)
+        })
+    }
+
     /// Why sagetide cannot delete this endpoint and bring it back as it was, if it cannot.
     /// Deleting and re-creating a serverless variant, a shadow variant or an endpoint that
     /// hosts inference components loses state that a snapshot does not carry yet.
@@ -151,6 +166,32 @@ impl Endpoint {
             ));
         }
         None
+    }
+}
+
+/// An inference component: copies of one model on the instances of an endpoint's variant, with
+/// tags of its own (its schedule is its own, not its endpoint's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub name: ComponentName,
+    pub arn: String,
+    /// The variant that hosts it.
+    pub variant: VariantRef,
+    pub status: Status,
+    pub tags: Tags,
+}
+
+impl Component {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+
+    /// Its copy count, which Application Auto Scaling scales.
+    pub fn copies(&self) -> ScalableResource {
+        ScalableResource::Copies {
+            variant: self.variant.clone(),
+            component: self.name.clone(),
+        }
     }
 }
 
@@ -269,6 +310,7 @@ pub(crate) mod fixtures {
             instances,
             pools: Vec::new(),
             serverless: None,
+            managed_min_instances: None,
             desired_weight: Some(1.0),
             desired_instances: Some(instances),
         }

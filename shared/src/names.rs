@@ -14,8 +14,8 @@ pub struct NameError {
     why: &'static str,
 }
 
-/// SageMaker endpoint and variant names: 1–63 characters of `[a-zA-Z0-9-]`, starting with an
-/// alphanumeric character (the same rule for both).
+/// SageMaker endpoint, variant and inference component names: 1–63 characters of
+/// `[a-zA-Z0-9-]`, starting with an alphanumeric character (the same rule for all three).
 fn check_sagemaker_name(kind: &'static str, value: &str) -> Result<(), NameError> {
     let fail = |why| {
         Err(NameError {
@@ -86,6 +86,11 @@ sagemaker_name!(
     /// The name of a production variant of an endpoint.
     VariantName,
     "variant"
+);
+sagemaker_name!(
+    /// The name of an inference component.
+    ComponentName,
+    "inference component"
 );
 
 /// One production variant of one endpoint: the unit Application Auto Scaling scales.

@@ -23,6 +23,16 @@ pub struct Allowed {
     pub model_roles: String,
 }
 
+/// What Application Auto Scaling may check of a caller that scales an inference component's
+/// copies. AWS documents these two only as what its own service-linked role does to a
+/// component (AWSApplicationAutoscalingSageMakerEndpointPolicy); that it checks its caller for
+/// them, as it does for an endpoint's, is sagetide's reading. Only the scheduler scales
+/// components.
+const COMPONENT_CHECKS: [&str; 2] = [
+    "sagemaker:DescribeInferenceComponent",
+    "sagemaker:UpdateInferenceComponentRuntimeConfig",
+];
+
 /// What AWS checks that a function could do itself when it makes one of these calls: Application
 /// Auto Scaling checks its caller's rights on the SageMaker variant (and on the alarms of target
 /// tracking) before its service-linked role acts; SageMaker checks `AddTags` for the tags of a
@@ -133,6 +143,8 @@ impl Function {
             Function::Scheduler => &[
                 "ssm:GetParameters",
                 "sagemaker:Search",
+                "sagemaker:ListInferenceComponents",
+                "tag:GetResources",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
@@ -267,6 +279,7 @@ impl Function {
         }
         if self == Function::Scheduler {
             checked.push("cloudwatch:TagResource");
+            checked.extend(COMPONENT_CHECKS);
         }
         checked.retain(|c| !calls.contains(c));
         checked.sort_unstable();

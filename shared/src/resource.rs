@@ -6,7 +6,7 @@ use std::fmt;
 
 use aws_sdk_applicationautoscaling::types::ScalableDimension;
 
-use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::names::{ComponentName, EndpointName, VariantName, VariantRef};
 
 /// One scalable number of one SageMaker object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -16,6 +16,12 @@ pub enum ScalableResource {
     /// The provisioned concurrency of a serverless variant
     /// (`sagemaker:variant:DesiredProvisionedConcurrency`).
     ProvisionedConcurrency(VariantRef),
+    /// The copies of an inference component on the variant that hosts it
+    /// (`sagemaker:inference-component:DesiredCopyCount`).
+    Copies {
+        variant: VariantRef,
+        component: ComponentName,
+    },
 }
 
 impl ScalableResource {
@@ -33,6 +39,7 @@ impl ScalableResource {
             Self::Instances(v) | Self::ProvisionedConcurrency(v) => {
                 format!("endpoint/{}/variant/{}", v.endpoint, v.variant)
             }
+            Self::Copies { component, .. } => format!("inference-component/{component}"),
         }
     }
 
@@ -42,11 +49,12 @@ impl ScalableResource {
             Self::ProvisionedConcurrency(_) => {
                 ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency
             }
+            Self::Copies { .. } => ScalableDimension::SageMakerInferenceComponentDesiredCopyCount,
         }
     }
 
-    /// Reads an Application Auto Scaling resource id and dimension back; `None` for anything
-    /// sagetide does not scale.
+    /// Reads a variant's Application Auto Scaling resource id and dimension back; `None` for
+    /// anything else (an inference component's id does not name its endpoint).
     pub fn parse(resource_id: &str, dimension: &ScalableDimension) -> Option<Self> {
         let variant = || {
             let rest = resource_id.strip_prefix("endpoint/")?;
@@ -75,7 +83,9 @@ impl ScalableResource {
     /// The variant it belongs to.
     pub fn variant(&self) -> &VariantRef {
         match self {
-            Self::Instances(v) | Self::ProvisionedConcurrency(v) => v,
+            Self::Instances(v)
+            | Self::ProvisionedConcurrency(v)
+            | Self::Copies { variant: v, .. } => v,
         }
     }
 
@@ -85,6 +95,7 @@ impl ScalableResource {
         match self {
             Self::Instances(v) => v.variant.to_string(),
             Self::ProvisionedConcurrency(v) => format!("{} provisioned concurrency", v.variant),
+            Self::Copies { component, .. } => format!("component {component}"),
         }
     }
 }
@@ -121,5 +132,12 @@ mod tests {
         );
         let other = ScalableDimension::SageMakerInferenceComponentDesiredCopyCount;
         assert_eq!(ScalableResource::parse(&r.resource_id(), &other), None);
+        let copies = ScalableResource::Copies {
+            variant: r.variant().clone(),
+            component: ComponentName::new("llama").unwrap(),
+        };
+        assert_eq!(copies.resource_id(), "inference-component/llama");
+        assert_eq!(copies.dimension(), other);
+        assert_eq!(copies.to_string(), "ep/component llama");
     }
 }

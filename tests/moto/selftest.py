@@ -1715,6 +1715,13 @@ def inference_components(server: Server, aws: Aws) -> None:
         "AddTags / ListTags / DeleteTags on an inference component; a missing one: ValidationException"
     )
 
+    tagging = boto3.client("resourcegroupstaggingapi", endpoint_url=server.url, region_name=REGION)
+    found = tagging.get_resources(
+        ResourceTypeFilters=["sagemaker:inference-component"], ResourcesPerPage=100
+    )["ResourceTagMappingList"]
+    assert found == [{"ResourceARN": arn, "Tags": [{"Key": "owner", "Value": "ops"}]}], found
+    ok("GetResources finds tagged inference components by the resource type sagemaker:inference-component")
+
     aws.model("ic-lost")
     aws.component("ic-lost", "ic", model="ic-lost")
     aws.sm.delete_model(ModelName="ic-lost")

@@ -16,7 +16,9 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sagemaker::types::{
     CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig, DesiredWeightAndCapacity,
-    ProductionVariant, ProductionVariantInstanceType, Tag, VpcConfig,
+    InferenceComponentComputeResourceRequirements, InferenceComponentRuntimeConfig,
+    InferenceComponentSpecification, ManagedInstanceScalingStatus, ProductionVariant,
+    ProductionVariantInstanceType, ProductionVariantManagedInstanceScaling, Tag, VpcConfig,
 };
 use serde_json::{Value, json};
 
@@ -237,6 +239,105 @@ impl Aws {
         }
         endpoint.send().await.expect("create endpoint");
         self.wait_in_service(name).await;
+    }
+
+    /// An endpoint `name` for inference components, once InService: its variant AllTraffic
+    /// names no model, and SageMaker manages its instances, from `min_instances` to 2.
+    pub async fn create_component_endpoint(&self, name: &str, min_instances: i32) {
+        self.new_endpoint_config(name)
+            .execution_role_arn("arn:aws:iam::123456789012:role/sagemaker")
+            .production_variants(
+                ProductionVariant::builder()
+                    .variant_name("AllTraffic")
+                    .instance_type(ProductionVariantInstanceType::MlG4DnXlarge)
+                    .initial_instance_count(1)
+                    .managed_instance_scaling(
+                        ProductionVariantManagedInstanceScaling::builder()
+                            .status(ManagedInstanceScalingStatus::Enabled)
+                            .min_instance_count(min_instances)
+                            .max_instance_count(2)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create endpoint config");
+        self.create_endpoint_on(name, &format!("{name}-config"), &[])
+            .await;
+    }
+
+    /// Inference component `name` on `endpoint`'s variant AllTraffic, with `copies` copies of a
+    /// model of its own and `tags`.
+    pub async fn create_component(
+        &self,
+        name: &str,
+        endpoint: &str,
+        copies: i32,
+        tags: &[(&str, &str)],
+    ) {
+        let model = format!("{name}-model");
+        self.create_model(&model).await;
+        let mut create = self
+            .sagemaker
+            .create_inference_component()
+            .inference_component_name(name)
+            .endpoint_name(endpoint)
+            .variant_name("AllTraffic")
+            .specification(
+                InferenceComponentSpecification::builder()
+                    .model_name(&model)
+                    .compute_resource_requirements(
+                        InferenceComponentComputeResourceRequirements::builder()
+                            .min_memory_required_in_mb(1024)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .runtime_config(
+                InferenceComponentRuntimeConfig::builder()
+                    .copy_count(copies)
+                    .build(),
+            );
+        for (key, value) in tags {
+            create = create.tags(Tag::builder().key(*key).value(*value).build());
+        }
+        create.send().await.expect("create inference component");
+    }
+
+    /// A component's `(status, desired copies, current copies)`.
+    pub async fn copies(&self, component: &str) -> (String, i32, i32) {
+        let found = self
+            .sagemaker
+            .describe_inference_component()
+            .inference_component_name(component)
+            .send()
+            .await
+            .expect("describe inference component");
+        let runtime = found.runtime_config.expect("a runtime config");
+        (
+            found
+                .inference_component_status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            runtime.desired_copy_count.unwrap_or_default(),
+            runtime.current_copy_count.unwrap_or_default(),
+        )
+    }
+
+    /// The instances an endpoint's variant AllTraffic runs.
+    pub async fn instances(&self, endpoint: &str) -> i32 {
+        self.sagemaker
+            .describe_endpoint()
+            .endpoint_name(endpoint)
+            .send()
+            .await
+            .expect("describe endpoint")
+            .production_variants
+            .unwrap_or_default()
+            .first()
+            .and_then(|v| v.current_instance_count)
+            .unwrap_or_default()
     }
 
     /// Waits until the endpoint `name` is InService, as its owner's deployment would before

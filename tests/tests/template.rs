@@ -352,8 +352,10 @@ fn every_role_grants_exactly_what_its_function_calls_and_what_aws_checks_for_it(
 }
 
 /// Actions that take no resource-level permissions, so `Resource: "*"` is the narrowest grant.
-const ONLY_ON_EVERY_RESOURCE: [&str; 7] = [
+const ONLY_ON_EVERY_RESOURCE: [&str; 9] = [
     "sagemaker:Search",
+    "sagemaker:ListInferenceComponents",
+    "tag:GetResources",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:DescribeScheduledActions",

@@ -48,7 +48,10 @@ async fn targets_of(
 ) -> Result<Vec<ScalableTarget>, AwsError> {
     let mut targets = Vec::new();
     for t in describe(client, resources).await? {
-        let Some(resource) = ScalableResource::parse(&t.resource_id, &t.scalable_dimension) else {
+        let asked = resources
+            .iter()
+            .find(|r| r.resource_id() == t.resource_id && r.dimension() == t.scalable_dimension);
+        let Some(resource) = asked.cloned() else {
             continue;
         };
         let capacity = u32::try_from(t.min_capacity)

@@ -2,6 +2,7 @@
 
 pub mod autoscaling;
 pub mod cloudwatch;
+pub mod components;
 pub mod definitions;
 pub mod lambda;
 pub mod policies;

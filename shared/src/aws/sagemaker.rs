@@ -1,8 +1,9 @@
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::types::{
-    BooleanOperator, DesiredWeightAndCapacity, EndpointStatus, Filter, Operator,
-    ProductionVariantSummary, ResourceType, SearchExpression, Tag,
+    BooleanOperator, DesiredWeightAndCapacity, EndpointStatus, Filter,
+    ManagedInstanceScalingStatus, Operator, ProductionVariantSummary, ResourceType,
+    SearchExpression, Tag,
 };
 use jiff::{SignedDuration, Timestamp};
 
@@ -254,6 +255,10 @@ fn variant(summary: ProductionVariantSummary) -> Option<Variant> {
                     .provisioned_concurrency
                     .and_then(|n| u32::try_from(n).ok()),
             }),
+        managed_min_instances: summary
+            .managed_instance_scaling
+            .filter(|m| m.status == Some(ManagedInstanceScalingStatus::Enabled))
+            .map(|m| count(m.min_instance_count)),
         desired_weight: summary.desired_weight.or(summary.current_weight),
         desired_instances: summary
             .desired_instance_count

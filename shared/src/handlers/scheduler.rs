@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_config::SdkConfig;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -13,12 +13,12 @@ use serde_json::Value;
 use super::lifecycle::home;
 
 use crate::act::{self, Batch, Executor, Ran};
-use crate::aws;
+use crate::aws::{self, AwsError};
 use crate::config::ConfigSource;
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
-use crate::fleet::{ConfigFacts, Endpoint};
+use crate::fleet::{Component, ConfigFacts, Endpoint};
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::EndpointName;
 use crate::outcome::{self, Outcome};
@@ -32,6 +32,8 @@ use tokio::sync::Mutex;
 pub struct Scheduler {
     config: ConfigSource,
     executor: Executor,
+    /// Finds inference components by their tags.
+    tagging: aws_sdk_resourcegroupstagging::Client,
     /// What the deployment may do to bring an endpoint back.
     allowed: Allowed,
     /// The facts of the EndpointConfigs seen so far, kept for the container's life.
@@ -81,6 +83,7 @@ impl Scheduler {
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
             executor,
+            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
             allowed: env.allowed.clone(),
             config_facts: Mutex::new(HashMap::new()),
             sleeps_per_tick: env.sleep_limits.per_tick,
@@ -113,6 +116,7 @@ impl Scheduler {
         };
         let blocked = self.blocked(&plan, endpoints, blocked).await;
         let plan = plan::scheduler::vet(plan, &blocked);
+        let plan = self.instances_kept(plan).await;
         let zeroed = plan::scheduler::zeroed(&plan);
         if zeroed.is_empty() {
             return plan;
@@ -127,6 +131,27 @@ impl Scheduler {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "scaling policies of variants going to 0 instances not read");
+                plan
+            }
+        }
+    }
+
+    /// `plan` with a note on each inference component it takes to zero copies whose instances
+    /// stay (one DescribeEndpoint per endpoint hosting one).
+    async fn instances_kept(&self, plan: Plan) -> Plan {
+        let hosts = plan::scheduler::hosts_zeroed(&plan);
+        let described: Result<Vec<Option<Endpoint>>, AwsError> = futures::stream::iter(hosts)
+            .map(|name| aws::sagemaker::endpoint(&self.executor.sagemaker, name))
+            .buffer_unordered(aws::CONCURRENCY)
+            .try_collect()
+            .await;
+        match described {
+            Ok(hosts) => {
+                let hosts: Vec<Endpoint> = hosts.into_iter().flatten().collect();
+                plan::scheduler::note_instances_kept(plan, &hosts)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "endpoints of components going to zero copies not read");
                 plan
             }
         }
@@ -187,15 +212,16 @@ impl Scheduler {
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
 
-        let endpoints = aws::sagemaker::endpoints_tagged(
-            &self.executor.sagemaker,
-            &[tags::SCHEDULE, tags::IDLE_AFTER],
-        )
-        .await?;
+        let sagemaker = &self.executor.sagemaker;
+        let (endpoints, components) = tokio::try_join!(
+            aws::sagemaker::endpoints_tagged(sagemaker, &[tags::SCHEDULE, tags::IDLE_AFTER]),
+            aws::components::tagged(&self.tagging, sagemaker, &[tags::SCHEDULE]),
+        )?;
         let resources: Vec<_> = endpoints
             .iter()
             .filter(|e| e.tag(tags::SCHEDULE).is_some())
             .flat_map(Endpoint::scalable_resources)
+            .chain(components.iter().map(Component::copies))
             .collect();
         // Idle alarms are listed where an endpoint wants one, or where the table marks that
         // some were made (so that those of endpoints that lost the tag are deleted); a fleet
@@ -234,6 +260,7 @@ impl Scheduler {
             idle_alarms_made: open.idle_alarms_made,
             alarms: &alarms,
             remediations: &remediations,
+            components: &components,
         };
         let plan = plan::scheduler::plan(&observed, &config, now);
         let plan = self.vetted(plan, &endpoints).await;

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::names::EndpointName;
 use crate::plan::wanted::wanted;
 use crate::remediation::{self, Change, Decision, Observed, Write};
+use crate::resource::ScalableResource;
 use crate::schedule::Desired;
 
 /// A remedy decided on: the record to keep and the targets' writes, in the order that never
@@ -55,11 +56,7 @@ impl Lifecycle {
         }
         let resources: Vec<_> = endpoint.scalable_resources().collect();
         let targets = aws::autoscaling::targets(&self.autoscaling, &resources).await?;
-        let instances: BTreeMap<_, _> = endpoint
-            .variants
-            .iter()
-            .map(|v| (v.name.clone(), v.instances))
-            .collect();
+        let running: BTreeMap<ScalableResource, u32> = endpoint.running().collect();
         let scheduled = match endpoint
             .tag(crate::tags::SCHEDULE)
             .and_then(|s| config.schedule(s))
@@ -78,7 +75,7 @@ impl Lifecycle {
         };
         let observed = Observed {
             targets: &targets,
-            instances: &instances,
+            running: &running,
             scheduled,
         };
         let previous = stored.as_ref().map(|s| &s.record);

@@ -10,7 +10,7 @@ use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
 use crate::config::Config;
 use crate::events::AlarmState;
-use crate::fleet::{AlarmStatus, ConfigFacts, Endpoint, ScalableTarget, Status};
+use crate::fleet::{AlarmStatus, Component, ConfigFacts, Endpoint, ScalableTarget, Status};
 use crate::idle::{ExistingAlarm, IdleAlarm};
 use crate::names::EndpointName;
 use crate::permissions::Allowed;
@@ -37,6 +37,8 @@ pub struct Observed<'a> {
     pub alarms: &'a BTreeMap<String, AlarmStatus>,
     /// Remediation records with a remedy in force: a raise-min holds the minimum up.
     pub remediations: &'a [StoredRecord],
+    /// Inference components with `sagetide:schedule` of their own.
+    pub components: &'a [Component],
 }
 
 /// The alarms whose state decides something at a tick: the wake alarms of sleeping endpoints
@@ -109,6 +111,18 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
                     v.name
                 ),
             }));
+        }
+    }
+    for component in observed.components {
+        let targets = current
+            .get(&component.variant.endpoint)
+            .unwrap_or(&no_targets);
+        match plan_component(component, targets, config, now) {
+            Ok(actions) => plan.actions.extend(actions),
+            Err(why) => plan.skipped.push(Skipped {
+                endpoint: component.variant.endpoint.clone(),
+                why: format!("component {}: {why}", component.name),
+            }),
         }
     }
     let existing: BTreeSet<&EndpointName> = observed.endpoints.iter().map(|e| &e.name).collect();
@@ -199,6 +213,56 @@ pub fn note_no_way_back(mut plan: Plan, coming_back: &BTreeSet<&ScalableResource
                  endpoint out from zero), so queued requests wait",
             );
         }
+    }
+    plan
+}
+
+/// Whether `action` takes an inference component to zero copies.
+fn zeroes_copies(action: &Action) -> bool {
+    matches!(action, Action::SetCapacity { resource: ScalableResource::Copies { .. }, to, .. } if to.max() == 0)
+}
+
+/// The endpoints whose inference components `plan` takes to zero copies: whether their
+/// instances go too is worth knowing.
+pub fn hosts_zeroed(plan: &Plan) -> BTreeSet<&EndpointName> {
+    plan.actions
+        .iter()
+        .filter(|p| zeroes_copies(&p.action))
+        .map(|p| &p.endpoint)
+        .collect()
+}
+
+/// `plan` saying, of each component it takes to zero copies, whether its variant keeps
+/// instances all the same (`hosts`, the endpoints as DescribeEndpoint reports them): only
+/// managed instance scaling with a MinInstanceCount of 0 releases them.
+pub fn note_instances_kept(mut plan: Plan, hosts: &[Endpoint]) -> Plan {
+    for planned in &mut plan.actions {
+        let Action::SetCapacity { resource, .. } = &planned.action else {
+            continue;
+        };
+        if !zeroes_copies(&planned.action) {
+            continue;
+        }
+        let variant = resource.variant();
+        let kept = hosts
+            .iter()
+            .find(|e| e.name == variant.endpoint)
+            .and_then(|e| e.variants.iter().find(|v| v.name == variant.variant))
+            .map(|v| v.managed_min_instances);
+        let note = match kept {
+            Some(Some(0)) | None => continue,
+            Some(Some(n)) => format!(
+                "; its variant {} keeps {n} instance(s) with no copies (ManagedInstanceScaling \
+                 MinInstanceCount {n}): set it to 0 for zero copies to release them",
+                variant.variant
+            ),
+            Some(None) => format!(
+                "; its variant {} keeps its instances with no copies (managed instance scaling \
+                 is off): enable it with MinInstanceCount 0 for zero copies to release them",
+                variant.variant
+            ),
+        };
+        planned.reason.push_str(&note);
     }
     plan
 }
@@ -615,15 +679,11 @@ fn plan_endpoint(
     let (desired, reason) = (wanted.desired, wanted.reason);
     match desired {
         Desired::Awake(to) => {
-            let resources: BTreeSet<ScalableResource> = endpoint
-                .scalable_resources()
-                .chain(targets.keys().map(|r| (*r).clone()))
-                .collect();
-            for resource in resources {
+            for resource in endpoint.scalable_resources() {
                 let from = targets.get(&resource).copied();
                 // A raise-min remedy in force holds the minimum up; the schedule's bounds
                 // still cap it, as the remediator does.
-                let held = remediation.and_then(|r| r.held_min(&resource.variant().variant));
+                let held = remediation.and_then(|r| r.held_min(&resource));
                 let (to, reason) = match held {
                     Some(held) if held > to.min() => (
                         Capacity::new(held.min(to.max()), to.max()).expect("capped at max"),
@@ -642,6 +702,42 @@ fn plan_endpoint(
         },
     }
     Ok(actions)
+}
+
+/// An inference component on its own schedule: its copies follow it, and off-hours of an
+/// `off_hours: sleep` schedule are zero copies (nothing is deleted; with the endpoint's managed
+/// instance scaling allowed to reach 0 instances, the instances go too).
+fn plan_component(
+    component: &Component,
+    targets: &BTreeMap<&ScalableResource, Capacity>,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Vec<Planned>, String> {
+    let Some(name) = component.tag(tags::SCHEDULE) else {
+        return Ok(Vec::new());
+    };
+    let schedule = unknown_schedule(config, name)?;
+    if component.status != Status::InService {
+        return Err(format!(
+            "status is {}: scaling waits until it is InService",
+            component.status
+        ));
+    }
+    let wanted = wanted(&component.tags, schedule, now)?;
+    let to = match wanted.desired {
+        Desired::Awake(capacity) => capacity,
+        Desired::Asleep => Capacity::new(0, 0).expect("0 <= 0"),
+    };
+    let resource = component.copies();
+    let from = targets.get(&resource).copied();
+    if from == Some(to) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Planned {
+        endpoint: component.variant.endpoint.clone(),
+        action: Action::SetCapacity { resource, from, to },
+        reason: wanted.reason,
+    }])
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::capacity::Capacity;
 use crate::config::{Config, Remedy, Rule};
 use crate::events::AlarmState;
 use crate::fleet::ScalableTarget;
-use crate::names::{EndpointName, VariantName};
+use crate::names::EndpointName;
 use crate::resource::ScalableResource;
 use crate::snapshot::Suspended;
 
@@ -45,16 +45,20 @@ pub struct Trigger {
     pub suspends: bool,
     pub firing: bool,
     pub at: Timestamp,
-    /// raise-min: the minimum this trigger holds each variant at, fixed when it fired (so a
-    /// fleet that grows meanwhile does not ratchet the minimum up).
+    /// raise-min: the minimum this trigger holds each target at (by
+    /// [`ScalableResource::within_endpoint`]), fixed when it fired (so a fleet that grows
+    /// meanwhile does not ratchet the minimum up).
     #[serde(default)]
-    pub raise: BTreeMap<VariantName, u32>,
+    pub raise: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
-    pub variant: VariantName,
+    /// The target, by [`ScalableResource::within_endpoint`] (a variant's name for its
+    /// instances, as records before other targets said).
+    #[serde(rename = "variant")]
+    pub target: String,
     pub suspended: Suspended,
     pub min: u32,
 }
@@ -68,12 +72,12 @@ pub struct StoredRecord {
 }
 
 impl Record {
-    /// The minimum the firing raise-min triggers hold `variant` at, if any.
-    pub fn held_min(&self, variant: &VariantName) -> Option<u32> {
+    /// The minimum the firing raise-min triggers hold `target` at, if any.
+    pub fn held_min(&self, target: &ScalableResource) -> Option<u32> {
         self.triggers
             .values()
             .filter(|t| t.firing)
-            .filter_map(|t| t.raise.get(variant).copied())
+            .filter_map(|t| t.raise.get(&target.within_endpoint()).copied())
             .max()
     }
 
@@ -101,13 +105,13 @@ impl fmt::Display for Write {
             Write::Suspended { resource, to } => write!(
                 f,
                 "{}: suspended in={} out={} scheduled={}",
-                resource.variant().variant,
+                resource.within_endpoint(),
                 to.dynamic_scaling_in,
                 to.dynamic_scaling_out,
                 to.scheduled_scaling
             ),
             Write::Capacity { resource, to } => {
-                write!(f, "{}: capacity {to}", resource.variant().variant)
+                write!(f, "{}: capacity {to}", resource.within_endpoint())
             }
         }
     }
@@ -135,11 +139,12 @@ pub struct Change<'a> {
     pub at: Timestamp,
 }
 
-/// The endpoint as observed: its targets, the instances each variant runs, and the capacity
+/// The endpoint as observed: its targets, what each runs (instances, provisioned concurrency,
+/// copies), and the capacity
 /// its schedule wants now (`None`: no schedule applies).
 pub struct Observed<'a> {
     pub targets: &'a [ScalableTarget],
-    pub instances: &'a BTreeMap<VariantName, u32>,
+    pub running: &'a BTreeMap<ScalableResource, u32>,
     pub scheduled: Option<Capacity>,
 }
 
@@ -183,17 +188,9 @@ pub fn decide(
             .targets
             .iter()
             .map(|t| {
-                let wanted = n.unwrap_or_else(|| {
-                    observed
-                        .instances
-                        .get(&t.resource.variant().variant)
-                        .copied()
-                        .unwrap_or(0)
-                });
-                (
-                    t.resource.variant().variant.clone(),
-                    wanted.min(t.capacity.max()),
-                )
+                let wanted =
+                    n.unwrap_or_else(|| observed.running.get(&t.resource).copied().unwrap_or(0));
+                (t.resource.within_endpoint(), wanted.min(t.capacity.max()))
             })
             .collect(),
         _ => BTreeMap::new(),
@@ -216,12 +213,10 @@ pub fn decide(
     let mut baseline = record.baseline.clone().unwrap_or_default();
     if any_firing {
         for t in observed.targets {
-            if !baseline
-                .iter()
-                .any(|b| b.variant == t.resource.variant().variant)
-            {
+            let target = t.resource.within_endpoint();
+            if !baseline.iter().any(|b| b.target == target) {
                 baseline.push(Baseline {
-                    variant: t.resource.variant().variant.clone(),
+                    target,
                     suspended: t.suspended,
                     min: t.capacity.min(),
                 });
@@ -235,8 +230,8 @@ pub fn decide(
     let was_suspending = stored.is_some_and(suspending);
     let mut writes = Vec::new();
     for target in observed.targets {
-        let variant = &target.resource.variant().variant;
-        let Some(base) = baseline.iter().find(|b| &b.variant == variant) else {
+        let key = target.resource.within_endpoint();
+        let Some(base) = baseline.iter().find(|b| b.target == key) else {
             continue;
         };
         if suspend || was_suspending {
@@ -251,8 +246,8 @@ pub fn decide(
                 });
             }
         }
-        let held = record.held_min(variant);
-        let was_held = stored.and_then(|r| r.held_min(variant));
+        let held = record.held_min(&target.resource);
+        let was_held = stored.and_then(|r| r.held_min(&target.resource));
         if held.is_none() && was_held.is_none() {
             continue;
         }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::AlarmPattern;
 use crate::fleet::fixtures;
+use crate::resource::ScalableResource;
 
 const DOC: &str = r#"
 remediation:
@@ -21,15 +22,16 @@ fn at(minute: i64) -> Timestamp {
     Timestamp::from_second(1_795_000_000 + 60 * minute).unwrap()
 }
 
-fn variant() -> VariantName {
-    VariantName::new("AllTraffic").unwrap()
-}
-
 fn target(min: u32, max: u32, suspended: Suspended) -> ScalableTarget {
     ScalableTarget {
         suspended,
-        ..fixtures::target("chat", variant().as_str(), Capacity::new(min, max).unwrap())
+        ..fixtures::target("chat", "AllTraffic", Capacity::new(min, max).unwrap())
     }
+}
+
+/// The instances of chat's variant AllTraffic.
+fn instances() -> ScalableResource {
+    target(1, 1, Suspended::default()).resource
 }
 
 /// Partly suspended by its owner: scheduled scaling off.
@@ -43,7 +45,7 @@ struct Endpoint {
     target: ScalableTarget,
     record: Option<Record>,
     scheduled: Option<Capacity>,
-    instances: BTreeMap<VariantName, u32>,
+    running: BTreeMap<ScalableResource, u32>,
 }
 
 impl Endpoint {
@@ -52,7 +54,7 @@ impl Endpoint {
             target,
             record: None,
             scheduled: None,
-            instances: BTreeMap::from([(variant(), 3)]),
+            running: BTreeMap::from([(instances(), 3)]),
         }
     }
 
@@ -77,7 +79,7 @@ impl Endpoint {
         };
         let observed = Observed {
             targets: std::slice::from_ref(&self.target),
-            instances: &self.instances,
+            running: &self.running,
             scheduled: self.scheduled,
         };
         match decide(self.record.as_ref(), &change, &observed, config) {
@@ -184,7 +186,7 @@ fn raise_min_holds_and_restores_the_previous_minimum() {
     let mut e = Endpoint::new(target(1, 10, Suspended::default()));
     e.receive("keep-capacity", "chat-latency", Alarm, 0);
     assert_eq!(e.min(), 4);
-    assert_eq!(e.record.as_ref().unwrap().held_min(&variant()), Some(4));
+    assert_eq!(e.record.as_ref().unwrap().held_min(&instances()), Some(4));
     e.receive("keep-capacity", "chat-latency", Ok, 10);
     assert_eq!(e.min(), 1);
     assert_eq!(e.suspended(), Suspended::default());
@@ -260,7 +262,7 @@ fn an_ok_cut_short_after_its_writes_is_finished_when_it_comes_again() {
     };
     let observed = Observed {
         targets: std::slice::from_ref(&e.target),
-        instances: &e.instances,
+        running: &e.running,
         scheduled: None,
     };
     let Decision::Change {
@@ -293,7 +295,7 @@ remediation:
     let mut e = Endpoint::new(target(1, 10, Suspended::default()));
     e.receive_with(&config, "keep-running", "lat", Alarm, 0);
     assert_eq!(e.min(), 3);
-    e.instances.insert(variant(), 7);
+    e.running.insert(instances(), 7);
     e.receive_with(&config, "keep-running", "lat", Alarm, 0);
     assert_eq!(e.min(), 3);
 }
@@ -342,7 +344,7 @@ fn a_variant_that_appears_while_remedies_hold_joins_the_baseline() {
         resource: fixtures::target("chat", "shadow", Capacity::new(1, 1).unwrap()).resource,
         ..target(1, 4, OWNER)
     };
-    let instances = BTreeMap::new();
+    let running = BTreeMap::new();
     for (minute, state, targets) in [
         (0, Alarm, vec![target(1, 4, Suspended::default())]),
         (
@@ -363,7 +365,7 @@ fn a_variant_that_appears_while_remedies_hold_joins_the_baseline() {
         };
         let observed = Observed {
             targets: &targets,
-            instances: &instances,
+            running: &running,
             scheduled: None,
         };
         if let Decision::Change { record: r, .. } =

@@ -48,6 +48,12 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-insta
   the endpoint configuration, for the production variant ManagedInstanceScaling object, you've
   set the MinInstanceCount parameter to 0."
 
+https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html
+  "Returns all the tagged or previously tagged resources that are located in the specified
+  Region for the account." ResourceTypeFilters: "The string for each service name and resource
+  type is the same as that embedded in a resource's Amazon Resource Name (ARN)", so a
+  component's is sagemaker:inference-component. A component with tags is returned here too.
+
 moto has no inference components (it answers that the actions are not implemented) and drops a
 variant's ManagedInstanceScaling and RoutingConfig from DescribeEndpoint. Here a component is
 Creating, Updating and Deleting for the delays of the control API, lazily like an endpoint
@@ -68,8 +74,10 @@ ListInferenceComponents' time filters (refused as not emulated, rather than igno
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Iterator
 from typing import Any
 
+from moto.core.resource_tagging import TaggedResource
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ValidationError
@@ -385,6 +393,19 @@ def install() -> None:
             )
         delete_endpoint(self, name)
 
+    tagged_resources = SageMakerModelBackend.iter_tagged_resources
+
+    def tagged_components_too(self: SageMakerModelBackend) -> Iterator[TaggedResource]:
+        yield from tagged_resources(self)
+        for component in shared.inference_components(self).values():
+            if component.tags:
+                yield TaggedResource(
+                    arn=component.arn,
+                    tags={t["Key"]: t["Value"] for t in component.tags},
+                    resource_type="sagemaker:inference-component",
+                )
+
+    SageMakerModelBackend.iter_tagged_resources = tagged_components_too
     FakeEndpoint._process_production_variants = summarise_whole
     SageMakerModelBackend._get_resource_from_arn = find_components_too
     SageMakerModelBackend.delete_endpoint = delete_endpoint_without_components

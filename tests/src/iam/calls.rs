@@ -87,8 +87,18 @@ fn endpoint_of(d: &Deployment, resource_id: &str) -> Option<String> {
     Some(d.arn("sagemaker", &format!("endpoint/{name}")))
 }
 
-/// What Application Auto Scaling checks before it acts on a SageMaker variant for the caller.
-fn variant_checks(d: &Deployment, resource_id: &str) -> Vec<Request> {
+/// What Application Auto Scaling checks before it acts on a SageMaker variant or inference
+/// component for the caller.
+fn target_checks(d: &Deployment, resource_id: &str) -> Vec<Request> {
+    if let Some(component) = resource_id.strip_prefix("inference-component/") {
+        let component = d.arn("sagemaker", &format!("inference-component/{component}"));
+        return [
+            "sagemaker:DescribeInferenceComponent",
+            "sagemaker:UpdateInferenceComponentRuntimeConfig",
+        ]
+        .map(|a| Request::new(a, component.clone()))
+        .to_vec();
+    }
     endpoint_of(d, resource_id)
         .map(|endpoint| {
             [
@@ -131,7 +141,9 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
                 },
             ))
         }
-        ("sagemaker", "Search") => one("*".into()),
+        ("sagemaker", "Search" | "ListInferenceComponents") | ("tag", "GetResources") => {
+            one("*".into())
+        }
         ("sagemaker", "ListTags" | "AddTags") => {
             vec![with_request_tags(
                 Request::new(operation, name("ResourceArn")),
@@ -234,7 +246,7 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
             )];
             match op {
                 "RegisterScalableTarget" => {
-                    requests.extend(variant_checks(d, &resource_id));
+                    requests.extend(target_checks(d, &resource_id));
                     requests.push(
                         Request::new(
                             "iam:CreateServiceLinkedRole",
@@ -247,7 +259,7 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
                     );
                 }
                 "PutScalingPolicy" => {
-                    requests.extend(variant_checks(d, &resource_id));
+                    requests.extend(target_checks(d, &resource_id));
                     if name("PolicyType") == "TargetTrackingScaling" {
                         // The alarms target tracking creates and replaces for the caller.
                         let alarm = d.arn(
@@ -261,7 +273,7 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
                         requests.push(Request::new("cloudwatch:DescribeAlarms", "*"));
                     }
                 }
-                "DeregisterScalableTarget" => requests.extend(variant_checks(d, &resource_id)),
+                "DeregisterScalableTarget" => requests.extend(target_checks(d, &resource_id)),
                 _ => {}
             }
             requests

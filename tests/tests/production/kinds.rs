@@ -1,10 +1,12 @@
 //! Endpoints that are not real-time variants with instances, on a schedule: a serverless
-//! variant's provisioned concurrency, and an asynchronous variant scaled to 0 instances (with
-//! or without what brings it back from zero) where a real-time one may not be.
+//! variant's provisioned concurrency, an asynchronous variant scaled to 0 instances (with or
+//! without what brings it back from zero) where a real-time one may not be, and inference
+//! components at zero copies off-hours.
 
 use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, MetricAggregationType, PolicyType, ScalableDimension, ServiceNamespace,
-    StepAdjustment, StepScalingPolicyConfiguration,
+    AdjustmentType, MetricAggregationType, MetricType, PolicyType, PredefinedMetricSpecification,
+    ScalableDimension, ServiceNamespace, StepAdjustment, StepScalingPolicyConfiguration,
+    TargetTrackingScalingPolicyConfiguration,
 };
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use aws_sdk_sagemaker::types::builders::ProductionVariantBuilder;
@@ -22,6 +24,11 @@ schedules:
     periods:
       - { days: mon-sun, start: "08:00", end: "20:00", capacity: { min: 2, max: 8 } }
     off_hours: { min: 0, max: 8 }
+  llm-hours:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "20:00", capacity: { min: 1, max: 3 } }
+    off_hours: sleep
 "#;
 
 const QUEUE: (&str, &str) = ("sagetide:schedule", "queue");
@@ -216,4 +223,149 @@ async fn an_asynchronous_variant_goes_to_zero_instances_off_hours_and_a_real_tim
         .unwrap();
     let transcribe = bounds(&h.aws, "transcribe", instances.clone()).await;
     assert_eq!(transcribe, Some((2, 8)), "{morning}");
+}
+
+/// `(min, max)` of inference component `component`'s copies.
+async fn copy_bounds(aws: &Aws, component: &str) -> Option<(i32, i32)> {
+    aws.autoscaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
+        .resource_ids(format!("inference-component/{component}"))
+        .send()
+        .await
+        .expect("describe scalable targets")
+        .scalable_targets
+        .unwrap_or_default()
+        .first()
+        .map(|t| (t.min_capacity, t.max_capacity))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_policies_untouched() {
+    let h = Harness::start(CONFIG).await;
+    let llm_hours = ("sagetide:schedule", "llm-hours");
+    // llm may release its instances; kept keeps one whatever its copies.
+    h.aws.create_component_endpoint("llm", 0).await;
+    h.aws.create_component_endpoint("kept", 1).await;
+    h.aws
+        .create_component("llama", "llm", 1, &[llm_hours])
+        .await;
+    h.aws
+        .create_component("mistral", "kept", 1, &[llm_hours])
+        .await;
+    // Untagged: never touched.
+    h.aws.create_component("phi", "llm", 1, &[]).await;
+    h.moto.settle().await;
+    // llama's owner scales its copies on traffic.
+    let llama = "inference-component/llama";
+    let copies = ScalableDimension::SageMakerInferenceComponentDesiredCopyCount;
+    h.aws
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(llama)
+        .scalable_dimension(copies.clone())
+        .min_capacity(1)
+        .max_capacity(3)
+        .send()
+        .await
+        .expect("register llama's target");
+    h.aws
+        .autoscaling
+        .put_scaling_policy()
+        .policy_name("invocations-per-copy")
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(llama)
+        .scalable_dimension(copies.clone())
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(5.0)
+                .predefined_metric_specification(
+                    PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(
+                            MetricType::SageMakerInferenceComponentInvocationsPerCopy,
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("put llama's policy");
+    let policies = || async {
+        h.aws
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(llama)
+            .send()
+            .await
+            .expect("describe llama's policies")
+            .scaling_policies
+            .unwrap_or_default()
+    };
+    let before = policies().await;
+    let mut scheduler = h.scheduler(&[]);
+
+    let day = scheduler
+        .invoke(scheduled_event("2026-11-23T09:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(copy_bounds(&h.aws, "llama").await, Some((1, 3)), "{day}");
+    assert_eq!(copy_bounds(&h.aws, "mistral").await, Some((1, 3)), "{day}");
+
+    // Off-hours: zero copies, nothing deleted; llm's instances go with them, kept's stay, and
+    // the plan says why.
+    let night = scheduler
+        .invoke(scheduled_event("2026-11-23T21:00:00Z"))
+        .await
+        .unwrap();
+    h.moto.settle().await;
+    for component in ["llama", "mistral"] {
+        assert_eq!(
+            copy_bounds(&h.aws, component).await,
+            Some((0, 0)),
+            "{night}"
+        );
+        assert_eq!(
+            h.aws.copies(component).await,
+            ("InService".into(), 0, 0),
+            "{night}"
+        );
+    }
+    assert_eq!(h.aws.copies("phi").await, ("InService".into(), 1, 1));
+    assert_eq!(copy_bounds(&h.aws, "phi").await, None);
+    assert_eq!(h.aws.instances("kept").await, 1, "{night}");
+    let reason = |endpoint: &str| {
+        let actions = night["actions"].as_array().unwrap();
+        let action = actions.iter().find(|a| a["endpoint"] == endpoint).unwrap();
+        action["reason"].as_str().unwrap().to_owned()
+    };
+    assert!(reason("kept").contains("keeps 1 instance(s)"), "{night}");
+    assert!(!reason("llm").contains("keeps"), "{night}");
+    assert_eq!(policies().await, before, "llama's policy untouched");
+
+    let morning = scheduler
+        .invoke(scheduled_event("2026-11-24T08:00:00Z"))
+        .await
+        .unwrap();
+    h.moto.settle().await;
+    for component in ["llama", "mistral"] {
+        assert_eq!(
+            copy_bounds(&h.aws, component).await,
+            Some((1, 3)),
+            "{morning}"
+        );
+        assert_eq!(
+            h.aws.copies(component).await,
+            ("InService".into(), 1, 1),
+            "{morning}"
+        );
+    }
+    assert_eq!(h.aws.instances("llm").await, 2, "llama's and phi's copies");
+    assert_eq!(policies().await, before, "llama's policy untouched");
 }

@@ -33,6 +33,7 @@ fn plan(
             idle_alarms_made: false,
             alarms: &BTreeMap::new(),
             remediations: &[],
+            components: &[],
         },
         config,
         now,
@@ -314,10 +315,7 @@ fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
                 suspends: false,
                 firing: true,
                 at: berlin("2026-11-23T07:00"),
-                raise: std::collections::BTreeMap::from([(
-                    VariantName::new("AllTraffic").unwrap(),
-                    4,
-                )]),
+                raise: std::collections::BTreeMap::from([("AllTraffic".to_owned(), 4)]),
             },
         )]),
         baseline: None,
@@ -335,6 +333,7 @@ fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
         idle_alarms_made: false,
         alarms: &BTreeMap::new(),
         remediations: &held,
+        components: &[],
     };
     // At 08:00 the schedule wants 2..10; the remedy holds 4.
     let plan = super::plan(&observed, &config(), berlin("2026-11-23T08:00"));
@@ -382,6 +381,7 @@ fn a_remedy_whose_alarm_cleared_or_vanished_is_ended_by_the_tick() {
             idle_alarms_made: false,
             alarms,
             remediations: &held,
+            components: &[],
         };
         actions(&super::plan(&observed, &config, berlin("2026-11-23T10:00")))
     };
@@ -414,6 +414,7 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
             idle_alarms_made: marked,
             alarms: &BTreeMap::new(),
             remediations: &[],
+            components: &[],
         };
         super::plan(&observed, &config(), berlin("2026-11-23T10:00")).actions
     };
@@ -441,6 +442,7 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
             idle_alarms_made: true,
             alarms: &BTreeMap::new(),
             remediations: &[],
+            components: &[],
         };
         let plan = super::plan(&observed, &config(), berlin("2026-11-23T10:00"));
         assert_eq!(
@@ -517,6 +519,7 @@ fn tick_with(endpoints: &[Endpoint], stored: &Stored, now: Timestamp) -> Plan {
             idle_alarms_made: false,
             alarms: &BTreeMap::new(),
             remediations: &[],
+            components: &[],
         },
         &config(),
         now,
@@ -656,6 +659,7 @@ fn a_serverless_variants_provisioned_concurrency_follows_the_schedule() {
             idle_alarms_made: false,
             alarms: &BTreeMap::new(),
             remediations: &[],
+            components: &[],
         },
         &config(),
         at("2026-11-24T20:00:00Z"),
@@ -699,6 +703,7 @@ fn an_idle_alarm_left_in_alarm_by_a_declined_sleep_is_rearmed_once_the_endpoint_
             idle_alarms_made: true,
             alarms: &BTreeMap::new(),
             remediations: &[],
+            components: &[],
         };
         super::plan(&observed, &config(), now)
             .actions
