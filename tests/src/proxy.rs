@@ -153,6 +153,16 @@ fn error(
     response.expect("a valid response")
 }
 
+/// Why IAM refuses a call.
+enum Refusal {
+    /// The function's role does not allow it: a defect of the template or the code.
+    Role(String),
+    /// A tag condition of the role is not met because the resource the call names is gone, so
+    /// it has no tags: what AWS answers the SDK's retry of a delete that took effect before
+    /// its answer was lost (AccessDenied, not "not found"); the caller must take it so.
+    Gone(String),
+}
+
 /// Why `call` would be refused by the calling function's role, if it would: an action outside
 /// the function's `sagetide::permissions`, or IAM's decision on any authorization the call needs
 /// under the role `template.yaml` gives the function, with the resource's tags as moto holds
@@ -162,7 +172,7 @@ async fn refusal(
     headers: &hyper::HeaderMap,
     call: &str,
     parsed: &iam::Call,
-) -> Option<String> {
+) -> Option<Refusal> {
     let user_agent = ["x-amz-user-agent", "user-agent"]
         .iter()
         .filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
@@ -171,31 +181,46 @@ async fn refusal(
     let function = match Function::from_user_agent(&user_agent) {
         Some(f) if f.calls().contains(&call) => f,
         Some(f) => {
-            return Some(format!(
+            return Some(Refusal::Role(format!(
                 "{} is not authorized to perform {call} (not in sagetide::permissions for it)",
                 f.name()
-            ));
+            )));
         }
-        None => return Some(format!("{call} by an unknown caller ({user_agent})")),
+        None => {
+            return Some(Refusal::Role(format!(
+                "{call} by an unknown caller ({user_agent})"
+            )));
+        }
     };
     let statements = iam::harness_roles().of(function);
     for mut request in iam::authorizations(&iam::Deployment::harness(), call, parsed) {
+        let mut gone = false;
         if iam::reads_resource_tags(statements, &request) {
-            for (key, value) in tags.of(headers, &request.resource).await {
-                request
-                    .context
-                    .insert(format!("aws:ResourceTag/{key}"), vec![value]);
+            match tags.of(headers, &request.resource).await {
+                Some(found) => {
+                    for (key, value) in found {
+                        request
+                            .context
+                            .insert(format!("aws:ResourceTag/{key}"), vec![value]);
+                    }
+                }
+                None => gone = true,
             }
         }
         let decision = iam::decide(statements, &request);
         if !decision.allowed() {
-            return Some(format!(
+            let why = format!(
                 "{} is not authorized to perform {} on {} with {:?} ({decision:?} by its role in template.yaml, for {call})",
                 function.name(),
                 request.action,
                 request.resource,
                 request.context
-            ));
+            );
+            return Some(if gone {
+                Refusal::Gone(why)
+            } else {
+                Refusal::Role(why)
+            });
         }
     }
     None
@@ -210,8 +235,9 @@ struct ResourceTags {
 
 impl ResourceTags {
     /// The tags of a SageMaker resource or a CloudWatch alarm (asked in each service's JSON
-    /// protocol, which moto speaks); nothing for any other resource.
-    async fn of(&self, headers: &hyper::HeaderMap, arn: &str) -> Vec<(String, String)> {
+    /// protocol, which moto speaks); none for any other resource; `None` for one that does not
+    /// exist.
+    async fn of(&self, headers: &hyper::HeaderMap, arn: &str) -> Option<Vec<(String, String)>> {
         let (target, content_type, body) = if arn.starts_with("arn:aws:sagemaker:") {
             (
                 "SageMaker.ListTags",
@@ -225,7 +251,7 @@ impl ResourceTags {
                 serde_json::json!({"ResourceARN": arn}),
             )
         } else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         let mut request = Request::builder()
             .method("POST")
@@ -240,16 +266,29 @@ impl ResourceTags {
             .body(Full::new(Bytes::from(body.to_string())))
             .expect("a valid request");
         let Ok(response) = self.client.request(request).await else {
-            return Vec::new();
+            return Some(Vec::new());
         };
+        let gone = response.status().is_client_error();
         let body = response
             .into_body()
             .collect()
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
+        // Only "not found" says it is gone; any other refusal is not IAM's to read as that.
+        if gone {
+            let said = String::from_utf8_lossy(&body);
+            return if ["Could not find", "ResourceNotFound", "does not exist"]
+                .iter()
+                .any(|s| said.contains(s))
+            {
+                None
+            } else {
+                Some(Vec::new())
+            };
+        }
         let tags: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        tags["Tags"]
+        let tags = tags["Tags"]
             .as_array()
             .into_iter()
             .flatten()
@@ -259,7 +298,8 @@ impl ResourceTags {
                     t["Value"].as_str()?.to_owned(),
                 ))
             })
-            .collect()
+            .collect();
+        Some(tags)
     }
 }
 
@@ -306,15 +346,21 @@ enum Plan {
 }
 
 impl State {
-    fn plan(&mut self, headers: &hyper::HeaderMap, call: &str, refusal: Option<String>) -> Plan {
+    fn plan(&mut self, headers: &hyper::HeaderMap, call: &str, refusal: Option<Refusal>) -> Plan {
         match self.crash.as_mut() {
             Some(0) => return Plan::Answer(crashed(headers)),
             Some(left) => *left -= 1,
             None => {}
         }
-        if let Some(reason) = refusal {
-            self.denied.push(reason.clone());
-            return Plan::Answer(error(headers, 403, "AccessDeniedException", &reason));
+        match refusal {
+            Some(Refusal::Role(reason)) => {
+                self.denied.push(reason.clone());
+                return Plan::Answer(error(headers, 403, "AccessDeniedException", &reason));
+            }
+            Some(Refusal::Gone(reason)) => {
+                return Plan::Answer(error(headers, 403, "AccessDeniedException", &reason));
+            }
+            None => {}
         }
         self.calls.push(call.to_owned());
         let mut delay = self.latency;

@@ -113,18 +113,30 @@ pub(crate) fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
             .is_some_and(|m| m.contains("Could not find") || m.contains("does not exist"))
 }
 
+/// Deletes the endpoint. Gone, or going, is what was asked for: the SDK retries a delete whose
+/// answer was lost, and what the first attempt did then answers the retry: not found, refused
+/// while `Deleting`, or AccessDenied where the role may delete only endpoints with a tag (a gone
+/// endpoint has none). So a refusal is looked at again before it counts.
 pub async fn delete_endpoint(client: &Client, name: &EndpointName) -> Result<(), AwsError> {
-    match client
+    let deleted = client
         .delete_endpoint()
         .endpoint_name(name.as_str())
         .send()
-        .await
-    {
-        // Gone is what was asked for: the SDK retries a delete whose answer was lost, and
-        // SageMaker no longer finds what the first attempt deleted.
+        .await;
+    let error = match deleted {
+        Ok(_) => return Ok(()),
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => AwsError::new("sagemaker:DeleteEndpoint", e),
+    };
+    let now = client
+        .describe_endpoint()
+        .endpoint_name(name.as_str())
+        .send()
+        .await;
+    match now {
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(AwsError::new("sagemaker:DeleteEndpoint", e)),
-        Ok(_) => Ok(()),
+        Ok(found) if found.endpoint_status == Some(EndpointStatus::Deleting) => Ok(()),
+        _ => Err(error),
     }
 }
 
@@ -349,7 +361,7 @@ pub(super) fn tags_from_map<'a>(
         .collect()
 }
 
-fn tags_to_map(tags: Vec<Tag>) -> crate::tags::Tags {
+pub(super) fn tags_to_map(tags: Vec<Tag>) -> crate::tags::Tags {
     tags.into_iter()
         .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
         .collect()
