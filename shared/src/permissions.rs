@@ -26,8 +26,8 @@ pub struct Allowed {
 /// What Application Auto Scaling may check of a caller that scales an inference component's
 /// copies. AWS documents these two only as what its own service-linked role does to a
 /// component (AWSApplicationAutoscalingSageMakerEndpointPolicy); that it checks its caller for
-/// them, as it does for an endpoint's, is sagetide's reading. Only the scheduler scales
-/// components.
+/// them, as it does for an endpoint's, is sagetide's reading. The scheduler and the remediator
+/// scale components.
 const COMPONENT_CHECKS: [&str; 2] = [
     "sagemaker:DescribeInferenceComponent",
     "sagemaker:UpdateInferenceComponentRuntimeConfig",
@@ -241,6 +241,8 @@ impl Function {
             Function::Remediator => &[
                 "ssm:GetParameters",
                 "sagemaker:DescribeEndpoint",
+                "sagemaker:ListInferenceComponents",
+                "sagemaker:DescribeInferenceComponent",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
                 "sagemaker:ListTags",
@@ -279,6 +281,8 @@ impl Function {
         }
         if self == Function::Scheduler {
             checked.push("cloudwatch:TagResource");
+        }
+        if matches!(self, Function::Scheduler | Function::Remediator) {
             checked.extend(COMPONENT_CHECKS);
         }
         checked.retain(|c| !calls.contains(c));

@@ -89,6 +89,17 @@ impl ScalableResource {
         }
     }
 
+    /// The key a remediation record keeps it by, which must not change across versions: a
+    /// variant's name for its instances (as records before other kinds said), `pc:<variant>`,
+    /// `ic:<component>`.
+    pub fn record_key(&self) -> String {
+        match self {
+            Self::Instances(v) => v.variant.to_string(),
+            Self::ProvisionedConcurrency(v) => format!("pc:{}", v.variant),
+            Self::Copies { component, .. } => format!("ic:{component}"),
+        }
+    }
+
     /// What it is within its endpoint, for plans and reports: a variant's name stands for its
     /// instances.
     pub fn within_endpoint(&self) -> String {

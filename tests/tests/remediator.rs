@@ -1,7 +1,7 @@
 //! The real `remediator` binary against moto: remedies start on ALARM and end on OK exactly as
 //! before, whatever the order and number of the events, and agree with the scheduler.
 
-use aws_sdk_applicationautoscaling::types::SuspendedState;
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
 use sagetide_tests::{Harness, alarm_change, proxy, scheduled_event};
 use serde_json::{Value, json};
 
@@ -377,4 +377,86 @@ async fn an_alarm_stamped_ahead_of_the_clock_or_not_in_alarm_starts_no_remedy() 
     let started = remediator.invoke(on_time.clone()).await.unwrap();
     assert_eq!(outcomes(&started), ["applied"], "{started}");
     assert_eq!(suspended(&h, "shadow").await, (true, false, false));
+}
+
+/// `(min, max, scale-in suspended)` of inference component `component`'s copies.
+async fn component_target(h: &Harness, component: &str) -> (i32, i32, bool) {
+    let t = h
+        .aws
+        .autoscaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
+        .resource_ids(format!("inference-component/{component}"))
+        .send()
+        .await
+        .unwrap()
+        .scalable_targets
+        .unwrap_or_default()
+        .remove(0);
+    let suspended = t
+        .suspended_state
+        .and_then(|s| s.dynamic_scaling_in_suspended)
+        .unwrap_or(false);
+    (t.min_capacity, t.max_capacity, suspended)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remedy_acts_on_the_copies_of_the_inference_components_an_endpoint_hosts() {
+    let h = Harness::start(CONFIG).await;
+    // The endpoint carries no tag of its own; its component opted in.
+    h.aws.create_component_endpoint("llm", 0).await;
+    h.aws.create_component("llama", "llm", 2, &[OFFICE]).await;
+    h.moto.settle().await;
+    h.aws
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
+        .resource_id("inference-component/llama")
+        .min_capacity(1)
+        .max_capacity(3)
+        .send()
+        .await
+        .unwrap();
+    let (hold, keep) = (
+        "sagetide-remediate-5xx-llm",
+        "sagetide-remediate-latency-llm",
+    );
+    h.aws.alarm_in_state(hold, "ALARM").await;
+    h.aws.alarm_in_state(keep, "ALARM").await;
+    // Inside office hours, whose minimum the component's copies go back to.
+    let now = [("SAGETIDE_NOW", "2026-11-24T10:30:00Z")];
+    let mut remediator = h.function("remediator", &now).await;
+
+    for (alarm, at) in [
+        (hold, "2026-11-24T10:00:00Z"),
+        (keep, "2026-11-24T10:01:00Z"),
+    ] {
+        let fired = remediator
+            .invoke(alarm_change(alarm, "ALARM", Some("llm"), at))
+            .await
+            .unwrap();
+        assert_eq!(outcomes(&fired), ["applied"], "{fired}");
+    }
+    // raise-min to 4, capped at the component's maximum of 3; scale-in suspended.
+    assert_eq!(component_target(&h, "llama").await, (3, 3, true));
+
+    for alarm in [hold, keep] {
+        // The copies the minimum brought are being added: a target is not changed meanwhile.
+        h.moto.settle().await;
+        h.aws.set_alarm_state(alarm, "OK").await;
+        let ended = remediator
+            .invoke(alarm_change(
+                alarm,
+                "OK",
+                Some("llm"),
+                "2026-11-24T10:20:00Z",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(outcomes(&ended), ["applied"], "{ended}");
+    }
+    // Back to what its schedule wants now (office hours: min 2), scale-in free again.
+    assert_eq!(component_target(&h, "llama").await, (2, 3, false));
 }

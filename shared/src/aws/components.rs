@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_resourcegroupstagging::types::ResourceTagMapping;
+use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, TagFilter};
 use aws_sdk_sagemaker::types::InferenceComponentSummary;
+use futures::{StreamExt, TryStreamExt, stream};
 
 use super::AwsError;
 use crate::fleet::{Component, Status};
@@ -18,18 +19,18 @@ const RESOURCES_PER_PAGE: i32 = 100;
 /// The most ListInferenceComponents returns a page.
 const COMPONENTS_PER_PAGE: i32 = 100;
 
-/// Every inference component that carries one of `keys`, with its tags, variant and status.
-/// GetResources' tag filters must all match, so it asks for every tagged component and keeps
-/// those with one of `keys`; ListInferenceComponents gives where each runs and its status.
+/// Every inference component that carries the tag `key`, with its tags, variant and status:
+/// GetResources by that tag, then ListInferenceComponents for where each runs and its status.
 pub async fn tagged(
     tagging: &aws_sdk_resourcegroupstagging::Client,
     sagemaker: &aws_sdk_sagemaker::Client,
-    keys: &[&str],
+    key: &str,
 ) -> Result<Vec<Component>, AwsError> {
     let mut tagged: BTreeMap<String, Tags> = BTreeMap::new();
     let mut pages = tagging
         .get_resources()
         .resource_type_filters(RESOURCE_TYPE)
+        .tag_filters(TagFilter::builder().key(key).build())
         .resources_per_page(RESOURCES_PER_PAGE)
         .into_paginator()
         .send();
@@ -37,7 +38,8 @@ pub async fn tagged(
         let page = page.map_err(|e| AwsError::new("tag:GetResources", e))?;
         for mapping in page.resource_tag_mapping_list.unwrap_or_default() {
             let (arn, tags) = tags_of(mapping);
-            if keys.iter().any(|k| tags.contains_key(*k)) {
+            // Eventually consistent, like the tag index: the tag is looked at again.
+            if tags.contains_key(key) {
                 tagged.insert(arn, tags);
             }
         }
@@ -64,6 +66,61 @@ pub async fn tagged(
         }
     }
     Ok(components)
+}
+
+/// The inference components `endpoint` hosts, with their tags and the copies each runs: one
+/// ListInferenceComponents page per 100, then DescribeInferenceComponent and ListTags for each,
+/// a few at a time (an endpoint hosts few).
+pub async fn hosted(
+    sagemaker: &aws_sdk_sagemaker::Client,
+    endpoint: &EndpointName,
+) -> Result<Vec<(Component, u32)>, AwsError> {
+    let mut summaries = Vec::new();
+    let mut pages = sagemaker
+        .list_inference_components()
+        .endpoint_name_equals(endpoint.as_str())
+        .max_results(COMPONENTS_PER_PAGE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new("sagemaker:ListInferenceComponents", e))?;
+        summaries.extend(page.inference_components.unwrap_or_default());
+    }
+    let described: Vec<Option<(Component, u32)>> = stream::iter(summaries)
+        .map(|summary| async move {
+            let Some(arn) = summary.inference_component_arn.clone() else {
+                return Ok(None);
+            };
+            // One deleted since it was listed is no longer hosted.
+            let tags = match sagemaker.list_tags().resource_arn(&arn).send().await {
+                Ok(found) => super::sagemaker::tags_to_map(found.tags.unwrap_or_default()),
+                Err(e) if super::sagemaker::is_not_found(&e) => return Ok(None),
+                Err(e) => return Err(AwsError::new("sagemaker:ListTags", e)),
+            };
+            let Some(component) = component(summary, tags) else {
+                return Ok(None);
+            };
+            let found = match sagemaker
+                .describe_inference_component()
+                .inference_component_name(component.name.as_str())
+                .send()
+                .await
+            {
+                Ok(found) => found,
+                Err(e) if super::sagemaker::is_not_found(&e) => return Ok(None),
+                Err(e) => return Err(AwsError::new("sagemaker:DescribeInferenceComponent", e)),
+            };
+            let copies = found
+                .runtime_config
+                .and_then(|r| r.current_copy_count)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0);
+            Ok(Some((component, copies)))
+        })
+        .buffer_unordered(super::CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(described.into_iter().flatten().collect())
 }
 
 fn tags_of(mapping: ResourceTagMapping) -> (String, Tags) {

@@ -13,6 +13,7 @@ use crate::plan::wanted::wanted;
 use crate::remediation::{self, Change, Decision, Observed, Write};
 use crate::resource::ScalableResource;
 use crate::schedule::Desired;
+use crate::tags::Tags;
 
 /// A remedy decided on: the record to keep and the targets' writes, in the order that never
 /// loses the baseline.
@@ -49,20 +50,43 @@ impl Lifecycle {
         let Some(endpoint) = aws::sagemaker::endpoint(&self.sagemaker, name).await? else {
             return nothing(Step::Declined("no such endpoint".into()));
         };
-        if !crate::tags::opted_in(&endpoint.tags) {
+        // A remedy acts on what opted in: the endpoint's targets if it carries sagetide's tags,
+        // and each inference component it hosts that carries them (or whose endpoint does).
+        let own = crate::tags::opted_in(&endpoint.tags);
+        let hosted = match aws::components::hosted(&self.sagemaker, name).await {
+            Ok(hosted) => hosted,
+            // Its own targets need no component: the remedy goes on without them.
+            Err(e) if own => {
+                tracing::warn!(endpoint = %name, error = %e, "inference components not read; the remedy acts on the endpoint's own targets");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let hosted: Vec<_> = hosted
+            .into_iter()
+            .filter(|(c, _)| own || crate::tags::opted_in(&c.tags))
+            .collect();
+        if !own && hosted.is_empty() {
             return nothing(Step::Declined(
-                "it carries none of sagetide's tags, so sagetide leaves it alone".into(),
+                "neither it nor an inference component it hosts carries sagetide's tags, so \
+                 sagetide leaves it alone"
+                    .into(),
             ));
         }
-        let resources: Vec<_> = endpoint.scalable_resources().collect();
+        let resources: Vec<_> = own
+            .then(|| endpoint.scalable_resources())
+            .into_iter()
+            .flatten()
+            .chain(hosted.iter().map(|(c, _)| c.copies()))
+            .collect();
         let targets = aws::autoscaling::targets(&self.autoscaling, &resources).await?;
-        let running: BTreeMap<ScalableResource, u32> = endpoint.running().collect();
-        let scheduled = match endpoint
-            .tag(crate::tags::SCHEDULE)
-            .and_then(|s| config.schedule(s))
-        {
-            None => None,
-            Some(schedule) => match wanted(&endpoint.tags, schedule, actor.now) {
+        let running: BTreeMap<ScalableResource, u32> = endpoint
+            .running()
+            .chain(hosted.iter().map(|(c, copies)| (c.copies(), *copies)))
+            .collect();
+        let schedule_of = |tags: &Tags| {
+            let schedule = config.schedule(tags.get(crate::tags::SCHEDULE)?)?;
+            match wanted(tags, schedule, actor.now) {
                 Ok(w) => match w.desired {
                     Desired::Awake(c) => Some(c),
                     Desired::Asleep => None,
@@ -71,12 +95,21 @@ impl Lifecycle {
                     tracing::warn!(endpoint = %name, why, "schedule not applied to the remedy; the recorded minimum is used");
                     None
                 }
-            },
+            }
         };
+        let mut scheduled = BTreeMap::new();
+        if let Some(c) = schedule_of(&endpoint.tags) {
+            scheduled.extend(endpoint.scalable_resources().map(|r| (r, c)));
+        }
+        for (component, _) in &hosted {
+            if let Some(c) = schedule_of(&component.tags) {
+                scheduled.insert(component.copies(), c);
+            }
+        }
         let observed = Observed {
             targets: &targets,
             running: &running,
-            scheduled,
+            scheduled: &scheduled,
         };
         let previous = stored.as_ref().map(|s| &s.record);
         match remediation::decide(previous, change, &observed, config) {

@@ -46,7 +46,7 @@ pub struct Trigger {
     pub firing: bool,
     pub at: Timestamp,
     /// raise-min: the minimum this trigger holds each target at (by
-    /// [`ScalableResource::within_endpoint`]), fixed when it fired (so a fleet that grows
+    /// [`ScalableResource::record_key`]), fixed when it fired (so a fleet that grows
     /// meanwhile does not ratchet the minimum up).
     #[serde(default)]
     pub raise: BTreeMap<String, u32>,
@@ -55,8 +55,7 @@ pub struct Trigger {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
-    /// The target, by [`ScalableResource::within_endpoint`] (a variant's name for its
-    /// instances, as records before other targets said).
+    /// The target, by [`ScalableResource::record_key`].
     #[serde(rename = "variant")]
     pub target: String,
     pub suspended: Suspended,
@@ -77,7 +76,7 @@ impl Record {
         self.triggers
             .values()
             .filter(|t| t.firing)
-            .filter_map(|t| t.raise.get(&target.within_endpoint()).copied())
+            .filter_map(|t| t.raise.get(&target.record_key()).copied())
             .max()
     }
 
@@ -139,13 +138,13 @@ pub struct Change<'a> {
     pub at: Timestamp,
 }
 
-/// The endpoint as observed: its targets, what each runs (instances, provisioned concurrency,
-/// copies), and the capacity
-/// its schedule wants now (`None`: no schedule applies).
+/// The endpoint as observed: its targets (its inference components' too), what each runs
+/// (instances, provisioned concurrency, copies), and the capacity each one's schedule wants now
+/// (none where no schedule applies).
 pub struct Observed<'a> {
     pub targets: &'a [ScalableTarget],
     pub running: &'a BTreeMap<ScalableResource, u32>,
-    pub scheduled: Option<Capacity>,
+    pub scheduled: &'a BTreeMap<ScalableResource, Capacity>,
 }
 
 pub fn decide(
@@ -190,7 +189,7 @@ pub fn decide(
             .map(|t| {
                 let wanted =
                     n.unwrap_or_else(|| observed.running.get(&t.resource).copied().unwrap_or(0));
-                (t.resource.within_endpoint(), wanted.min(t.capacity.max()))
+                (t.resource.record_key(), wanted.min(t.capacity.max()))
             })
             .collect(),
         _ => BTreeMap::new(),
@@ -213,7 +212,7 @@ pub fn decide(
     let mut baseline = record.baseline.clone().unwrap_or_default();
     if any_firing {
         for t in observed.targets {
-            let target = t.resource.within_endpoint();
+            let target = t.resource.record_key();
             if !baseline.iter().any(|b| b.target == target) {
                 baseline.push(Baseline {
                     target,
@@ -230,7 +229,7 @@ pub fn decide(
     let was_suspending = stored.is_some_and(suspending);
     let mut writes = Vec::new();
     for target in observed.targets {
-        let key = target.resource.within_endpoint();
+        let key = target.resource.record_key();
         let Some(base) = baseline.iter().find(|b| b.target == key) else {
             continue;
         };
@@ -253,7 +252,10 @@ pub fn decide(
         }
         // The schedule's minimum, when a schedule applies, is what the scheduler would set
         // without the remedy: restoring to it agrees with the next tick.
-        let floor = observed.scheduled.map_or(base.min, |c| c.min());
+        let floor = observed
+            .scheduled
+            .get(&target.resource)
+            .map_or(base.min, |c| c.min());
         let min = held
             .map_or(floor, |held| held.max(floor))
             .min(target.capacity.max());

@@ -44,7 +44,7 @@ const OWNER: Suspended = Suspended {
 struct Endpoint {
     target: ScalableTarget,
     record: Option<Record>,
-    scheduled: Option<Capacity>,
+    scheduled: BTreeMap<ScalableResource, Capacity>,
     running: BTreeMap<ScalableResource, u32>,
 }
 
@@ -53,7 +53,7 @@ impl Endpoint {
         Self {
             target,
             record: None,
-            scheduled: None,
+            scheduled: BTreeMap::new(),
             running: BTreeMap::from([(instances(), 3)]),
         }
     }
@@ -80,7 +80,7 @@ impl Endpoint {
         let observed = Observed {
             targets: std::slice::from_ref(&self.target),
             running: &self.running,
-            scheduled: self.scheduled,
+            scheduled: &self.scheduled,
         };
         match decide(self.record.as_ref(), &change, &observed, config) {
             Decision::Ignore(_) => Vec::new(),
@@ -208,11 +208,11 @@ fn raise_min_never_goes_above_max_nor_lowers_a_higher_minimum() {
 #[test]
 fn after_ok_the_minimum_is_the_one_the_schedule_wants_now() {
     let mut e = Endpoint::new(target(1, 10, Suspended::default()));
-    e.scheduled = Some(Capacity::new(1, 10).unwrap());
+    e.scheduled = BTreeMap::from([(instances(), Capacity::new(1, 10).unwrap())]);
     e.receive("keep-capacity", "chat-latency", Alarm, 0);
     assert_eq!(e.min(), 4);
     // The period begins during the alarm: the schedule now wants 2..10.
-    e.scheduled = Some(Capacity::new(2, 10).unwrap());
+    e.scheduled = BTreeMap::from([(instances(), Capacity::new(2, 10).unwrap())]);
     e.receive("keep-capacity", "chat-latency", Ok, 30);
     assert_eq!(e.min(), 2);
 }
@@ -263,7 +263,7 @@ fn an_ok_cut_short_after_its_writes_is_finished_when_it_comes_again() {
     let observed = Observed {
         targets: std::slice::from_ref(&e.target),
         running: &e.running,
-        scheduled: None,
+        scheduled: &BTreeMap::new(),
     };
     let Decision::Change {
         writes,
@@ -366,7 +366,7 @@ fn a_variant_that_appears_while_remedies_hold_joins_the_baseline() {
         let observed = Observed {
             targets: &targets,
             running: &running,
-            scheduled: None,
+            scheduled: &BTreeMap::new(),
         };
         if let Decision::Change { record: r, .. } =
             decide(record.as_ref(), &change, &observed, &config)

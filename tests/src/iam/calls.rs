@@ -224,6 +224,9 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
             one(sagemaker("endpoint-config", "EndpointConfigName"))
         }
         ("sagemaker", "DescribeModel") => one(sagemaker("model", "ModelName")),
+        ("sagemaker", "DescribeInferenceComponent") => {
+            one(sagemaker("inference-component", "InferenceComponentName"))
+        }
         ("sagemaker", _) => one(sagemaker("endpoint", "EndpointName")),
         ("application-autoscaling", op) if op.starts_with("Describe") => one("*".into()),
         ("application-autoscaling", "TagResource" | "ListTagsForResource") => {
