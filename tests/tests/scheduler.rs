@@ -211,9 +211,10 @@ async fn a_duplicate_tick_makes_no_mutating_call() {
     let mut second = h.proxy.take();
     assert_eq!(proxy::mutating(&second), Vec::<String>::new());
     assert_eq!(report["actions"], serde_json::json!([]));
-    // One Search page, one DescribeScalableTargets batch, and one Query of the table's open
-    // items (sleeping endpoints, remedies in force); no idle alarms were ever made here, so
-    // none are listed. The configuration is cached.
+    // One Search page, one GetResources page (no inference component is tagged, so none is
+    // listed), one DescribeScalableTargets batch, and one Query of the table's open items
+    // (sleeping endpoints, remedies in force); no idle alarms were ever made here, so none are
+    // listed. The configuration is cached.
     second.sort();
     assert_eq!(
         second,
@@ -221,6 +222,7 @@ async fn a_duplicate_tick_makes_no_mutating_call() {
             "application-autoscaling:DescribeScalableTargets",
             "dynamodb:Query",
             "sagemaker:Search",
+            "tag:GetResources",
         ]
     );
 }
@@ -627,23 +629,38 @@ async fn a_steady_tick_costs_one_describe_per_fifty_variants_whatever_the_fleet(
             .create_endpoint(&format!("ep-{i:03}"), &["AllTraffic"], &[OFFICE])
             .await;
     }
+    // And 105 inference components on schedules of their own, on one endpoint.
+    h.aws.create_component_endpoint("ic-host", 0).await;
+    for i in 0..105 {
+        h.aws
+            .create_component(&format!("ic-{i:03}"), "ic-host", 1, &[OFFICE])
+            .await;
+    }
+    h.moto.settle().await;
     let mut scheduler = h.scheduler(&[]);
     let tick = scheduled_event("2026-11-23T10:00:00Z");
 
     scheduler.invoke(tick.clone()).await.unwrap();
     let first = h.proxy.take();
-    assert_eq!(proxy::mutating(&first).len(), 120 + 1);
+    assert_eq!(proxy::mutating(&first).len(), 120 + 105 + 1);
 
     scheduler.invoke(tick).await.unwrap();
     let steady = h.proxy.take();
     let count = |op: &str| steady.iter().filter(|c| *c == op).count();
-    // One Search page per 100 endpoints.
+    // One Search page per 100 endpoints, one GetResources and one ListInferenceComponents page
+    // per 100 components.
     assert_eq!(count("sagemaker:Search"), 2);
-    assert_eq!(count("application-autoscaling:DescribeScalableTargets"), 3);
+    assert_eq!(count("tag:GetResources"), 2);
+    assert_eq!(count("sagemaker:ListInferenceComponents"), 2);
+    // 50 targets a call, a dimension at a time: 120 variants, 105 components.
+    assert_eq!(
+        count("application-autoscaling:DescribeScalableTargets"),
+        3 + 3
+    );
     // The table's open items in one Query; no idle alarms to list.
     assert_eq!(count("dynamodb:Query"), 1);
     assert_eq!(count("cloudwatch:DescribeAlarms"), 0);
-    assert_eq!(steady.len(), 6, "{steady:?}");
+    assert_eq!(steady.len(), 13, "{steady:?}");
 }
 
 /// A sleep schedule whose afternoon starts at `afternoon`, after a morning ending at 12:00.

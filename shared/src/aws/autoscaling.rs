@@ -21,16 +21,9 @@ pub async fn targets(
     client: &Client,
     resources: &[ScalableResource],
 ) -> Result<Vec<ScalableTarget>, AwsError> {
-    // DescribeScalableTargets takes one dimension a call.
-    let mut by_dimension: BTreeMap<String, Vec<ScalableResource>> = BTreeMap::new();
-    for resource in resources {
-        by_dimension
-            .entry(resource.dimension().as_str().to_owned())
-            .or_default()
-            .push(resource.clone());
-    }
-    let chunks = by_dimension
-        .values()
+    let groups = by_dimension(resources);
+    let chunks = groups
+        .iter()
         .flat_map(|same| same.chunks(RESOURCE_IDS_PER_CALL));
     let batches: Vec<Vec<ScalableTarget>> = stream::iter(chunks)
         .map(|chunk| targets_of(client, chunk))
@@ -38,6 +31,18 @@ pub async fn targets(
         .try_collect()
         .await?;
     Ok(batches.into_iter().flatten().collect())
+}
+
+/// `resources` by scalable dimension: DescribeScalableTargets takes one a call.
+pub(super) fn by_dimension(resources: &[ScalableResource]) -> Vec<Vec<ScalableResource>> {
+    let mut groups: BTreeMap<String, Vec<ScalableResource>> = BTreeMap::new();
+    for resource in resources {
+        groups
+            .entry(resource.dimension().as_str().to_owned())
+            .or_default()
+            .push(resource.clone());
+    }
+    groups.into_values().collect()
 }
 
 /// The scalable targets of one batch of at most `RESOURCE_IDS_PER_CALL` resources of one

@@ -9,7 +9,9 @@ use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_smithy_types::DateTime;
 use jiff::Timestamp;
 
-use super::autoscaling::{describe, register, suspended_from, tag_target, target_tags};
+use super::autoscaling::{
+    by_dimension, describe, register, suspended_from, tag_target, target_tags,
+};
 use super::cloudwatch::Invoking;
 use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::{PolicyFacts, RunningAlarm};
@@ -124,7 +126,10 @@ pub async fn read(
     resources: &[ScalableResource],
     described: &[DescribedPolicy],
 ) -> Result<Vec<TargetSnapshot>, AwsError> {
-    let found = describe(client, resources).await?;
+    let mut found = Vec::new();
+    for same in by_dimension(resources) {
+        found.extend(describe(client, &same).await?);
+    }
     let mut targets = Vec::new();
     for resource in resources {
         let resource_id = resource.resource_id();

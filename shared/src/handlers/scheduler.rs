@@ -213,10 +213,16 @@ impl Scheduler {
         )?;
 
         let sagemaker = &self.executor.sagemaker;
-        let (endpoints, components) = tokio::try_join!(
+        let (endpoints, components) = tokio::join!(
             aws::sagemaker::endpoints_tagged(sagemaker, &[tags::SCHEDULE, tags::IDLE_AFTER]),
-            aws::components::tagged(&self.tagging, sagemaker, &[tags::SCHEDULE]),
-        )?;
+            aws::components::tagged(&self.tagging, sagemaker, tags::SCHEDULE),
+        );
+        let endpoints = endpoints?;
+        // Components left out for a tick are left as they are: the next tick looks again.
+        let components = components.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "inference components not found; they are looked at again at the next tick");
+            Vec::new()
+        });
         let resources: Vec<_> = endpoints
             .iter()
             .filter(|e| e.tag(tags::SCHEDULE).is_some())

@@ -117,7 +117,12 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
         let targets = current
             .get(&component.variant.endpoint)
             .unwrap_or(&no_targets);
-        match plan_component(component, targets, config, now) {
+        let held = observed
+            .remediations
+            .iter()
+            .find(|r| r.endpoint == component.variant.endpoint)
+            .map(|r| &r.record);
+        match plan_component(component, targets, held, config, now) {
             Ok(actions) => plan.actions.extend(actions),
             Err(why) => plan.skipped.push(Skipped {
                 endpoint: component.variant.endpoint.clone(),
@@ -267,8 +272,8 @@ pub fn note_instances_kept(mut plan: Plan, hosts: &[Endpoint]) -> Plan {
     plan
 }
 
-/// `plan` without the actions of endpoints whose schedule gives a variant a minimum of 0
-/// instances that it may not have: only an asynchronous endpoint's variants scale in to 0
+/// `plan` without what the schedule asks of the variants of endpoints it gives a minimum of 0
+/// instances they may not have: only an asynchronous endpoint's variants scale in to 0
 /// (`facts` by config name say which are; where they could not be read, it waits).
 pub fn vet_zero_minimums(
     mut plan: Plan,
@@ -297,7 +302,19 @@ pub fn vet_zero_minimums(
         };
         refused.entry(planned.endpoint.clone()).or_insert(why);
     }
-    plan.actions.retain(|p| !refused.contains_key(&p.endpoint));
+    // Only what its own schedule asks of its variants: its components follow schedules of
+    // their own, and the OK of a remedy is delivered whatever the schedule says.
+    plan.actions.retain(|p| {
+        !(refused.contains_key(&p.endpoint)
+            && matches!(
+                &p.action,
+                Action::SetCapacity {
+                    resource: ScalableResource::Instances(_)
+                        | ScalableResource::ProvisionedConcurrency(_),
+                    ..
+                } | Action::Sleep(_)
+            ))
+    });
     plan.skipped.extend(
         refused
             .into_iter()
@@ -681,16 +698,8 @@ fn plan_endpoint(
         Desired::Awake(to) => {
             for resource in endpoint.scalable_resources() {
                 let from = targets.get(&resource).copied();
-                // A raise-min remedy in force holds the minimum up; the schedule's bounds
-                // still cap it, as the remediator does.
-                let held = remediation.and_then(|r| r.held_min(&resource));
-                let (to, reason) = match held {
-                    Some(held) if held > to.min() => (
-                        Capacity::new(held.min(to.max()), to.max()).expect("capped at max"),
-                        format!("{reason}; minimum held at {held} by a raise-min remedy"),
-                    ),
-                    _ => (to, reason.clone()),
-                };
+                let (to, reason) = within_concurrency(to, &reason, endpoint, &resource);
+                let (to, reason) = held_up(to, &reason, remediation, &resource);
                 if from != Some(to) {
                     planned(Action::SetCapacity { resource, from, to }, &reason);
                 }
@@ -704,12 +713,59 @@ fn plan_endpoint(
     Ok(actions)
 }
 
+/// `to`, capped at a serverless variant's MaxConcurrency for its provisioned concurrency, which
+/// may not exceed it.
+fn within_concurrency(
+    to: Capacity,
+    reason: &str,
+    endpoint: &Endpoint,
+    resource: &ScalableResource,
+) -> (Capacity, String) {
+    let ScalableResource::ProvisionedConcurrency(v) = resource else {
+        return (to, reason.to_owned());
+    };
+    let most = endpoint
+        .variants
+        .iter()
+        .find(|found| found.name == v.variant)
+        .and_then(|found| found.serverless)
+        .map(|s| s.max_concurrency);
+    match most {
+        Some(most) if to.max() > most => (
+            Capacity::new(to.min().min(most), most).expect("both at most `most`"),
+            format!(
+                "{reason}; capped at variant {}'s MaxConcurrency {most}",
+                v.variant
+            ),
+        ),
+        _ => (to, reason.to_owned()),
+    }
+}
+
+/// `to`, its minimum held up where a raise-min remedy in force holds `resource`'s; the
+/// schedule's bounds still cap it, as the remediator does.
+fn held_up(
+    to: Capacity,
+    reason: &str,
+    remediation: Option<&Record>,
+    resource: &ScalableResource,
+) -> (Capacity, String) {
+    match remediation.and_then(|r| r.held_min(resource)) {
+        Some(held) if held > to.min() => (
+            Capacity::new(held.min(to.max()), to.max()).expect("capped at max"),
+            format!("{reason}; minimum held at {held} by a raise-min remedy"),
+        ),
+        _ => (to, reason.to_owned()),
+    }
+}
+
 /// An inference component on its own schedule: its copies follow it, and off-hours of an
 /// `off_hours: sleep` schedule are zero copies (nothing is deleted; with the endpoint's managed
 /// instance scaling allowed to reach 0 instances, the instances go too).
 fn plan_component(
     component: &Component,
     targets: &BTreeMap<&ScalableResource, Capacity>,
+    remediation: Option<&Record>,
     config: &Config,
     now: Timestamp,
 ) -> Result<Vec<Planned>, String> {
@@ -730,13 +786,14 @@ fn plan_component(
     };
     let resource = component.copies();
     let from = targets.get(&resource).copied();
+    let (to, reason) = held_up(to, &wanted.reason, remediation, &resource);
     if from == Some(to) {
         return Ok(Vec::new());
     }
     Ok(vec![Planned {
         endpoint: component.variant.endpoint.clone(),
         action: Action::SetCapacity { resource, from, to },
-        reason: wanted.reason,
+        reason,
     }])
 }
 

@@ -11,8 +11,7 @@ use aws_sdk_applicationautoscaling::types::{
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use aws_sdk_sagemaker::types::builders::ProductionVariantBuilder;
 use aws_sdk_sagemaker::types::{
-    AsyncInferenceConfig, AsyncInferenceOutputConfig, ProductionVariant,
-    ProductionVariantInstanceType, ProductionVariantServerlessConfig,
+    ProductionVariant, ProductionVariantInstanceType, ProductionVariantServerlessConfig,
 };
 use sagetide_tests::seed::{Aws, resource_id};
 use sagetide_tests::{Harness, scheduled_event};
@@ -51,24 +50,7 @@ async fn bounds(aws: &Aws, endpoint: &str, dimension: ScalableDimension) -> Opti
 
 /// An endpoint `name` whose one variant, AllTraffic, is `variant`'s, on the schedule `queue`.
 async fn create(aws: &Aws, name: &str, variant: ProductionVariantBuilder, asynchronous: bool) {
-    let model = format!("{name}-model");
-    aws.create_model(&model).await;
-    let mut config = aws
-        .new_endpoint_config(name)
-        .production_variants(variant.model_name(&model).build());
-    if asynchronous {
-        config = config.async_inference_config(
-            AsyncInferenceConfig::builder()
-                .output_config(
-                    AsyncInferenceOutputConfig::builder()
-                        .s3_output_path(format!("s3://results/{name}"))
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    config.send().await.expect("create endpoint config");
-    aws.create_endpoint_on(name, &format!("{name}-config"), &[QUEUE])
+    aws.create_endpoint_of(name, variant, asynchronous, &[QUEUE])
         .await;
 }
 
@@ -125,7 +107,6 @@ async fn scale_from_zero(aws: &Aws, endpoint: &str) {
 
 fn with_instances() -> ProductionVariantBuilder {
     ProductionVariant::builder()
-        .variant_name("AllTraffic")
         .instance_type(ProductionVariantInstanceType::MlM5Large)
         .initial_instance_count(2)
 }
@@ -133,15 +114,13 @@ fn with_instances() -> ProductionVariantBuilder {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_serverless_variants_provisioned_concurrency_follows_its_schedule() {
     let h = Harness::start(CONFIG).await;
-    let serverless = ProductionVariant::builder()
-        .variant_name("AllTraffic")
-        .serverless_config(
-            ProductionVariantServerlessConfig::builder()
-                .memory_size_in_mb(2048)
-                .max_concurrency(20)
-                .provisioned_concurrency(4)
-                .build(),
-        );
+    let serverless = ProductionVariant::builder().serverless_config(
+        ProductionVariantServerlessConfig::builder()
+            .memory_size_in_mb(2048)
+            .max_concurrency(20)
+            .provisioned_concurrency(4)
+            .build(),
+    );
     create(&h.aws, "summarize", serverless, false).await;
     let mut scheduler = h.scheduler(&[]);
     let concurrency = ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency;
@@ -225,22 +204,6 @@ async fn an_asynchronous_variant_goes_to_zero_instances_off_hours_and_a_real_tim
     assert_eq!(transcribe, Some((2, 8)), "{morning}");
 }
 
-/// `(min, max)` of inference component `component`'s copies.
-async fn copy_bounds(aws: &Aws, component: &str) -> Option<(i32, i32)> {
-    aws.autoscaling
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
-        .resource_ids(format!("inference-component/{component}"))
-        .send()
-        .await
-        .expect("describe scalable targets")
-        .scalable_targets
-        .unwrap_or_default()
-        .first()
-        .map(|t| (t.min_capacity, t.max_capacity))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_policies_untouched() {
     let h = Harness::start(CONFIG).await;
@@ -315,8 +278,8 @@ async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_polic
         .invoke(scheduled_event("2026-11-23T09:00:00Z"))
         .await
         .unwrap();
-    assert_eq!(copy_bounds(&h.aws, "llama").await, Some((1, 3)), "{day}");
-    assert_eq!(copy_bounds(&h.aws, "mistral").await, Some((1, 3)), "{day}");
+    assert_eq!(h.aws.copy_bounds("llama").await, Some((1, 3)), "{day}");
+    assert_eq!(h.aws.copy_bounds("mistral").await, Some((1, 3)), "{day}");
 
     // Off-hours: zero copies, nothing deleted; llm's instances go with them, kept's stay, and
     // the plan says why.
@@ -326,11 +289,7 @@ async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_polic
         .unwrap();
     h.moto.settle().await;
     for component in ["llama", "mistral"] {
-        assert_eq!(
-            copy_bounds(&h.aws, component).await,
-            Some((0, 0)),
-            "{night}"
-        );
+        assert_eq!(h.aws.copy_bounds(component).await, Some((0, 0)), "{night}");
         assert_eq!(
             h.aws.copies(component).await,
             ("InService".into(), 0, 0),
@@ -338,7 +297,7 @@ async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_polic
         );
     }
     assert_eq!(h.aws.copies("phi").await, ("InService".into(), 1, 1));
-    assert_eq!(copy_bounds(&h.aws, "phi").await, None);
+    assert_eq!(h.aws.copy_bounds("phi").await, None);
     assert_eq!(h.aws.instances("kept").await, 1, "{night}");
     let reason = |endpoint: &str| {
         let actions = night["actions"].as_array().unwrap();
@@ -356,7 +315,7 @@ async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_polic
     h.moto.settle().await;
     for component in ["llama", "mistral"] {
         assert_eq!(
-            copy_bounds(&h.aws, component).await,
+            h.aws.copy_bounds(component).await,
             Some((1, 3)),
             "{morning}"
         );

@@ -636,6 +636,35 @@ fn a_serverless_variants_provisioned_concurrency_follows_the_schedule() {
         resource.dimension(),
         aws_sdk_applicationautoscaling::types::ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency
     );
+    // Provisioned concurrency may not exceed the variant's MaxConcurrency (20 here).
+    let mut big = endpoint(
+        "big",
+        &["AllTraffic"],
+        &[("sagetide:schedule", "office-hours")],
+    );
+    big.variants[0].serverless = Some(Serverless {
+        max_concurrency: 6,
+        provisioned: Some(2),
+    });
+    let capped = super::plan(
+        &Observed {
+            endpoints: std::slice::from_ref(&big),
+            targets: &[],
+            sleeping: &[],
+            idle_alarms: &[],
+            idle_alarms_made: false,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+            components: &[],
+        },
+        &config(),
+        berlin("2026-11-23T10:00"),
+    );
+    assert_eq!(
+        actions(&capped),
+        ["big register-target AllTraffic provisioned concurrency 2..6"]
+    );
+    assert!(capped.actions[0].reason.contains("MaxConcurrency 6"));
     // One without provisioned concurrency has nothing to schedule, and says so.
     assert_eq!(plan.skipped.len(), 1);
     assert!(
@@ -918,6 +947,27 @@ fn only_an_asynchronous_endpoint_is_given_zero_instances_and_a_real_time_one_is_
     assert!(skipped[0].contains("`off_hours: sleep`"), "{skipped:?}");
     assert!(skipped[1].starts_with("unknown: "), "{skipped:?}");
     assert!(skipped[1].contains("could not be read"), "{skipped:?}");
+    // Of a refused endpoint, only what the schedule asks of its variants goes: what else is
+    // planned under its name (its components' copies, a remedy's end) stays.
+    let mut night_with_more = plan(&fleet, &targets, &config, at("2026-11-23T22:00:00Z"));
+    let copies = Planned {
+        endpoint: EndpointName::new("chat").unwrap(),
+        action: Action::SetCapacity {
+            resource: ScalableResource::Copies {
+                variant: fixtures::target("chat", "AllTraffic", cap(1, 1))
+                    .resource
+                    .variant()
+                    .clone(),
+                component: crate::names::ComponentName::new("llama").unwrap(),
+            },
+            from: None,
+            to: cap(0, 0),
+        },
+        reason: "component llama's own schedule".into(),
+    };
+    night_with_more.actions.push(copies.clone());
+    let kept = vet_zero_minimums(night_with_more, &fleet, &known);
+    assert!(kept.actions.contains(&copies), "{kept:?}");
     // Whether something brings the asynchronous variant back from zero is told in the plan.
     let zeroed = zeroed(&vetted);
     assert_eq!(zeroed, [target("batch", "AllTraffic", cap(0, 4)).resource]);
