@@ -1,5 +1,6 @@
 //! The demo fleet and the world it lives in, shared by the demo and the reliability tests:
-//! eight endpoints under four schedules, and each simulated day the same script (an idle
+//! eleven endpoints of every kind (real-time, asynchronous, serverless, and one hosting an
+//! inference component) under five schedules, and each simulated day the same script (an idle
 //! endpoint slept by its alarm and woken by hand, an error alarm that fires and clears, once an
 //! override). Between the functions it plays what AWS would do and moto does not: the events
 //! of each change, Lambda's retries of failed asynchronous invocations, and dropping a deleted
@@ -12,6 +13,10 @@ use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+
+use aws_sdk_sagemaker::types::{
+    ProductionVariant, ProductionVariantInstanceType, ProductionVariantServerlessConfig,
+};
 
 use crate::{Harness, LEASE_TTL, alarm_change, alarm_event, scheduled_event, state_change};
 
@@ -40,6 +45,11 @@ schedules:
       - { days: mon-fri, start: "13:15", end: "18:00", capacity: { min: 1, max: 4 } }
     off_hours: sleep
     prewarm: 30m
+  queue-hours:
+    timezone: Europe/Berlin
+    periods:
+      - { days: mon-fri, start: "07:00", end: "20:00", capacity: { min: 1, max: 4 } }
+    off_hours: { min: 0, max: 4 }
 remediation:
   - name: hold-on-5xx
     alarms: ["sagetide-remediate-5xx-*"]
@@ -48,64 +58,117 @@ remediation:
 
 pub struct DemoEndpoint {
     pub name: &'static str,
+    pub kind: Kind,
     pub variants: &'static [&'static str],
+    /// The endpoint's tags; for [`Kind::Components`], its components'.
     pub tags: &'static [(&'static str, &'static str)],
-    /// Capacity of the scalable target before sagetide's first tick; `None`: a whole
-    /// autoscaling set-up (target partly suspended, four policies, two scheduled actions).
-    pub initial: Option<(i32, i32)>,
+    pub initial: Initial,
 }
 
-pub const FLEET: [DemoEndpoint; 8] = [
+/// What kind of endpoint it is, which decides how it is made.
+pub enum Kind {
+    /// Variants with instances.
+    RealTime,
+    /// A variant with instances that answers from a queue (`AsyncInferenceConfig`).
+    Asynchronous,
+    /// A serverless variant with provisioned concurrency.
+    Serverless,
+    /// A variant whose instances SageMaker manages (from 0), hosting these inference
+    /// components, one copy each.
+    Components(&'static [&'static str]),
+}
+
+/// The autoscaling its owner set up before sagetide's first tick.
+pub enum Initial {
+    /// A scalable target per variant with this capacity.
+    Target(i32, i32),
+    /// A whole autoscaling set-up (target partly suspended, four policies, two scheduled
+    /// actions).
+    Whole,
+    /// None: the scheduler registers what its schedule wants.
+    Unregistered,
+}
+
+pub const FLEET: [DemoEndpoint; 11] = [
     DemoEndpoint {
         name: "fraud-detector",
+        kind: Kind::RealTime,
         variants: &["AllTraffic"],
         tags: &[("sagetide:schedule", "office-hours")],
-        initial: Some((2, 10)),
+        initial: Initial::Target(2, 10),
     },
     DemoEndpoint {
         name: "recommender-ab",
+        kind: Kind::RealTime,
         variants: &["blue", "green"],
         tags: &[("sagetide:schedule", "office-hours")],
-        initial: Some((2, 10)),
+        initial: Initial::Target(2, 10),
     },
     DemoEndpoint {
         name: "search-ranker",
+        kind: Kind::RealTime,
         variants: &["AllTraffic"],
         tags: &[("sagetide:schedule", "us-business")],
-        initial: Some((3, 8)),
+        initial: Initial::Target(3, 8),
     },
     DemoEndpoint {
         name: "support-bot",
+        kind: Kind::RealTime,
         variants: &["AllTraffic"],
         tags: &[("sagetide:schedule", "us-business")],
-        initial: Some((3, 8)),
+        initial: Initial::Target(3, 8),
     },
     DemoEndpoint {
         name: "nightly-embed",
+        kind: Kind::RealTime,
         variants: &["AllTraffic"],
         tags: &[("sagetide:schedule", "tokyo-batch")],
-        initial: Some((2, 4)),
+        initial: Initial::Target(2, 4),
     },
     DemoEndpoint {
         name: "doc-summarizer",
+        kind: Kind::RealTime,
         variants: &["AllTraffic"],
         tags: &[("sagetide:schedule", "berlin-desk")],
-        initial: None,
+        initial: Initial::Whole,
     },
     DemoEndpoint {
         name: "image-tagger",
+        kind: Kind::RealTime,
         variants: &["AllTraffic"],
         tags: &[
             ("sagetide:idle-after", "2h"),
             ("sagetide:wake-on", "manual"),
         ],
-        initial: None,
+        initial: Initial::Whole,
+    },
+    DemoEndpoint {
+        name: "audio-queue",
+        kind: Kind::Asynchronous,
+        variants: &["AllTraffic"],
+        tags: &[("sagetide:schedule", "queue-hours")],
+        initial: Initial::Target(1, 4),
+    },
+    DemoEndpoint {
+        name: "faq-serverless",
+        kind: Kind::Serverless,
+        variants: &["AllTraffic"],
+        tags: &[("sagetide:schedule", "office-hours")],
+        initial: Initial::Unregistered,
+    },
+    DemoEndpoint {
+        name: "llm-host",
+        kind: Kind::Components(&["llama-chat"]),
+        variants: &["AllTraffic"],
+        tags: &[("sagetide:schedule", "berlin-desk")],
+        initial: Initial::Unregistered,
     },
     DemoEndpoint {
         name: "legacy-scoring",
+        kind: Kind::RealTime,
         variants: &["AllTraffic"],
         tags: &[],
-        initial: Some((2, 2)),
+        initial: Initial::Target(2, 2),
     },
 ];
 
@@ -188,11 +251,39 @@ impl<'h> World<'h> {
     /// Seeds the fleet, and image-tagger's requests for `days` days from `start`.
     pub async fn seed(h: &'h Harness, start: Timestamp, days: i64) -> Self {
         for e in &FLEET {
-            h.aws.create_endpoint(e.name, e.variants, e.tags).await;
+            let (name, tags) = (e.name, e.tags);
+            match e.kind {
+                Kind::RealTime => h.aws.create_endpoint(name, e.variants, tags).await,
+                Kind::Asynchronous => {
+                    let variant = ProductionVariant::builder()
+                        .instance_type(ProductionVariantInstanceType::MlM5Large)
+                        .initial_instance_count(1);
+                    h.aws.create_endpoint_of(name, variant, true, tags).await;
+                }
+                Kind::Serverless => {
+                    let variant = ProductionVariant::builder().serverless_config(
+                        ProductionVariantServerlessConfig::builder()
+                            .memory_size_in_mb(2048)
+                            .max_concurrency(20)
+                            .provisioned_concurrency(1)
+                            .build(),
+                    );
+                    h.aws.create_endpoint_of(name, variant, false, tags).await;
+                }
+                Kind::Components(components) => {
+                    h.aws.create_component_endpoint(name, 0).await;
+                    for component in components {
+                        h.aws.create_component(component, name, 1, tags).await;
+                    }
+                }
+            }
             for v in e.variants {
                 match e.initial {
-                    Some((min, max)) => h.aws.register_target(e.name, v, min, max, None).await,
-                    None => h.aws.seed_autoscaling(e.name, v).await,
+                    Initial::Target(min, max) => {
+                        h.aws.register_target(name, v, min, max, None).await;
+                    }
+                    Initial::Whole => h.aws.seed_autoscaling(name, v).await,
+                    Initial::Unregistered => {}
                 }
             }
         }
@@ -332,10 +423,27 @@ impl<'h> World<'h> {
         deliveries
     }
 
-    /// Everything sagetide is responsible for in the fleet (see [`crate::seed::Aws::state`]).
+    /// Everything sagetide is responsible for in the fleet (see [`crate::seed::Aws::state`]),
+    /// with the inference components' copies and targets.
     pub async fn state(&self) -> BTreeMap<String, Vec<String>> {
         let fleet: Vec<_> = FLEET.iter().map(|e| (e.name, e.variants)).collect();
-        self.h.aws.state(&fleet).await
+        let mut state = self.h.aws.state(&fleet).await;
+        for e in &FLEET {
+            if let Kind::Components(components) = e.kind {
+                for component in components {
+                    let lines = state.entry(e.name.to_owned()).or_default();
+                    lines.push(format!(
+                        "{component} {:?}",
+                        self.h.aws.copies(component).await
+                    ));
+                    lines.push(format!(
+                        "{component} target {:?}",
+                        self.h.aws.copy_bounds(component).await
+                    ));
+                }
+            }
+        }
+        state
     }
 }
 

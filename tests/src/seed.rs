@@ -14,8 +14,10 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
+use aws_sdk_sagemaker::types::builders::ProductionVariantBuilder;
 use aws_sdk_sagemaker::types::{
-    CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig, DesiredWeightAndCapacity,
+    AsyncInferenceConfig, AsyncInferenceOutputConfig, CaptureMode, CaptureOption,
+    ContainerDefinition, DataCaptureConfig, DesiredWeightAndCapacity,
     InferenceComponentComputeResourceRequirements, InferenceComponentRuntimeConfig,
     InferenceComponentSpecification, ManagedInstanceScalingStatus, ProductionVariant,
     ProductionVariantInstanceType, ProductionVariantManagedInstanceScaling, Tag, VpcConfig,
@@ -241,6 +243,39 @@ impl Aws {
         self.wait_in_service(name).await;
     }
 
+    /// An endpoint `name` whose one variant, AllTraffic, is `variant`'s (with a model of its own)
+    /// and `tags`, asynchronous if `asynchronous`, once InService.
+    pub async fn create_endpoint_of(
+        &self,
+        name: &str,
+        variant: ProductionVariantBuilder,
+        asynchronous: bool,
+        tags: &[(&str, &str)],
+    ) {
+        let model = format!("{name}-model");
+        self.create_model(&model).await;
+        let mut config = self.new_endpoint_config(name).production_variants(
+            variant
+                .variant_name("AllTraffic")
+                .model_name(&model)
+                .build(),
+        );
+        if asynchronous {
+            config = config.async_inference_config(
+                AsyncInferenceConfig::builder()
+                    .output_config(
+                        AsyncInferenceOutputConfig::builder()
+                            .s3_output_path(format!("s3://results/{name}"))
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        config.send().await.expect("create endpoint config");
+        self.create_endpoint_on(name, &format!("{name}-config"), tags)
+            .await;
+    }
+
     /// An endpoint `name` for inference components, once InService: its variant AllTraffic
     /// names no model, and SageMaker manages its instances, from `min_instances` to 2.
     pub async fn create_component_endpoint(&self, name: &str, min_instances: i32) {
@@ -323,6 +358,22 @@ impl Aws {
             runtime.desired_copy_count.unwrap_or_default(),
             runtime.current_copy_count.unwrap_or_default(),
         )
+    }
+
+    /// `(min, max)` of inference component `component`'s copies, if it has a target.
+    pub async fn copy_bounds(&self, component: &str) -> Option<(i32, i32)> {
+        self.autoscaling
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
+            .resource_ids(format!("inference-component/{component}"))
+            .send()
+            .await
+            .expect("describe scalable targets")
+            .scalable_targets
+            .unwrap_or_default()
+            .first()
+            .map(|t| (t.min_capacity, t.max_capacity))
     }
 
     /// The instances an endpoint's variant AllTraffic runs.

@@ -1,6 +1,7 @@
 //! `scripts/bench`: what sagetide costs to run, measured on the release binaries behind the
 //! counting proxy in front of moto: AWS calls per API and wall time of a steady scheduler tick
-//! for 10, 100 and 1000 endpoints (also with 50 ms added to every call), pool-metrics for 500
+//! for 10, 100 and 1000 endpoints, with a tenth as many inference components on schedules of
+//! their own (also with 50 ms added to every call), pool-metrics for 500
 //! variants, peak RSS, process start to first Runtime API poll beside a hello-world
 //! `lambda_runtime` binary, and the zips' sizes. Prints a table and writes the figures as JSON.
 //!
@@ -58,18 +59,33 @@ fn by_operation(calls: &[String]) -> BTreeMap<String, usize> {
     counts
 }
 
-/// The target for a steady tick: the page limits of discovery (100 endpoints per
-/// `Search`) and of `DescribeScalableTargets` (50 targets per page), with 10 % to spare.
-fn steady_tick_target(endpoints: usize) -> f64 {
-    1.1 * endpoints.div_ceil(100) as f64 + endpoints.div_ceil(50) as f64
+/// The target for a steady tick: the page limits of discovery (100 endpoints per `Search`, 100
+/// components per `GetResources`, one call even for none, and per `ListInferenceComponents`),
+/// of `DescribeScalableTargets` (50 targets of one dimension per page) and the table's one
+/// `Query`, with 10 % to spare.
+fn steady_tick_target(endpoints: usize, components: usize) -> f64 {
+    let pages = endpoints.div_ceil(100)
+        + components.div_ceil(100).max(1)
+        + components.div_ceil(100)
+        + endpoints.div_ceil(50)
+        + components.div_ceil(50)
+        + 1;
+    1.1 * pages as f64
 }
 
 async fn scheduler_tick(binaries: &Path, endpoints: usize) -> Value {
     let h = Harness::start(SCHEDULE).await;
     let names: Vec<String> = (0..endpoints).map(|i| format!("ep-{i:04}")).collect();
-    h.aws
-        .scheduled_fleet(&names, &[("sagetide:schedule", "office-hours")], 1, 10)
-        .await;
+    let office = [("sagetide:schedule", "office-hours")];
+    h.aws.scheduled_fleet(&names, &office, 1, 10).await;
+    let components = endpoints / 10;
+    h.aws.create_component_endpoint("ic-host", 0).await;
+    for i in 0..components {
+        h.aws
+            .create_component(&format!("ic-{i:04}"), "ic-host", 1, &office)
+            .await;
+    }
+    h.moto.settle().await;
     // One container answers the three ticks; its clock is the last one's time, as the real
     // clock would be (the scheduler refuses ticks ahead of its clock).
     let mut scheduler = h
@@ -109,10 +125,11 @@ async fn scheduler_tick(binaries: &Path, endpoints: usize) -> Value {
 
     json!({
         "endpoints": endpoints,
+        "inference_components": components,
         "first_tick": {"calls": converging.len(), "mutating": proxy::mutating(&converging).len()},
         "steady_tick": {
             "calls": steady.len(),
-            "target": steady_tick_target(endpoints),
+            "target": steady_tick_target(endpoints, components),
             "by_api": by_operation(&steady),
             "wall_ms": ms(wall),
             "wall_ms_with_50ms_per_call": ms(wall_slow),
@@ -269,14 +286,15 @@ fn machine() -> Value {
 fn print(results: &Value) {
     println!("scheduler, steady tick (nothing to change):");
     println!(
-        "{:>9} {:>6} {:>7} {:>9} {:>14} {:>9}",
-        "endpoints", "calls", "target", "wall ms", "wall ms @50ms", "RSS MiB"
+        "{:>9} {:>10} {:>6} {:>7} {:>9} {:>14} {:>9}",
+        "endpoints", "components", "calls", "target", "wall ms", "wall ms @50ms", "RSS MiB"
     );
     for r in results["scheduler"].as_array().into_iter().flatten() {
         let tick = &r["steady_tick"];
         println!(
-            "{:>9} {:>6} {:>7.1} {:>9} {:>14} {:>9.1}",
+            "{:>9} {:>10} {:>6} {:>7.1} {:>9} {:>14} {:>9.1}",
             r["endpoints"].to_string(),
+            r["inference_components"].to_string(),
             tick["calls"].to_string(),
             tick["target"].as_f64().unwrap_or_default(),
             tick["wall_ms"].to_string(),

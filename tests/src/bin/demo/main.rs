@@ -11,7 +11,9 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 use sagetide::schedule::Why;
-use sagetide_tests::demo_fleet::{CONFIG, FLEET, IDLE, TICK_MINUTES, World, hours, next_monday};
+use sagetide_tests::demo_fleet::{
+    CONFIG, FLEET, IDLE, Kind, TICK_MINUTES, World, hours, next_monday,
+};
 use sagetide_tests::{Harness, proxy};
 use serde_json::{Value, json};
 
@@ -43,6 +45,15 @@ async fn main() {
     );
     println!(
         "image-tagger has no schedule but sagetide:idle-after=2h (requests at 00:20 each day); legacy-scoring carries no sagetide tag."
+    );
+    println!(
+        "Other kinds: audio-queue is asynchronous on queue-hours (Europe/Berlin, mon-fri 07-20 → 1..4, else 0..4: zero instances off-hours),"
+    );
+    println!(
+        "faq-serverless is serverless, its provisioned concurrency on office-hours; llm-host hosts the inference component llama-chat, whose own"
+    );
+    println!(
+        "sagetide:schedule=berlin-desk gives it zero copies off-hours (its cell: the component's copies; nothing is deleted, the endpoint's instances follow)."
     );
     println!(
         "cells are MinCapacity..MaxCapacity of each endpoint's scalable targets (\"asleep\": deleted, its snapshot in the table);"
@@ -199,6 +210,17 @@ async fn observe(h: &Harness) -> BTreeMap<&'static str, String> {
     for e in &FLEET {
         if h.aws.endpoint(e.name).await.is_none() {
             out.insert(e.name, "asleep".to_owned());
+            continue;
+        }
+        if let Kind::Components(components) = e.kind {
+            let mut cells = Vec::new();
+            for component in components {
+                cells.push(match h.aws.copy_bounds(component).await {
+                    Some((min, max)) => format!("{min}..{max}"),
+                    None => "-".into(),
+                });
+            }
+            out.insert(e.name, cells.join("/"));
             continue;
         }
         let mut cells: Vec<String> = Vec::new();

@@ -4,7 +4,7 @@ use jiff::{SignedDuration, Timestamp};
 use sagetide::config::Config;
 use sagetide::schedule::Desired;
 
-use sagetide_tests::demo_fleet::{CONFIG, FLEET, TICK_MINUTES};
+use sagetide_tests::demo_fleet::{CONFIG, FLEET, Kind, TICK_MINUTES};
 
 /// A week of the demo's schedules, sampled every 15 minutes with the same engine the scheduler
 /// uses: instance-hours at MinCapacity (the floor an idle endpoint runs at) with sagetide,
@@ -12,13 +12,19 @@ use sagetide_tests::demo_fleet::{CONFIG, FLEET, TICK_MINUTES};
 pub fn print_week(start: Timestamp) {
     let config = Config::parse(CONFIG).unwrap();
     let step = SignedDuration::from_mins(TICK_MINUTES);
-    println!("\nA week of these schedules (instance-hours at MinCapacity, per variant):");
+    println!(
+        "\nA week of these schedules (instance-hours at MinCapacity, per variant; faq-serverless and llm-host, which run no instances of their own, left out):"
+    );
     println!(
         "{:<16} {:>10} {:>10} {:>8}",
         "endpoint", "always-on", "sagetide", "saved"
     );
     let (mut total_on, mut total_st) = (0.0, 0.0);
-    for e in &FLEET {
+    // Provisioned concurrency and copies are not instances.
+    let instances = FLEET
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::RealTime | Kind::Asynchronous));
+    for e in instances {
         let Some(name) = e.schedule() else {
             continue;
         };
