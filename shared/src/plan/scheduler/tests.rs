@@ -646,20 +646,7 @@ fn a_serverless_variants_provisioned_concurrency_follows_the_schedule() {
         max_concurrency: 6,
         provisioned: Some(2),
     });
-    let capped = super::plan(
-        &Observed {
-            endpoints: std::slice::from_ref(&big),
-            targets: &[],
-            sleeping: &[],
-            idle_alarms: &[],
-            idle_alarms_made: false,
-            alarms: &BTreeMap::new(),
-            remediations: &[],
-            components: &[],
-        },
-        &config(),
-        berlin("2026-11-23T10:00"),
-    );
+    let capped = self::plan(&[big], &[], &config(), berlin("2026-11-23T10:00"));
     assert_eq!(
         actions(&capped),
         ["big register-target AllTraffic provisioned concurrency 2..6"]
