@@ -144,6 +144,7 @@ impl Function {
                 "ssm:GetParameters",
                 "sagemaker:Search",
                 "sagemaker:ListInferenceComponents",
+                "sagemaker:DescribeInferenceComponent",
                 "tag:GetResources",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",

@@ -442,21 +442,32 @@ async fn a_remedy_acts_on_the_copies_of_the_inference_components_an_endpoint_hos
     // raise-min to 4, capped at the component's maximum of 3; scale-in suspended.
     assert_eq!(component_target(&h, "llama").await, (3, 3, true));
 
-    for alarm in [hold, keep] {
-        // The copies the minimum brought are being added: a target is not changed meanwhile.
-        h.moto.settle().await;
-        h.aws.set_alarm_state(alarm, "OK").await;
-        let ended = remediator
-            .invoke(alarm_change(
-                alarm,
-                "OK",
-                Some("llm"),
-                "2026-11-24T10:20:00Z",
-            ))
-            .await
-            .unwrap();
-        assert_eq!(outcomes(&ended), ["applied"], "{ended}");
-    }
-    // Back to what its schedule wants now (office hours: min 2), scale-in free again.
-    assert_eq!(component_target(&h, "llama").await, (2, 3, false));
+    // The copies the minimum brought are being added: a target is not changed meanwhile.
+    h.moto.settle().await;
+    h.aws.set_alarm_state(hold, "OK").await;
+    let ended = remediator
+        .invoke(alarm_change(
+            hold,
+            "OK",
+            Some("llm"),
+            "2026-11-24T10:20:00Z",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&ended), ["applied"], "{ended}");
+    assert_eq!(component_target(&h, "llama").await, (3, 3, false));
+
+    // The other alarm's OK never reaches the remediator: the tick ends its remedy, with the
+    // component's own schedule (office hours: 2..10), which the raise held at 3 until then.
+    h.aws.set_alarm_state(keep, "OK").await;
+    let tick = h
+        .scheduler(&now)
+        .invoke(scheduled_event("2026-11-24T10:30:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        component_target(&h, "llama").await,
+        (2, 10, false),
+        "{tick}"
+    );
 }

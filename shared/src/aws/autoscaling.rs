@@ -89,6 +89,10 @@ pub(super) async fn describe(
     let Some(first) = resources.first() else {
         return Ok(Vec::new());
     };
+    debug_assert!(
+        resources.iter().all(|r| r.dimension() == first.dimension()),
+        "one dimension a call"
+    );
     let mut pages = client
         .describe_scalable_targets()
         .service_namespace(ServiceNamespace::Sagemaker)

@@ -38,7 +38,8 @@ pub async fn tagged(
         let page = page.map_err(|e| AwsError::new("tag:GetResources", e))?;
         for mapping in page.resource_tag_mapping_list.unwrap_or_default() {
             let (arn, tags) = tags_of(mapping);
-            // Eventually consistent, like the tag index: the tag is looked at again.
+            // Checked again on every result, as discovery checks endpoints' tags: a component
+            // without the tag is never touched.
             if tags.contains_key(key) {
                 tagged.insert(arn, tags);
             }

@@ -3,7 +3,7 @@
 //! never loses the baseline.
 
 use jiff::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::{self, AwsError};
@@ -51,20 +51,22 @@ impl Lifecycle {
             return nothing(Step::Declined("no such endpoint".into()));
         };
         // A remedy acts on what opted in: the endpoint's targets if it carries sagetide's tags,
-        // and each inference component it hosts that carries them (or whose endpoint does).
+        // and each inference component it hosts that carries them (or whose endpoint does), or
+        // whose target the record holds (so that the remedy ends on it too). Components that
+        // cannot be read fail the remedy, which is tried again: one left out would keep its
+        // remedy for good.
         let own = crate::tags::opted_in(&endpoint.tags);
-        let hosted = match aws::components::hosted(&self.sagemaker, name).await {
-            Ok(hosted) => hosted,
-            // Its own targets need no component: the remedy goes on without them.
-            Err(e) if own => {
-                tracing::warn!(endpoint = %name, error = %e, "inference components not read; the remedy acts on the endpoint's own targets");
-                Vec::new()
-            }
-            Err(e) => return Err(e),
-        };
-        let hosted: Vec<_> = hosted
+        let held: BTreeSet<String> = stored
+            .iter()
+            .flat_map(|s| s.record.baseline.iter().flatten())
+            .map(|b| b.target.clone())
+            .collect();
+        let hosted: Vec<_> = aws::components::hosted(&self.sagemaker, name)
+            .await?
             .into_iter()
-            .filter(|(c, _)| own || crate::tags::opted_in(&c.tags))
+            .filter(|(c, _)| {
+                own || crate::tags::opted_in(&c.tags) || held.contains(&c.copies().record_key())
+            })
             .collect();
         if !own && hosted.is_empty() {
             return nothing(Step::Declined(

@@ -291,7 +291,7 @@ pub fn vet_zero_minimums(
             Some(f) if f.unreadable.is_none() => format!(
                 "{}, but a real-time variant cannot have 0 instances (only an asynchronous \
                  endpoint's can): to stop paying for it off-hours, give its schedule \
-                 `off_hours: sleep`; nothing of it is changed until then",
+                 `off_hours: sleep`; its variants' capacity is not changed until then",
                 planned.reason
             ),
             _ => format!(
