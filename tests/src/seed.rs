@@ -360,19 +360,31 @@ impl Aws {
         )
     }
 
-    /// `(min, max)` of inference component `component`'s copies, if it has a target.
-    pub async fn copy_bounds(&self, component: &str) -> Option<(i32, i32)> {
+    /// The scalable target of `dimension` of `resource_id`, if it has one.
+    pub async fn target_of(
+        &self,
+        resource_id: &str,
+        dimension: ScalableDimension,
+    ) -> Option<ScalableTarget> {
         self.autoscaling
             .describe_scalable_targets()
             .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
-            .resource_ids(format!("inference-component/{component}"))
+            .scalable_dimension(dimension)
+            .resource_ids(resource_id)
             .send()
             .await
             .expect("describe scalable targets")
             .scalable_targets
             .unwrap_or_default()
-            .first()
+            .into_iter()
+            .next()
+    }
+
+    /// `(min, max)` of inference component `component`'s copies, if it has a target.
+    pub async fn copy_bounds(&self, component: &str) -> Option<(i32, i32)> {
+        let copies = ScalableDimension::SageMakerInferenceComponentDesiredCopyCount;
+        self.target_of(&format!("inference-component/{component}"), copies)
+            .await
             .map(|t| (t.min_capacity, t.max_capacity))
     }
 

@@ -381,19 +381,12 @@ async fn an_alarm_stamped_ahead_of_the_clock_or_not_in_alarm_starts_no_remedy() 
 
 /// `(min, max, scale-in suspended)` of inference component `component`'s copies.
 async fn component_target(h: &Harness, component: &str) -> (i32, i32, bool) {
+    let copies = ScalableDimension::SageMakerInferenceComponentDesiredCopyCount;
     let t = h
         .aws
-        .autoscaling
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
-        .resource_ids(format!("inference-component/{component}"))
-        .send()
+        .target_of(&format!("inference-component/{component}"), copies)
         .await
-        .unwrap()
-        .scalable_targets
-        .unwrap_or_default()
-        .remove(0);
+        .expect("the component's target");
     let suspended = t
         .suspended_state
         .and_then(|s| s.dynamic_scaling_in_suspended)

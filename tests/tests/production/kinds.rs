@@ -34,17 +34,8 @@ const QUEUE: (&str, &str) = ("sagetide:schedule", "queue");
 
 /// `(min, max)` of the target of `dimension` of `endpoint`'s variant AllTraffic.
 async fn bounds(aws: &Aws, endpoint: &str, dimension: ScalableDimension) -> Option<(i32, i32)> {
-    aws.autoscaling
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(dimension)
-        .resource_ids(resource_id(endpoint, "AllTraffic"))
-        .send()
+    aws.target_of(&resource_id(endpoint, "AllTraffic"), dimension)
         .await
-        .expect("describe scalable targets")
-        .scalable_targets
-        .unwrap_or_default()
-        .first()
         .map(|t| (t.min_capacity, t.max_capacity))
 }
 
