@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -10,8 +11,10 @@ pub enum CapacityError {
     MinAboveMax { min: u32, max: u32 },
 }
 
-/// MinCapacity and MaxCapacity of a scalable target; `min <= max` always holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// MinCapacity and MaxCapacity of a scalable target; `min <= max` always holds, also for one
+/// read back from the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Bounds")]
 pub struct Capacity {
     min: u32,
     max: u32,
@@ -40,6 +43,20 @@ impl Capacity {
             min: self.min.max(other.min),
             max: self.max.max(other.max),
         }
+    }
+}
+
+#[derive(Deserialize)]
+struct Bounds {
+    min: u32,
+    max: u32,
+}
+
+impl TryFrom<Bounds> for Capacity {
+    type Error = CapacityError;
+
+    fn try_from(b: Bounds) -> Result<Self, Self::Error> {
+        Self::new(b.min, b.max)
     }
 }
 

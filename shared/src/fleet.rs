@@ -178,12 +178,23 @@ pub struct Component {
     /// The variant that hosts it.
     pub variant: VariantRef,
     pub status: Status,
+    pub created: Option<Timestamp>,
     pub tags: Tags,
 }
 
 impl Component {
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags.get(key).map(String::as_str)
+    }
+
+    /// Whether its `sagetide:wake-on` (valid, or absent) allows `source`.
+    pub fn wakes_on(&self, source: crate::tags::WakeSource) -> bool {
+        crate::tags::wake_on(self.tag(crate::tags::WAKE_ON)).is_ok_and(|s| s.contains(&source))
+    }
+
+    /// Put to sleep by sagetide (zero copies) and not woken since.
+    pub fn asleep(&self) -> bool {
+        self.tags.contains_key(crate::tags::ASLEEP)
     }
 
     /// Its copy count, which Application Auto Scaling scales.

@@ -1,20 +1,25 @@
-//! Idleness: the CloudWatch alarm that notices an endpoint had no invocations for its
-//! `sagetide:idle-after` window, and the window the sleeper checks again before deleting.
+//! Idleness: the CloudWatch alarm that notices an endpoint (or an inference component) had no
+//! invocations for its `sagetide:idle-after` window, and the window the sleeper checks again
+//! before it acts.
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::names::{EndpointName, VariantName};
+use crate::names::{ComponentName, EndpointName, VariantName};
 
-/// Every idle alarm sagetide keeps is named this plus the endpoint name.
+/// Every idle alarm sagetide keeps is named this plus the endpoint name, and for an inference
+/// component `.` and its name (a character neither name may hold).
 pub const ALARM_PREFIX: &str = "sagetide-idle-";
 
 /// The idle alarm an endpoint should have: the sum of `Invocations` over all its variants,
 /// ALARM when it stayed at zero (or absent: SageMaker publishes nothing without traffic) for
-/// every period of the window.
+/// every period of the window. An inference component's watches its own `Invocations`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdleAlarm {
     pub endpoint: EndpointName,
-    /// Sorted, so that two specifications of one endpoint compare equal.
+    /// The component it watches, hosted by `endpoint`; `None` for the endpoint's own alarm.
+    pub component: Option<ComponentName>,
+    /// Sorted, so that two specifications of one endpoint compare equal; empty for a
+    /// component's alarm.
     pub variants: Vec<VariantName>,
     pub period_seconds: i32,
     pub evaluation_periods: i32,
@@ -43,14 +48,27 @@ impl IdleAlarm {
         };
         Self {
             endpoint,
+            component: None,
             variants,
             period_seconds: period as i32,
             evaluation_periods: seconds.div_ceil(period) as i32,
         }
     }
 
+    /// The idle alarm of `component`, hosted by `endpoint`.
+    pub fn of_component(
+        endpoint: EndpointName,
+        component: ComponentName,
+        window: SignedDuration,
+    ) -> Self {
+        Self {
+            component: Some(component),
+            ..Self::new(endpoint, [], window)
+        }
+    }
+
     pub fn name(&self) -> String {
-        alarm_name(&self.endpoint)
+        alarm_name(&self.endpoint, self.component.as_ref())
     }
 }
 
@@ -62,13 +80,24 @@ pub struct ExistingAlarm {
     pub firing: bool,
 }
 
-pub fn alarm_name(endpoint: &EndpointName) -> String {
-    format!("{ALARM_PREFIX}{endpoint}")
+/// The idle alarm of `endpoint`, or of the `component` it hosts.
+pub fn alarm_name(endpoint: &EndpointName, component: Option<&ComponentName>) -> String {
+    match component {
+        Some(component) => format!("{ALARM_PREFIX}{endpoint}.{component}"),
+        None => format!("{ALARM_PREFIX}{endpoint}"),
+    }
 }
 
-/// The endpoint an idle alarm watches, from the alarm's name.
-pub fn endpoint_of_alarm(name: &str) -> Option<EndpointName> {
-    EndpointName::new(name.strip_prefix(ALARM_PREFIX)?).ok()
+/// The endpoint an idle alarm watches, or hosts the component it watches, from its name.
+pub fn watched_by_alarm(name: &str) -> Option<(EndpointName, Option<ComponentName>)> {
+    let rest = name.strip_prefix(ALARM_PREFIX)?;
+    Some(match rest.split_once('.') {
+        Some((endpoint, component)) => (
+            EndpointName::new(endpoint).ok()?,
+            Some(ComponentName::new(component).ok()?),
+        ),
+        None => (EndpointName::new(rest).ok()?, None),
+    })
 }
 
 /// The span whose `Invocations` must all be zero for the endpoint to count as idle at `now`,
@@ -113,7 +142,15 @@ mod tests {
     fn alarm_names_lead_back_to_their_endpoint() {
         let alarm = IdleAlarm::new(name("chat-llm"), [], SignedDuration::from_hours(1));
         assert_eq!(alarm.name(), "sagetide-idle-chat-llm");
-        assert_eq!(endpoint_of_alarm(&alarm.name()), Some(name("chat-llm")));
-        assert_eq!(endpoint_of_alarm("someone-elses-alarm"), None);
+        assert_eq!(watched_by_alarm(&alarm.name()), Some((name("chat-llm"), None)));
+        assert_eq!(watched_by_alarm("someone-elses-alarm"), None);
+        let llama = ComponentName::new("llama").unwrap();
+        let alarm =
+            IdleAlarm::of_component(name("llm-host"), llama.clone(), SignedDuration::from_hours(1));
+        assert_eq!(alarm.name(), "sagetide-idle-llm-host.llama");
+        assert_eq!(
+            watched_by_alarm(&alarm.name()),
+            Some((name("llm-host"), Some(llama)))
+        );
     }
 }

@@ -4,6 +4,7 @@
 pub mod act;
 pub mod aws;
 pub mod capacity;
+pub mod component_sleep;
 pub mod config;
 pub mod env;
 pub mod error;

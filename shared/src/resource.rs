@@ -111,6 +111,61 @@ impl ScalableResource {
     }
 }
 
+/// What brings a resource back from zero on demand, as AWS documents it: a step policy that
+/// adds one, run by an alarm on this metric of `AWS/SageMaker`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromZero {
+    pub metric: &'static str,
+    /// The metric's one dimension.
+    pub dimension: (&'static str, String),
+    pub statistic: &'static str,
+    /// How the step policy aggregates the alarm's datapoints.
+    pub aggregation: &'static str,
+    pub period_seconds: i32,
+    pub evaluation_periods: i32,
+    /// The step policy's cooldown: new capacity takes minutes to serve.
+    pub cooldown_seconds: i32,
+}
+
+impl FromZero {
+    /// `namespace/metric`, as an alarm's metric is compared.
+    pub fn metric_path(&self) -> String {
+        format!("AWS/SageMaker/{}", self.metric)
+    }
+}
+
+impl ScalableResource {
+    /// What brings it back from zero: an asynchronous variant's instances when requests queue
+    /// with none to take them (`HasBacklogWithoutCapacity`,
+    /// https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-autoscale.html), a
+    /// component's copies when a request finds none (`NoCapacityInvocationFailures`,
+    /// https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html);
+    /// provisioned concurrency never needs it (a serverless variant serves without).
+    pub fn from_zero(&self) -> Option<FromZero> {
+        match self {
+            Self::Instances(v) => Some(FromZero {
+                metric: "HasBacklogWithoutCapacity",
+                dimension: ("EndpointName", v.endpoint.to_string()),
+                statistic: "Average",
+                aggregation: "Average",
+                period_seconds: 60,
+                evaluation_periods: 2,
+                cooldown_seconds: 300,
+            }),
+            Self::Copies { component, .. } => Some(FromZero {
+                metric: "NoCapacityInvocationFailures",
+                dimension: ("InferenceComponentName", component.to_string()),
+                statistic: "Sum",
+                aggregation: "Maximum",
+                period_seconds: 60,
+                evaluation_periods: 1,
+                cooldown_seconds: 60,
+            }),
+            Self::ProvisionedConcurrency(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for ScalableResource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.endpoint(), self.within_endpoint())

@@ -11,6 +11,9 @@ pub const OVERRIDE: &str = "sagetide:override";
 pub const IDLE_AFTER: &str = "sagetide:idle-after";
 pub const WAKE_ON: &str = "sagetide:wake-on";
 pub const WAKE_ALARM: &str = "sagetide:wake-alarm";
+/// Set by sagetide on an inference component it put to sleep (zero copies), with the instant:
+/// while it is there, ticks hold the component at zero copies; a wake removes it.
+pub const ASLEEP: &str = "sagetide:asleep-since";
 /// On a CloudWatch alarm, not an endpoint: `true` lets sagetide point the alarm at a step
 /// policy it re-creates (the only alarms not its own that its roles may write).
 pub const REPOINT: &str = "sagetide:repoint";
@@ -129,6 +132,9 @@ pub enum WakeSource {
     Schedule,
     Alarm,
     Manual,
+    /// A request that finds no capacity: the scale-from-zero step policy AWS documents for an
+    /// asynchronous variant or an inference component at zero.
+    Request,
 }
 
 impl fmt::Display for WakeSource {
@@ -137,6 +143,7 @@ impl fmt::Display for WakeSource {
             Self::Schedule => "schedule",
             Self::Alarm => "alarm",
             Self::Manual => "manual",
+            Self::Request => "request",
         })
     }
 }
@@ -152,10 +159,11 @@ pub fn wake_on(value: Option<&str>) -> Result<Vec<WakeSource>, TagError> {
             "schedule" => Ok(WakeSource::Schedule),
             "alarm" => Ok(WakeSource::Alarm),
             "manual" => Ok(WakeSource::Manual),
+            "request" => Ok(WakeSource::Request),
             other => Err(TagError {
                 tag: WAKE_ON,
                 value: value.to_owned(),
-                why: format!("{other:?} is none of schedule, alarm, manual"),
+                why: format!("{other:?} is none of schedule, alarm, manual, request"),
             }),
         })
         .collect()

@@ -191,11 +191,19 @@ impl Executor {
             },
             Action::Restore => Operation::Restore,
             Action::RecoverWake => Operation::Recover,
+            Action::SleepComponent { component, by } => Operation::SleepComponent {
+                component,
+                trigger: by.under(config),
+            },
+            Action::WakeComponent { component, source } => Operation::WakeComponent {
+                component,
+                source: *source,
+            },
             Action::SetCapacity { .. }
             | Action::RemoveOverride { .. }
-            | Action::RearmIdleAlarm
+            | Action::RearmIdleAlarm { .. }
             | Action::PutIdleAlarm { .. }
-            | Action::DeleteIdleAlarm
+            | Action::DeleteIdleAlarm { .. }
             | Action::PutUtilizationPolicy { .. }
             | Action::Publish { .. } => return None,
             Action::Remedy {
@@ -258,7 +266,16 @@ impl Executor {
     async fn apply(&self, planned: &Planned) -> Result<Step, AwsError> {
         let done = || Step::Applied(planned.action.to_string());
         match &planned.action {
-            Action::SetCapacity { resource, to, .. } => {
+            Action::SetCapacity {
+                resource,
+                to,
+                from_zero,
+                ..
+            } => {
+                if *from_zero {
+                    aws::policies::put_scale_from_zero(&self.autoscaling, &self.cloudwatch, resource)
+                        .await?;
+                }
                 aws::autoscaling::set_capacity(&self.autoscaling, resource, *to).await?;
             }
             Action::RemoveOverride { arn, value } => {
@@ -290,18 +307,20 @@ impl Executor {
                 }
                 aws::cloudwatch::put_idle_alarm(&self.cloudwatch, alarm).await?;
             }
-            Action::DeleteIdleAlarm => {
-                let name = idle::alarm_name(&planned.endpoint);
+            Action::DeleteIdleAlarm { component } => {
+                let name = idle::alarm_name(&planned.endpoint, component.as_ref());
                 aws::cloudwatch::delete_alarm(&self.cloudwatch, &name).await?;
             }
-            Action::RearmIdleAlarm => {
-                let name = idle::alarm_name(&planned.endpoint);
+            Action::RearmIdleAlarm { component } => {
+                let name = idle::alarm_name(&planned.endpoint, component.as_ref());
                 aws::cloudwatch::rearm_alarm(&self.cloudwatch, &name, &planned.reason).await?;
             }
             Action::Sleep(_)
             | Action::Wake { .. }
             | Action::Restore
             | Action::RecoverWake
+            | Action::SleepComponent { .. }
+            | Action::WakeComponent { .. }
             | Action::Remedy { .. }
             | Action::Publish { .. } => unreachable!("carried out as an operation or a batch"),
         }

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::AlarmStatus;
 use crate::idle::{self, ExistingAlarm, IdleAlarm};
-use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::names::{ComponentName, EndpointName, VariantName, VariantRef};
 use crate::snapshot::{ActionList, AlarmLink};
 
 /// GetMetricData takes at most this many queries a call.
@@ -152,37 +152,56 @@ pub struct Activity {
     pub incomplete: Vec<String>,
 }
 
-/// The `Invocations` of the variants over `window` (summed by `period_seconds`) and their peak
-/// `ConcurrentRequestsPerModel` over `recent`, in one GetMetricData call (two queries per
-/// variant), every page read.
+/// What an idle check reads the traffic of.
+#[derive(Debug, Clone, Copy)]
+pub enum Watched<'a> {
+    /// An endpoint's variants: their `Invocations` and `ConcurrentRequestsPerModel`.
+    Variants(&'a [VariantRef]),
+    /// An inference component: its `Invocations`.
+    Component(&'a ComponentName),
+}
+
+/// The `Invocations` of what is `watched` over `window` (summed by `period_seconds`) and the
+/// peak `ConcurrentRequestsPerModel` of its variants over `recent`, in one GetMetricData call,
+/// every page read.
 pub async fn activity(
     client: &Client,
-    variants: &[VariantRef],
+    watched: Watched<'_>,
     window: (Timestamp, Timestamp),
     period_seconds: i32,
     recent: Timestamp,
 ) -> Result<Activity, AwsError> {
     let (start, end) = window;
-    let invocations = variants.iter().enumerate().map(|(i, variant)| {
-        stat_query(
-            format!("invocations{i}"),
-            invocations_metric(variant),
-            period_seconds,
-            "Sum",
-            true,
-        )
-    });
-    let concurrency = variants.iter().enumerate().map(|(i, variant)| {
-        let metric = Metric::builder()
-            .namespace("AWS/SageMaker")
-            .metric_name("ConcurrentRequestsPerModel")
-            .set_dimensions(Some(dimensions(variant).to_vec()))
-            .build();
-        stat_query(format!("concurrency{i}"), metric, 60, "Maximum", true)
-    });
+    let (invocations, concurrency): (Vec<Metric>, Vec<Metric>) = match watched {
+        Watched::Variants(variants) => (
+            variants.iter().map(invocations_metric).collect(),
+            variants
+                .iter()
+                .map(|variant| {
+                    Metric::builder()
+                        .namespace("AWS/SageMaker")
+                        .metric_name("ConcurrentRequestsPerModel")
+                        .set_dimensions(Some(dimensions(variant).to_vec()))
+                        .build()
+                })
+                .collect(),
+        ),
+        Watched::Component(component) => (vec![component_invocations(component)], Vec::new()),
+    };
+    let ids: Vec<String> = (0..invocations.len())
+        .map(|i| format!("invocations{i}"))
+        .chain((0..concurrency.len()).map(|i| format!("concurrency{i}")))
+        .collect();
+    let queries = invocations
+        .into_iter()
+        .map(|m| (m, period_seconds, "Sum"))
+        .chain(concurrency.into_iter().map(|m| (m, 60, "Maximum")))
+        .zip(&ids)
+        .map(|((metric, period, stat), id)| stat_query(id.clone(), metric, period, stat, true))
+        .collect();
     let mut pages = client
         .get_metric_data()
-        .set_metric_data_queries(Some(invocations.chain(concurrency).collect()))
+        .set_metric_data_queries(Some(queries))
         .start_time(to_smithy(start.min(recent)))
         .end_time(to_smithy(end))
         .into_paginator()
@@ -194,10 +213,7 @@ pub async fn activity(
     };
     // A query's status is its last page's: PartialData means more pages follow. A query
     // CloudWatch did not answer at all is as incomplete as one it answered in part.
-    let mut status: BTreeMap<String, bool> = (0..variants.len())
-        .flat_map(|i| [format!("invocations{i}"), format!("concurrency{i}")])
-        .map(|id| (id, false))
-        .collect();
+    let mut status: BTreeMap<String, bool> = ids.into_iter().map(|id| (id, false)).collect();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new("cloudwatch:GetMetricData", e))?;
         for result in page.metric_data_results.unwrap_or_default() {
@@ -277,6 +293,19 @@ fn stat_query(
         .build()
 }
 
+fn component_invocations(component: &ComponentName) -> Metric {
+    Metric::builder()
+        .namespace("AWS/SageMaker")
+        .metric_name("Invocations")
+        .dimensions(
+            Dimension::builder()
+                .name("InferenceComponentName")
+                .value(component.as_str())
+                .build(),
+        )
+        .build()
+}
+
 fn invocations_metric(variant: &VariantRef) -> Metric {
     Metric::builder()
         .namespace("AWS/SageMaker")
@@ -299,10 +328,10 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<ExistingAlarm>, AwsError
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
         for alarm in page.metric_alarms.unwrap_or_default() {
-            let Some(endpoint) = alarm
+            let Some((endpoint, component)) = alarm
                 .alarm_name
                 .as_deref()
-                .and_then(idle::endpoint_of_alarm)
+                .and_then(idle::watched_by_alarm)
             else {
                 continue;
             };
@@ -322,6 +351,7 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<ExistingAlarm>, AwsError
             out.push(ExistingAlarm {
                 alarm: IdleAlarm {
                     endpoint,
+                    component,
                     variants,
                     period_seconds: stats.first().and_then(|s| s.period).unwrap_or(0),
                     evaluation_periods: alarm.evaluation_periods.unwrap_or(0),
@@ -558,39 +588,45 @@ pub async fn states(
 /// Creates or replaces an idle alarm. Its state changes reach the sleeper through an
 /// EventBridge rule; the alarm itself has no actions.
 pub async fn put_idle_alarm(client: &Client, alarm: &IdleAlarm) -> Result<(), AwsError> {
-    let mut queries: Vec<MetricDataQuery> = alarm
-        .variants
-        .iter()
+    let metrics: Vec<Metric> = match &alarm.component {
+        Some(component) => vec![component_invocations(component)],
+        None => alarm
+            .variants
+            .iter()
+            .map(|variant| {
+                invocations_metric(&VariantRef {
+                    endpoint: alarm.endpoint.clone(),
+                    variant: variant.clone(),
+                })
+            })
+            .collect(),
+    };
+    let mut queries: Vec<MetricDataQuery> = metrics
+        .into_iter()
         .enumerate()
-        .map(|(i, variant)| {
-            let variant = VariantRef {
-                endpoint: alarm.endpoint.clone(),
-                variant: variant.clone(),
-            };
-            stat_query(
-                format!("m{i}"),
-                invocations_metric(&variant),
-                alarm.period_seconds,
-                "Sum",
-                false,
-            )
-        })
+        .map(|(i, metric)| stat_query(format!("m{i}"), metric, alarm.period_seconds, "Sum", false))
         .collect();
     queries.push(
         MetricDataQuery::builder()
             .id("invocations")
             .expression("SUM(METRICS())")
-            .label("Invocations of all variants")
+            .label("Invocations")
             .return_data(true)
             .build(),
     );
     client
         .put_metric_alarm()
         .alarm_name(alarm.name())
-        .alarm_description(format!(
-            "sagetide: {} had no invocations for {} periods of {} s; its ALARM asks the sleeper to delete it",
-            alarm.endpoint, alarm.evaluation_periods, alarm.period_seconds
-        ))
+        .alarm_description(match &alarm.component {
+            Some(component) => format!(
+                "sagetide: inference component {component} had no invocations for {} periods of {} s; its ALARM asks the sleeper to take it to zero copies",
+                alarm.evaluation_periods, alarm.period_seconds
+            ),
+            None => format!(
+                "sagetide: {} had no invocations for {} periods of {} s; its ALARM asks the sleeper to delete it",
+                alarm.endpoint, alarm.evaluation_periods, alarm.period_seconds
+            ),
+        })
         .set_metrics(Some(queries))
         .evaluation_periods(alarm.evaluation_periods)
         .datapoints_to_alarm(alarm.evaluation_periods)

@@ -1,10 +1,14 @@
-//! The target-tracking policy on `Sagetide/FleetUtilization` that pool-metrics installs.
+//! The policies sagetide installs: the target-tracking policy on `Sagetide/FleetUtilization`
+//! (pool-metrics), and the step policy that brings a resource back from zero, with its alarm
+//! (on `sagetide:wake-on: request`).
 
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{
-    CustomizedMetricSpecification, MetricDimension, MetricStatistic, PolicyType, ServiceNamespace,
+    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
+    MetricStatistic, PolicyType, ServiceNamespace, StepAdjustment, StepScalingPolicyConfiguration,
     TargetTrackingScalingPolicyConfiguration,
 };
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 
 use super::AwsError;
 use super::cloudwatch::{FLEET_UTILIZATION, FLEET_UTILIZATION_NAMESPACE};
@@ -12,6 +16,7 @@ use crate::names::VariantRef;
 use crate::resource::ScalableResource;
 
 pub const POLICY_NAME: &str = "sagetide-fleet-utilization";
+pub const FROM_ZERO_POLICY: &str = "sagetide-scale-from-zero";
 /// Scale in slowly, out quickly: new instances take minutes to start.
 const SCALE_IN_COOLDOWN: i32 = 300;
 const SCALE_OUT_COOLDOWN: i32 = 60;
@@ -84,5 +89,68 @@ pub async fn put_fleet_utilization_policy(
         .send()
         .await
         .map_err(|e| AwsError::new("application-autoscaling:PutScalingPolicy", e))?;
+    Ok(())
+}
+
+/// The alarm that runs `resource`'s scale-from-zero policy.
+pub fn from_zero_alarm(resource: &ScalableResource) -> String {
+    format!("{FROM_ZERO_POLICY}-{}", resource.resource_id().replace('/', "."))
+}
+
+/// Creates or updates the step policy that adds one to `resource` from zero, and the alarm that
+/// runs it, as AWS documents them ([`ScalableResource::from_zero`]). Both are put by name, so
+/// a second run changes nothing; the policy first, since the alarm names its ARN.
+pub async fn put_scale_from_zero(
+    client: &Client,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    resource: &ScalableResource,
+) -> Result<(), AwsError> {
+    let Some(from_zero) = resource.from_zero() else {
+        return Ok(());
+    };
+    let step = StepAdjustment::builder()
+        .metric_interval_lower_bound(0.0)
+        .scaling_adjustment(1)
+        .build()
+        .expect("the adjustment is set");
+    let config = StepScalingPolicyConfiguration::builder()
+        .adjustment_type(AdjustmentType::ChangeInCapacity)
+        .metric_aggregation_type(MetricAggregationType::from(from_zero.aggregation))
+        .cooldown(from_zero.cooldown_seconds)
+        .step_adjustments(step)
+        .build();
+    let policy = client
+        .put_scaling_policy()
+        .policy_name(FROM_ZERO_POLICY)
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(resource.resource_id())
+        .scalable_dimension(resource.dimension())
+        .policy_type(PolicyType::StepScaling)
+        .step_scaling_policy_configuration(config)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("application-autoscaling:PutScalingPolicy", e))?;
+    let (name, value) = &from_zero.dimension;
+    cloudwatch
+        .put_metric_alarm()
+        .alarm_name(from_zero_alarm(resource))
+        .alarm_description(format!(
+            "sagetide: brings {resource} back from zero when {} reports a request with no capacity",
+            from_zero.metric
+        ))
+        .namespace("AWS/SageMaker")
+        .metric_name(from_zero.metric)
+        .dimensions(Dimension::builder().name(*name).value(value).build())
+        .statistic(Statistic::from(from_zero.statistic))
+        .period(from_zero.period_seconds)
+        .evaluation_periods(from_zero.evaluation_periods)
+        .datapoints_to_alarm(from_zero.evaluation_periods)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .treat_missing_data("missing")
+        .alarm_actions(policy.policy_arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("cloudwatch:PutMetricAlarm", e))?;
     Ok(())
 }

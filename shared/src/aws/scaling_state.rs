@@ -68,16 +68,17 @@ pub async fn describe_policies(
     Ok(out)
 }
 
-/// The resources of `described` policies of which a step policy is run by an alarm on
-/// `metric` (`namespace/name`): those that come back from 0 on demand, as AWS documents it.
-pub fn scaling_from_zero<'a>(
-    described: &'a [DescribedPolicy],
-    metric: &str,
-) -> BTreeSet<&'a ScalableResource> {
+/// The resources of `described` policies of which a step policy is run by an alarm on the
+/// metric that tells a request found no capacity: those that come back from 0 on demand, as
+/// AWS documents it ([`ScalableResource::from_zero`]).
+pub fn scaling_from_zero(described: &[DescribedPolicy]) -> BTreeSet<&ScalableResource> {
     described
         .iter()
         .filter(|d| d.policy.policy_type == aas::PolicyType::StepScaling)
-        .filter(|d| d.alarms.iter().any(|i| i.metric.as_deref() == Some(metric)))
+        .filter(|d| {
+            let metric = d.resource.from_zero().map(|f| f.metric_path());
+            metric.is_some() && d.alarms.iter().any(|i| i.metric == metric)
+        })
         .map(|d| &d.resource)
         .collect()
 }

@@ -7,6 +7,7 @@
 //! | lease on an endpoint (expiry in epoch milliseconds) | `lease` | endpoint name |
 //! | history entry | `history#<endpoint>` | `<at>#<who>#<action>` |
 //! | remediation record of an endpoint | `remediation` | endpoint name |
+//! | what a sleeping inference component ran | `component-sleep` | component name |
 //! | marker: idle alarms have been made here | `idle-alarms` | `marker` |
 //! | the time of the latest scheduler tick that acted | `ticks` | `latest-acting` |
 //!
@@ -27,13 +28,15 @@ use jiff::{SignedDuration, Timestamp};
 use super::AwsError;
 use crate::env::MAX_LEASE_TTL;
 use crate::events::CLOCK_SKEW;
-use crate::names::EndpointName;
+use crate::component_sleep::{ComponentSleep, StoredSleep};
+use crate::names::{ComponentName, EndpointName};
 use crate::remediation::{Record, StoredRecord};
 use crate::snapshot::{Phase, Snapshot, Stored, WakeAttempt};
 
 const SNAPSHOT: &str = "snapshot";
 const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
+const COMPONENT_SLEEP: &str = "component-sleep";
 const IDLE_ALARMS: &str = "idle-alarms";
 const TICKS: &str = "ticks";
 /// The endpoints put to sleep in one clock hour (the blast-radius limit).
@@ -332,6 +335,43 @@ impl Table {
             item.insert(OPEN.to_owned(), s(OPEN_VALUE));
         } else {
             item.insert(EXPIRES_AT.to_owned(), n((now + KEPT).as_second()));
+        }
+        self.put_versioned(item, previous, None).await
+    }
+
+    /// The record of the component's latest sleep, read consistently.
+    pub async fn component_sleep(
+        &self,
+        component: &ComponentName,
+    ) -> Result<Option<StoredSleep>, AwsError> {
+        let item = self.get(COMPONENT_SLEEP, component.as_str()).await?;
+        item.map(|item| {
+            let (version, record) = versioned(GET, "component sleep record", &item)?;
+            Ok(StoredSleep { record, version })
+        })
+        .transpose()
+    }
+
+    /// Writes the component's sleep record as the version after `previous` (`None`: none may
+    /// exist yet). Returns the new version, or `None` if someone else wrote first. A woken
+    /// record is kept as long as history.
+    pub async fn put_component_sleep(
+        &self,
+        record: &ComponentSleep,
+        previous: Option<u64>,
+    ) -> Result<Option<u64>, AwsError> {
+        let body = serde_json::to_string(record).map_err(|e| AwsError {
+            operation: PUT,
+            message: format!(
+                "the sleep record of component {} cannot be encoded: {e}",
+                record.component
+            ),
+            refused: false,
+        })?;
+        let mut item = key(COMPONENT_SLEEP, record.component.as_str());
+        item.insert("body".to_owned(), s(body));
+        if let Some(woken) = record.woken {
+            item.insert(EXPIRES_AT.to_owned(), n((woken + KEPT).as_second()));
         }
         self.put_versioned(item, previous, None).await
     }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{CLOCK_SKEW, EventError, Home};
-use crate::names::EndpointName;
+use crate::names::{ComponentName, EndpointName};
 
 const DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 const SOURCE: &str = "aws.cloudwatch";
@@ -40,6 +40,8 @@ pub struct AlarmStateChange {
     pub at: Timestamp,
     /// The `EndpointName` dimension of the alarm's metric(s), if it has one.
     pub endpoint: Option<EndpointName>,
+    /// The `InferenceComponentName` dimension of the alarm's metric(s), if it has one.
+    pub component: Option<ComponentName>,
 }
 
 #[derive(Deserialize)]
@@ -89,29 +91,29 @@ impl AlarmStateChange {
             ))
         })?;
         let at = parse_time(&detail.state.timestamp)?;
-        let endpoint = detail
-            .configuration
-            .metrics
-            .iter()
-            .filter_map(|m| {
-                m.metric_stat
-                    .as_ref()?
-                    .metric
-                    .dimensions
-                    .get("EndpointName")
-            })
-            .next()
-            .map(|name| {
-                EndpointName::new(name.as_str())
-                    .map_err(|e| EventError(format!("alarm {}: {e}", detail.alarm_name)))
-            })
-            .transpose()?;
+        let dimension = |name: &str| {
+            detail
+                .configuration
+                .metrics
+                .iter()
+                .find_map(|m| m.metric_stat.as_ref()?.metric.dimensions.get(name).cloned())
+        };
+        let bad = |e: crate::names::NameError| EventError(format!("alarm {}: {e}", detail.alarm_name));
+        let endpoint = dimension("EndpointName")
+            .map(EndpointName::new)
+            .transpose()
+            .map_err(bad)?;
+        let component = dimension("InferenceComponentName")
+            .map(ComponentName::new)
+            .transpose()
+            .map_err(bad)?;
         Ok(Self {
             arn: event.resources.into_iter().flatten().next(),
             alarm: detail.alarm_name,
             state: detail.state.value,
             at,
             endpoint,
+            component,
         })
     }
 
@@ -208,6 +210,9 @@ mod tests {
             AlarmStateChange::parse(event("OK", json!({"QueueName": "q"})), &home()).unwrap();
         assert_eq!(change.state, AlarmState::Ok);
         assert_eq!(change.endpoint, None);
+        let component = json!({"InferenceComponentName": "llama"});
+        let change = AlarmStateChange::parse(event("ALARM", component), &home()).unwrap();
+        assert_eq!(change.component, Some(ComponentName::new("llama").unwrap()));
     }
 
     #[test]

@@ -3,17 +3,25 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::EventError;
-use crate::names::EndpointName;
+use crate::names::{ComponentName, EndpointName};
 
-/// `{"action":"sleep","endpoint":"NAME","force":true}` or `{"action":"wake","endpoint":"NAME"}`,
-/// sent by a person or a pipeline; or `{"action":"wake-if-due","endpoint":"NAME","at":TIME}`,
-/// which the scheduler sends the waker, at `at` by its clock, for an endpoint its tick found
-/// due.
+/// `{"action":"sleep","endpoint":"NAME","force":true}` or `{"action":"wake","endpoint":"NAME"}`
+/// (`"component"` instead of `"endpoint"` for an inference component), sent by a person or a
+/// pipeline; or `{"action":"wake-if-due","endpoint":"NAME","at":TIME}`, which the scheduler
+/// sends the waker, at `at` by its clock, for an endpoint its tick found due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManualRequest {
     pub action: ManualAction,
-    pub endpoint: EndpointName,
+    pub subject: Subject,
     pub force: bool,
+}
+
+/// What a manual request names: an endpoint, or an inference component (which sleeps as zero
+/// copies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Endpoint(EndpointName),
+    Component(ComponentName),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +48,8 @@ enum RawAction {
 #[serde(deny_unknown_fields)]
 struct Raw {
     action: RawAction,
-    endpoint: String,
+    endpoint: Option<String>,
+    component: Option<String>,
     #[serde(default)]
     force: bool,
     at: Option<Timestamp>,
@@ -55,7 +64,7 @@ impl ManualRequest {
             serde_json::from_value::<Raw>(payload.clone())
                 .map_err(|e| {
                     EventError(format!(
-                        "a manual request is {{\"action\": \"sleep\"|\"wake\", \"endpoint\": NAME, \"force\": bool}}: {e}"
+                        "a manual request is {{\"action\": \"sleep\"|\"wake\", \"endpoint\" or \"component\": NAME, \"force\": bool}}: {e}"
                     ))
                 })
                 .and_then(|raw| {
@@ -74,10 +83,28 @@ impl ManualRequest {
                             ));
                         }
                     };
+                    let bad = |e: crate::names::NameError| EventError(e.to_string());
+                    let subject = match (raw.endpoint, raw.component, action) {
+                        (Some(endpoint), None, _) => {
+                            Subject::Endpoint(EndpointName::new(endpoint).map_err(bad)?)
+                        }
+                        (None, Some(component), ManualAction::Sleep | ManualAction::Wake) => {
+                            Subject::Component(ComponentName::new(component).map_err(bad)?)
+                        }
+                        (None, Some(_), ManualAction::WakeIfDue { .. }) => {
+                            return Err(EventError(
+                                "a wake-if-due request names an endpoint".into(),
+                            ));
+                        }
+                        _ => {
+                            return Err(EventError(
+                                "a manual request names exactly one of \"endpoint\" and \"component\"".into(),
+                            ));
+                        }
+                    };
                     Ok(Self {
                         action,
-                        endpoint: EndpointName::new(raw.endpoint)
-                            .map_err(|e| EventError(e.to_string()))?,
+                        subject,
                         force: raw.force,
                     })
                 }),
@@ -102,6 +129,13 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((wake.action, wake.force), (ManualAction::Wake, false));
+        let chat = EndpointName::new("chat").unwrap();
+        assert_eq!(wake.subject, Subject::Endpoint(chat));
+        let component = ManualRequest::parse(&json!({"action": "sleep", "component": "llama"}))
+            .unwrap()
+            .unwrap();
+        let llama = ComponentName::new("llama").unwrap();
+        assert_eq!(component.subject, Subject::Component(llama));
         let due = ManualRequest::parse(&json!({
             "action": "wake-if-due", "endpoint": "chat", "at": "2026-12-02T08:00:00Z"
         }))
@@ -124,6 +158,8 @@ mod tests {
             json!({"action": "sleep", "endpoint": "chat", "forse": true}),
             json!({"action": "wake-if-due", "endpoint": "chat"}),
             json!({"action": "wake", "endpoint": "chat", "at": "2026-12-02T08:00:00Z"}),
+            json!({"action": "sleep", "endpoint": "chat", "component": "llama"}),
+            json!({"action": "wake-if-due", "component": "llama", "at": "2026-12-02T08:00:00Z"}),
         ] {
             assert!(ManualRequest::parse(&bad).unwrap().is_err(), "{bad}");
         }

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 pub use alarm::{AlarmState, AlarmStateChange};
 pub use endpoint_state::EndpointStateChange;
-pub use manual::{ManualAction, ManualRequest};
+pub use manual::{ManualAction, ManualRequest, Subject};
 pub use scheduled::ScheduledEvent;
 
 /// How far ahead of the clock a time AWS stamped on an event may lie: AWS stamps an event when

@@ -16,10 +16,10 @@ use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{
     AlarmState, AlarmStateChange, CLOCK_SKEW, EndpointStateChange, EventError, Home, ManualAction,
-    ManualRequest,
+    ManualRequest, Subject,
 };
 use crate::lifecycle::{Actor, Lifecycle};
-use crate::names::EndpointName;
+use crate::names::{ComponentName, EndpointName};
 use crate::outcome::Outcome;
 use crate::outcome::Report;
 use crate::plan::{self, Action, Planned, SleepBy};
@@ -91,6 +91,16 @@ pub(super) async fn act(
     Response::finish(executor.run(&batch).await?.reports())
 }
 
+/// The endpoint that hosts `component`, whose lease its sleep and wake hold; `None` once it
+/// is gone.
+async fn host(
+    executor: &Executor,
+    component: &ComponentName,
+) -> Result<Option<EndpointName>, HandlerError> {
+    let found = aws::components::described(&executor.sagemaker, component).await?;
+    Ok(found.map(|(c, _)| c.variant.endpoint))
+}
+
 pub struct Sleeper {
     config: ConfigSource,
     executor: Executor,
@@ -106,10 +116,11 @@ impl Sleeper {
         })
     }
 
-    /// An idle alarm's ALARM, or `{"action":"sleep","endpoint":…}`.
+    /// An idle alarm's ALARM, or `{"action":"sleep","endpoint":…}` (`"component"` for an
+    /// inference component).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let who = who("sleeper", &event);
-        let (endpoint, force, why) = match ManualRequest::parse(&event.payload) {
+        let (subject, force, why) = match ManualRequest::parse(&event.payload) {
             Some(request) => {
                 let request = request.map_err(rejected)?;
                 if request.action != ManualAction::Sleep {
@@ -122,7 +133,7 @@ impl Sleeper {
                 } else {
                     "manual sleep"
                 };
-                (request.endpoint, Some(request.force), why.to_owned())
+                (request.subject, Some(request.force), why.to_owned())
             }
             None => {
                 let change = AlarmStateChange::parse(event.payload, &home(&event.context)?)
@@ -133,13 +144,17 @@ impl Sleeper {
                         change.alarm, change.state
                     ));
                 }
-                let endpoint = change.endpoint.ok_or_else(|| {
-                    rejected(EventError(format!(
-                        "alarm {} has no metric with an EndpointName dimension, so it names no endpoint",
-                        change.alarm
-                    )))
-                })?;
-                (endpoint, None, format!("idle alarm {}", change.alarm))
+                let subject = match (change.component, change.endpoint) {
+                    (Some(component), _) => Subject::Component(component),
+                    (None, Some(endpoint)) => Subject::Endpoint(endpoint),
+                    (None, None) => {
+                        return Err(rejected(EventError(format!(
+                            "alarm {} has no metric with an EndpointName or InferenceComponentName dimension, so it names nothing to put to sleep",
+                            change.alarm
+                        ))));
+                    }
+                };
+                (subject, None, format!("idle alarm {}", change.alarm))
             }
         };
         let config = self.config.get().await.inspect_err(
@@ -153,10 +168,24 @@ impl Sleeper {
             who: &who,
             now: self.env.now(),
         };
-        let sleep = Planned {
-            endpoint,
-            action: Action::Sleep(by),
-            reason: why,
+        let sleep = match subject {
+            Subject::Endpoint(endpoint) => Planned {
+                endpoint,
+                action: Action::Sleep(by),
+                reason: why,
+            },
+            Subject::Component(component) => {
+                let Some(endpoint) = host(&self.executor, &component).await? else {
+                    return Response::ignored(format!(
+                        "inference component {component} does not exist"
+                    ));
+                };
+                Planned {
+                    endpoint,
+                    action: Action::SleepComponent { component, by },
+                    reason: why,
+                }
+            }
         };
         act(&self.executor, &[sleep], actor, &config).await
     }
@@ -192,7 +221,10 @@ impl Waker {
             match request.action {
                 ManualAction::Wake => {}
                 ManualAction::WakeIfDue { at } => {
-                    return self.wake_if_due(&request.endpoint, at, actor).await;
+                    let Subject::Endpoint(endpoint) = &request.subject else {
+                        unreachable!("a wake-if-due request names an endpoint")
+                    };
+                    return self.wake_if_due(endpoint, at, actor).await;
                 }
                 ManualAction::Sleep => {
                     return Err(rejected(EventError(
@@ -202,13 +234,30 @@ impl Waker {
                 }
             }
             self.ownership.check().await?;
-            let wake = Planned {
-                endpoint: request.endpoint,
-                action: Action::Wake {
-                    source: WakeSource::Manual,
-                    alarm: None,
+            let wake = match request.subject {
+                Subject::Endpoint(endpoint) => Planned {
+                    endpoint,
+                    action: Action::Wake {
+                        source: WakeSource::Manual,
+                        alarm: None,
+                    },
+                    reason: "manual wake".into(),
                 },
-                reason: "manual wake".into(),
+                Subject::Component(component) => {
+                    let Some(endpoint) = host(&self.executor, &component).await? else {
+                        return Response::ignored(format!(
+                            "inference component {component} does not exist"
+                        ));
+                    };
+                    Planned {
+                        endpoint,
+                        action: Action::WakeComponent {
+                            component,
+                            source: WakeSource::Manual,
+                        },
+                        reason: "manual wake".into(),
+                    }
+                }
             };
             return act(&self.executor, &[wake], actor, &Config::default()).await;
         }

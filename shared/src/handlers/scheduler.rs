@@ -125,8 +125,7 @@ impl Scheduler {
         let autoscaling = &self.executor.autoscaling;
         match aws::scaling_state::describe_policies(autoscaling, cloudwatch, &zeroed).await {
             Ok(described) => {
-                let metric = plan::scheduler::BACKLOG_WITHOUT_CAPACITY;
-                let coming_back = aws::scaling_state::scaling_from_zero(&described, metric);
+                let coming_back = aws::scaling_state::scaling_from_zero(&described);
                 plan::scheduler::note_no_way_back(plan, &coming_back)
             }
             Err(e) => {
@@ -215,7 +214,11 @@ impl Scheduler {
         let sagemaker = &self.executor.sagemaker;
         let (endpoints, components) = tokio::join!(
             aws::sagemaker::endpoints_tagged(sagemaker, &[tags::SCHEDULE, tags::IDLE_AFTER]),
-            aws::components::tagged(&self.tagging, sagemaker, tags::SCHEDULE),
+            aws::components::tagged(
+                &self.tagging,
+                sagemaker,
+                &[tags::SCHEDULE, tags::IDLE_AFTER, tags::ASLEEP]
+            ),
         );
         let endpoints = endpoints?;
         // Components left out for a tick are left as they are: the next tick looks again.
@@ -227,12 +230,18 @@ impl Scheduler {
             .iter()
             .filter(|e| e.tag(tags::SCHEDULE).is_some())
             .flat_map(Endpoint::scalable_resources)
-            .chain(components.iter().map(Component::copies))
+            .chain(
+                components
+                    .iter()
+                    .filter(|c| c.tag(tags::SCHEDULE).is_some() || c.asleep())
+                    .map(Component::copies),
+            )
             .collect();
         // Idle alarms are listed where an endpoint wants one, or where the table marks that
         // some were made (so that those of endpoints that lost the tag are deleted); a fleet
         // that never used them is spared the call.
-        let wants_idle_alarm = endpoints.iter().any(|e| e.tag(tags::IDLE_AFTER).is_some());
+        let wants_idle_alarm = endpoints.iter().any(|e| e.tag(tags::IDLE_AFTER).is_some())
+            || components.iter().any(|c| c.tag(tags::IDLE_AFTER).is_some());
         let cloudwatch = &self.lifecycle().cloudwatch;
         let (targets, open, listed) = tokio::try_join!(
             aws::autoscaling::targets(&self.executor.autoscaling, &resources),

@@ -9,6 +9,7 @@
 //! actions upserted → phase `restored`. A run stopped between any two calls leaves a state the
 //! next run finishes from.
 
+mod components;
 pub mod decide;
 mod remedies;
 mod restore;
@@ -22,7 +23,7 @@ use crate::aws::AwsError;
 use crate::aws::table::{HistoryEntry, Table};
 use crate::config::Config;
 use crate::env::{Env, EnvError};
-use crate::names::EndpointName;
+use crate::names::{ComponentName, EndpointName};
 use crate::outcome::{Outcome, Report};
 use crate::permissions::Allowed;
 use crate::plan::sleepable::SleepTrigger;
@@ -170,6 +171,13 @@ impl Lifecycle {
             Operation::Remediate { change, config } => {
                 self.prepare_remedy(name, change, config, actor).await
             }
+            Operation::SleepComponent { component, trigger } => {
+                self.prepare_component_sleep(component, *trigger, actor)
+                    .await
+            }
+            Operation::WakeComponent { component, source } => {
+                self.prepare_component_wake(component, *source).await
+            }
         }
     }
 
@@ -185,6 +193,8 @@ impl Lifecycle {
             Work::Restore(work) => self.restore(name, work, actor).await,
             Work::Recover(work) => self.recover(name, work).await,
             Work::Remedy(work) => self.remedy(name, work, actor).await,
+            Work::SleepComponent(work) => self.sleep_component(work).await,
+            Work::WakeComponent(work) => self.wake_component(work, actor).await,
         }
     }
 }
@@ -204,14 +214,24 @@ pub enum Operation<'a> {
         change: Change<'a>,
         config: &'a Config,
     },
+    /// Zero copies for an inference component the endpoint hosts (the endpoint's lease).
+    SleepComponent {
+        component: &'a ComponentName,
+        trigger: SleepTrigger<'a>,
+    },
+    /// Its copies back.
+    WakeComponent {
+        component: &'a ComponentName,
+        source: WakeSource,
+    },
 }
 
 impl Operation<'_> {
     /// Its name in logs, reports and the history.
     pub fn label(&self) -> &'static str {
         match self {
-            Operation::Sleep(_) => "sleep",
-            Operation::Wake { .. } => "wake",
+            Operation::Sleep(_) | Operation::SleepComponent { .. } => "sleep",
+            Operation::Wake { .. } | Operation::WakeComponent { .. } => "wake",
             Operation::Restore => "restore",
             Operation::Recover => "failed-wake",
             Operation::Remediate { .. } => "remediate",
@@ -232,6 +252,8 @@ enum Work {
     Restore(restore::Work),
     Recover(decide::RecoverDecision),
     Remedy(remedies::Work),
+    SleepComponent(components::SleepWork),
+    WakeComponent(components::WakeWork),
 }
 
 impl Work {
@@ -246,6 +268,10 @@ impl Work {
             ),
             Work::Recover(_) => Step::DryRun("its failed wake would be dealt with".into()),
             Work::Remedy(work) => work.preview(),
+            Work::SleepComponent(work) => work.preview(),
+            Work::WakeComponent(_) => {
+                Step::DryRun("its copies and bounds would be given back".into())
+            }
         }
     }
 }

@@ -72,7 +72,7 @@ impl Lifecycle {
                 let (start, end, period) = idle::invocation_window(window, actor.now);
                 let activity = aws::cloudwatch::activity(
                     &self.cloudwatch,
-                    &variants,
+                    aws::cloudwatch::Watched::Variants(&variants),
                     (start, end),
                     period,
                     actor.now - RECENT_TRAFFIC,
@@ -193,7 +193,7 @@ impl Lifecycle {
     /// endpoint is still idle then (an alarm reports changes only).
     async fn rearm_idle_alarm(&self, name: &EndpointName, why: &str) {
         let reason = format!("sagetide did not sleep it: {why}");
-        let alarm = idle::alarm_name(name);
+        let alarm = idle::alarm_name(name, None);
         if let Err(e) = aws::cloudwatch::rearm_alarm(&self.cloudwatch, &alarm, &reason).await {
             tracing::warn!(endpoint = %name, error = %e, "idle alarm not re-armed");
         }

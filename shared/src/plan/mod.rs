@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use crate::capacity::Capacity;
 use crate::events::AlarmState;
 use crate::idle::IdleAlarm;
-use crate::names::{EndpointName, VariantName, VariantRef};
+use crate::names::{ComponentName, EndpointName, VariantName, VariantRef};
 use crate::resource::ScalableResource;
 use crate::tags::WakeSource;
 
@@ -22,10 +22,13 @@ pub use sleepable::SleepBy;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Give a scalable target this min/max; `from: None` registers a new target.
+    /// `from_zero`: first install the step policy and alarm that bring it back from zero on a
+    /// request (`sagetide:wake-on: request`); the bounds change only once they are in place.
     SetCapacity {
         resource: ScalableResource,
         from: Option<Capacity>,
         to: Capacity,
+        from_zero: bool,
     },
     /// Remove an expired `sagetide:override` tag that still has this value.
     RemoveOverride { arn: Option<String>, value: String },
@@ -40,18 +43,30 @@ pub enum Action {
     },
     /// A woken endpoint is InService: bring its autoscaling back from the snapshot.
     Restore,
+    /// Take an inference component the endpoint hosts to zero copies, its copies and bounds
+    /// kept in the table: its idle alarm, or a person.
+    SleepComponent {
+        component: ComponentName,
+        by: SleepBy,
+    },
+    /// Give a sleeping inference component its copies back: its period begins, or a person.
+    WakeComponent {
+        component: ComponentName,
+        source: WakeSource,
+    },
     /// A woken endpoint failed (delete it and try the wake again later), or has been creating
     /// for too long (report it).
     RecoverWake,
     /// Put an idle alarm that a declined sleep left in ALARM back to OK, now that the endpoint
     /// may sleep: it fires again at its next evaluation if the endpoint is still idle.
-    RearmIdleAlarm,
+    RearmIdleAlarm { component: Option<ComponentName> },
     /// Create or replace the endpoint's idle alarm; `mark_first`: the table does not yet say
     /// that idle alarms are made here, so say it before making one (ticks look after idle
     /// alarms only where that mark is, or where an endpoint wants one).
     PutIdleAlarm { alarm: IdleAlarm, mark_first: bool },
-    /// Delete the idle alarm of an endpoint that is gone or lost `sagetide:idle-after`.
-    DeleteIdleAlarm,
+    /// Delete the idle alarm of an endpoint (or of a component it hosts, `component`) that is
+    /// gone or lost `sagetide:idle-after`.
+    DeleteIdleAlarm { component: Option<ComponentName> },
     /// A remediation rule's alarm changed to `state` at `at`: the remediator's event, or the
     /// OK of an alarm that the remediator did not act on, delivered by the tick.
     Remedy {
@@ -78,11 +93,13 @@ impl Action {
             Action::RemoveOverride { .. } => "remove-override",
             Action::Sleep(_) => "sleep",
             Action::Wake { .. } => "wake",
+            Action::SleepComponent { .. } => "sleep-component",
+            Action::WakeComponent { .. } => "wake-component",
             Action::Restore => "restore",
             Action::RecoverWake => "failed-wake",
-            Action::RearmIdleAlarm => "rearm-idle-alarm",
+            Action::RearmIdleAlarm { .. } => "rearm-idle-alarm",
             Action::PutIdleAlarm { .. } => "put-idle-alarm",
-            Action::DeleteIdleAlarm => "delete-idle-alarm",
+            Action::DeleteIdleAlarm { .. } => "delete-idle-alarm",
             Action::Remedy {
                 state: AlarmState::Alarm,
                 ..
@@ -99,25 +116,39 @@ impl fmt::Display for Action {
         match self {
             Action::SetCapacity {
                 resource,
-                from: Some(from),
+                from,
                 to,
-            } => write!(
-                f,
-                "set-capacity {} {from} -> {to}",
-                resource.within_endpoint()
-            ),
-            Action::SetCapacity {
-                resource,
-                from: None,
-                to,
-            } => write!(f, "register-target {} {to}", resource.within_endpoint()),
+                from_zero,
+            } => {
+                match from {
+                    Some(from) => write!(
+                        f,
+                        "set-capacity {} {from} -> {to}",
+                        resource.within_endpoint()
+                    )?,
+                    None => write!(f, "register-target {} {to}", resource.within_endpoint())?,
+                }
+                if *from_zero {
+                    f.write_str(" (with its scale-from-zero policy)")?;
+                }
+                Ok(())
+            }
+            Action::SleepComponent { component, .. } | Action::WakeComponent { component, .. } => {
+                write!(f, "{} {component}", self.kind())
+            }
             Action::RemoveOverride { value, .. } => write!(f, "remove-override {value}"),
             Action::Sleep(_)
             | Action::Wake { .. }
             | Action::Restore
             | Action::RecoverWake
-            | Action::RearmIdleAlarm
-            | Action::DeleteIdleAlarm => f.write_str(self.kind()),
+            | Action::RearmIdleAlarm { component: None }
+            | Action::DeleteIdleAlarm { component: None } => f.write_str(self.kind()),
+            Action::RearmIdleAlarm {
+                component: Some(component),
+            }
+            | Action::DeleteIdleAlarm {
+                component: Some(component),
+            } => write!(f, "{} of component {component}", self.kind()),
             Action::Remedy {
                 rule, alarm, state, ..
             } => write!(f, "{} {rule} (alarm {alarm} is {state})", self.kind()),

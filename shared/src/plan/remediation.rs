@@ -82,6 +82,7 @@ mod tests {
             state,
             at: "2026-12-07T10:00:00Z".parse().unwrap(),
             endpoint: endpoint.map(|e| EndpointName::new(e).unwrap()),
+            component: None,
         }
     }
 

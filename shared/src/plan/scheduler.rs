@@ -4,14 +4,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 
-use super::sleepable::{SleepBy, SleepTrigger, config_blocker, eligibility};
+use super::sleepable::{
+    SleepBy, SleepTrigger, component_eligibility, config_blocker, eligibility,
+};
 use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
+use crate::component_sleep::asleep_bounds;
 use crate::config::Config;
 use crate::events::AlarmState;
 use crate::fleet::{AlarmStatus, Component, ConfigFacts, Endpoint, ScalableTarget, Status};
-use crate::idle::{ExistingAlarm, IdleAlarm};
+use crate::idle::{self, ExistingAlarm, IdleAlarm};
 use crate::names::EndpointName;
 use crate::permissions::Allowed;
 use crate::remediation::{Record, StoredRecord};
@@ -37,7 +40,8 @@ pub struct Observed<'a> {
     pub alarms: &'a BTreeMap<String, AlarmStatus>,
     /// Remediation records with a remedy in force: a raise-min holds the minimum up.
     pub remediations: &'a [StoredRecord],
-    /// Inference components with `sagetide:schedule` of their own.
+    /// Inference components with `sagetide:schedule`, `sagetide:idle-after` or
+    /// `sagetide:asleep-since` of their own.
     pub components: &'a [Component],
 }
 
@@ -187,10 +191,6 @@ fn zeroes_instances(action: &Action) -> bool {
     matches!(action, Action::SetCapacity { resource: ScalableResource::Instances(_), to, .. } if to.min() == 0)
 }
 
-/// What brings an asynchronous variant back from 0 instances when requests queue up, as AWS
-/// documents it: a step policy run by an alarm on this metric.
-pub const BACKLOG_WITHOUT_CAPACITY: &str = "AWS/SageMaker/HasBacklogWithoutCapacity";
-
 /// The resources `plan` gives a minimum of 0 (after [`vet_zero_minimums`], an asynchronous
 /// variant's): whether something brings each back from zero is worth knowing.
 pub fn zeroed(plan: &Plan) -> Vec<ScalableResource> {
@@ -208,7 +208,11 @@ pub fn zeroed(plan: &Plan) -> Vec<ScalableResource> {
 /// demand, that requests wait for the schedule's next period.
 pub fn note_no_way_back(mut plan: Plan, coming_back: &BTreeSet<&ScalableResource>) -> Plan {
     for planned in &mut plan.actions {
-        if let Action::SetCapacity { resource, .. } = &planned.action
+        if let Action::SetCapacity {
+            resource,
+            from_zero: false,
+            ..
+        } = &planned.action
             && zeroes_instances(&planned.action)
             && !coming_back.contains(resource)
         {
@@ -389,7 +393,10 @@ pub fn limit_sleeps(mut plan: Plan, limit: usize) -> Plan {
 }
 
 fn asks_sleep(action: &Action) -> bool {
-    matches!(action, Action::Sleep(_) | Action::RearmIdleAlarm)
+    matches!(
+        action,
+        Action::Sleep(_) | Action::RearmIdleAlarm { component: None }
+    )
 }
 
 /// A remedy in force whose alarm has been OK since after it fired: the OK event was lost, or
@@ -591,10 +598,10 @@ fn plan_idle_alarms(
     config: &Config,
     now: Timestamp,
 ) -> Vec<Planned> {
-    let existing: BTreeMap<&EndpointName, &ExistingAlarm> = observed
+    let existing: BTreeMap<String, &ExistingAlarm> = observed
         .idle_alarms
         .iter()
-        .map(|a| (&a.alarm.endpoint, a))
+        .map(|a| (a.alarm.name(), a))
         .collect();
     let mut actions = Vec::new();
     let mut wanted = BTreeSet::new();
@@ -602,7 +609,7 @@ fn plan_idle_alarms(
         let Some(value) = endpoint.tag(tags::IDLE_AFTER) else {
             continue;
         };
-        wanted.insert(&endpoint.name);
+        wanted.insert(idle::alarm_name(&endpoint.name, None));
         // Put to sleep a moment ago (its alarm went with it), or failed: it gets none.
         if matches!(endpoint.status, Status::Deleting | Status::Failed) {
             continue;
@@ -619,7 +626,7 @@ fn plan_idle_alarms(
             endpoint.variants.iter().map(|v| v.name.clone()),
             window,
         );
-        let found = existing.get(&endpoint.name);
+        let found = existing.get(&alarm.name());
         let planned = |action, reason| Planned {
             endpoint: endpoint.name.clone(),
             action,
@@ -640,15 +647,61 @@ fn plan_idle_alarms(
         if found.is_some_and(|f| f.firing) && !woken && may_sleep {
             let reason =
                 "in ALARM since a sleep it asked for was declined; the endpoint may sleep now";
-            actions.push(planned(Action::RearmIdleAlarm, reason.into()));
+            let action = Action::RearmIdleAlarm { component: None };
+            actions.push(planned(action, reason.into()));
+        }
+    }
+    for component in observed.components {
+        let Some(value) = component.tag(tags::IDLE_AFTER) else {
+            continue;
+        };
+        let endpoint = &component.variant.endpoint;
+        let name = idle::alarm_name(endpoint, Some(&component.name));
+        wanted.insert(name.clone());
+        let Ok(window) = tags::idle_after(value) else {
+            continue;
+        };
+        let alarm = IdleAlarm::of_component(endpoint.clone(), component.name.clone(), window);
+        let found = existing.get(&name);
+        let planned = |action, reason| Planned {
+            endpoint: endpoint.clone(),
+            action,
+            reason,
+        };
+        if found.is_none_or(|f| f.alarm != alarm) {
+            let action = Action::PutIdleAlarm {
+                alarm,
+                mark_first: !observed.idle_alarms_made,
+            };
+            let reason = format!("component {}: {} = {value}", component.name, tags::IDLE_AFTER);
+            actions.push(planned(action, reason));
+            continue;
+        }
+        let may_sleep = !component.asleep()
+            && component_eligibility(component, SleepTrigger::IdleAlarm(config), now).is_ok();
+        if found.is_some_and(|f| f.firing) && may_sleep {
+            let reason = format!(
+                "in ALARM since a sleep of component {} it asked for was declined; it may sleep now",
+                component.name
+            );
+            let action = Action::RearmIdleAlarm {
+                component: Some(component.name.clone()),
+            };
+            actions.push(planned(action, reason));
         }
     }
     for alarm in observed.idle_alarms {
-        if !wanted.contains(&alarm.alarm.endpoint) {
+        if !wanted.contains(&alarm.alarm.name()) {
+            let what = match &alarm.alarm.component {
+                Some(component) => format!("no inference component {component}"),
+                None => "no endpoint".into(),
+            };
             actions.push(Planned {
                 endpoint: alarm.alarm.endpoint.clone(),
-                action: Action::DeleteIdleAlarm,
-                reason: format!("no endpoint with {} by this name", tags::IDLE_AFTER),
+                action: Action::DeleteIdleAlarm {
+                    component: alarm.alarm.component.clone(),
+                },
+                reason: format!("{what} with {} by this name", tags::IDLE_AFTER),
             });
         }
     }
@@ -701,7 +754,14 @@ fn plan_endpoint(
                 let (to, reason) = within_concurrency(to, &reason, endpoint, &resource);
                 let (to, reason) = held_up(to, &reason, remediation, &resource);
                 if from != Some(to) {
-                    planned(Action::SetCapacity { resource, from, to }, &reason);
+                    let from_zero = from_zero_wanted(&resource, from, to, &endpoint.tags);
+                    let action = Action::SetCapacity {
+                        resource,
+                        from,
+                        to,
+                        from_zero,
+                    };
+                    planned(action, &reason);
                 }
             }
         }
@@ -761,7 +821,9 @@ fn held_up(
 
 /// An inference component on its own schedule: its copies follow it, and off-hours of an
 /// `off_hours: sleep` schedule are zero copies (nothing is deleted; with the endpoint's managed
-/// instance scaling allowed to reach 0 instances, the instances go too).
+/// instance scaling allowed to reach 0 instances, the instances go too). One sagetide put to
+/// sleep is held at zero copies until its period begins (with `schedule` in its
+/// `sagetide:wake-on`) or a person wakes it.
 fn plan_component(
     component: &Component,
     targets: &BTreeMap<&ScalableResource, Capacity>,
@@ -769,32 +831,99 @@ fn plan_component(
     config: &Config,
     now: Timestamp,
 ) -> Result<Vec<Planned>, String> {
-    let Some(name) = component.tag(tags::SCHEDULE) else {
+    let schedule = component
+        .tag(tags::SCHEDULE)
+        .map(|name| unknown_schedule(config, name))
+        .transpose()?;
+    if schedule.is_none() && !component.asleep() {
         return Ok(Vec::new());
-    };
-    let schedule = unknown_schedule(config, name)?;
+    }
     if component.status != Status::InService {
         return Err(format!(
             "status is {}: scaling waits until it is InService",
             component.status
         ));
     }
-    let wanted = wanted(&component.tags, schedule, now)?;
-    let to = match wanted.desired {
-        Desired::Awake(capacity) => capacity,
-        Desired::Asleep => Capacity::new(0, 0).expect("0 <= 0"),
-    };
+    let wanted = schedule
+        .map(|s| wanted(&component.tags, s, now))
+        .transpose()?;
     let resource = component.copies();
     let from = targets.get(&resource).copied();
+    let request = component.wakes_on(WakeSource::Request);
+    let planned = |action, reason| {
+        Ok(vec![Planned {
+            endpoint: component.variant.endpoint.clone(),
+            action,
+            reason,
+        }])
+    };
+    if let Some(since) = component.tag(tags::ASLEEP) {
+        if let Some(w) = wanted.filter(|w| w.in_period)
+            && component.wakes_on(WakeSource::Schedule)
+        {
+            let action = Action::WakeComponent {
+                component: component.name.clone(),
+                source: WakeSource::Schedule,
+            };
+            return planned(action, w.reason);
+        }
+        // Without a target its copies were set to 0 directly, and nothing raises them.
+        let Some(from) = from else {
+            return Ok(Vec::new());
+        };
+        let to = asleep_bounds(request, from.max());
+        if from == to {
+            return Ok(Vec::new());
+        }
+        let action = Action::SetCapacity {
+            resource,
+            from: Some(from),
+            to,
+            from_zero: false,
+        };
+        return planned(action, format!("asleep since {since} ({})", tags::ASLEEP));
+    }
+    let (Some(schedule), Some(wanted)) = (schedule, wanted) else {
+        return Ok(Vec::new());
+    };
+    let to = match wanted.desired {
+        Desired::Awake(capacity) => capacity,
+        Desired::Asleep => asleep_bounds(
+            request,
+            schedule.awake_capacity().map_or(0, Capacity::max),
+        ),
+    };
     let (to, reason) = held_up(to, &wanted.reason, remediation, &resource);
     if from == Some(to) {
         return Ok(Vec::new());
     }
-    Ok(vec![Planned {
-        endpoint: component.variant.endpoint.clone(),
-        action: Action::SetCapacity { resource, from, to },
+    let from_zero = from_zero_wanted(&resource, from, to, &component.tags);
+    planned(
+        Action::SetCapacity {
+            resource,
+            from,
+            to,
+            from_zero,
+        },
         reason,
-    }])
+    )
+}
+
+/// Whether setting `resource` from `from` to `to` takes its minimum to 0 (with room above it)
+/// for an owner whose `sagetide:wake-on` has `request`: then the policy that brings it back
+/// from zero goes in first. Only at that change, so a steady tick reads no policies.
+fn from_zero_wanted(
+    resource: &ScalableResource,
+    from: Option<Capacity>,
+    to: Capacity,
+    tags: &tags::Tags,
+) -> bool {
+    to.min() == 0
+        && to.max() > 0
+        && from.is_none_or(|f| f.min() > 0)
+        && resource.from_zero().is_some()
+        && tags::wake_on(tags.get(tags::WAKE_ON).map(String::as_str))
+            .is_ok_and(|s| s.contains(&WakeSource::Request))
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use jiff::{SignedDuration, Timestamp};
 use super::wanted::{Wanted, wanted};
 use crate::config::Config;
 use crate::config::Remedy;
-use crate::fleet::{ConfigFacts, Endpoint, PolicyFacts};
+use crate::fleet::{Component, ConfigFacts, Endpoint, PolicyFacts, Status};
 use crate::permissions::Allowed;
 use crate::schedule::Desired;
-use crate::tags::{self, Override, WakeSource};
+use crate::tags::{self, Override, Tags, WakeSource};
 
 /// What asked for a sleep. Every sleep looks the endpoint's schedule up again in the
 /// configuration, against the tags just read: an idle endpoint inside a scheduled period stays
@@ -72,7 +72,7 @@ pub fn eligibility(
         config,
         matches!(trigger, SleepTrigger::Schedule(_)),
     )?;
-    let wanted = wanted_now(endpoint, config, now)?;
+    let wanted = wanted_now(&endpoint.tags, config, now)?;
     if let SleepTrigger::Schedule(_) = trigger {
         return match wanted {
             Some(w) if w.desired == Desired::Asleep => Ok(None),
@@ -117,6 +117,8 @@ fn can_be_woken(endpoint: &Endpoint, config: &Config, scheduled: bool) -> Result
     let usable = sources.iter().any(|s| match s {
         WakeSource::Manual => true,
         WakeSource::Schedule => endpoint.tag(tags::SCHEDULE).is_some(),
+        // A deleted endpoint takes no requests.
+        WakeSource::Request => false,
         WakeSource::Alarm => {
             endpoint.tag(tags::WAKE_ALARM).is_some()
                 || config.rules().iter().any(|r| {
@@ -136,18 +138,70 @@ fn can_be_woken(endpoint: &Endpoint, config: &Config, scheduled: bool) -> Result
 }
 
 /// What the endpoint's schedule (or an override of it) wants now; `None` without a schedule.
-fn wanted_now(
-    endpoint: &Endpoint,
-    config: &Config,
-    now: Timestamp,
-) -> Result<Option<Wanted>, String> {
-    let Some(name) = endpoint.tag(tags::SCHEDULE) else {
+fn wanted_now(tags: &Tags, config: &Config, now: Timestamp) -> Result<Option<Wanted>, String> {
+    let Some(name) = tags.get(tags::SCHEDULE) else {
         return Ok(None);
     };
     let schedule = config.schedule(name).ok_or_else(|| {
         format!("its schedule {name:?} is not in the configuration, so its periods are unknown")
     })?;
-    wanted(&endpoint.tags, schedule, now).map(Some)
+    wanted(tags, schedule, now).map(Some)
+}
+
+/// Whether an inference component that is not asleep may be put to sleep (zero copies) for
+/// `trigger` at `now`, as [`eligibility`] asks it of an endpoint: `sagetide:idle-after` opts it
+/// in, it is InService, something could wake it, and neither its own schedule nor an override
+/// wants it awake. `Ok(Some(window))` asks for the idle check over that window.
+pub fn component_eligibility(
+    component: &Component,
+    trigger: SleepTrigger<'_>,
+    now: Timestamp,
+) -> Result<Option<SignedDuration>, String> {
+    let (config, force) = match trigger {
+        SleepTrigger::IdleAlarm(config) => (config, false),
+        SleepTrigger::Manual { force, config } => (config, force),
+        SleepTrigger::Schedule(_) => {
+            return Err("a component's schedule takes it to zero copies as its capacity".into());
+        }
+    };
+    let Some(value) = component.tag(tags::IDLE_AFTER) else {
+        return Err(format!("it does not have the opt-in tag {}", tags::IDLE_AFTER));
+    };
+    if component.status != Status::InService {
+        return Err(format!("its status is {}, not InService", component.status));
+    }
+    let sources = tags::wake_on(component.tag(tags::WAKE_ON)).map_err(|e| e.to_string())?;
+    let wakeable = sources.iter().any(|s| match s {
+        WakeSource::Manual | WakeSource::Request => true,
+        WakeSource::Schedule => component.tag(tags::SCHEDULE).is_some(),
+        // No alarm wakes a component: its wake alarm would have nothing to name it by.
+        WakeSource::Alarm => false,
+    });
+    if !wakeable {
+        return Err(format!(
+            "nothing could wake it: {} allows {:?}, and a component is woken by manual, request, or schedule with {}",
+            tags::WAKE_ON,
+            sources.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            tags::SCHEDULE
+        ));
+    }
+    if let Some(w) = wanted_now(&component.tags, config, now)?.filter(|w| w.in_period) {
+        return Err(format!("{}: it stays awake", w.reason));
+    }
+    if let Some(Ok(o @ Override::AwakeUntil(until))) =
+        component.tag(tags::OVERRIDE).map(Override::parse)
+        && now < until
+    {
+        return Err(format!("override {o} holds"));
+    }
+    let window = tags::idle_after(value).map_err(|e| e.to_string())?;
+    match component.created {
+        _ if force => Ok(None),
+        Some(created) if created + window > now => Err(format!(
+            "it was created at {created}, less than {window:#} ago"
+        )),
+        _ => Ok(Some(window)),
+    }
 }
 
 /// Why an endpoint on an EndpointConfig with `facts` cannot be put to sleep by a deployment

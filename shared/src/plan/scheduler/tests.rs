@@ -724,7 +724,7 @@ fn an_idle_alarm_left_in_alarm_by_a_declined_sleep_is_rearmed_once_the_endpoint_
         super::plan(&observed, &config(), now)
             .actions
             .iter()
-            .filter(|p| p.action == Action::RearmIdleAlarm)
+            .filter(|p| p.action == Action::RearmIdleAlarm { component: None })
             .count()
     };
     // Declined inside its period, the alarm stays in ALARM quietly all day…
@@ -949,6 +949,7 @@ fn only_an_asynchronous_endpoint_is_given_zero_instances_and_a_real_time_one_is_
             },
             from: None,
             to: cap(0, 0),
+            from_zero: false,
         },
         reason: "component llama's own schedule".into(),
     };
@@ -965,4 +966,145 @@ fn only_an_asynchronous_endpoint_is_given_zero_instances_and_a_real_time_one_is_
     // In its period, no minimum is 0, and nothing needs a config's facts.
     let day = plan(&fleet, &targets, &config, at("2026-11-23T12:00:00Z"));
     assert!(configs_to_vet(&day, &fleet).is_empty());
+}
+
+fn component(name: &str, tags: &[(&str, &str)]) -> Component {
+    Component {
+        name: crate::names::ComponentName::new(name).unwrap(),
+        arn: format!("arn:aws:sagemaker:us-east-1:123456789012:inference-component/{name}"),
+        variant: target("llm-host", "AllTraffic", cap(1, 1))
+            .resource
+            .variant()
+            .clone(),
+        status: Status::InService,
+        created: Some(at("2026-11-01T00:00:00Z")),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn copies(component: &Component, capacity: Capacity) -> ScalableTarget {
+    ScalableTarget {
+        resource: component.copies(),
+        capacity,
+        ..target("llm-host", "AllTraffic", capacity)
+    }
+}
+
+fn plan_components(
+    components: &[Component],
+    targets: &[ScalableTarget],
+    idle_alarms: &[ExistingAlarm],
+    now: Timestamp,
+) -> Plan {
+    super::plan(
+        &Observed {
+            endpoints: &[],
+            targets,
+            sleeping: &[],
+            idle_alarms,
+            idle_alarms_made: true,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+            components,
+        },
+        &config(),
+        now,
+    )
+}
+
+const NIGHTLY: (&str, &str) = ("sagetide:schedule", "nightly");
+const ASLEEP: (&str, &str) = ("sagetide:asleep-since", "2026-11-23T20:00:00Z");
+
+#[test]
+fn a_sleeping_component_is_held_at_zero_copies_until_its_period_wakes_it() {
+    let llama = component("llama", &[OFFICE, ASLEEP]);
+    let targets = [copies(&llama, cap(1, 1))];
+    // Off-hours of office-hours would be 1..1: asleep, it stays at none.
+    let night = plan_components(&[llama.clone()], &targets, &[], berlin("2026-11-23T22:00"));
+    assert_eq!(
+        actions(&night),
+        ["llm-host set-capacity component llama 1..1 -> 0..0"]
+    );
+    let held = [copies(&llama, cap(0, 0))];
+    let night = plan_components(&[llama.clone()], &held, &[], berlin("2026-11-23T22:00"));
+    assert_eq!(actions(&night), Vec::<String>::new());
+    // Its period wakes it (`schedule` is in the default wake-on); a person must wake one
+    // whose wake-on leaves it out.
+    let morning = plan_components(&[llama.clone()], &held, &[], berlin("2026-11-24T08:00"));
+    assert_eq!(actions(&morning), ["llm-host wake-component llama"]);
+    let manual_only = component("llama", &[OFFICE, ASLEEP, ("sagetide:wake-on", "manual")]);
+    let morning = plan_components(&[manual_only], &held, &[], berlin("2026-11-24T08:00"));
+    assert_eq!(actions(&morning), Vec::<String>::new());
+    // One a request may wake keeps its maximum, so that the step policy can add copies.
+    let on_request = component(
+        "llama",
+        &[OFFICE, ASLEEP, ("sagetide:wake-on", "manual,request")],
+    );
+    let night = plan_components(&[on_request], &targets, &[], berlin("2026-11-23T22:00"));
+    assert_eq!(
+        actions(&night),
+        ["llm-host set-capacity component llama 1..1 -> 0..1"]
+    );
+}
+
+#[test]
+fn a_zero_minimum_brings_the_scale_from_zero_policy_where_a_request_may_wake() {
+    let on_request = component("llama", &[NIGHTLY, ("sagetide:wake-on", "request")]);
+    let targets = [copies(&on_request, cap(1, 4))];
+    let night = plan_components(&[on_request.clone()], &targets, &[], at("2026-11-23T22:00:00Z"));
+    assert_eq!(
+        actions(&night),
+        ["llm-host set-capacity component llama 1..4 -> 0..4 (with its scale-from-zero policy)"]
+    );
+    // Only at the change: a steady tick reads and puts no policy.
+    let zeroed = [copies(&on_request, cap(0, 4))];
+    let later = plan_components(&[on_request], &zeroed, &[], at("2026-11-23T23:00:00Z"));
+    assert_eq!(actions(&later), Vec::<String>::new());
+    // Without `request`, off-hours of a sleep schedule are no copies at all.
+    let plain = component("llama", &[NIGHTLY]);
+    let night = plan_components(&[plain], &targets, &[], at("2026-11-23T22:00:00Z"));
+    assert_eq!(
+        actions(&night),
+        ["llm-host set-capacity component llama 1..4 -> 0..0"]
+    );
+}
+
+#[test]
+fn a_component_with_an_idle_window_has_its_own_idle_alarm() {
+    let idle = ("sagetide:idle-after", "2h");
+    let llama = component("llama", &[idle]);
+    let plan = plan_components(&[llama.clone()], &[], &[], at("2026-11-23T22:00:00Z"));
+    assert_eq!(
+        actions(&plan),
+        ["llm-host put-idle-alarm sagetide-idle-llm-host.llama (24 x 300 s)"]
+    );
+    // Declined inside its period, its alarm stays in ALARM: re-armed once it may sleep.
+    let alarm = IdleAlarm::of_component(
+        llama.variant.endpoint.clone(),
+        llama.name.clone(),
+        jiff::SignedDuration::from_hours(2),
+    );
+    let firing = [ExistingAlarm {
+        alarm,
+        firing: true,
+    }];
+    let scheduled = component("llama", &[idle, OFFICE]);
+    let targets = [copies(&scheduled, cap(2, 10))];
+    let day = plan_components(&[scheduled.clone()], &targets, &firing, berlin("2026-11-23T12:00"));
+    assert_eq!(actions(&day), Vec::<String>::new());
+    let evening = [copies(&scheduled, cap(1, 1))];
+    let night = plan_components(&[scheduled], &evening, &firing, berlin("2026-11-23T22:00"));
+    assert_eq!(
+        actions(&night),
+        ["llm-host rearm-idle-alarm of component llama"]
+    );
+    // Gone (or the tag removed): its alarm goes.
+    let gone = plan_components(&[], &[], &firing, at("2026-11-23T22:00:00Z"));
+    assert_eq!(
+        actions(&gone),
+        ["llm-host delete-idle-alarm of component llama"]
+    );
 }

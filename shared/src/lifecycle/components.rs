@@ -1,0 +1,286 @@
+//! Sleep and wake of an inference component: zero copies, nothing deleted.
+//!
+//! Sleep: its record (copies, bounds) written and read back → tagged `sagetide:asleep-since`
+//! → its copies to zero, through its scalable target's bounds where it has one. Wake: the tag
+//! removed → its copies and bounds given back → the record marked woken. A run stopped between
+//! two calls leaves a state the next run finishes from: while the tag is there, ticks hold the
+//! component at zero copies, and a sleep cut short finishes from the record it wrote, which
+//! holds what the component ran before.
+
+use super::decide::{self, Verdict};
+use super::{Actor, Found, Lifecycle, Step};
+use crate::aws::cloudwatch::Watched;
+use crate::aws::{self, AwsError};
+use crate::capacity::Capacity;
+use crate::component_sleep::{ComponentSleep, StoredSleep, asleep_bounds, waking_bounds};
+use crate::fleet::Component;
+use crate::idle;
+use crate::names::ComponentName;
+use crate::plan::sleepable::{SleepTrigger, component_eligibility};
+use crate::tags::{self, WakeSource};
+
+/// What a component's sleep decided on.
+pub(super) enum SleepWork {
+    /// Record (unless a sleep cut short wrote it), tag, zero copies.
+    Zero {
+        component: Box<Component>,
+        record: ComponentSleep,
+        /// The version of the record this one follows; `written`: it is already this record.
+        previous: Option<u64>,
+        written: bool,
+        /// Its scalable target's bounds now, if it has one.
+        target: Option<Capacity>,
+    },
+    /// Its idle alarm asked, and it is not idle: the alarm goes back to OK, so that it fires
+    /// again at its next evaluation if the component is still idle then.
+    Rearm { alarm: String, reason: String },
+}
+
+impl SleepWork {
+    pub(super) fn preview(&self) -> Step {
+        match self {
+            SleepWork::Zero { record, .. } => Step::DryRun(format!(
+                "its {} copies would be recorded and taken to 0",
+                record.copies
+            )),
+            SleepWork::Rearm { reason, .. } => Step::Declined(reason.clone()),
+        }
+    }
+}
+
+/// What a component's wake found to give back.
+pub(super) struct WakeWork {
+    component: Box<Component>,
+    stored: StoredSleep,
+}
+
+impl Lifecycle {
+    pub(super) async fn prepare_component_sleep(
+        &self,
+        name: &ComponentName,
+        trigger: SleepTrigger<'_>,
+        actor: Actor<'_>,
+    ) -> Result<Found, AwsError> {
+        let Some((component, copies)) = aws::components::described(&self.sagemaker, name).await?
+        else {
+            return Ok(Found::Nothing(Step::Declined(format!(
+                "inference component {name} does not exist"
+            ))));
+        };
+        let stored = self.table.component_sleep(name).await?;
+        let unwoken = stored.as_ref().filter(|s| s.record.woken.is_none());
+        if let Some(s) = unwoken
+            && component.asleep()
+            && copies == 0
+        {
+            return Ok(Found::Nothing(Step::AlreadyDone(format!(
+                "inference component {name} is asleep since {}",
+                s.record.since
+            ))));
+        }
+        if unwoken.is_none() {
+            let window = match component_eligibility(&component, trigger, actor.now) {
+                Ok(window) => window,
+                Err(why) => {
+                    return Ok(Found::Nothing(Step::Declined(format!(
+                        "inference component {name}: {why}"
+                    ))));
+                }
+            };
+            if let Some(window) = window {
+                let (start, end, period) = idle::invocation_window(window, actor.now);
+                let activity = aws::cloudwatch::activity(
+                    &self.cloudwatch,
+                    Watched::Component(name),
+                    (start, end),
+                    period,
+                    actor.now,
+                )
+                .await?;
+                if let Verdict::NotIdle(why) = decide::after_idle_check(&activity, window, None) {
+                    let reason = format!("inference component {name}: {why}");
+                    return Ok(match trigger {
+                        SleepTrigger::IdleAlarm(_) => Found::Work(super::Work::SleepComponent(
+                            SleepWork::Rearm {
+                                alarm: idle::alarm_name(&component.variant.endpoint, Some(name)),
+                                reason,
+                            },
+                        )),
+                        _ => Found::Nothing(Step::Declined(reason)),
+                    });
+                }
+            }
+        }
+        let targets = aws::autoscaling::targets(&self.autoscaling, &[component.copies()]).await?;
+        let target = targets.first().map(|t| t.capacity);
+        let (record, previous, written) = match unwoken {
+            Some(s) => (s.record.clone(), Some(s.version), true),
+            None => (
+                ComponentSleep {
+                    component: name.clone(),
+                    endpoint: component.variant.endpoint.clone(),
+                    copies,
+                    bounds: target,
+                    since: actor.now,
+                    woken: None,
+                },
+                stored.map(|s| s.version),
+                false,
+            ),
+        };
+        Ok(Found::Work(super::Work::SleepComponent(SleepWork::Zero {
+            component: Box::new(component),
+            record,
+            previous,
+            written,
+            target,
+        })))
+    }
+
+    pub(super) async fn sleep_component(&self, work: SleepWork) -> Result<Step, AwsError> {
+        let (component, record, previous, written, target) = match work {
+            SleepWork::Rearm { alarm, reason } => {
+                aws::cloudwatch::rearm_alarm(&self.cloudwatch, &alarm, &reason).await?;
+                return Ok(Step::Declined(reason));
+            }
+            SleepWork::Zero {
+                component,
+                record,
+                previous,
+                written,
+                target,
+            } => (component, record, previous, written, target),
+        };
+        let name = &component.name;
+        if !written {
+            if self
+                .table
+                .put_component_sleep(&record, previous)
+                .await?
+                .is_none()
+            {
+                return Ok(Step::Deferred(
+                    "another sagetide function wrote its sleep record first".into(),
+                ));
+            }
+            let read = self.table.component_sleep(name).await?;
+            if read.as_ref().map(|s| &s.record) != Some(&record) {
+                return Ok(Step::Failed(format!(
+                    "the sleep record of inference component {name} did not read back as written; its copies are left as they are"
+                )));
+            }
+        }
+        aws::components::mark_asleep(&self.sagemaker, &component.arn, Some(record.since)).await?;
+        let request = component.wakes_on(WakeSource::Request);
+        match target {
+            Some(bounds) => {
+                let resource = component.copies();
+                aws::autoscaling::set_capacity(&self.autoscaling, &resource, asleep_bounds(false, 0))
+                    .await?;
+                if request {
+                    // With no copies left, a maximum above 0 lets the scale-from-zero policy
+                    // add them back on demand.
+                    let asleep = asleep_bounds(true, bounds.max());
+                    aws::policies::put_scale_from_zero(&self.autoscaling, &self.cloudwatch, &resource)
+                        .await?;
+                    aws::autoscaling::set_capacity(&self.autoscaling, &resource, asleep).await?;
+                }
+            }
+            None => aws::components::set_copies(&self.sagemaker, name, 0).await?,
+        }
+        Ok(Step::Applied(format!(
+            "inference component {name}: {} copies -> 0 (kept in the table{})",
+            record.copies,
+            record
+                .bounds
+                .map(|b| format!(" with its bounds {b}"))
+                .unwrap_or_default()
+        )))
+    }
+
+    pub(super) async fn prepare_component_wake(
+        &self,
+        name: &ComponentName,
+        source: WakeSource,
+    ) -> Result<Found, AwsError> {
+        let Some((component, _)) = aws::components::described(&self.sagemaker, name).await? else {
+            return Ok(Found::Nothing(Step::Declined(format!(
+                "inference component {name} does not exist"
+            ))));
+        };
+        let Some(stored) = self
+            .table
+            .component_sleep(name)
+            .await?
+            .filter(|s| s.record.woken.is_none())
+        else {
+            return Ok(Found::Nothing(Step::AlreadyDone(format!(
+                "inference component {name} is not asleep"
+            ))));
+        };
+        let sources = tags::wake_on(component.tag(tags::WAKE_ON)).map_err(|e| AwsError {
+            operation: "sagetide",
+            message: format!("inference component {name}: {e}"),
+            refused: false,
+        });
+        match sources {
+            Ok(sources) if !sources.contains(&source) => {
+                return Ok(Found::Nothing(Step::Declined(format!(
+                    "inference component {name}: its {} does not include {source}",
+                    tags::WAKE_ON
+                ))));
+            }
+            Ok(_) => {}
+            // A manual wake is never refused for a bad tag: a person asks.
+            Err(_) if source == WakeSource::Manual => {}
+            Err(e) => return Ok(Found::Nothing(Step::Declined(e.message))),
+        }
+        Ok(Found::Work(super::Work::WakeComponent(WakeWork {
+            component: Box::new(component),
+            stored,
+        })))
+    }
+
+    pub(super) async fn wake_component(
+        &self,
+        work: WakeWork,
+        actor: Actor<'_>,
+    ) -> Result<Step, AwsError> {
+        let WakeWork { component, stored } = work;
+        let record = &stored.record;
+        // The tag first: were it left, the next tick would hold the copies at zero again.
+        if component.asleep() {
+            aws::components::mark_asleep(&self.sagemaker, &component.arn, None).await?;
+        }
+        let steps = waking_bounds(record);
+        if steps.is_empty() {
+            aws::components::set_copies(&self.sagemaker, &component.name, record.copies).await?;
+        }
+        for bounds in steps {
+            aws::autoscaling::set_capacity(&self.autoscaling, &component.copies(), bounds).await?;
+        }
+        let woken = ComponentSleep {
+            woken: Some(actor.now),
+            ..record.clone()
+        };
+        if self
+            .table
+            .put_component_sleep(&woken, Some(stored.version))
+            .await?
+            .is_none()
+        {
+            return Ok(Step::Deferred(
+                "another sagetide function changed its sleep record meanwhile".into(),
+            ));
+        }
+        Ok(Step::Applied(format!(
+            "inference component {}: {} copies back{}",
+            component.name,
+            record.copies,
+            record
+                .bounds
+                .map(|b| format!(", bounds {b}"))
+                .unwrap_or_default()
+        )))
+    }
+}
