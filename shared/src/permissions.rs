@@ -27,7 +27,7 @@ pub struct Allowed {
 /// copies. AWS documents these two only as what its own service-linked role does to a
 /// component (AWSApplicationAutoscalingSageMakerEndpointPolicy); that it checks its caller for
 /// them, as it does for an endpoint's, is sagetide's reading. The scheduler and the remediator
-/// scale components.
+/// scale components, and so do the sleeper and the waker (a component's sleep and wake).
 const COMPONENT_CHECKS: [&str; 2] = [
     "sagemaker:DescribeInferenceComponent",
     "sagemaker:UpdateInferenceComponentRuntimeConfig",
@@ -145,6 +145,7 @@ impl Function {
                 "sagemaker:Search",
                 "sagemaker:ListInferenceComponents",
                 "sagemaker:DescribeInferenceComponent",
+                "sagemaker:UpdateInferenceComponentRuntimeConfig",
                 "tag:GetResources",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
@@ -186,6 +187,9 @@ impl Function {
             ],
             Function::Sleeper => &[
                 "ssm:GetParameters",
+                "sagemaker:DescribeInferenceComponent",
+                "sagemaker:UpdateInferenceComponentRuntimeConfig",
+                "sagemaker:AddTags",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
@@ -204,9 +208,16 @@ impl Function {
                 "application-autoscaling:DescribeScalingPolicies",
                 "application-autoscaling:DescribeScheduledActions",
                 "application-autoscaling:ListTagsForResource",
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "cloudwatch:PutMetricAlarm",
             ],
             Function::Waker => &[
                 "ssm:GetParameters",
+                "sagemaker:DescribeInferenceComponent",
+                "sagemaker:UpdateInferenceComponentRuntimeConfig",
+                "sagemaker:DeleteTags",
+                "application-autoscaling:RegisterScalableTarget",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
@@ -283,7 +294,10 @@ impl Function {
         if self == Function::Scheduler {
             checked.push("cloudwatch:TagResource");
         }
-        if matches!(self, Function::Scheduler | Function::Remediator) {
+        if matches!(
+            self,
+            Function::Scheduler | Function::Remediator | Function::Sleeper | Function::Waker
+        ) {
             checked.extend(COMPONENT_CHECKS);
         }
         checked.retain(|c| !calls.contains(c));

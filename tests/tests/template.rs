@@ -102,9 +102,13 @@ fn actions(statement: &Value) -> Vec<&str> {
 }
 
 /// Mutating SageMaker actions that cannot carry a tag condition: Application Auto Scaling
-/// checks it on the function's behalf against the variant it scales, where only the caller's
-/// rights count (the restorer also calls it, on an endpoint it has just woken).
-const UNCONDITIONED_SAGEMAKER_WRITES: [&str; 1] = ["sagemaker:UpdateEndpointWeightsAndCapacities"];
+/// checks them on the function's behalf against the variant or component it scales, where only
+/// the caller's rights count (the restorer also calls the first, on an endpoint it has just
+/// woken; the sleeper, waker and scheduler the second, on a component without a target).
+const UNCONDITIONED_SAGEMAKER_WRITES: [&str; 2] = [
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "sagemaker:UpdateInferenceComponentRuntimeConfig",
+];
 
 /// The tags that opt a SageMaker resource in: the endpoint's two, and the mark on models and
 /// EndpointConfigs that a wake created again.
@@ -116,15 +120,28 @@ const OPT_IN: [&str; 3] = [
 
 /// Every authorization a mutating SageMaker call on the endpoint `chat` (its config `chat-1`,
 /// its model `chat-model`) needs, the endpoint and its definitions carrying `tag` (if any) and a
-/// create setting it (if any), beside the owner's `team` tag.
-fn sagemaker_write(action: &str, tag: Option<&str>) -> Vec<iam::Request> {
+/// create setting it (if any), beside the owner's `team` tag. With `component`, the call is on
+/// the inference component `llama` instead, and sets (or removes) the one tag sagetide writes
+/// on a component.
+fn sagemaker_write(action: &str, tag: Option<&str>, component: bool) -> Vec<iam::Request> {
     let deployment = iam::Deployment::harness();
-    let endpoint = deployment.arn("sagemaker", "endpoint/chat");
-    let mut tags = vec![serde_json::json!({"Key": "team", "Value": "ml"})];
-    tags.extend(tag.map(|t| serde_json::json!({"Key": t, "Value": "x"})));
+    let (resource, own_tags) = if component {
+        let asleep = serde_json::json!([{"Key": sagetide::tags::ASLEEP, "Value": "x"}]);
+        (deployment.arn("sagemaker", "inference-component/llama"), asleep)
+    } else {
+        let mut tags = vec![serde_json::json!({"Key": "team", "Value": "ml"})];
+        tags.extend(tag.map(|t| serde_json::json!({"Key": t, "Value": "x"})));
+        (deployment.arn("sagemaker", "endpoint/chat"), tags.into())
+    };
+    let tag_keys = if component {
+        sagetide::tags::ASLEEP
+    } else {
+        "sagetide:override"
+    };
     let call = iam::Call(serde_json::json!({
         "EndpointName": "chat", "EndpointConfigName": "chat-1", "ModelName": "chat-model",
-        "ResourceArn": endpoint, "TagKeys": ["sagetide:override"], "Tags": tags,
+        "InferenceComponentName": "llama",
+        "ResourceArn": resource, "TagKeys": [tag_keys], "Tags": own_tags,
         "ExecutionRoleArn": deployment.arn("iam", "role/chat").replace(":us-east-1:", "::"),
         "Policy": "{}", "DesiredWeightsAndCapacities": [],
     }));
@@ -152,26 +169,31 @@ fn iam_itself_denies_every_mutating_sagemaker_call_on_an_endpoint_without_an_opt
                 && !UNCONDITIONED_SAGEMAKER_WRITES.contains(a)
         });
         for action in writes {
-            let denied: Vec<_> = sagemaker_write(action, None)
-                .into_iter()
-                .filter(|r| !iam::decide(statements, r).allowed())
-                .collect();
-            assert!(
-                !denied.is_empty(),
-                "{}: IAM allows {action} on an endpoint without an opt-in tag",
-                function.name()
-            );
+            // On an endpoint, and on an inference component: both opt in by their own tags.
+            for component in [false, true] {
+                let denied: Vec<_> = sagemaker_write(action, None, component)
+                    .into_iter()
+                    .filter(|r| !iam::decide(statements, r).allowed())
+                    .collect();
+                assert!(
+                    !denied.is_empty(),
+                    "{}: IAM allows {action} on an endpoint (or component: {component}) without an opt-in tag",
+                    function.name()
+                );
+            }
             // The same call with the opt-in tag is allowed: the denial is the tag's doing.
             let allowed_by = OPT_IN.iter().find(|tag| {
-                sagemaker_write(action, Some(tag))
-                    .iter()
-                    .all(|r| iam::decide(statements, r).allowed())
+                [false, true].iter().any(|component| {
+                    sagemaker_write(action, Some(tag), *component)
+                        .iter()
+                        .all(|r| iam::decide(statements, r).allowed())
+                })
             });
             assert!(
                 allowed_by.is_some(),
                 "{}: {action} is denied even with an opt-in tag: {:?}",
                 function.name(),
-                sagemaker_write(action, Some(OPT_IN[0]))
+                sagemaker_write(action, Some(OPT_IN[0]), false)
                     .iter()
                     .map(|r| (r.action.as_str(), iam::decide(statements, r)))
                     .collect::<Vec<_>>()

@@ -224,7 +224,7 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
             one(sagemaker("endpoint-config", "EndpointConfigName"))
         }
         ("sagemaker", "DescribeModel") => one(sagemaker("model", "ModelName")),
-        ("sagemaker", "DescribeInferenceComponent") => {
+        ("sagemaker", "DescribeInferenceComponent" | "UpdateInferenceComponentRuntimeConfig") => {
             one(sagemaker("inference-component", "InferenceComponentName"))
         }
         ("sagemaker", _) => one(sagemaker("endpoint", "EndpointName")),
