@@ -1,5 +1,5 @@
 //! An inference component's sleep: zero copies, nothing deleted. What it ran is kept in the
-//! table, so that a wake gives its copies and its scalable target's bounds back.
+//! table, so that a wake gives its scalable target's bounds back (or, without one, its copies).
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -36,22 +36,6 @@ pub fn asleep_bounds(request: bool, awake_max: u32) -> Capacity {
     Capacity::new(0, max).expect("0 <= max")
 }
 
-/// The bounds to register, in turn, to give a woken component its copies back: first its
-/// copies as the minimum (Application Auto Scaling raises the copies to a new minimum, and
-/// never lowers them within the bounds), then the bounds it had.
-pub fn waking_bounds(record: &ComponentSleep) -> Vec<Capacity> {
-    let Some(bounds) = record.bounds else {
-        return Vec::new();
-    };
-    let copies = record.copies.clamp(bounds.min(), bounds.max());
-    let raised = Capacity::new(copies, bounds.max()).expect("clamped under max");
-    if raised == bounds {
-        vec![bounds]
-    } else {
-        vec![raised, bounds]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,19 +49,6 @@ mod tests {
             since: "2026-12-07T20:00:00Z".parse().unwrap(),
             woken: None,
         }
-    }
-
-    #[test]
-    fn a_wake_raises_the_copies_first_then_gives_the_bounds_back() {
-        let cap = |min, max| Capacity::new(min, max).unwrap();
-        assert_eq!(
-            waking_bounds(&record(3, Some((1, 4)))),
-            vec![cap(3, 4), cap(1, 4)]
-        );
-        assert_eq!(waking_bounds(&record(1, Some((1, 4)))), vec![cap(1, 4)]);
-        // Copies the bounds no longer allow are brought within them.
-        assert_eq!(waking_bounds(&record(9, Some((1, 4)))), vec![cap(4, 4), cap(1, 4)]);
-        assert_eq!(waking_bounds(&record(2, None)), Vec::new());
     }
 
     #[test]

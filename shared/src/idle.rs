@@ -142,11 +142,17 @@ mod tests {
     fn alarm_names_lead_back_to_their_endpoint() {
         let alarm = IdleAlarm::new(name("chat-llm"), [], SignedDuration::from_hours(1));
         assert_eq!(alarm.name(), "sagetide-idle-chat-llm");
-        assert_eq!(watched_by_alarm(&alarm.name()), Some((name("chat-llm"), None)));
+        assert_eq!(
+            watched_by_alarm(&alarm.name()),
+            Some((name("chat-llm"), None))
+        );
         assert_eq!(watched_by_alarm("someone-elses-alarm"), None);
         let llama = ComponentName::new("llama").unwrap();
-        let alarm =
-            IdleAlarm::of_component(name("llm-host"), llama.clone(), SignedDuration::from_hours(1));
+        let alarm = IdleAlarm::of_component(
+            name("llm-host"),
+            llama.clone(),
+            SignedDuration::from_hours(1),
+        );
         assert_eq!(alarm.name(), "sagetide-idle-llm-host.llama");
         assert_eq!(
             watched_by_alarm(&alarm.name()),

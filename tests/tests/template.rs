@@ -127,7 +127,10 @@ fn sagemaker_write(action: &str, tag: Option<&str>, component: bool) -> Vec<iam:
     let deployment = iam::Deployment::harness();
     let (resource, own_tags) = if component {
         let asleep = serde_json::json!([{"Key": sagetide::tags::ASLEEP, "Value": "x"}]);
-        (deployment.arn("sagemaker", "inference-component/llama"), asleep)
+        (
+            deployment.arn("sagemaker", "inference-component/llama"),
+            asleep,
+        )
     } else {
         let mut tags = vec![serde_json::json!({"Key": "team", "Value": "ml"})];
         tags.extend(tag.map(|t| serde_json::json!({"Key": t, "Value": "x"})));

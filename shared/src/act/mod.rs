@@ -273,8 +273,12 @@ impl Executor {
                 ..
             } => {
                 if *from_zero {
-                    aws::policies::put_scale_from_zero(&self.autoscaling, &self.cloudwatch, resource)
-                        .await?;
+                    aws::policies::put_scale_from_zero(
+                        &self.autoscaling,
+                        &self.cloudwatch,
+                        resource,
+                    )
+                    .await?;
                 }
                 aws::autoscaling::set_capacity(&self.autoscaling, resource, *to).await?;
             }

@@ -328,10 +328,8 @@ pub async fn idle_alarms(client: &Client) -> Result<Vec<ExistingAlarm>, AwsError
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::new("cloudwatch:DescribeAlarms", e))?;
         for alarm in page.metric_alarms.unwrap_or_default() {
-            let Some((endpoint, component)) = alarm
-                .alarm_name
-                .as_deref()
-                .and_then(idle::watched_by_alarm)
+            let Some((endpoint, component)) =
+                alarm.alarm_name.as_deref().and_then(idle::watched_by_alarm)
             else {
                 continue;
             };

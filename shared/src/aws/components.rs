@@ -137,7 +137,10 @@ pub async fn described(
                 variant: VariantName::new(found.variant_name?).ok()?,
             },
             status: Status::parse(found.inference_component_status?.as_str()),
-            created: found.creation_time.as_ref().and_then(|t| from_smithy(t).ok()),
+            created: found
+                .creation_time
+                .as_ref()
+                .and_then(|t| from_smithy(t).ok()),
             tags,
         })
     })();
@@ -211,7 +214,10 @@ fn component(summary: InferenceComponentSummary, tags: Tags) -> Option<Component
             variant: VariantName::new(summary.variant_name?).ok()?,
         },
         status: Status::parse(summary.inference_component_status?.as_str()),
-        created: summary.creation_time.as_ref().and_then(|t| from_smithy(t).ok()),
+        created: summary
+            .creation_time
+            .as_ref()
+            .and_then(|t| from_smithy(t).ok()),
         tags,
     })
 }

@@ -94,7 +94,10 @@ pub async fn put_fleet_utilization_policy(
 
 /// The alarm that runs `resource`'s scale-from-zero policy.
 pub fn from_zero_alarm(resource: &ScalableResource) -> String {
-    format!("{FROM_ZERO_POLICY}-{}", resource.resource_id().replace('/', "."))
+    format!(
+        "{FROM_ZERO_POLICY}-{}",
+        resource.resource_id().replace('/', ".")
+    )
 }
 
 /// Creates or updates the step policy that adds one to `resource` from zero, and the alarm that

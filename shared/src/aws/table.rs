@@ -26,9 +26,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::{SignedDuration, Timestamp};
 
 use super::AwsError;
+use crate::component_sleep::{ComponentSleep, StoredSleep};
 use crate::env::MAX_LEASE_TTL;
 use crate::events::CLOCK_SKEW;
-use crate::component_sleep::{ComponentSleep, StoredSleep};
 use crate::names::{ComponentName, EndpointName};
 use crate::remediation::{Record, StoredRecord};
 use crate::snapshot::{Phase, Snapshot, Stored, WakeAttempt};

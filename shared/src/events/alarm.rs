@@ -98,7 +98,8 @@ impl AlarmStateChange {
                 .iter()
                 .find_map(|m| m.metric_stat.as_ref()?.metric.dimensions.get(name).cloned())
         };
-        let bad = |e: crate::names::NameError| EventError(format!("alarm {}: {e}", detail.alarm_name));
+        let bad =
+            |e: crate::names::NameError| EventError(format!("alarm {}: {e}", detail.alarm_name));
         let endpoint = dimension("EndpointName")
             .map(EndpointName::new)
             .transpose()

@@ -2,7 +2,8 @@
 //!
 //! Sleep: its record (copies, bounds) written and read back → tagged `sagetide:asleep-since`
 //! → its copies to zero, through its scalable target's bounds where it has one. Wake: the tag
-//! removed → its copies and bounds given back → the record marked woken. A run stopped between
+//! removed → its bounds given back (Application Auto Scaling raises the copies to the
+//! minimum), or, without a target, its copies → the record marked woken. A run stopped between
 //! two calls leaves a state the next run finishes from: while the tag is there, ticks hold the
 //! component at zero copies, and a sleep cut short finishes from the record it wrote, which
 //! holds what the component ran before.
@@ -12,7 +13,7 @@ use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::cloudwatch::Watched;
 use crate::aws::{self, AwsError};
 use crate::capacity::Capacity;
-use crate::component_sleep::{ComponentSleep, StoredSleep, asleep_bounds, waking_bounds};
+use crate::component_sleep::{ComponentSleep, StoredSleep, asleep_bounds};
 use crate::fleet::Component;
 use crate::idle;
 use crate::names::ComponentName;
@@ -100,12 +101,12 @@ impl Lifecycle {
                 if let Verdict::NotIdle(why) = decide::after_idle_check(&activity, window, None) {
                     let reason = format!("inference component {name}: {why}");
                     return Ok(match trigger {
-                        SleepTrigger::IdleAlarm(_) => Found::Work(super::Work::SleepComponent(
-                            SleepWork::Rearm {
+                        SleepTrigger::IdleAlarm(_) => {
+                            Found::Work(super::Work::SleepComponent(SleepWork::Rearm {
                                 alarm: idle::alarm_name(&component.variant.endpoint, Some(name)),
                                 reason,
-                            },
-                        )),
+                            }))
+                        }
                         _ => Found::Nothing(Step::Declined(reason)),
                     });
                 }
@@ -171,20 +172,26 @@ impl Lifecycle {
             }
         }
         aws::components::mark_asleep(&self.sagemaker, &component.arn, Some(record.since)).await?;
-        let request = component.wakes_on(WakeSource::Request);
+        let resource = component.copies();
+        // One change at a time: a component being updated takes no other.
         match target {
-            Some(bounds) => {
-                let resource = component.copies();
-                aws::autoscaling::set_capacity(&self.autoscaling, &resource, asleep_bounds(false, 0))
+            Some(bounds) if component.wakes_on(WakeSource::Request) => {
+                // A maximum above 0 lets the scale-from-zero policy add copies back on
+                // demand; within the new bounds, the copies are then set to none.
+                aws::policies::put_scale_from_zero(&self.autoscaling, &self.cloudwatch, &resource)
                     .await?;
-                if request {
-                    // With no copies left, a maximum above 0 lets the scale-from-zero policy
-                    // add them back on demand.
-                    let asleep = asleep_bounds(true, bounds.max());
-                    aws::policies::put_scale_from_zero(&self.autoscaling, &self.cloudwatch, &resource)
-                        .await?;
-                    aws::autoscaling::set_capacity(&self.autoscaling, &resource, asleep).await?;
-                }
+                let asleep = asleep_bounds(true, bounds.max());
+                aws::autoscaling::set_capacity(&self.autoscaling, &resource, asleep).await?;
+                aws::components::set_copies(&self.sagemaker, name, 0).await?;
+            }
+            // Application Auto Scaling takes the copies down to the new maximum.
+            Some(_) => {
+                aws::autoscaling::set_capacity(
+                    &self.autoscaling,
+                    &resource,
+                    asleep_bounds(false, 0),
+                )
+                .await?
             }
             None => aws::components::set_copies(&self.sagemaker, name, 0).await?,
         }
@@ -252,12 +259,17 @@ impl Lifecycle {
         if component.asleep() {
             aws::components::mark_asleep(&self.sagemaker, &component.arn, None).await?;
         }
-        let steps = waking_bounds(record);
-        if steps.is_empty() {
-            aws::components::set_copies(&self.sagemaker, &component.name, record.copies).await?;
-        }
-        for bounds in steps {
-            aws::autoscaling::set_capacity(&self.autoscaling, &component.copies(), bounds).await?;
+        // With a target, Application Auto Scaling raises the copies to its minimum and its
+        // policies take them on from there; setting them beside would race it (a component
+        // being updated takes no other change).
+        match record.bounds {
+            Some(bounds) => {
+                aws::autoscaling::set_capacity(&self.autoscaling, &component.copies(), bounds)
+                    .await?
+            }
+            None => {
+                aws::components::set_copies(&self.sagemaker, &component.name, record.copies).await?
+            }
         }
         let woken = ComponentSleep {
             woken: Some(actor.now),
@@ -273,14 +285,15 @@ impl Lifecycle {
                 "another sagetide function changed its sleep record meanwhile".into(),
             ));
         }
-        Ok(Step::Applied(format!(
-            "inference component {}: {} copies back{}",
-            component.name,
-            record.copies,
-            record
-                .bounds
-                .map(|b| format!(", bounds {b}"))
-                .unwrap_or_default()
-        )))
+        Ok(Step::Applied(match record.bounds {
+            Some(bounds) => format!(
+                "inference component {}: bounds {bounds} back (it had {} copies)",
+                component.name, record.copies
+            ),
+            None => format!(
+                "inference component {}: {} copies back",
+                component.name, record.copies
+            ),
+        }))
     }
 }

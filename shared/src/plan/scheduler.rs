@@ -4,9 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 
-use super::sleepable::{
-    SleepBy, SleepTrigger, component_eligibility, config_blocker, eligibility,
-};
+use super::sleepable::{SleepBy, SleepTrigger, component_eligibility, config_blocker, eligibility};
 use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
@@ -673,7 +671,11 @@ fn plan_idle_alarms(
                 alarm,
                 mark_first: !observed.idle_alarms_made,
             };
-            let reason = format!("component {}: {} = {value}", component.name, tags::IDLE_AFTER);
+            let reason = format!(
+                "component {}: {} = {value}",
+                component.name,
+                tags::IDLE_AFTER
+            );
             actions.push(planned(action, reason));
             continue;
         }
@@ -888,10 +890,9 @@ fn plan_component(
     };
     let to = match wanted.desired {
         Desired::Awake(capacity) => capacity,
-        Desired::Asleep => asleep_bounds(
-            request,
-            schedule.awake_capacity().map_or(0, Capacity::max),
-        ),
+        Desired::Asleep => {
+            asleep_bounds(request, schedule.awake_capacity().map_or(0, Capacity::max))
+        }
     };
     let (to, reason) = held_up(to, &wanted.reason, remediation, &resource);
     if from == Some(to) {

@@ -165,7 +165,10 @@ pub fn component_eligibility(
         }
     };
     let Some(value) = component.tag(tags::IDLE_AFTER) else {
-        return Err(format!("it does not have the opt-in tag {}", tags::IDLE_AFTER));
+        return Err(format!(
+            "it does not have the opt-in tag {}",
+            tags::IDLE_AFTER
+        ));
     };
     if component.status != Status::InService {
         return Err(format!("its status is {}, not InService", component.status));

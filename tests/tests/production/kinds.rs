@@ -1,7 +1,7 @@
 //! Endpoints that are not real-time variants with instances, on a schedule: a serverless
 //! variant's provisioned concurrency, an asynchronous variant scaled to 0 instances (with or
-//! without what brings it back from zero) where a real-time one may not be, and inference
-//! components at zero copies off-hours.
+//! without what brings it back from zero, or with it installed on a tag) where a real-time one
+//! may not be, and inference components at zero copies off-hours or when idle.
 
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, MetricAggregationType, MetricType, PolicyType, PredefinedMetricSpecification,
@@ -14,7 +14,7 @@ use aws_sdk_sagemaker::types::{
     ProductionVariant, ProductionVariantInstanceType, ProductionVariantServerlessConfig,
 };
 use sagetide_tests::seed::{Aws, resource_id};
-use sagetide_tests::{Harness, scheduled_event};
+use sagetide_tests::{Harness, alarm_change, scheduled_event};
 
 const CONFIG: &str = r#"
 schedules:
@@ -138,6 +138,11 @@ async fn an_asynchronous_variant_goes_to_zero_instances_off_hours_and_a_real_tim
     create(&h.aws, "transcribe", with_instances(), true).await;
     create(&h.aws, "translate", with_instances(), true).await;
     create(&h.aws, "chat", with_instances(), false).await;
+    // Its owner asks sagetide to bring it back from zero on a request.
+    let request = ("sagetide:wake-on", "request");
+    h.aws
+        .create_endpoint_of("summarise", with_instances(), true, &[QUEUE, request])
+        .await;
     let mut scheduler = h.scheduler(&[]);
     let instances = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
@@ -176,6 +181,51 @@ async fn an_asynchronous_variant_goes_to_zero_instances_off_hours_and_a_real_tim
         !reason("translate").contains("HasBacklogWithoutCapacity"),
         "{night}"
     );
+    // summarise gets the step policy and alarm AWS documents, before its minimum goes to 0.
+    assert_eq!(
+        bounds(&h.aws, "summarise", instances.clone()).await,
+        Some((0, 8)),
+        "{night}"
+    );
+    let actions = night["actions"].as_array().unwrap();
+    let summarise = actions
+        .iter()
+        .find(|a| a["endpoint"] == "summarise")
+        .unwrap();
+    let detail = summarise["detail"].as_str().unwrap();
+    assert!(
+        detail.ends_with("(with its scale-from-zero policy)"),
+        "{night}"
+    );
+    let policy = h
+        .aws
+        .autoscaling
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(resource_id("summarise", "AllTraffic"))
+        .send()
+        .await
+        .unwrap()
+        .scaling_policies
+        .unwrap_or_default();
+    assert_eq!(policy.len(), 1, "{policy:?}");
+    assert_eq!(policy[0].policy_type, PolicyType::StepScaling);
+    let alarms = h
+        .aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names("sagetide-scale-from-zero-endpoint.summarise.variant.AllTraffic")
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms
+        .unwrap_or_default();
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(
+        alarms[0].metric_name.as_deref(),
+        Some("HasBacklogWithoutCapacity")
+    );
+    assert_eq!(alarms[0].alarm_actions(), [policy[0].policy_arn.clone()]);
     assert_eq!(
         bounds(&h.aws, "chat", instances.clone()).await,
         Some((2, 8)),
@@ -318,4 +368,95 @@ async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_polic
     }
     assert_eq!(h.aws.instances("llm").await, 2, "llama's and phi's copies");
     assert_eq!(policies().await, before, "llama's policy untouched");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_inference_component_goes_to_zero_copies_and_a_manual_wake_gives_them_back() {
+    let h = Harness::start(CONFIG).await;
+    h.aws.create_component_endpoint("llm", 0).await;
+    let idle = ("sagetide:idle-after", "1h");
+    // llama's copies are scaled by Application Auto Scaling; gemma's are set by hand.
+    h.aws.create_component("llama", "llm", 2, &[idle]).await;
+    h.aws.create_component("gemma", "llm", 2, &[idle]).await;
+    h.moto.settle().await;
+    h.aws
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id("inference-component/llama")
+        .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
+        .min_capacity(1)
+        .max_capacity(3)
+        .send()
+        .await
+        .expect("register llama's target");
+    let evening = sagetide_tests::after_tomorrow(0, "21:00");
+
+    // The tick gives each an idle alarm on its own Invocations.
+    let mut scheduler = h.scheduler(&[]);
+    let tick = scheduler
+        .invoke(scheduled_event(&evening.to_string()))
+        .await
+        .unwrap();
+    let alarm = "sagetide-idle-llm.llama";
+    let made = h
+        .aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix("sagetide-idle-llm.")
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms
+        .unwrap_or_default();
+    let names: Vec<_> = made.iter().filter_map(|a| a.alarm_name()).collect();
+    assert_eq!(names, ["sagetide-idle-llm.gemma", alarm], "{tick}");
+    let watched = made[1].metrics()[0]
+        .metric_stat()
+        .unwrap()
+        .metric()
+        .unwrap();
+    assert_eq!(
+        watched.dimensions()[0].name(),
+        Some("InferenceComponentName")
+    );
+    assert_eq!(watched.dimensions()[0].value(), Some("llama"));
+
+    // llama's ALARM, and a person for gemma: idle checked again, what each ran kept, zero
+    // copies, nothing deleted.
+    let mut fired = alarm_change(alarm, "ALARM", None, &evening.to_string());
+    fired["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] =
+        serde_json::json!({"InferenceComponentName": "llama"});
+    let slept = h.invoke("sleeper", fired.clone(), evening).await.unwrap();
+    let sleep = serde_json::json!({"action": "sleep", "component": "gemma"});
+    let slept_too = h.invoke("sleeper", sleep, evening).await.unwrap();
+    h.moto.settle().await;
+    for component in ["llama", "gemma"] {
+        let now = h.aws.copies(component).await;
+        assert_eq!(now, ("InService".into(), 0, 0), "{slept} {slept_too}");
+    }
+    assert_eq!(h.aws.copy_bounds("llama").await, Some((0, 0)), "{slept}");
+    // Again: already asleep, and the next tick holds them there.
+    let again = h.invoke("sleeper", fired, evening).await.unwrap();
+    assert_eq!(again["reports"][0]["outcome"], "already-done", "{again}");
+    let later = evening + jiff::SignedDuration::from_hours(1);
+    let tick = scheduler
+        .invoke(scheduled_event(&later.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(tick["actions"], serde_json::json!([]), "{tick}");
+
+    // A person wakes them: llama's bounds come back (Application Auto Scaling raises its copies
+    // to the minimum), gemma's copies.
+    for component in ["llama", "gemma"] {
+        let wake = serde_json::json!({"action": "wake", "component": component});
+        let woken = h.invoke("waker", wake.clone(), later).await.unwrap();
+        assert_eq!(woken["reports"][0]["outcome"], "applied", "{woken}");
+        let again = h.invoke("waker", wake, later).await.unwrap();
+        assert_eq!(again["reports"][0]["outcome"], "already-done", "{again}");
+    }
+    h.moto.settle().await;
+    assert_eq!(h.aws.copy_bounds("llama").await, Some((1, 3)));
+    assert_eq!(h.aws.copies("llama").await, ("InService".into(), 1, 1));
+    assert_eq!(h.aws.copies("gemma").await, ("InService".into(), 2, 2));
 }

@@ -1023,17 +1023,32 @@ fn a_sleeping_component_is_held_at_zero_copies_until_its_period_wakes_it() {
     let llama = component("llama", &[OFFICE, ASLEEP]);
     let targets = [copies(&llama, cap(1, 1))];
     // Off-hours of office-hours would be 1..1: asleep, it stays at none.
-    let night = plan_components(&[llama.clone()], &targets, &[], berlin("2026-11-23T22:00"));
+    let night = plan_components(
+        std::slice::from_ref(&llama),
+        &targets,
+        &[],
+        berlin("2026-11-23T22:00"),
+    );
     assert_eq!(
         actions(&night),
         ["llm-host set-capacity component llama 1..1 -> 0..0"]
     );
     let held = [copies(&llama, cap(0, 0))];
-    let night = plan_components(&[llama.clone()], &held, &[], berlin("2026-11-23T22:00"));
+    let night = plan_components(
+        std::slice::from_ref(&llama),
+        &held,
+        &[],
+        berlin("2026-11-23T22:00"),
+    );
     assert_eq!(actions(&night), Vec::<String>::new());
     // Its period wakes it (`schedule` is in the default wake-on); a person must wake one
     // whose wake-on leaves it out.
-    let morning = plan_components(&[llama.clone()], &held, &[], berlin("2026-11-24T08:00"));
+    let morning = plan_components(
+        std::slice::from_ref(&llama),
+        &held,
+        &[],
+        berlin("2026-11-24T08:00"),
+    );
     assert_eq!(actions(&morning), ["llm-host wake-component llama"]);
     let manual_only = component("llama", &[OFFICE, ASLEEP, ("sagetide:wake-on", "manual")]);
     let morning = plan_components(&[manual_only], &held, &[], berlin("2026-11-24T08:00"));
@@ -1054,7 +1069,12 @@ fn a_sleeping_component_is_held_at_zero_copies_until_its_period_wakes_it() {
 fn a_zero_minimum_brings_the_scale_from_zero_policy_where_a_request_may_wake() {
     let on_request = component("llama", &[NIGHTLY, ("sagetide:wake-on", "request")]);
     let targets = [copies(&on_request, cap(1, 4))];
-    let night = plan_components(&[on_request.clone()], &targets, &[], at("2026-11-23T22:00:00Z"));
+    let night = plan_components(
+        std::slice::from_ref(&on_request),
+        &targets,
+        &[],
+        at("2026-11-23T22:00:00Z"),
+    );
     assert_eq!(
         actions(&night),
         ["llm-host set-capacity component llama 1..4 -> 0..4 (with its scale-from-zero policy)"]
@@ -1076,7 +1096,12 @@ fn a_zero_minimum_brings_the_scale_from_zero_policy_where_a_request_may_wake() {
 fn a_component_with_an_idle_window_has_its_own_idle_alarm() {
     let idle = ("sagetide:idle-after", "2h");
     let llama = component("llama", &[idle]);
-    let plan = plan_components(&[llama.clone()], &[], &[], at("2026-11-23T22:00:00Z"));
+    let plan = plan_components(
+        std::slice::from_ref(&llama),
+        &[],
+        &[],
+        at("2026-11-23T22:00:00Z"),
+    );
     assert_eq!(
         actions(&plan),
         ["llm-host put-idle-alarm sagetide-idle-llm-host.llama (24 x 300 s)"]
@@ -1093,7 +1118,12 @@ fn a_component_with_an_idle_window_has_its_own_idle_alarm() {
     }];
     let scheduled = component("llama", &[idle, OFFICE]);
     let targets = [copies(&scheduled, cap(2, 10))];
-    let day = plan_components(&[scheduled.clone()], &targets, &firing, berlin("2026-11-23T12:00"));
+    let day = plan_components(
+        std::slice::from_ref(&scheduled),
+        &targets,
+        &firing,
+        berlin("2026-11-23T12:00"),
+    );
     assert_eq!(actions(&day), Vec::<String>::new());
     let evening = [copies(&scheduled, cap(1, 1))];
     let night = plan_components(&[scheduled], &evening, &firing, berlin("2026-11-23T22:00"));
