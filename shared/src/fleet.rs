@@ -192,9 +192,19 @@ impl Component {
         crate::tags::wake_on(self.tag(crate::tags::WAKE_ON)).is_ok_and(|s| s.contains(&source))
     }
 
+    /// Where its sleep stands, as sagetide marked it; `None` for one it never put to sleep
+    /// (or whose mark someone spoiled).
+    pub fn sleep_mark(&self) -> Option<crate::tags::SleepMark> {
+        self.tag(crate::tags::SLEEP)
+            .and_then(|v| crate::tags::SleepMark::parse(v).ok())
+    }
+
     /// Put to sleep by sagetide (zero copies) and not woken since.
     pub fn asleep(&self) -> bool {
-        self.tags.contains_key(crate::tags::ASLEEP)
+        matches!(
+            self.sleep_mark(),
+            Some(crate::tags::SleepMark::AsleepSince(_))
+        )
     }
 
     /// Its copy count, which Application Auto Scaling scales.

@@ -146,6 +146,7 @@ impl Function {
                 "sagemaker:ListInferenceComponents",
                 "sagemaker:DescribeInferenceComponent",
                 "sagemaker:UpdateInferenceComponentRuntimeConfig",
+                "sagemaker:AddTags",
                 "tag:GetResources",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
@@ -216,7 +217,7 @@ impl Function {
                 "ssm:GetParameters",
                 "sagemaker:DescribeInferenceComponent",
                 "sagemaker:UpdateInferenceComponentRuntimeConfig",
-                "sagemaker:DeleteTags",
+                "sagemaker:AddTags",
                 "application-autoscaling:RegisterScalableTarget",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
@@ -275,8 +276,8 @@ impl Function {
     }
 
     /// Actions the function never calls but AWS checks it could, because of the calls it makes
-    /// (see `CHECKED_FOR`); the scheduler also creates its idle alarms with tags, which
-    /// CloudWatch checks as `TagResource`.
+    /// (see `CHECKED_FOR`); the scheduler and the sleeper also create alarms with tags (idle
+    /// alarms, scale-from-zero alarms), which CloudWatch checks as `TagResource`.
     pub fn checked_on_its_behalf(self) -> Vec<&'static str> {
         let calls = self.calls();
         let mut checked: Vec<&str> = Vec::new();
@@ -291,7 +292,7 @@ impl Function {
                 }
             }
         }
-        if self == Function::Scheduler {
+        if matches!(self, Function::Scheduler | Function::Sleeper) {
             checked.push("cloudwatch:TagResource");
         }
         if matches!(

@@ -11,9 +11,9 @@ pub const OVERRIDE: &str = "sagetide:override";
 pub const IDLE_AFTER: &str = "sagetide:idle-after";
 pub const WAKE_ON: &str = "sagetide:wake-on";
 pub const WAKE_ALARM: &str = "sagetide:wake-alarm";
-/// Set by sagetide on an inference component it put to sleep (zero copies), with the instant:
-/// while it is there, ticks hold the component at zero copies; a wake removes it.
-pub const ASLEEP: &str = "sagetide:asleep-since";
+/// Set by sagetide on an inference component it puts to sleep (zero copies) and wakes: see
+/// [`SleepMark`].
+pub const SLEEP: &str = "sagetide:sleep";
 /// On a CloudWatch alarm, not an endpoint: `true` lets sagetide point the alarm at a step
 /// policy it re-creates (the only alarms not its own that its roles may write).
 pub const REPOINT: &str = "sagetide:repoint";
@@ -88,6 +88,47 @@ impl Override {
     pub fn until(self) -> Timestamp {
         match self {
             Self::AwakeUntil(t) | Self::AsleepUntil(t) => t,
+        }
+    }
+}
+
+/// Where an inference component's sleep stands (`sagetide:sleep`), written by sagetide: while
+/// `asleep-since`, ticks hold it at zero copies; `awake-since` a wake, it may not sleep again
+/// before its idle window has passed since (its idle alarm still counts the sleep's silence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SleepMark {
+    AsleepSince(Timestamp),
+    AwakeSince(Timestamp),
+}
+
+impl SleepMark {
+    pub fn parse(value: &str) -> Result<Self, TagError> {
+        let fail = |why: String| TagError {
+            tag: SLEEP,
+            value: value.to_owned(),
+            why,
+        };
+        let (kind, since) = value.split_once('=').ok_or_else(|| {
+            fail("expected asleep-since=<RFC 3339> or awake-since=<RFC 3339>".into())
+        })?;
+        let since: Timestamp = since
+            .parse()
+            .map_err(|e| fail(format!("{since:?} is not an RFC 3339 instant ({e})")))?;
+        match kind {
+            "asleep-since" => Ok(Self::AsleepSince(since)),
+            "awake-since" => Ok(Self::AwakeSince(since)),
+            other => Err(fail(format!(
+                "{other:?} is neither asleep-since nor awake-since"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for SleepMark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AsleepSince(t) => write!(f, "asleep-since={t}"),
+            Self::AwakeSince(t) => write!(f, "awake-since={t}"),
         }
     }
 }
@@ -179,6 +220,21 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sleep_marks_read_back_and_bad_ones_are_refused() {
+        let at: Timestamp = "2026-12-07T20:00:00Z".parse().unwrap();
+        for mark in [SleepMark::AsleepSince(at), SleepMark::AwakeSince(at)] {
+            assert_eq!(SleepMark::parse(&mark.to_string()), Ok(mark));
+        }
+        for bad in [
+            "asleep",
+            "asleep-since=yesterday",
+            "dozing-since=2026-12-07T20:00:00Z",
+        ] {
+            assert!(SleepMark::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn overrides_parse_both_kinds() {

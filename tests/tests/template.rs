@@ -110,12 +110,14 @@ const UNCONDITIONED_SAGEMAKER_WRITES: [&str; 2] = [
     "sagemaker:UpdateInferenceComponentRuntimeConfig",
 ];
 
-/// The tags that opt a SageMaker resource in: the endpoint's two, and the mark on models and
-/// EndpointConfigs that a wake created again.
-const OPT_IN: [&str; 3] = [
+/// The tags that opt a SageMaker resource in: the endpoint's two, the mark on models and
+/// EndpointConfigs that a wake created again, and the sleep mark sagetide puts on inference
+/// components that opted in.
+const OPT_IN: [&str; 4] = [
     "sagetide:schedule",
     "sagetide:idle-after",
     sagetide::aws::definitions::RECREATED_FOR,
+    sagetide::tags::SLEEP,
 ];
 
 /// Every authorization a mutating SageMaker call on the endpoint `chat` (its config `chat-1`,
@@ -126,7 +128,7 @@ const OPT_IN: [&str; 3] = [
 fn sagemaker_write(action: &str, tag: Option<&str>, component: bool) -> Vec<iam::Request> {
     let deployment = iam::Deployment::harness();
     let (resource, own_tags) = if component {
-        let asleep = serde_json::json!([{"Key": sagetide::tags::ASLEEP, "Value": "x"}]);
+        let asleep = serde_json::json!([{"Key": sagetide::tags::SLEEP, "Value": "x"}]);
         (
             deployment.arn("sagemaker", "inference-component/llama"),
             asleep,
@@ -137,7 +139,7 @@ fn sagemaker_write(action: &str, tag: Option<&str>, component: bool) -> Vec<iam:
         (deployment.arn("sagemaker", "endpoint/chat"), tags.into())
     };
     let tag_keys = if component {
-        sagetide::tags::ASLEEP
+        sagetide::tags::SLEEP
     } else {
         "sagetide:override"
     };

@@ -6,12 +6,11 @@ use std::collections::BTreeMap;
 use aws_sdk_resourcegroupstagging::types::ResourceTagMapping;
 use aws_sdk_sagemaker::types::{InferenceComponentRuntimeConfig, InferenceComponentSummary, Tag};
 use futures::{StreamExt, TryStreamExt, stream};
-use jiff::Timestamp;
 
 use super::{AwsError, from_smithy};
 use crate::fleet::{Component, Status};
 use crate::names::{ComponentName, EndpointName, VariantName, VariantRef};
-use crate::tags::{ASLEEP, Tags};
+use crate::tags::{SLEEP, SleepMark, Tags};
 
 /// The Resource Groups Tagging API's name for inference components.
 const RESOURCE_TYPE: &str = "sagemaker:inference-component";
@@ -168,30 +167,20 @@ pub async fn set_copies(
     Ok(())
 }
 
-/// Tags the component asleep since `since` (`Some`), or removes that tag (`None`).
-pub async fn mark_asleep(
+/// Marks where the component's sleep stands (`sagetide:sleep`), in one call whichever way.
+pub async fn mark_sleep(
     sagemaker: &aws_sdk_sagemaker::Client,
     arn: &str,
-    since: Option<Timestamp>,
+    mark: SleepMark,
 ) -> Result<(), AwsError> {
-    match since {
-        Some(since) => sagemaker
-            .add_tags()
-            .resource_arn(arn)
-            .tags(Tag::builder().key(ASLEEP).value(since.to_string()).build())
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| AwsError::new("sagemaker:AddTags", e)),
-        None => sagemaker
-            .delete_tags()
-            .resource_arn(arn)
-            .tag_keys(ASLEEP)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| AwsError::new("sagemaker:DeleteTags", e)),
-    }
+    sagemaker
+        .add_tags()
+        .resource_arn(arn)
+        .tags(Tag::builder().key(SLEEP).value(mark.to_string()).build())
+        .send()
+        .await
+        .map_err(|e| AwsError::new("sagemaker:AddTags", e))?;
+    Ok(())
 }
 
 fn tags_of(mapping: ResourceTagMapping) -> (String, Tags) {

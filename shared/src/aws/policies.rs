@@ -8,7 +8,7 @@ use aws_sdk_applicationautoscaling::types::{
     MetricStatistic, PolicyType, ServiceNamespace, StepAdjustment, StepScalingPolicyConfiguration,
     TargetTrackingScalingPolicyConfiguration,
 };
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 
 use super::AwsError;
 use super::cloudwatch::{FLEET_UTILIZATION, FLEET_UTILIZATION_NAMESPACE};
@@ -152,6 +152,14 @@ pub async fn put_scale_from_zero(
         .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
         .treat_missing_data("missing")
         .alarm_actions(policy.policy_arn)
+        // A sleep keeps the policy and re-points this alarm at it on waking, as it does the
+        // owner's alarms that say so.
+        .tags(
+            Tag::builder()
+                .key(crate::tags::REPOINT)
+                .value("true")
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| AwsError::new("cloudwatch:PutMetricAlarm", e))?;

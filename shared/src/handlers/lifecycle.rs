@@ -125,7 +125,7 @@ impl Sleeper {
                 let request = request.map_err(rejected)?;
                 if request.action != ManualAction::Sleep {
                     return Err(rejected(EventError(
-                        "the sleeper only puts endpoints to sleep; send {\"action\":\"wake\"} to the waker".into(),
+                        "the sleeper only puts endpoints and components to sleep; send {\"action\":\"wake\"} to the waker".into(),
                     )));
                 }
                 let why = if request.force {
@@ -228,7 +228,7 @@ impl Waker {
                 }
                 ManualAction::Sleep => {
                     return Err(rejected(EventError(
-                        "the waker only wakes endpoints; send {\"action\":\"sleep\"} to the sleeper"
+                        "the waker only wakes endpoints and components; send {\"action\":\"sleep\"} to the sleeper"
                             .into(),
                     )));
                 }

@@ -217,15 +217,15 @@ impl Scheduler {
             aws::components::tagged(
                 &self.tagging,
                 sagemaker,
-                &[tags::SCHEDULE, tags::IDLE_AFTER, tags::ASLEEP]
+                &[tags::SCHEDULE, tags::IDLE_AFTER, tags::SLEEP]
             ),
         );
         let endpoints = endpoints?;
-        // Components left out for a tick are left as they are: the next tick looks again.
-        let components = components.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "inference components not found; they are looked at again at the next tick");
-            Vec::new()
-        });
+        // Components left out for a tick are left as they are (their idle alarms too): the
+        // next tick looks again.
+        let components = components
+            .inspect_err(|e| tracing::error!(error = %e, "inference components not found; they are looked at again at the next tick"))
+            .ok();
         let resources: Vec<_> = endpoints
             .iter()
             .filter(|e| e.tag(tags::SCHEDULE).is_some())
@@ -233,6 +233,7 @@ impl Scheduler {
             .chain(
                 components
                     .iter()
+                    .flatten()
                     .filter(|c| c.tag(tags::SCHEDULE).is_some() || c.asleep())
                     .map(Component::copies),
             )
@@ -241,7 +242,10 @@ impl Scheduler {
         // some were made (so that those of endpoints that lost the tag are deleted); a fleet
         // that never used them is spared the call.
         let wants_idle_alarm = endpoints.iter().any(|e| e.tag(tags::IDLE_AFTER).is_some())
-            || components.iter().any(|c| c.tag(tags::IDLE_AFTER).is_some());
+            || components
+                .iter()
+                .flatten()
+                .any(|c| c.tag(tags::IDLE_AFTER).is_some());
         let cloudwatch = &self.lifecycle().cloudwatch;
         let (targets, open, listed) = tokio::try_join!(
             aws::autoscaling::targets(&self.executor.autoscaling, &resources),
@@ -275,7 +279,7 @@ impl Scheduler {
             idle_alarms_made: open.idle_alarms_made,
             alarms: &alarms,
             remediations: &remediations,
-            components: &components,
+            components: components.as_deref(),
         };
         let plan = plan::scheduler::plan(&observed, &config, now);
         let plan = self.vetted(plan, &endpoints).await;

@@ -1,12 +1,15 @@
 //! Sleep and wake of an inference component: zero copies, nothing deleted.
 //!
-//! Sleep: its record (copies, bounds) written and read back → tagged `sagetide:asleep-since`
-//! → its copies to zero, through its scalable target's bounds where it has one. Wake: the tag
-//! removed → its bounds given back (Application Auto Scaling raises the copies to the
-//! minimum), or, without a target, its copies → the record marked woken. A run stopped between
-//! two calls leaves a state the next run finishes from: while the tag is there, ticks hold the
-//! component at zero copies, and a sleep cut short finishes from the record it wrote, which
-//! holds what the component ran before.
+//! Sleep: its record (copies, bounds) written and read back → marked `sagetide:sleep`
+//! `asleep-since` → its copies to zero, through its scalable target's bounds where it has one.
+//! Wake: marked `awake-since` → its bounds given back (Application Auto Scaling raises the
+//! copies to a minimum above 0), or its copies → the record marked woken.
+//!
+//! A run stopped between two calls leaves a state the next run finishes from. While it is
+//! marked asleep, ticks hold the component at zero copies, and a sleep cut short finishes from
+//! the record it wrote, which holds what the component ran before. A wake cut short after its
+//! mark leaves a component without a schedule at zero copies until the wake is asked again (a
+//! retried event, or a person): the record still says it sleeps.
 
 use super::decide::{self, Verdict};
 use super::{Actor, Found, Lifecycle, Step};
@@ -14,11 +17,11 @@ use crate::aws::cloudwatch::Watched;
 use crate::aws::{self, AwsError};
 use crate::capacity::Capacity;
 use crate::component_sleep::{ComponentSleep, StoredSleep, asleep_bounds};
-use crate::fleet::Component;
+use crate::fleet::{Component, Status};
 use crate::idle;
 use crate::names::ComponentName;
 use crate::plan::sleepable::{SleepTrigger, component_eligibility};
-use crate::tags::{self, WakeSource};
+use crate::tags::{self, SleepMark, WakeSource};
 
 /// What a component's sleep decided on.
 pub(super) enum SleepWork {
@@ -79,37 +82,35 @@ impl Lifecycle {
                 s.record.since
             ))));
         }
-        if unwoken.is_none() {
-            let window = match component_eligibility(&component, trigger, actor.now) {
-                Ok(window) => window,
-                Err(why) => {
-                    return Ok(Found::Nothing(Step::Declined(format!(
-                        "inference component {name}: {why}"
-                    ))));
-                }
-            };
-            if let Some(window) = window {
-                let (start, end, period) = idle::invocation_window(window, actor.now);
-                let activity = aws::cloudwatch::activity(
-                    &self.cloudwatch,
-                    Watched::Component(name),
-                    (start, end),
-                    period,
-                    actor.now,
-                )
-                .await?;
-                if let Verdict::NotIdle(why) = decide::after_idle_check(&activity, window, None) {
-                    let reason = format!("inference component {name}: {why}");
-                    return Ok(match trigger {
-                        SleepTrigger::IdleAlarm(_) => {
-                            Found::Work(super::Work::SleepComponent(SleepWork::Rearm {
-                                alarm: idle::alarm_name(&component.variant.endpoint, Some(name)),
-                                reason,
-                            }))
-                        }
-                        _ => Found::Nothing(Step::Declined(reason)),
-                    });
-                }
+        let window = match component_eligibility(&component, trigger, actor.now) {
+            Ok(window) => window,
+            Err(why) => {
+                return Ok(Found::Nothing(Step::Declined(format!(
+                    "inference component {name}: {why}"
+                ))));
+            }
+        };
+        if let Some(window) = window {
+            let (start, end, period) = idle::invocation_window(window, actor.now);
+            let activity = aws::cloudwatch::activity(
+                &self.cloudwatch,
+                Watched::Component(name),
+                (start, end),
+                period,
+                actor.now,
+            )
+            .await?;
+            if let Verdict::NotIdle(why) = decide::after_idle_check(&activity, window, None) {
+                let reason = format!("inference component {name}: {why}");
+                return Ok(match trigger {
+                    SleepTrigger::IdleAlarm(_) => {
+                        Found::Work(super::Work::SleepComponent(SleepWork::Rearm {
+                            alarm: idle::alarm_name(&component.variant.endpoint, Some(name)),
+                            reason,
+                        }))
+                    }
+                    _ => Found::Nothing(Step::Declined(reason)),
+                });
             }
         }
         let targets = aws::autoscaling::targets(&self.autoscaling, &[component.copies()]).await?;
@@ -171,7 +172,8 @@ impl Lifecycle {
                 )));
             }
         }
-        aws::components::mark_asleep(&self.sagemaker, &component.arn, Some(record.since)).await?;
+        let mark = SleepMark::AsleepSince(record.since);
+        aws::components::mark_sleep(&self.sagemaker, &component.arn, mark).await?;
         let resource = component.copies();
         // One change at a time: a component being updated takes no other.
         match target {
@@ -225,6 +227,12 @@ impl Lifecycle {
                 "inference component {name} is not asleep"
             ))));
         };
+        if component.status != Status::InService {
+            return Ok(Found::Nothing(Step::Deferred(format!(
+                "inference component {name} is {}: it is woken once it is InService",
+                component.status
+            ))));
+        }
         let sources = tags::wake_on(component.tag(tags::WAKE_ON)).map_err(|e| AwsError {
             operation: "sagetide",
             message: format!("inference component {name}: {e}"),
@@ -255,17 +263,20 @@ impl Lifecycle {
     ) -> Result<Step, AwsError> {
         let WakeWork { component, stored } = work;
         let record = &stored.record;
-        // The tag first: were it left, the next tick would hold the copies at zero again.
-        if component.asleep() {
-            aws::components::mark_asleep(&self.sagemaker, &component.arn, None).await?;
-        }
-        // With a target, Application Auto Scaling raises the copies to its minimum and its
-        // policies take them on from there; setting them beside would race it (a component
-        // being updated takes no other change).
+        // The mark first: were it left, the next tick would hold the copies at zero again.
+        let mark = SleepMark::AwakeSince(actor.now);
+        aws::components::mark_sleep(&self.sagemaker, &component.arn, mark).await?;
         match record.bounds {
+            // Application Auto Scaling raises the copies to a minimum above 0, and its
+            // policies take them on from there: setting them beside would race it (a component
+            // being updated takes no other change). Above a minimum of 0 nothing raises them.
             Some(bounds) => {
                 aws::autoscaling::set_capacity(&self.autoscaling, &component.copies(), bounds)
-                    .await?
+                    .await?;
+                if bounds.min() == 0 {
+                    aws::components::set_copies(&self.sagemaker, &component.name, record.copies)
+                        .await?;
+                }
             }
             None => {
                 aws::components::set_copies(&self.sagemaker, &component.name, record.copies).await?
@@ -286,8 +297,14 @@ impl Lifecycle {
             ));
         }
         Ok(Step::Applied(match record.bounds {
+            Some(bounds) if bounds.min() > 0 => format!(
+                "inference component {}: bounds {bounds} back, its copies raised to {} (it had {})",
+                component.name,
+                bounds.min(),
+                record.copies
+            ),
             Some(bounds) => format!(
-                "inference component {}: bounds {bounds} back (it had {} copies)",
+                "inference component {}: bounds {bounds} and {} copies back",
                 component.name, record.copies
             ),
             None => format!(

@@ -60,9 +60,10 @@ pub enum Action {
     /// Put an idle alarm that a declined sleep left in ALARM back to OK, now that the endpoint
     /// may sleep: it fires again at its next evaluation if the endpoint is still idle.
     RearmIdleAlarm { component: Option<ComponentName> },
-    /// Create or replace the endpoint's idle alarm; `mark_first`: the table does not yet say
-    /// that idle alarms are made here, so say it before making one (ticks look after idle
-    /// alarms only where that mark is, or where an endpoint wants one).
+    /// Create or replace the idle alarm of the endpoint (or of a component it hosts);
+    /// `mark_first`: the table does not yet say that idle alarms are made here, so say it
+    /// before making one (ticks look after idle alarms only where that mark is, or where an
+    /// endpoint or component wants one).
     PutIdleAlarm { alarm: IdleAlarm, mark_first: bool },
     /// Delete the idle alarm of an endpoint (or of a component it hosts, `component`) that is
     /// gone or lost `sagetide:idle-after`.

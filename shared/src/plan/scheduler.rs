@@ -19,7 +19,7 @@ use crate::remediation::{Record, StoredRecord};
 use crate::resource::ScalableResource;
 use crate::schedule::{Desired, Schedule};
 use crate::snapshot::{MANUAL_RETRIES, Phase, Stored};
-use crate::tags::{self, Override, WakeSource};
+use crate::tags::{self, Override, SleepMark, WakeSource};
 
 /// What one tick observed: the endpoints that carry a schedule or an idle window, their
 /// scalable targets, the snapshots not yet restored, and the idle alarms that exist.
@@ -39,8 +39,9 @@ pub struct Observed<'a> {
     /// Remediation records with a remedy in force: a raise-min holds the minimum up.
     pub remediations: &'a [StoredRecord],
     /// Inference components with `sagetide:schedule`, `sagetide:idle-after` or
-    /// `sagetide:asleep-since` of their own.
-    pub components: &'a [Component],
+    /// `sagetide:sleep` of their own; `None` when they could not be found this tick (then
+    /// they, and their idle alarms, are left as they are).
+    pub components: Option<&'a [Component]>,
 }
 
 /// The alarms whose state decides something at a tick: the wake alarms of sleeping endpoints
@@ -115,7 +116,7 @@ pub fn plan(observed: &Observed, config: &Config, now: Timestamp) -> Plan {
             }));
         }
     }
-    for component in observed.components {
+    for component in observed.components.unwrap_or_default() {
         let targets = current
             .get(&component.variant.endpoint)
             .unwrap_or(&no_targets);
@@ -189,35 +190,46 @@ fn zeroes_instances(action: &Action) -> bool {
     matches!(action, Action::SetCapacity { resource: ScalableResource::Instances(_), to, .. } if to.min() == 0)
 }
 
-/// The resources `plan` gives a minimum of 0 (after [`vet_zero_minimums`], an asynchronous
-/// variant's): whether something brings each back from zero is worth knowing.
+/// The resources `plan` gives a minimum of 0 that something should bring back from zero on
+/// demand: an asynchronous variant's (after [`vet_zero_minimums`]), and any whose scale-from-zero
+/// policy it would install. Whether one already does is worth knowing.
 pub fn zeroed(plan: &Plan) -> Vec<ScalableResource> {
     plan.actions
         .iter()
-        .filter(|p| zeroes_instances(&p.action))
         .filter_map(|p| match &p.action {
-            Action::SetCapacity { resource, .. } => Some(resource.clone()),
+            Action::SetCapacity {
+                resource,
+                from_zero,
+                ..
+            } if *from_zero || zeroes_instances(&p.action) => Some(resource.clone()),
             _ => None,
         })
         .collect()
 }
 
-/// `plan` saying, of each resource it gives a minimum of 0 that is not `coming_back` on
-/// demand, that requests wait for the schedule's next period.
+/// `plan` knowing which of the resources it gives a minimum of 0 are `coming_back` on demand
+/// already: those install no scale-from-zero policy of sagetide's beside their owner's (two
+/// would add two at once); of the others, an asynchronous variant without one to install is
+/// noted: requests wait for the schedule's next period.
 pub fn note_no_way_back(mut plan: Plan, coming_back: &BTreeSet<&ScalableResource>) -> Plan {
     for planned in &mut plan.actions {
-        if let Action::SetCapacity {
+        let zeroes = zeroes_instances(&planned.action);
+        let Action::SetCapacity {
             resource,
-            from_zero: false,
+            from_zero,
             ..
-        } = &planned.action
-            && zeroes_instances(&planned.action)
-            && !coming_back.contains(resource)
-        {
+        } = &mut planned.action
+        else {
+            continue;
+        };
+        if coming_back.contains(&*resource) {
+            *from_zero = false;
+        } else if zeroes && !*from_zero {
             planned.reason.push_str(
                 "; nothing brings it back from 0 instances before the schedule does: it has no \
                  step policy on HasBacklogWithoutCapacity (AWS's way to scale an asynchronous \
-                 endpoint out from zero), so queued requests wait",
+                 endpoint out from zero), so queued requests wait; add `request` to its \
+                 sagetide:wake-on for sagetide to install one",
             );
         }
     }
@@ -649,13 +661,16 @@ fn plan_idle_alarms(
             actions.push(planned(action, reason.into()));
         }
     }
-    for component in observed.components {
+    for component in observed.components.unwrap_or_default() {
         let Some(value) = component.tag(tags::IDLE_AFTER) else {
             continue;
         };
         let endpoint = &component.variant.endpoint;
         let name = idle::alarm_name(endpoint, Some(&component.name));
         wanted.insert(name.clone());
+        if matches!(component.status, Status::Deleting | Status::Failed) {
+            continue;
+        }
         let Ok(window) = tags::idle_after(value) else {
             continue;
         };
@@ -692,8 +707,10 @@ fn plan_idle_alarms(
             actions.push(planned(action, reason));
         }
     }
+    let components_known = observed.components.is_some();
     for alarm in observed.idle_alarms {
-        if !wanted.contains(&alarm.alarm.name()) {
+        let known = alarm.alarm.component.is_none() || components_known;
+        if known && !wanted.contains(&alarm.alarm.name()) {
             let what = match &alarm.alarm.component {
                 Some(component) => format!("no inference component {component}"),
                 None => "no endpoint".into(),
@@ -859,7 +876,7 @@ fn plan_component(
             reason,
         }])
     };
-    if let Some(since) = component.tag(tags::ASLEEP) {
+    if let Some(mark @ SleepMark::AsleepSince(_)) = component.sleep_mark() {
         if let Some(w) = wanted.filter(|w| w.in_period)
             && component.wakes_on(WakeSource::Schedule)
         {
@@ -877,13 +894,14 @@ fn plan_component(
         if from == to {
             return Ok(Vec::new());
         }
+        let from_zero = from_zero_wanted(&resource, Some(from), to, &component.tags);
         let action = Action::SetCapacity {
             resource,
             from: Some(from),
             to,
-            from_zero: false,
+            from_zero,
         };
-        return planned(action, format!("asleep since {since} ({})", tags::ASLEEP));
+        return planned(action, format!("{} {mark}", tags::SLEEP));
     }
     let (Some(schedule), Some(wanted)) = (schedule, wanted) else {
         return Ok(Vec::new());

@@ -10,7 +10,7 @@ use crate::config::Remedy;
 use crate::fleet::{Component, ConfigFacts, Endpoint, PolicyFacts, Status};
 use crate::permissions::Allowed;
 use crate::schedule::Desired;
-use crate::tags::{self, Override, Tags, WakeSource};
+use crate::tags::{self, Override, SleepMark, Tags, WakeSource};
 
 /// What asked for a sleep. Every sleep looks the endpoint's schedule up again in the
 /// configuration, against the tags just read: an idle endpoint inside a scheduled period stays
@@ -175,14 +175,15 @@ pub fn component_eligibility(
     }
     let sources = tags::wake_on(component.tag(tags::WAKE_ON)).map_err(|e| e.to_string())?;
     let wakeable = sources.iter().any(|s| match s {
-        WakeSource::Manual | WakeSource::Request => true,
+        WakeSource::Manual => true,
         WakeSource::Schedule => component.tag(tags::SCHEDULE).is_some(),
-        // No alarm wakes a component: its wake alarm would have nothing to name it by.
-        WakeSource::Alarm => false,
+        // No alarm wakes a component, and a request only brings copies back within the
+        // bounds of its sleep (and only where it has a scalable target): neither ends it.
+        WakeSource::Alarm | WakeSource::Request => false,
     });
     if !wakeable {
         return Err(format!(
-            "nothing could wake it: {} allows {:?}, and a component is woken by manual, request, or schedule with {}",
+            "nothing could wake it: {} allows {:?}, and a component is woken by manual, or by schedule with {}",
             tags::WAKE_ON,
             sources.iter().map(ToString::to_string).collect::<Vec<_>>(),
             tags::SCHEDULE
@@ -198,9 +199,19 @@ pub fn component_eligibility(
         return Err(format!("override {o} holds"));
     }
     let window = tags::idle_after(value).map_err(|e| e.to_string())?;
-    match component.created {
-        _ if force => Ok(None),
-        Some(created) if created + window > now => Err(format!(
+    if force {
+        return Ok(None);
+    }
+    // Its idle alarm still counts a sleep's silence: a woken component gets its whole window.
+    let woken = match component.sleep_mark() {
+        Some(SleepMark::AwakeSince(at)) => Some(at),
+        _ => None,
+    };
+    match (component.created, woken) {
+        (_, Some(woken)) if woken + window > now => {
+            Err(format!("it was woken at {woken}, less than {window:#} ago"))
+        }
+        (Some(created), _) if created + window > now => Err(format!(
             "it was created at {created}, less than {window:#} ago"
         )),
         _ => Ok(Some(window)),
@@ -418,5 +429,50 @@ mod tests {
         assert!(!glob_matches("SageMaker-*", "sagemaker-ranker"));
         assert!(glob_matches("a*b*c", "axxbyyc"));
         assert!(!glob_matches("a*b*c", "axxbyy"));
+    }
+
+    #[test]
+    fn a_component_sleeps_only_opted_in_wakeable_and_idle_its_whole_window_since_a_wake() {
+        let config = Config::default();
+        let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        let component = |tags: &[(&str, &str)]| Component {
+            name: crate::names::ComponentName::new("llama").unwrap(),
+            arn: "arn:aws:sagemaker:us-east-1:123456789012:inference-component/llama".into(),
+            variant: crate::names::VariantRef {
+                endpoint: crate::names::EndpointName::new("llm").unwrap(),
+                variant: crate::names::VariantName::new("AllTraffic").unwrap(),
+            },
+            status: Status::InService,
+            created: Some(at("2026-12-01T00:00:00Z")),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let idle = (tags::IDLE_AFTER, "2h");
+        let trigger = SleepTrigger::IdleAlarm(&config);
+        let now = at("2026-12-07T21:00:00Z");
+        let window = Some(SignedDuration::from_hours(2));
+        assert_eq!(
+            component_eligibility(&component(&[idle]), trigger, now),
+            Ok(window)
+        );
+        let untagged = component_eligibility(&component(&[]), trigger, now).unwrap_err();
+        assert!(untagged.contains(tags::IDLE_AFTER), "{untagged}");
+        // A request brings copies back within the sleep's bounds, but ends no sleep.
+        let on_request = component(&[idle, (tags::WAKE_ON, "request")]);
+        let why = component_eligibility(&on_request, trigger, now).unwrap_err();
+        assert!(why.contains("nothing could wake it"), "{why}");
+        // Woken an hour ago: its alarm still counts the sleep's silence.
+        let woken = component(&[idle, (tags::SLEEP, "awake-since=2026-12-07T20:00:00Z")]);
+        let why = component_eligibility(&woken, trigger, now).unwrap_err();
+        assert!(why.contains("woken at 2026-12-07T20:00:00Z"), "{why}");
+        let later = at("2026-12-07T22:00:00Z");
+        assert_eq!(component_eligibility(&woken, trigger, later), Ok(window));
+        let forced = SleepTrigger::Manual {
+            force: true,
+            config: &config,
+        };
+        assert_eq!(component_eligibility(&woken, forced, now), Ok(None));
     }
 }

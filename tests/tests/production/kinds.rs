@@ -459,4 +459,10 @@ async fn an_idle_inference_component_goes_to_zero_copies_and_a_manual_wake_gives
     assert_eq!(h.aws.copy_bounds("llama").await, Some((1, 3)));
     assert_eq!(h.aws.copies("llama").await, ("InService".into(), 1, 1));
     assert_eq!(h.aws.copies("gemma").await, ("InService".into(), 2, 2));
+    // Its idle alarm still counts the sleep's silence: no sleep again before a window has
+    // passed since the wake.
+    let sleep = serde_json::json!({"action": "sleep", "component": "gemma"});
+    let declined = h.invoke("sleeper", sleep, later).await.unwrap();
+    let detail = declined["reports"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("it was woken at"), "{declined}");
 }

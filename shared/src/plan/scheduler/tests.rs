@@ -33,7 +33,7 @@ fn plan(
             idle_alarms_made: false,
             alarms: &BTreeMap::new(),
             remediations: &[],
-            components: &[],
+            components: Some(&[]),
         },
         config,
         now,
@@ -333,7 +333,7 @@ fn a_raise_min_remedy_in_force_holds_the_minimum_over_the_schedule() {
         idle_alarms_made: false,
         alarms: &BTreeMap::new(),
         remediations: &held,
-        components: &[],
+        components: Some(&[]),
     };
     // At 08:00 the schedule wants 2..10; the remedy holds 4.
     let plan = super::plan(&observed, &config(), berlin("2026-11-23T08:00"));
@@ -381,7 +381,7 @@ fn a_remedy_whose_alarm_cleared_or_vanished_is_ended_by_the_tick() {
             idle_alarms_made: false,
             alarms,
             remediations: &held,
-            components: &[],
+            components: Some(&[]),
         };
         actions(&super::plan(&observed, &config, berlin("2026-11-23T10:00")))
     };
@@ -414,7 +414,7 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
             idle_alarms_made: marked,
             alarms: &BTreeMap::new(),
             remediations: &[],
-            components: &[],
+            components: Some(&[]),
         };
         super::plan(&observed, &config(), berlin("2026-11-23T10:00")).actions
     };
@@ -442,7 +442,7 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
             idle_alarms_made: true,
             alarms: &BTreeMap::new(),
             remediations: &[],
-            components: &[],
+            components: Some(&[]),
         };
         let plan = super::plan(&observed, &config(), berlin("2026-11-23T10:00"));
         assert_eq!(
@@ -519,7 +519,7 @@ fn tick_with(endpoints: &[Endpoint], stored: &Stored, now: Timestamp) -> Plan {
             idle_alarms_made: false,
             alarms: &BTreeMap::new(),
             remediations: &[],
-            components: &[],
+            components: Some(&[]),
         },
         &config(),
         now,
@@ -675,7 +675,7 @@ fn a_serverless_variants_provisioned_concurrency_follows_the_schedule() {
             idle_alarms_made: false,
             alarms: &BTreeMap::new(),
             remediations: &[],
-            components: &[],
+            components: Some(&[]),
         },
         &config(),
         at("2026-11-24T20:00:00Z"),
@@ -719,7 +719,7 @@ fn an_idle_alarm_left_in_alarm_by_a_declined_sleep_is_rearmed_once_the_endpoint_
             idle_alarms_made: true,
             alarms: &BTreeMap::new(),
             remediations: &[],
-            components: &[],
+            components: Some(&[]),
         };
         super::plan(&observed, &config(), now)
             .actions
@@ -1008,7 +1008,7 @@ fn plan_components(
             idle_alarms_made: true,
             alarms: &BTreeMap::new(),
             remediations: &[],
-            components,
+            components: Some(components),
         },
         &config(),
         now,
@@ -1016,7 +1016,7 @@ fn plan_components(
 }
 
 const NIGHTLY: (&str, &str) = ("sagetide:schedule", "nightly");
-const ASLEEP: (&str, &str) = ("sagetide:asleep-since", "2026-11-23T20:00:00Z");
+const ASLEEP: (&str, &str) = ("sagetide:sleep", "asleep-since=2026-11-23T20:00:00Z");
 
 #[test]
 fn a_sleeping_component_is_held_at_zero_copies_until_its_period_wakes_it() {
@@ -1061,7 +1061,15 @@ fn a_sleeping_component_is_held_at_zero_copies_until_its_period_wakes_it() {
     let night = plan_components(&[on_request], &targets, &[], berlin("2026-11-23T22:00"));
     assert_eq!(
         actions(&night),
-        ["llm-host set-capacity component llama 1..1 -> 0..1"]
+        ["llm-host set-capacity component llama 1..1 -> 0..1 (with its scale-from-zero policy)"]
+    );
+    // Woken, it follows its schedule again.
+    let awake = ("sagetide:sleep", "awake-since=2026-11-24T08:00:00Z");
+    let woken = component("llama", &[OFFICE, awake]);
+    let night = plan_components(&[woken], &held, &[], berlin("2026-11-24T22:00"));
+    assert_eq!(
+        actions(&night),
+        ["llm-host set-capacity component llama 0..0 -> 1..1"]
     );
 }
 
@@ -1137,4 +1145,20 @@ fn a_component_with_an_idle_window_has_its_own_idle_alarm() {
         actions(&gone),
         ["llm-host delete-idle-alarm of component llama"]
     );
+    // Not found this tick: nothing is known of them, so their alarms stay.
+    let unknown = super::plan(
+        &Observed {
+            endpoints: &[],
+            targets: &[],
+            sleeping: &[],
+            idle_alarms: &firing,
+            idle_alarms_made: true,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+            components: None,
+        },
+        &config(),
+        at("2026-11-23T22:00:00Z"),
+    );
+    assert_eq!(actions(&unknown), Vec::<String>::new());
 }
