@@ -21,6 +21,9 @@ pub struct Capacity {
 }
 
 impl Capacity {
+    /// No instances, no copies, no concurrency, and none to scale to.
+    pub const ZERO: Self = Self { min: 0, max: 0 };
+
     pub fn new(min: u32, max: u32) -> Result<Self, CapacityError> {
         if min > max {
             return Err(CapacityError::MinAboveMax { min, max });

@@ -28,13 +28,10 @@ pub struct StoredSleep {
     pub version: u64,
 }
 
-/// The bounds of a sleeping component's scalable target: none at all, or, where a request may
-/// wake it (`sagetide:wake-on` has `request`), a minimum of 0 under its awake maximum, so that
-/// the scale-from-zero policy can add copies.
-pub fn asleep_bounds(request: bool, awake_max: u32) -> Capacity {
-    let max = if request { awake_max.max(1) } else { 0 };
-    Capacity::new(0, max).expect("0 <= max")
-}
+/// The bounds of a sleeping component's scalable target: Application Auto Scaling takes its
+/// copies to none, and nothing scales it back (a request may not: waking is its period's, or a
+/// person's).
+pub const NO_COPIES: Capacity = Capacity::ZERO;
 
 #[cfg(test)]
 mod tests {
@@ -49,13 +46,6 @@ mod tests {
             since: "2026-12-07T20:00:00Z".parse().unwrap(),
             woken: None,
         }
-    }
-
-    #[test]
-    fn asleep_means_no_copies_unless_a_request_may_wake_it() {
-        assert_eq!(asleep_bounds(false, 4), Capacity::new(0, 0).unwrap());
-        assert_eq!(asleep_bounds(true, 4), Capacity::new(0, 4).unwrap());
-        assert_eq!(asleep_bounds(true, 0), Capacity::new(0, 1).unwrap());
     }
 
     #[test]

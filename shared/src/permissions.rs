@@ -210,8 +210,6 @@ impl Function {
                 "application-autoscaling:DescribeScheduledActions",
                 "application-autoscaling:ListTagsForResource",
                 "application-autoscaling:RegisterScalableTarget",
-                "application-autoscaling:PutScalingPolicy",
-                "cloudwatch:PutMetricAlarm",
             ],
             Function::Waker => &[
                 "ssm:GetParameters",
@@ -276,8 +274,8 @@ impl Function {
     }
 
     /// Actions the function never calls but AWS checks it could, because of the calls it makes
-    /// (see `CHECKED_FOR`); the scheduler and the sleeper also create alarms with tags (idle
-    /// alarms, scale-from-zero alarms), which CloudWatch checks as `TagResource`.
+    /// (see `CHECKED_FOR`); the scheduler also creates alarms with tags (idle alarms,
+    /// scale-from-zero alarms), which CloudWatch checks as `TagResource`.
     pub fn checked_on_its_behalf(self) -> Vec<&'static str> {
         let calls = self.calls();
         let mut checked: Vec<&str> = Vec::new();
@@ -292,7 +290,7 @@ impl Function {
                 }
             }
         }
-        if matches!(self, Function::Scheduler | Function::Sleeper) {
+        if self == Function::Scheduler {
             checked.push("cloudwatch:TagResource");
         }
         if matches!(

@@ -129,8 +129,8 @@ impl Scheduler {
                 plan::scheduler::note_no_way_back(plan, &coming_back)
             }
             Err(e) => {
-                tracing::warn!(error = %e, "scaling policies of variants going to 0 instances not read");
-                plan
+                tracing::warn!(error = %e, "scaling policies of resources going to a minimum of 0 not read");
+                plan::scheduler::defer_from_zero(plan)
             }
         }
     }

@@ -1,22 +1,23 @@
 //! Sleep and wake of an inference component: zero copies, nothing deleted.
 //!
-//! Sleep: its record (copies, bounds) written and read back → marked `sagetide:sleep`
-//! `asleep-since` → its copies to zero, through its scalable target's bounds where it has one.
-//! Wake: marked `awake-since` → its bounds given back (Application Auto Scaling raises the
-//! copies to a minimum above 0), or its copies → the record marked woken.
+//! Sleep: its record (copies, bounds) written and read back → its copies to zero, through its
+//! scalable target's bounds where it has one → marked `sagetide:sleep` `asleep-since`. Wake:
+//! marked `awake-since` → its bounds given back (Application Auto Scaling raises the copies to
+//! a minimum above 0), or its copies → the record marked woken.
 //!
-//! A run stopped between two calls leaves a state the next run finishes from. While it is
-//! marked asleep, ticks hold the component at zero copies, and a sleep cut short finishes from
-//! the record it wrote, which holds what the component ran before. A wake cut short after its
-//! mark leaves a component without a schedule at zero copies until the wake is asked again (a
-//! retried event, or a person): the record still says it sleeps.
+//! A run stopped between two calls leaves a state the next run finishes from. A sleep cut short
+//! finishes from the record it wrote, which holds what the component ran before: ticks re-arm
+//! the idle alarm of a component not marked asleep, and a person may ask again. While it is
+//! marked asleep, ticks hold it at zero copies. A wake cut short after its mark leaves a
+//! component without a schedule at zero copies until the wake is asked again (a retried event,
+//! or a person): the record still says it sleeps.
 
 use super::decide::{self, Verdict};
 use super::{Actor, Found, Lifecycle, Step};
 use crate::aws::cloudwatch::Watched;
 use crate::aws::{self, AwsError};
 use crate::capacity::Capacity;
-use crate::component_sleep::{ComponentSleep, StoredSleep, asleep_bounds};
+use crate::component_sleep::{ComponentSleep, NO_COPIES, StoredSleep};
 use crate::fleet::{Component, Status};
 use crate::idle;
 use crate::names::ComponentName;
@@ -90,6 +91,14 @@ impl Lifecycle {
                 ))));
             }
         };
+        // One at zero copies already (its schedule's off-hours, say) has nothing to save, and
+        // a record of none would bring none back; a sleep cut short after its copies went to
+        // zero has its record.
+        if copies == 0 && unwoken.is_none() {
+            return Ok(Found::Nothing(Step::Declined(format!(
+                "inference component {name} runs no copies: nothing to save"
+            ))));
+        }
         if let Some(window) = window {
             let (start, end, period) = idle::invocation_window(window, actor.now);
             let activity = aws::cloudwatch::activity(
@@ -172,31 +181,18 @@ impl Lifecycle {
                 )));
             }
         }
-        let mark = SleepMark::AsleepSince(record.since);
-        aws::components::mark_sleep(&self.sagemaker, &component.arn, mark).await?;
-        let resource = component.copies();
-        // One change at a time: a component being updated takes no other.
         match target {
-            Some(bounds) if component.wakes_on(WakeSource::Request) => {
-                // A maximum above 0 lets the scale-from-zero policy add copies back on
-                // demand; within the new bounds, the copies are then set to none.
-                aws::policies::put_scale_from_zero(&self.autoscaling, &self.cloudwatch, &resource)
-                    .await?;
-                let asleep = asleep_bounds(true, bounds.max());
-                aws::autoscaling::set_capacity(&self.autoscaling, &resource, asleep).await?;
-                aws::components::set_copies(&self.sagemaker, name, 0).await?;
-            }
             // Application Auto Scaling takes the copies down to the new maximum.
             Some(_) => {
-                aws::autoscaling::set_capacity(
-                    &self.autoscaling,
-                    &resource,
-                    asleep_bounds(false, 0),
-                )
-                .await?
+                aws::autoscaling::set_capacity(&self.autoscaling, &component.copies(), NO_COPIES)
+                    .await?
             }
             None => aws::components::set_copies(&self.sagemaker, name, 0).await?,
         }
+        // The mark last: a sleep cut short before it leaves a component ticks do not hold,
+        // whose idle alarm they re-arm, and whose next sleep finishes from its record.
+        let mark = SleepMark::AsleepSince(record.since);
+        aws::components::mark_sleep(&self.sagemaker, &component.arn, mark).await?;
         Ok(Step::Applied(format!(
             "inference component {name}: {} copies -> 0 (kept in the table{})",
             record.copies,
@@ -263,9 +259,12 @@ impl Lifecycle {
     ) -> Result<Step, AwsError> {
         let WakeWork { component, stored } = work;
         let record = &stored.record;
-        // The mark first: were it left, the next tick would hold the copies at zero again.
-        let mark = SleepMark::AwakeSince(actor.now);
-        aws::components::mark_sleep(&self.sagemaker, &component.arn, mark).await?;
+        // The mark first: were it left, the next tick would hold the copies at zero again. A
+        // sleep cut short before its mark left none to change.
+        if component.asleep() {
+            let mark = SleepMark::AwakeSince(actor.now);
+            aws::components::mark_sleep(&self.sagemaker, &component.arn, mark).await?;
+        }
         match record.bounds {
             // Application Auto Scaling raises the copies to a minimum above 0, and its
             // policies take them on from there: setting them beside would race it (a component

@@ -8,7 +8,7 @@ use super::sleepable::{SleepBy, SleepTrigger, component_eligibility, config_bloc
 use super::wanted::wanted;
 use super::{Action, Plan, Planned, Skipped};
 use crate::capacity::Capacity;
-use crate::component_sleep::asleep_bounds;
+use crate::component_sleep::NO_COPIES;
 use crate::config::Config;
 use crate::events::AlarmState;
 use crate::fleet::{AlarmStatus, Component, ConfigFacts, Endpoint, ScalableTarget, Status};
@@ -233,6 +233,32 @@ pub fn note_no_way_back(mut plan: Plan, coming_back: &BTreeSet<&ScalableResource
             );
         }
     }
+    plan
+}
+
+/// `plan` without the changes that would install a scale-from-zero policy, when whether their
+/// owners' own policies already do could not be read: two would add two at once. They are
+/// planned again at the next tick.
+pub fn defer_from_zero(mut plan: Plan) -> Plan {
+    let (deferred, kept) = plan.actions.into_iter().partition(|p| {
+        matches!(
+            p.action,
+            Action::SetCapacity {
+                from_zero: true,
+                ..
+            }
+        )
+    });
+    plan.actions = kept;
+    plan.skipped
+        .extend(deferred.into_iter().map(|p: Planned| Skipped {
+            why: format!(
+                "{}: waits for the next tick, as its scaling policies could not be read to \
+                 tell whether one already brings it back from zero",
+                p.action
+            ),
+            endpoint: p.endpoint,
+        }));
     plan
 }
 
@@ -773,7 +799,7 @@ fn plan_endpoint(
                 let (to, reason) = within_concurrency(to, &reason, endpoint, &resource);
                 let (to, reason) = held_up(to, &reason, remediation, &resource);
                 if from != Some(to) {
-                    let from_zero = from_zero_wanted(&resource, from, to, &endpoint.tags);
+                    let from_zero = from_zero_wanted(&resource, to, &endpoint.tags);
                     let action = Action::SetCapacity {
                         resource,
                         from,
@@ -840,8 +866,10 @@ fn held_up(
 
 /// An inference component on its own schedule: its copies follow it, and off-hours of an
 /// `off_hours: sleep` schedule are zero copies (nothing is deleted; with the endpoint's managed
-/// instance scaling allowed to reach 0 instances, the instances go too). One sagetide put to
-/// sleep is held at zero copies until its period begins (with `schedule` in its
+/// instance scaling allowed to reach 0 instances, the instances go too). With `request` in its
+/// `sagetide:wake-on`, those off-hours open, once its copies are gone, to 0..its periods'
+/// largest max with the scale-from-zero policy: a request brings copies back. One sagetide put
+/// to sleep when idle is held at zero copies until its period begins (with `schedule` in its
 /// `sagetide:wake-on`) or a person wakes it.
 fn plan_component(
     component: &Component,
@@ -887,19 +915,14 @@ fn plan_component(
             return planned(action, w.reason);
         }
         // Without a target its copies were set to 0 directly, and nothing raises them.
-        let Some(from) = from else {
+        let Some(from) = from.filter(|f| *f != NO_COPIES) else {
             return Ok(Vec::new());
         };
-        let to = asleep_bounds(request, from.max());
-        if from == to {
-            return Ok(Vec::new());
-        }
-        let from_zero = from_zero_wanted(&resource, Some(from), to, &component.tags);
         let action = Action::SetCapacity {
             resource,
             from: Some(from),
-            to,
-            from_zero,
+            to: NO_COPIES,
+            from_zero: false,
         };
         return planned(action, format!("{} {mark}", tags::SLEEP));
     }
@@ -908,15 +931,22 @@ fn plan_component(
     };
     let to = match wanted.desired {
         Desired::Awake(capacity) => capacity,
-        Desired::Asleep => {
-            asleep_bounds(request, schedule.awake_capacity().map_or(0, Capacity::max))
-        }
+        // Application Auto Scaling lowers copies to a new maximum only: a component being
+        // updated takes no other change, so the bounds open at a later tick, from none.
+        Desired::Asleep => match from {
+            Some(f) if request && f.min() == 0 && f.max() == 0 => {
+                let max = schedule.awake_capacity().map_or(1, Capacity::max).max(1);
+                Capacity::new(0, max).expect("0 <= max")
+            }
+            Some(f) if request && f.min() == 0 && f.max() > 0 => f,
+            _ => NO_COPIES,
+        },
     };
     let (to, reason) = held_up(to, &wanted.reason, remediation, &resource);
     if from == Some(to) {
         return Ok(Vec::new());
     }
-    let from_zero = from_zero_wanted(&resource, from, to, &component.tags);
+    let from_zero = from_zero_wanted(&resource, to, &component.tags);
     planned(
         Action::SetCapacity {
             resource,
@@ -928,18 +958,13 @@ fn plan_component(
     )
 }
 
-/// Whether setting `resource` from `from` to `to` takes its minimum to 0 (with room above it)
-/// for an owner whose `sagetide:wake-on` has `request`: then the policy that brings it back
-/// from zero goes in first. Only at that change, so a steady tick reads no policies.
-fn from_zero_wanted(
-    resource: &ScalableResource,
-    from: Option<Capacity>,
-    to: Capacity,
-    tags: &tags::Tags,
-) -> bool {
+/// Whether bounds `to` leave `resource` at a minimum of 0 with room above it, for an owner
+/// whose `sagetide:wake-on` has `request`: then the policy that brings it back from zero goes
+/// in first. Only with a change of bounds, so a steady tick reads and puts no policies, and a
+/// policy that could not be put keeps the bounds for the next tick to try again.
+fn from_zero_wanted(resource: &ScalableResource, to: Capacity, tags: &tags::Tags) -> bool {
     to.min() == 0
         && to.max() > 0
-        && from.is_none_or(|f| f.min() > 0)
         && resource.from_zero().is_some()
         && tags::wake_on(tags.get(tags::WAKE_ON).map(String::as_str))
             .is_ok_and(|s| s.contains(&WakeSource::Request))

@@ -258,6 +258,11 @@ async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_polic
     h.aws
         .create_component("mistral", "kept", 1, &[llm_hours])
         .await;
+    // qwen's owner asks for its copies back on a request.
+    let request = ("sagetide:wake-on", "request");
+    h.aws
+        .create_component("qwen", "llm", 1, &[llm_hours, request])
+        .await;
     // Untagged: never touched.
     h.aws.create_component("phi", "llm", 1, &[]).await;
     h.moto.settle().await;
@@ -348,13 +353,42 @@ async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_polic
     assert!(reason("kept").contains("keeps 1 instance(s)"), "{night}");
     assert!(!reason("llm").contains("keeps"), "{night}");
     assert_eq!(policies().await, before, "llama's policy untouched");
+    // qwen went to no copies first; from none, the next tick opens it to its periods' largest
+    // max, its scale-from-zero policy and alarm put first.
+    assert_eq!(
+        h.aws.copies("qwen").await,
+        ("InService".into(), 0, 0),
+        "{night}"
+    );
+    let opened = scheduler
+        .invoke(scheduled_event("2026-11-23T21:01:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(h.aws.copy_bounds("qwen").await, Some((0, 3)), "{opened}");
+    assert_eq!(opened["actions"].as_array().unwrap().len(), 1, "{opened}");
+    let alarm = h
+        .aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names("sagetide-scale-from-zero-inference-component.qwen")
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms
+        .unwrap_or_default();
+    assert_eq!(
+        alarm[0].metric_name.as_deref(),
+        Some("NoCapacityInvocationFailures"),
+        "{opened}"
+    );
+    assert!(alarm[0].alarm_actions()[0].contains("sagetide-scale-from-zero"));
 
     let morning = scheduler
         .invoke(scheduled_event("2026-11-24T08:00:00Z"))
         .await
         .unwrap();
     h.moto.settle().await;
-    for component in ["llama", "mistral"] {
+    for component in ["llama", "mistral", "qwen"] {
         assert_eq!(
             h.aws.copy_bounds(component).await,
             Some((1, 3)),
@@ -366,7 +400,11 @@ async fn an_inference_component_goes_to_zero_copies_off_hours_and_back_its_polic
             "{morning}"
         );
     }
-    assert_eq!(h.aws.instances("llm").await, 2, "llama's and phi's copies");
+    assert_eq!(
+        h.aws.instances("llm").await,
+        2,
+        "at most 2 instances for 3 copies"
+    );
     assert_eq!(policies().await, before, "llama's policy untouched");
 }
 

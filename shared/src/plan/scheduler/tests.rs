@@ -1053,16 +1053,13 @@ fn a_sleeping_component_is_held_at_zero_copies_until_its_period_wakes_it() {
     let manual_only = component("llama", &[OFFICE, ASLEEP, ("sagetide:wake-on", "manual")]);
     let morning = plan_components(&[manual_only], &held, &[], berlin("2026-11-24T08:00"));
     assert_eq!(actions(&morning), Vec::<String>::new());
-    // One a request may wake keeps its maximum, so that the step policy can add copies.
+    // Asleep when idle, a request does not bring it back: its sleep is no copies at all.
     let on_request = component(
         "llama",
         &[OFFICE, ASLEEP, ("sagetide:wake-on", "manual,request")],
     );
-    let night = plan_components(&[on_request], &targets, &[], berlin("2026-11-23T22:00"));
-    assert_eq!(
-        actions(&night),
-        ["llm-host set-capacity component llama 1..1 -> 0..1 (with its scale-from-zero policy)"]
-    );
+    let night = plan_components(&[on_request], &held, &[], berlin("2026-11-23T22:00"));
+    assert_eq!(actions(&night), Vec::<String>::new());
     // Woken, it follows its schedule again.
     let awake = ("sagetide:sleep", "awake-since=2026-11-24T08:00:00Z");
     let woken = component("llama", &[OFFICE, awake]);
@@ -1074,7 +1071,7 @@ fn a_sleeping_component_is_held_at_zero_copies_until_its_period_wakes_it() {
 }
 
 #[test]
-fn a_zero_minimum_brings_the_scale_from_zero_policy_where_a_request_may_wake() {
+fn off_hours_with_request_open_from_no_copies_with_the_scale_from_zero_policy() {
     let on_request = component("llama", &[NIGHTLY, ("sagetide:wake-on", "request")]);
     let targets = [copies(&on_request, cap(1, 4))];
     let night = plan_components(
@@ -1083,11 +1080,24 @@ fn a_zero_minimum_brings_the_scale_from_zero_policy_where_a_request_may_wake() {
         &[],
         at("2026-11-23T22:00:00Z"),
     );
+    // First no copies (Application Auto Scaling lowers copies to a maximum only), then, from
+    // none, room for requests to bring them back, the policy put first.
     assert_eq!(
         actions(&night),
-        ["llm-host set-capacity component llama 1..4 -> 0..4 (with its scale-from-zero policy)"]
+        ["llm-host set-capacity component llama 1..4 -> 0..0"]
     );
-    // Only at the change: a steady tick reads and puts no policy.
+    let none = [copies(&on_request, cap(0, 0))];
+    let opened = plan_components(
+        std::slice::from_ref(&on_request),
+        &none,
+        &[],
+        at("2026-11-23T22:01:00Z"),
+    );
+    assert_eq!(
+        actions(&opened),
+        ["llm-host set-capacity component llama 0..0 -> 0..4 (with its scale-from-zero policy)"]
+    );
+    // Then steady: a tick reads and puts no policy.
     let zeroed = [copies(&on_request, cap(0, 4))];
     let later = plan_components(&[on_request], &zeroed, &[], at("2026-11-23T23:00:00Z"));
     assert_eq!(actions(&later), Vec::<String>::new());
@@ -1161,4 +1171,28 @@ fn a_component_with_an_idle_window_has_its_own_idle_alarm() {
         at("2026-11-23T22:00:00Z"),
     );
     assert_eq!(actions(&unknown), Vec::<String>::new());
+}
+
+#[test]
+fn no_scale_from_zero_policy_beside_the_owners_and_none_on_a_guess() {
+    let on_request = component("llama", &[NIGHTLY, ("sagetide:wake-on", "request")]);
+    let none = [copies(&on_request, cap(0, 0))];
+    let plan = plan_components(
+        std::slice::from_ref(&on_request),
+        &none,
+        &[],
+        at("2026-11-23T22:00:00Z"),
+    );
+    let zeroed = zeroed(&plan);
+    assert_eq!(zeroed, [on_request.copies()]);
+    // The owner's own policy already brings it back: the bounds change, no policy is put.
+    let owned = note_no_way_back(plan.clone(), &zeroed.iter().collect());
+    assert_eq!(
+        actions(&owned),
+        ["llm-host set-capacity component llama 0..0 -> 0..4"]
+    );
+    // Its policies could not be read: the change waits for the next tick, saying why.
+    let deferred = defer_from_zero(plan);
+    assert!(deferred.actions.is_empty());
+    assert!(deferred.skipped[0].why.contains("could not be read"));
 }
