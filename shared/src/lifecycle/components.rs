@@ -268,7 +268,8 @@ impl Lifecycle {
         match record.bounds {
             // Application Auto Scaling raises the copies to a minimum above 0, and its
             // policies take them on from there: setting them beside would race it (a component
-            // being updated takes no other change). Above a minimum of 0 nothing raises them.
+            // being updated takes no other change). At a minimum of 0 nothing raises them, and
+            // nothing is updating: they are set.
             Some(bounds) => {
                 aws::autoscaling::set_capacity(&self.autoscaling, &component.copies(), bounds)
                     .await?;
