@@ -273,13 +273,28 @@ impl Function {
         }
     }
 
+    /// Its calls that act on inference components' scalable targets only: AWS checks the
+    /// component's actions for them (`COMPONENT_CHECKS`), not an endpoint's. The waker
+    /// registers a target only to give a woken component its bounds back.
+    fn on_components_only(self) -> &'static [&'static str] {
+        match self {
+            Function::Waker => &["application-autoscaling:RegisterScalableTarget"],
+            _ => &[],
+        }
+    }
+
     /// Actions the function never calls but AWS checks it could, because of the calls it makes
     /// (see `CHECKED_FOR`); the scheduler also creates alarms with tags (idle alarms,
     /// scale-from-zero alarms), which CloudWatch checks as `TagResource`.
     pub fn checked_on_its_behalf(self) -> Vec<&'static str> {
         let calls = self.calls();
         let mut checked: Vec<&str> = Vec::new();
-        let mut asked: Vec<&str> = calls.to_vec();
+        let components_only = self.on_components_only();
+        let mut asked: Vec<&str> = calls
+            .iter()
+            .filter(|c| !components_only.contains(c))
+            .copied()
+            .collect();
         while let Some(call) = asked.pop() {
             for (_, implied) in CHECKED_FOR.iter().filter(|(c, _)| *c == call) {
                 for action in *implied {
@@ -298,6 +313,10 @@ impl Function {
             Function::Scheduler | Function::Remediator | Function::Sleeper | Function::Waker
         ) {
             checked.extend(COMPONENT_CHECKS);
+        }
+        if !components_only.is_empty() {
+            // A component's target needs Application Auto Scaling's service-linked role too.
+            checked.push("iam:CreateServiceLinkedRole");
         }
         checked.retain(|c| !calls.contains(c));
         checked.sort_unstable();
