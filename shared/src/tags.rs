@@ -92,9 +92,10 @@ impl Override {
     }
 }
 
-/// Where an inference component's sleep stands (`sagetide:sleep`), written by sagetide: while
-/// `asleep-since`, ticks hold it at zero copies; `awake-since` a wake, it may not sleep again
-/// before its idle window has passed since (its idle alarm still counts the sleep's silence).
+/// Where an inference component's sleep stands (`sagetide:sleep`), written by sagetide. While
+/// `asleep-since`, ticks hold it at zero copies. Once a wake has written `awake-since`, it may
+/// not sleep again before its idle window has passed since (its idle alarm still counts the
+/// sleep's silence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SleepMark {
     AsleepSince(Timestamp),
