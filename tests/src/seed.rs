@@ -622,18 +622,11 @@ impl Aws {
             .collect()
     }
 
+    /// The scalable target of a variant's instances, if it has one.
     pub async fn target(&self, endpoint: &str, variant: &str) -> Option<ScalableTarget> {
-        self.autoscaling
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .resource_ids(resource_id(endpoint, variant))
-            .send()
+        let instances = ScalableDimension::SageMakerVariantDesiredInstanceCount;
+        self.target_of(&resource_id(endpoint, variant), instances)
             .await
-            .expect("describe scalable targets")
-            .scalable_targets
-            .unwrap_or_default()
-            .into_iter()
-            .next()
     }
 
     /// `(min, max)` of a variant's scalable target.

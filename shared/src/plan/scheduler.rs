@@ -662,30 +662,28 @@ fn plan_idle_alarms(
             endpoint.variants.iter().map(|v| v.name.clone()),
             window,
         );
-        let found = existing.get(&alarm.name());
-        let planned = |action, reason| Planned {
-            endpoint: endpoint.name.clone(),
-            action,
-            reason,
+        let may_sleep = || {
+            let woken = sleeping
+                .get(&endpoint.name)
+                .is_some_and(|s| s.phase == Phase::Asleep);
+            !woken && eligibility(endpoint, SleepTrigger::IdleAlarm(config), now).is_ok()
         };
-        if found.is_none_or(|f| f.alarm != alarm) {
-            let action = Action::PutIdleAlarm {
-                alarm,
-                mark_first: !observed.idle_alarms_made,
-            };
-            actions.push(planned(action, format!("{} = {value}", tags::IDLE_AFTER)));
-            continue;
-        }
-        let woken = sleeping
-            .get(&endpoint.name)
-            .is_some_and(|s| s.phase == Phase::Asleep);
-        let may_sleep = eligibility(endpoint, SleepTrigger::IdleAlarm(config), now).is_ok();
-        if found.is_some_and(|f| f.firing) && !woken && may_sleep {
-            let reason =
-                "in ALARM since a sleep it asked for was declined; the endpoint may sleep now";
-            let action = Action::RearmIdleAlarm { component: None };
-            actions.push(planned(action, reason.into()));
-        }
+        let found = existing.get(&alarm.name()).copied();
+        actions.extend(
+            idle_alarm_action(alarm, found, observed.idle_alarms_made, may_sleep).map(|action| {
+                let reason = match action {
+                    Action::PutIdleAlarm { .. } => format!("{} = {value}", tags::IDLE_AFTER),
+                    _ => "in ALARM since a sleep it asked for was declined; the endpoint may \
+                          sleep now"
+                        .into(),
+                };
+                Planned {
+                    endpoint: endpoint.name.clone(),
+                    action,
+                    reason,
+                }
+            }),
+        );
     }
     for component in observed.components.unwrap_or_default() {
         let Some(value) = component.tag(tags::IDLE_AFTER) else {
@@ -701,37 +699,32 @@ fn plan_idle_alarms(
             continue;
         };
         let alarm = IdleAlarm::of_component(endpoint.clone(), component.name.clone(), window);
-        let found = existing.get(&name);
-        let planned = |action, reason| Planned {
-            endpoint: endpoint.clone(),
-            action,
-            reason,
+        let may_sleep = || {
+            !component.asleep()
+                && component_eligibility(component, SleepTrigger::IdleAlarm(config), now).is_ok()
         };
-        if found.is_none_or(|f| f.alarm != alarm) {
-            let action = Action::PutIdleAlarm {
-                alarm,
-                mark_first: !observed.idle_alarms_made,
-            };
-            let reason = format!(
-                "component {}: {} = {value}",
-                component.name,
-                tags::IDLE_AFTER
-            );
-            actions.push(planned(action, reason));
-            continue;
-        }
-        let may_sleep = !component.asleep()
-            && component_eligibility(component, SleepTrigger::IdleAlarm(config), now).is_ok();
-        if found.is_some_and(|f| f.firing) && may_sleep {
-            let reason = format!(
-                "in ALARM since a sleep of component {} it asked for was declined; it may sleep now",
-                component.name
-            );
-            let action = Action::RearmIdleAlarm {
-                component: Some(component.name.clone()),
-            };
-            actions.push(planned(action, reason));
-        }
+        let found = existing.get(&name).copied();
+        actions.extend(
+            idle_alarm_action(alarm, found, observed.idle_alarms_made, may_sleep).map(|action| {
+                let reason = match action {
+                    Action::PutIdleAlarm { .. } => format!(
+                        "component {}: {} = {value}",
+                        component.name,
+                        tags::IDLE_AFTER
+                    ),
+                    _ => format!(
+                        "in ALARM since a sleep of component {} it asked for was declined; it \
+                         may sleep now",
+                        component.name
+                    ),
+                };
+                Planned {
+                    endpoint: endpoint.clone(),
+                    action,
+                    reason,
+                }
+            }),
+        );
     }
     let components_known = observed.components.is_some();
     for alarm in observed.idle_alarms {
@@ -751,6 +744,28 @@ fn plan_idle_alarms(
         }
     }
     actions
+}
+
+/// What an idle alarm `alarm` needs, `found` being the one that exists: put when it is missing
+/// or differs (`made`: the table already marks that idle alarms are made here); re-armed when a
+/// declined sleep left it in ALARM and the sleep `may_sleep` now.
+fn idle_alarm_action(
+    alarm: IdleAlarm,
+    found: Option<&ExistingAlarm>,
+    made: bool,
+    may_sleep: impl FnOnce() -> bool,
+) -> Option<Action> {
+    match found {
+        Some(f) if f.alarm == alarm => {
+            (f.firing && may_sleep()).then_some(Action::RearmIdleAlarm {
+                component: alarm.component,
+            })
+        }
+        _ => Some(Action::PutIdleAlarm {
+            alarm,
+            mark_first: !made,
+        }),
+    }
 }
 
 fn plan_endpoint(

@@ -80,15 +80,7 @@ pub fn eligibility(
             None => Err("its schedule is unknown".into()),
         };
     }
-    if let Some(w) = wanted.filter(|w| w.in_period) {
-        return Err(format!("{}: it stays awake", w.reason));
-    }
-    if let Some(Ok(o @ Override::AwakeUntil(until))) =
-        endpoint.tag(tags::OVERRIDE).map(Override::parse)
-        && now < until
-    {
-        return Err(format!("override {o} holds"));
-    }
+    kept_awake(wanted.as_ref(), &endpoint.tags, now)?;
     let window = tags::idle_after(opt_in_value).map_err(|e| e.to_string())?;
     if force {
         return Ok(None);
@@ -138,6 +130,21 @@ fn can_be_woken(endpoint: &Endpoint, config: &Config, scheduled: bool) -> Result
 }
 
 /// What the endpoint's schedule (or an override of it) wants now; `None` without a schedule.
+/// Why an idle sleep must wait, if it must: what its schedule `wanted` is inside a period
+/// (or an `awake-until` override), or, without a schedule, an `awake-until` override holds.
+fn kept_awake(wanted: Option<&Wanted>, tags: &Tags, now: Timestamp) -> Result<(), String> {
+    if let Some(w) = wanted.filter(|w| w.in_period) {
+        return Err(format!("{}: it stays awake", w.reason));
+    }
+    if let Some(Ok(o @ Override::AwakeUntil(until))) =
+        tags.get(tags::OVERRIDE).map(|v| Override::parse(v))
+        && now < until
+    {
+        return Err(format!("override {o} holds"));
+    }
+    Ok(())
+}
+
 fn wanted_now(tags: &Tags, config: &Config, now: Timestamp) -> Result<Option<Wanted>, String> {
     let Some(name) = tags.get(tags::SCHEDULE) else {
         return Ok(None);
@@ -189,15 +196,8 @@ pub fn component_eligibility(
             tags::SCHEDULE
         ));
     }
-    if let Some(w) = wanted_now(&component.tags, config, now)?.filter(|w| w.in_period) {
-        return Err(format!("{}: it stays awake", w.reason));
-    }
-    if let Some(Ok(o @ Override::AwakeUntil(until))) =
-        component.tag(tags::OVERRIDE).map(Override::parse)
-        && now < until
-    {
-        return Err(format!("override {o} holds"));
-    }
+    let wanted = wanted_now(&component.tags, config, now)?;
+    kept_awake(wanted.as_ref(), &component.tags, now)?;
     let window = tags::idle_after(value).map_err(|e| e.to_string())?;
     if force {
         return Ok(None);
