@@ -180,11 +180,16 @@ impl Function {
             ],
             Function::PoolMetrics => &[
                 "sagemaker:Search",
+                "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
                 "cloudwatch:GetMetricData",
                 "cloudwatch:PutMetricData",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
                 "application-autoscaling:DescribeScalingPolicies",
                 "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
             ],
             Function::Sleeper => &[
                 "ssm:GetParameters",
@@ -284,8 +289,9 @@ impl Function {
     }
 
     /// Actions the function never calls but AWS checks it could, because of the calls it makes
-    /// (see `CHECKED_FOR`); the scheduler also creates alarms with tags (idle alarms,
-    /// scale-from-zero alarms), which CloudWatch checks as `TagResource`.
+    /// (see `CHECKED_FOR`); the scheduler (idle alarms, scale-from-zero alarms) and
+    /// pool-metrics (scale-out alarms) also create alarms with tags, which CloudWatch checks as
+    /// `TagResource`.
     pub fn checked_on_its_behalf(self) -> Vec<&'static str> {
         let calls = self.calls();
         let mut checked: Vec<&str> = Vec::new();
@@ -305,7 +311,7 @@ impl Function {
                 }
             }
         }
-        if self == Function::Scheduler {
+        if matches!(self, Function::Scheduler | Function::PoolMetrics) {
             checked.push("cloudwatch:TagResource");
         }
         if matches!(

@@ -9,6 +9,7 @@ pub mod function;
 pub mod iam;
 pub mod lifecycle;
 pub mod moto;
+pub mod pools;
 pub mod proxy;
 pub mod seed;
 

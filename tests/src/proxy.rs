@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use sagetide::permissions::Function;
 
 use crate::http::{self, Body};
+use crate::pools::Pools;
 use crate::{cbor, iam};
 
 pub struct Proxy {
@@ -37,6 +38,7 @@ struct State {
     injected: BTreeMap<Fault, usize>,
     endpoint_changes: EndpointChanges,
     invoker: Option<Invoker>,
+    pools: Pools,
 }
 
 /// Runs a deployed function for a `lambda:InvokeFunction` call (moto runs no functions): the
@@ -489,12 +491,23 @@ impl Proxy {
                 let forward = forward.body(Full::new(body)).expect("a valid request");
                 let response = match client.request(forward).await {
                     Ok(resp) => {
-                        let (parts, body) = resp.into_parts();
-                        let body = body
+                        let (mut parts, body) = resp.into_parts();
+                        let mut body = body
                             .collect()
                             .await
                             .map(|b| b.to_bytes())
                             .unwrap_or_default();
+                        let pools = {
+                            let state = state.lock().unwrap();
+                            state.pools.rewrites(&call).then(|| state.pools.clone())
+                        };
+                        let rewritten = pools
+                            .filter(|_| parts.status.is_success())
+                            .and_then(|pools| pools.rewrite(&call, &body));
+                        if let Some(rewritten) = rewritten {
+                            parts.headers.remove(hyper::header::CONTENT_LENGTH);
+                            body = Bytes::from(rewritten);
+                        }
                         hyper::Response::from_parts(parts, Full::new(body))
                     }
                     Err(e) => return Ok(http::response(502, format!("proxy: {e}"))),
@@ -517,6 +530,16 @@ impl Proxy {
             state,
             task,
         }
+    }
+
+    /// Gives `variant` of `endpoint` (on EndpointConfig `config`) these instance pools in every
+    /// answer, as AWS would (see [`crate::pools`]).
+    pub fn set_pools(&self, endpoint: &str, config: &str, variant: &str, pools: &[(&str, u32)]) {
+        self.state
+            .lock()
+            .unwrap()
+            .pools
+            .set(endpoint, config, variant, pools);
     }
 
     /// Lets the next `calls` calls through and refuses every one after them, as if the caller

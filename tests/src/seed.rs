@@ -660,27 +660,34 @@ impl Aws {
             .unwrap_or_default()
     }
 
-    /// `names` endpoints with one variant `AllTraffic` of one `instance_type` instance, tagged
-    /// `tag`, each with six 10-second buckets of `ConcurrentRequestsPerModel` = `value` from
-    /// `from` (epoch second): a fleet for pool-metrics.
-    pub async fn pool_fleet(
-        &self,
-        names: &[String],
-        instance_type: &str,
-        tag: (&str, &str),
-        from: i64,
-        value: f64,
-    ) {
+    /// `names` endpoints with one variant `AllTraffic` of one instance of each of `types`
+    /// (to moto: of the first type; give the proxy their pools for more than one), tagged `tag`:
+    /// a fleet for pool-metrics.
+    pub async fn pool_fleet(&self, names: &[String], types: &[&str], tag: (&str, &str)) {
+        let instances = types.len() as i32;
         for chunk in names.chunks(25) {
             futures::future::join_all(chunk.iter().map(|name| async move {
-                self.create_endpoint_with(name, &[("AllTraffic", instance_type, 1)], &[tag])
+                self.create_endpoint_with(name, &[("AllTraffic", types[0], instances)], &[tag])
                     .await
             }))
             .await;
         }
-        for chunk in names.chunks(100) {
-            let data = chunk.iter().flat_map(|name| {
-                (0..6).map(move |b| {
+    }
+
+    /// `ConcurrentRequestsPerModel` = `value` per instance type of `types` of each of `names`'
+    /// AllTraffic, in the 10-second buckets starting at `buckets` (epoch seconds).
+    pub async fn put_fleet_concurrency(
+        &self,
+        names: &[String],
+        types: &[&str],
+        buckets: &[i64],
+        value: f64,
+    ) {
+        let data: Vec<MetricDatum> = names
+            .iter()
+            .flat_map(|name| types.iter().map(move |t| (name, t)))
+            .flat_map(|(name, instance_type)| {
+                buckets.iter().map(move |at| {
                     MetricDatum::builder()
                         .metric_name("ConcurrentRequestsPerModel")
                         .set_dimensions(Some(metric_dimensions(&[
@@ -688,13 +695,15 @@ impl Aws {
                             ("VariantName", "AllTraffic"),
                             ("InstanceType", instance_type),
                         ])))
-                        .timestamp(DateTime::from_secs(from + 10 * b))
+                        .timestamp(DateTime::from_secs(*at))
                         .value(value)
                         .storage_resolution(1)
                         .build()
                 })
-            });
-            self.put_metric_data(data.collect()).await;
+            })
+            .collect();
+        for chunk in data.chunks(1000) {
+            self.put_metric_data(chunk.to_vec()).await;
         }
     }
 
@@ -763,6 +772,40 @@ impl Aws {
         from: i64,
         to: i64,
     ) -> BTreeMap<i64, f64> {
+        self.sagetide_metric(
+            "FleetUtilization",
+            (endpoint, variant),
+            (from, to),
+            10,
+            "Average",
+        )
+        .await
+    }
+
+    /// The metric alarm `name`, as CloudWatch holds it.
+    pub async fn metric_alarm(&self, name: &str) -> Option<aws_sdk_cloudwatch::types::MetricAlarm> {
+        self.cloudwatch
+            .describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .expect("describe alarms")
+            .metric_alarms
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+    }
+
+    /// A statistic of one of sagetide's metrics of a variant, per `period` seconds in
+    /// [from, to), by epoch second.
+    pub async fn sagetide_metric(
+        &self,
+        name: &str,
+        (endpoint, variant): (&str, &str),
+        (from, to): (i64, i64),
+        period: i32,
+        stat: &str,
+    ) -> BTreeMap<i64, f64> {
         let dims = metric_dimensions(&[("EndpointName", endpoint), ("VariantName", variant)]);
         let query = MetricDataQuery::builder()
             .id("u")
@@ -771,12 +814,12 @@ impl Aws {
                     .metric(
                         Metric::builder()
                             .namespace("Sagetide")
-                            .metric_name("FleetUtilization")
+                            .metric_name(name)
                             .set_dimensions(Some(dims))
                             .build(),
                     )
-                    .period(10)
-                    .stat("Average")
+                    .period(period)
+                    .stat(stat)
                     .build(),
             )
             .build();

@@ -1,7 +1,7 @@
-//! The instance-pool path, which moto cannot serve (it rejects `InstancePools` and never
-//! reports pool summaries): the SDK adapters run against `aws-smithy-mocks` responses shaped
-//! like AWS's, then the same pure pipeline as the function. Also the worked comparison with
-//! AWS's fixed-weight metric-math that the README shows.
+//! The SDK adapters of the instance-pool path against `aws-smithy-mocks` responses shaped like
+//! AWS's, then the same pure pipeline as the function (the real binary meets pools through the
+//! test world's emulation in `pool_metrics.rs`). Also the worked comparison with AWS's
+//! fixed-weight metric-math that the README shows.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +16,10 @@ use aws_sdk_sagemaker::types::{
 use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
 use jiff::Timestamp;
 use sagetide::aws::{cloudwatch, sagemaker};
-use sagetide::pool::{self, POOL_CAPACITY_TAG, Pool, PoolCapacity, fleet_utilization};
+use sagetide::names::VariantName;
+use sagetide::pool::{
+    self, ConfigShape, Instances, POOL_CAPACITY_TAG, Pool, PoolCapacity, fleet_utilization,
+};
 
 const T0: i64 = 1_795_435_200;
 
@@ -88,54 +91,62 @@ async fn instance_pool_summaries_become_weighted_utilization() {
         ]
     );
 
-    // A pooled variant needs no EndpointConfig lookup: its pools name their types.
-    let variants = pool::resolve(&endpoints[0], &[]).unwrap();
+    let shape = ConfigShape {
+        asynchronous: false,
+        variants: vec![(VariantName::new("AllTraffic").unwrap(), Instances::Pooled)],
+    };
+    let variants = pool::resolve(&endpoints[0], &shape).unwrap();
     let series = pool::series(&variants);
-    assert_eq!(series.len(), 2);
+    // Two types, and what sagetide published before.
+    assert_eq!(series.len(), 3);
 
-    // CloudWatch answers each query by its id: g6 instances at 6 in flight, the g6e at 7.
+    // CloudWatch answers each query by its id: g6 instances at 6 in flight, the g6e at 7, and
+    // nothing published yet.
     let metrics = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(|input| {
-        let results = input.metric_data_queries().iter().map(|q| {
-            let instance_type = q
-                .metric_stat()
-                .and_then(|s| s.metric())
-                .map(|m| m.dimensions())
-                .unwrap_or_default()
+        let results = input.metric_data_queries().iter().filter_map(|q| {
+            let metric = q.metric_stat().and_then(|s| s.metric())?;
+            if metric.metric_name() != Some("ConcurrentRequestsPerModel") {
+                return None;
+            }
+            let instance_type = metric
+                .dimensions()
                 .iter()
                 .find(|d| d.name() == Some("InstanceType"))
                 .and_then(|d| d.value())
-                .unwrap_or_default()
-                .to_owned();
+                .unwrap_or_default();
             let value = if instance_type == "ml.g6.2xlarge" {
                 6.0
             } else {
                 7.0
             };
-            MetricDataResult::builder()
-                .id(q.id().unwrap_or_default())
-                .timestamps(DateTime::from_secs(T0))
-                .values(value)
-                .build()
+            Some(
+                MetricDataResult::builder()
+                    .id(q.id().unwrap_or_default())
+                    .timestamps(DateTime::from_secs(T0))
+                    .values(value)
+                    .build(),
+            )
         });
         GetMetricDataOutput::builder()
             .set_metric_data_results(Some(results.collect()))
             .build()
     });
     let start = Timestamp::from_second(T0).unwrap();
-    let values = cloudwatch::concurrency(
+    // Three minutes on, the bucket has landed whatever came after it.
+    let now = start + jiff::SignedDuration::from_secs(180);
+    let values = cloudwatch::read(
         &mocked!(aws_sdk_cloudwatch, &metrics),
         &series,
-        start,
-        start + jiff::SignedDuration::from_secs(60),
-        10,
+        pool::window_start(now),
+        now,
     )
     .await
     .unwrap();
     let fetched: BTreeMap<_, _> = series.into_iter().zip(values).collect();
-    let (points, problems) = pool::datapoints(&variants, &fetched);
+    let (points, problems) = pool::datapoints(now, &variants, &fetched);
     assert!(problems.is_empty());
-    assert_eq!(points.len(), 1);
-    assert!((points[0].2 - (3.0 * 6.0 + 7.0) / (3.0 * 8.0 + 14.0)).abs() < 1e-12);
+    let at_start = points.iter().find(|p| p.at == start).unwrap();
+    assert!((at_start.value - (3.0 * 6.0 + 7.0) / (3.0 * 8.0 + 14.0)).abs() < 1e-12);
 }
 
 /// AWS's documented fixed-weight metric math, `0.5*cr_g6 + 0.5*cr_g6e`, with its target at 75 %
@@ -182,7 +193,7 @@ fn worked_comparison_with_fixed_weights() {
                 concurrency: series(c6e, n6e),
             },
         ];
-        let ours = fleet_utilization(&pools, &capacity).unwrap()[0].1;
+        let ours = fleet_utilization(&pools, &capacity, &[t0]).unwrap()[0].1;
         // Metric math over a series with no datapoint has no value: the policy cannot act.
         let fixed = (n6e > 0).then_some(0.5 * c6 + 0.5 * c6e);
         let load = f64::from(n6) * c6 + f64::from(n6e) * c6e;

@@ -204,7 +204,8 @@ impl Executor {
             | Action::RearmIdleAlarm { .. }
             | Action::PutIdleAlarm { .. }
             | Action::DeleteIdleAlarm { .. }
-            | Action::PutUtilizationPolicy { .. }
+            | Action::PutPolicy { .. }
+            | Action::DeletePolicy { .. }
             | Action::Publish { .. } => return None,
             Action::Remedy {
                 rule,
@@ -251,8 +252,7 @@ impl Executor {
         if points.is_empty() {
             return Published::default();
         }
-        let (sent, result) =
-            aws::cloudwatch::put_fleet_utilization(&self.cloudwatch, &points).await;
+        let (sent, result) = aws::cloudwatch::put_points(&self.cloudwatch, &points).await;
         Published {
             // An endpoint's datapoints are published once the call with its last one is.
             ends: ends
@@ -297,13 +297,31 @@ impl Executor {
                     ));
                 }
             }
-            Action::PutUtilizationPolicy { variant: v, target } => {
+            Action::PutPolicy { variant, policy } => {
                 let variant = VariantRef {
                     endpoint: planned.endpoint.clone(),
-                    variant: v.clone(),
+                    variant: variant.clone(),
                 };
-                aws::policies::put_fleet_utilization_policy(&self.autoscaling, &variant, *target)
-                    .await?;
+                aws::policies::put_pool_policy(
+                    &self.autoscaling,
+                    &self.cloudwatch,
+                    &variant,
+                    policy,
+                )
+                .await?;
+            }
+            Action::DeletePolicy { variant, kind } => {
+                let variant = VariantRef {
+                    endpoint: planned.endpoint.clone(),
+                    variant: variant.clone(),
+                };
+                aws::policies::delete_pool_policy(
+                    &self.autoscaling,
+                    &self.cloudwatch,
+                    &variant,
+                    *kind,
+                )
+                .await?;
             }
             Action::PutIdleAlarm { alarm, mark_first } => {
                 if *mark_first {

@@ -12,6 +12,7 @@ use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::AlarmStatus;
 use crate::idle::{self, ExistingAlarm, IdleAlarm};
 use crate::names::{ComponentName, EndpointName, VariantName, VariantRef};
+use crate::pool::{Point, Series};
 use crate::snapshot::{ActionList, AlarmLink};
 
 /// GetMetricData takes at most this many queries a call.
@@ -20,18 +21,9 @@ const QUERIES_PER_CALL: usize = 500;
 const DATUMS_PER_CALL: usize = 1000;
 
 /// sagetide's own metrics' namespace (the template lets the functions write only there).
-pub const FLEET_UTILIZATION_NAMESPACE: &str = "Sagetide";
-pub const FLEET_UTILIZATION: &str = "FleetUtilization";
+pub const SAGETIDE_NAMESPACE: &str = "Sagetide";
 /// One datapoint per wake that failed or took too long.
 pub const WAKE_FAILURES: &str = "WakeFailures";
-
-/// One `AWS/SageMaker` `ConcurrentRequestsPerModel` series of a variant: per instance type, or
-/// the variant-level series (no `InstanceType` dimension).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConcurrencySeries {
-    pub variant: VariantRef,
-    pub instance_type: Option<String>,
-}
 
 fn dimensions(variant: &VariantRef) -> [Dimension; 2] {
     [
@@ -46,28 +38,58 @@ fn dimensions(variant: &VariantRef) -> [Dimension; 2] {
     ]
 }
 
-/// The Average of each series per `period_seconds` bucket in [start, end), in the order of
-/// `series`, fetched with ⌈series/500⌉ GetMetricData calls.
-pub async fn concurrency(
+/// Each series per bucket of its period in [start, end), in the order of `series`, fetched
+/// with ⌈series/500⌉ GetMetricData calls.
+pub async fn read(
     client: &Client,
-    series: &[ConcurrencySeries],
+    series: &[Series],
     start: Timestamp,
     end: Timestamp,
-    period_seconds: i32,
 ) -> Result<Vec<BTreeMap<Timestamp, f64>>, AwsError> {
     let mut out = vec![BTreeMap::new(); series.len()];
     for (chunk_index, chunk) in series.chunks(QUERIES_PER_CALL).enumerate() {
         let queries = chunk.iter().enumerate().map(|(i, s)| {
-            let mut dims = dimensions(&s.variant).to_vec();
-            if let Some(t) = &s.instance_type {
-                dims.push(Dimension::builder().name("InstanceType").value(t).build());
-            }
+            let (namespace, name, dims, stat) = match s {
+                Series::Concurrency {
+                    variant,
+                    instance_type,
+                } => {
+                    let mut dims = dimensions(variant).to_vec();
+                    if let Some(t) = instance_type {
+                        dims.push(Dimension::builder().name("InstanceType").value(t).build());
+                    }
+                    (
+                        "AWS/SageMaker",
+                        "ConcurrentRequestsPerModel",
+                        dims,
+                        "Average",
+                    )
+                }
+                Series::Backlog { endpoint } => (
+                    "AWS/SageMaker",
+                    "ApproximateBacklogSize",
+                    vec![
+                        Dimension::builder()
+                            .name("EndpointName")
+                            .value(endpoint.as_str())
+                            .build(),
+                    ],
+                    "Average",
+                ),
+                Series::Published { metric, variant } => (
+                    SAGETIDE_NAMESPACE,
+                    metric.name(),
+                    dimensions(variant).to_vec(),
+                    "SampleCount",
+                ),
+            };
             let metric = Metric::builder()
-                .namespace("AWS/SageMaker")
-                .metric_name("ConcurrentRequestsPerModel")
+                .namespace(namespace)
+                .metric_name(name)
                 .set_dimensions(Some(dims))
                 .build();
-            stat_query(format!("q{i}"), metric, period_seconds, "Average", true)
+            let period = i32::try_from(s.period().as_secs()).expect("a short period");
+            stat_query(format!("q{i}"), metric, period, stat, true)
         });
         let mut pages = client
             .get_metric_data()
@@ -107,27 +129,24 @@ pub fn put_calls(datapoints: usize) -> usize {
     datapoints.div_ceil(DATUMS_PER_CALL)
 }
 
-/// Publishes `FleetUtilization` datapoints (storage resolution 1 s), 1000 a call, in order:
-/// how many were sent, and the error that stopped the rest.
-pub async fn put_fleet_utilization(
-    client: &Client,
-    datapoints: &[(VariantRef, Timestamp, f64)],
-) -> (usize, Result<(), AwsError>) {
+/// Publishes sagetide's metrics, 1000 datapoints a call, in order: how many were sent, and the
+/// error that stopped the rest.
+pub async fn put_points(client: &Client, points: &[Point]) -> (usize, Result<(), AwsError>) {
     let mut sent = 0;
-    for chunk in datapoints.chunks(DATUMS_PER_CALL) {
-        let data = chunk.iter().map(|(variant, at, value)| {
+    for chunk in points.chunks(DATUMS_PER_CALL) {
+        let data = chunk.iter().map(|p| {
             MetricDatum::builder()
-                .metric_name(FLEET_UTILIZATION)
-                .set_dimensions(Some(dimensions(variant).to_vec()))
-                .timestamp(to_smithy(*at))
-                .value(*value)
+                .metric_name(p.metric.name())
+                .set_dimensions(Some(dimensions(&p.variant).to_vec()))
+                .timestamp(to_smithy(p.at))
+                .value(p.value)
                 .unit(StandardUnit::None)
-                .storage_resolution(1)
+                .storage_resolution(p.metric.storage_resolution())
                 .build()
         });
         let put = client
             .put_metric_data()
-            .namespace(FLEET_UTILIZATION_NAMESPACE)
+            .namespace(SAGETIDE_NAMESPACE)
             .set_metric_data(Some(data.collect()))
             .send()
             .await;
@@ -264,7 +283,7 @@ pub async fn count_wake_failure(client: &Client, endpoint: &EndpointName) -> Res
         .build();
     client
         .put_metric_data()
-        .namespace(FLEET_UTILIZATION_NAMESPACE)
+        .namespace(SAGETIDE_NAMESPACE)
         .metric_data(datum(Some(vec![per_endpoint])))
         .metric_data(datum(None))
         .send()

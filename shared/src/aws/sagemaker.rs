@@ -10,6 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::{AwsError, from_smithy};
 use crate::fleet::{Endpoint, Serverless, Status, Variant};
 use crate::names::{EndpointName, VariantName};
+use crate::pool::{ConfigShape, Instances};
 use crate::snapshot::VariantSettings;
 
 /// Search returns at most this many records a page.
@@ -290,29 +291,46 @@ fn variant(summary: ProductionVariantSummary) -> Option<Variant> {
     })
 }
 
-/// The instance type of each variant of an EndpointConfig (empty for a variant with instance
-/// pools). EndpointConfigs cannot change, so callers may keep the answer.
-pub async fn variant_instance_types(
-    client: &Client,
-    config_name: &str,
-) -> Result<Vec<(VariantName, String)>, AwsError> {
+/// How an EndpointConfig runs each variant's instances, and whether it is asynchronous.
+/// EndpointConfigs cannot change, so callers may keep the answer.
+pub async fn config_shape(client: &Client, config_name: &str) -> Result<ConfigShape, AwsError> {
     let config = client
         .describe_endpoint_config()
         .endpoint_config_name(config_name)
         .send()
         .await
         .map_err(|e| AwsError::new("sagemaker:DescribeEndpointConfig", e))?;
-    Ok(config
-        .production_variants
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| {
-            Some((
-                VariantName::new(v.variant_name?).ok()?,
-                v.instance_type?.as_str().to_owned(),
-            ))
-        })
-        .collect())
+    Ok(ConfigShape {
+        asynchronous: config.async_inference_config.is_some(),
+        variants: config
+            .production_variants
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| {
+                let instances = if v.instance_pools.as_ref().is_some_and(|p| !p.is_empty()) {
+                    Instances::Pooled
+                } else {
+                    Instances::Single(v.instance_type?.as_str().to_owned())
+                };
+                Some((VariantName::new(v.variant_name?).ok()?, instances))
+            })
+            .collect(),
+    })
+}
+
+/// The endpoint's variants as DescribeEndpoint reports them now: the instance count of each
+/// pool, which AWS documents there (Search's copy has no documented freshness).
+pub async fn described_variants(
+    client: &Client,
+    name: &EndpointName,
+) -> Result<Vec<Variant>, AwsError> {
+    let found = client
+        .describe_endpoint()
+        .endpoint_name(name.as_str())
+        .send()
+        .await
+        .map_err(|e| AwsError::new("sagemaker:DescribeEndpoint", e))?;
+    Ok(variants(found.production_variants))
 }
 
 /// Sets the weights and instance counts of `variants` (UpdateEndpointWeightsAndCapacities).

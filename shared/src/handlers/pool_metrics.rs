@@ -1,13 +1,13 @@
 //! The `pool-metrics` function: every minute, `Sagetide/FleetUtilization` for each variant of
-//! the endpoints tagged `sagetide:pool-capacity`, and (with `sagetide:target-utilization`) the
-//! target-tracking policy that scales on it.
+//! the endpoints tagged `sagetide:pool-capacity` (and `BacklogPerCapacity` for asynchronous
+//! ones), for the buckets that landed since the last run, and the policies their tags ask for.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::StreamExt;
 
 use aws_config::SdkConfig;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -22,24 +22,20 @@ use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
 use crate::fleet::Endpoint;
 use crate::lifecycle::Actor;
-use crate::names::VariantName;
 use crate::outcome::Outcome;
 use crate::plan::Planned;
-use crate::pool::{self, POOL_CAPACITY_TAG, Problem, VariantPools};
+use crate::pool::{
+    self, ConfigShape, ExistingPolicies, POOL_CAPACITY_TAG, PolicyKind, Problem,
+    TARGET_UTILIZATION_TAG, VariantPools,
+};
 
-/// `ConcurrentRequestsPerModel` is a high-resolution metric: 10-second buckets.
-const BUCKET_SECONDS: i64 = 10;
-/// Each run publishes the buckets of the last minute.
-const WINDOW: SignedDuration = SignedDuration::from_secs(60);
-
-/// Instance type of each single-type variant, by EndpointConfig name.
-type ConfigTypes = HashMap<String, Vec<(VariantName, String)>>;
+/// EndpointConfigs by name, which cannot change.
+type Shapes = HashMap<String, ConfigShape>;
 
 pub struct PoolMetrics {
     executor: Executor,
-    /// Instance types of single-type variants by EndpointConfig, which cannot change: read
-    /// once per container.
-    config_types: Mutex<ConfigTypes>,
+    /// How each EndpointConfig runs its variants: read once per container.
+    shapes: Mutex<Shapes>,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,7 +45,8 @@ pub struct MetricsReport {
     pub variants: usize,
     pub datapoints: usize,
     pub put_metric_data_calls: usize,
-    pub policies_put: Vec<String>,
+    /// Each policy put or deleted, with its outcome.
+    pub policies: Vec<String>,
     pub problems: Vec<String>,
 }
 
@@ -57,7 +54,7 @@ impl PoolMetrics {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Self {
         Self {
             executor: Executor::new(sdk, env),
-            config_types: Mutex::new(HashMap::new()),
+            shapes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -65,54 +62,45 @@ impl PoolMetrics {
         let now = ScheduledEvent::parse(event.payload, &home(&event.context)?)
             .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?
             .time;
-        let end = bucket_start(now);
-        let start = end - WINDOW;
 
-        let endpoints: Vec<Endpoint> =
+        let found: Vec<Endpoint> =
             aws::sagemaker::endpoints_tagged(&self.executor.sagemaker, &[POOL_CAPACITY_TAG])
                 .await?
                 .into_iter()
                 .filter(Endpoint::is_in_service)
                 .collect();
-        let types = self.single_types(&endpoints).await?;
+        let shapes = self.shapes(&found).await?;
+        let endpoints = self.counted(found, &shapes).await?;
         let mut problems = Vec::new();
         let mut variants: Vec<VariantPools> = Vec::new();
+        let no_shape = ConfigShape::default();
         for endpoint in &endpoints {
-            let config_types = endpoint
+            let shape = endpoint
                 .config_name
                 .as_ref()
-                .and_then(|c| types.get(c))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            match pool::resolve(endpoint, config_types) {
+                .and_then(|c| shapes.get(c))
+                .unwrap_or(&no_shape);
+            match pool::resolve(endpoint, shape) {
                 Ok(v) => variants.extend(v),
                 Err(p) => problems.push(p),
             }
         }
-        drop(types);
+        drop(shapes);
 
         let series = pool::series(&variants);
-        let values = aws::cloudwatch::concurrency(
+        let values = aws::cloudwatch::read(
             &self.executor.cloudwatch,
             &series,
-            start,
-            end,
-            BUCKET_SECONDS as i32,
+            pool::window_start(now),
+            now,
         )
         .await?;
         let fetched: BTreeMap<_, _> = series.into_iter().zip(values).collect();
-        let (points, more) = pool::datapoints(&variants, &fetched);
+        let (points, more) = pool::datapoints(now, &variants, &fetched);
         problems.extend(more);
 
-        let existing = if endpoints
-            .iter()
-            .any(|e| e.tag(pool::TARGET_UTILIZATION_TAG).is_some())
-        {
-            aws::policies::fleet_utilization_targets(&self.executor.autoscaling).await?
-        } else {
-            Vec::new()
-        };
-        let (policies, more) = pool::policies_to_put(&endpoints, &variants, &existing);
+        let existing = self.existing_policies(&endpoints).await?;
+        let (policies, more) = pool::plan_policies(&endpoints, &variants, &existing);
         problems.extend(more);
 
         let datapoints = points.len();
@@ -146,7 +134,7 @@ impl PoolMetrics {
             } else {
                 0
             },
-            policies_put: policies
+            policies: policies
                 .iter()
                 .zip(&reports[publications.len()..])
                 .map(|(p, r)| format!("{}: {} ({})", p.endpoint, p.action, r.outcome.label()))
@@ -155,42 +143,86 @@ impl PoolMetrics {
         })
     }
 
-    /// Instance types of the single-type variants, by EndpointConfig. Configs not seen before
-    /// in this container are described a few at a time; the rest come from the cache.
-    async fn single_types(
-        &self,
-        endpoints: &[Endpoint],
-    ) -> Result<MutexGuard<'_, ConfigTypes>, AwsError> {
-        let mut cache = self.config_types.lock().await;
+    /// How the endpoints' EndpointConfigs run their variants. Configs not seen before in this
+    /// container are described a few at a time; the rest come from the cache.
+    async fn shapes(&self, endpoints: &[Endpoint]) -> Result<MutexGuard<'_, Shapes>, AwsError> {
+        let mut cache = self.shapes.lock().await;
         let missing: BTreeSet<&str> = endpoints
             .iter()
-            .filter(|e| e.variants.iter().any(|v| v.pools.is_empty()))
             .filter_map(|e| e.config_name.as_deref())
             .filter(|c| !cache.contains_key(*c))
             .collect();
         let described: Vec<_> = futures::stream::iter(missing)
             .map(|config| async move {
-                aws::sagemaker::variant_instance_types(&self.executor.sagemaker, config)
+                aws::sagemaker::config_shape(&self.executor.sagemaker, config)
                     .await
-                    .map(|types| (config.to_owned(), types))
+                    .map(|shape| (config.to_owned(), shape))
             })
             .buffer_unordered(aws::CONCURRENCY)
             .collect()
             .await;
         for result in described {
-            let (config, types) = result?;
-            cache.insert(config, types);
+            let (config, shape) = result?;
+            cache.insert(config, shape);
         }
         Ok(cache)
+    }
+
+    /// The endpoints with the instance counts of their pools from DescribeEndpoint, a few at a
+    /// time, for those whose EndpointConfig has instance pools; the others keep Search's
+    /// single-type counts.
+    async fn counted(
+        &self,
+        endpoints: Vec<Endpoint>,
+        shapes: &Shapes,
+    ) -> Result<Vec<Endpoint>, AwsError> {
+        let pooled = |e: &Endpoint| {
+            e.config_name
+                .as_ref()
+                .and_then(|c| shapes.get(c))
+                .is_some_and(ConfigShape::pooled)
+        };
+        futures::stream::iter(endpoints)
+            .map(|mut endpoint| async move {
+                if pooled(&endpoint) {
+                    endpoint.variants = aws::sagemaker::described_variants(
+                        &self.executor.sagemaker,
+                        &endpoint.name,
+                    )
+                    .await?;
+                }
+                Ok(endpoint)
+            })
+            .buffered(aws::CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// sagetide's pool policies as they exist; the scale-out alarms only where one may exist.
+    async fn existing_policies(
+        &self,
+        endpoints: &[Endpoint],
+    ) -> Result<ExistingPolicies, AwsError> {
+        if endpoints.is_empty() {
+            return Ok(ExistingPolicies::default());
+        }
+        let mut existing = aws::policies::existing(&self.executor.autoscaling).await?;
+        let alarms_may_exist = endpoints
+            .iter()
+            .any(|e| e.tag(TARGET_UTILIZATION_TAG).is_some())
+            || existing
+                .policies
+                .keys()
+                .any(|(_, kind)| *kind == PolicyKind::FastScaleOut);
+        if alarms_may_exist {
+            existing.alarms = aws::policies::scale_out_alarms(&self.executor.cloudwatch).await?;
+        }
+        Ok(existing)
     }
 }
 
 fn describe(p: &Problem) -> String {
     format!("{}: {}", p.endpoint, p.message)
-}
-
-/// The start of the 10-second bucket that contains `t`.
-fn bucket_start(t: Timestamp) -> Timestamp {
-    let s = t.as_second();
-    Timestamp::from_second(s - s.rem_euclid(BUCKET_SECONDS)).expect("within range")
 }

@@ -13,7 +13,8 @@ use jiff::Timestamp;
 use crate::capacity::Capacity;
 use crate::events::AlarmState;
 use crate::idle::IdleAlarm;
-use crate::names::{ComponentName, EndpointName, VariantName, VariantRef};
+use crate::names::{ComponentName, EndpointName, VariantName};
+use crate::pool::{Point, PolicyKind, PoolPolicy};
 use crate::resource::ScalableResource;
 use crate::tags::WakeSource;
 
@@ -76,13 +77,20 @@ pub enum Action {
         state: AlarmState,
         at: Timestamp,
     },
-    /// Publish `Sagetide/FleetUtilization` datapoints of the endpoint's variants (one
-    /// PutMetricData call carries those of many endpoints).
-    Publish {
-        points: Vec<(VariantRef, Timestamp, f64)>,
+    /// Publish sagetide's metrics of the endpoint's variants (one PutMetricData call carries
+    /// those of many endpoints).
+    Publish { points: Vec<Point> },
+    /// Create or update one of the policies pool-metrics keeps on the variant (with the alarm
+    /// that runs it, for a step policy).
+    PutPolicy {
+        variant: VariantName,
+        policy: PoolPolicy,
     },
-    /// Create or update the variant's target-tracking policy on `Sagetide/FleetUtilization`.
-    PutUtilizationPolicy { variant: VariantName, target: f64 },
+    /// Delete such a policy (and its alarm) when the tag that asked for it is gone.
+    DeletePolicy {
+        variant: VariantName,
+        kind: PolicyKind,
+    },
 }
 
 impl Action {
@@ -107,7 +115,8 @@ impl Action {
             } => "remediate",
             Action::Remedy { .. } => "end-remedy",
             Action::Publish { .. } => "publish",
-            Action::PutUtilizationPolicy { .. } => "put-policy",
+            Action::PutPolicy { .. } => "put-policy",
+            Action::DeletePolicy { .. } => "delete-policy",
         }
     }
 }
@@ -161,9 +170,8 @@ impl fmt::Display for Action {
                 alarm.evaluation_periods,
                 alarm.period_seconds
             ),
-            Action::PutUtilizationPolicy { variant, target } => {
-                write!(f, "put-policy {variant} target {target}")
-            }
+            Action::PutPolicy { variant, policy } => write!(f, "put-policy {variant}: {policy}"),
+            Action::DeletePolicy { variant, kind } => write!(f, "delete-policy {variant}: {kind}"),
         }
     }
 }

@@ -1,16 +1,44 @@
-//! From observed endpoints to the series to fetch, and from fetched series to datapoints and
-//! policy changes. Pure.
+//! From observed endpoints to the series to fetch, and from fetched series to the datapoints
+//! to publish. Pure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
-use super::{POOL_CAPACITY_TAG, TARGET_UTILIZATION_TAG};
-use super::{Pool, PoolCapacity, TargetUtilization, fleet_utilization};
-use crate::aws::cloudwatch::ConcurrencySeries;
+use super::landing::{ready, reported};
+use super::series::{Point, PoolMetric, Series};
+use super::{POOL_CAPACITY_TAG, Pool, PoolCapacity};
+use super::{backlog_per_capacity, fleet_utilization, room};
 use crate::fleet::Endpoint;
 use crate::names::{EndpointName, VariantName, VariantRef};
 use crate::plan::{Action, Planned};
+
+/// How an EndpointConfig runs a variant's instances. EndpointConfigs cannot change, so this is
+/// read once per config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Instances {
+    /// One instance type: the endpoint's `CurrentInstanceCount` are all of it.
+    Single(String),
+    /// Instance pools (`InstancePools`): how many of each type run is read from the endpoint.
+    Pooled,
+}
+
+/// What pool-metrics needs of an EndpointConfig.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConfigShape {
+    /// `AsyncInferenceConfig` is set: the endpoint also gets `BacklogPerCapacity`.
+    pub asynchronous: bool,
+    pub variants: Vec<(VariantName, Instances)>,
+}
+
+impl ConfigShape {
+    /// Its variants run instance pools, whose counts only DescribeEndpoint reports for sure.
+    pub fn pooled(&self) -> bool {
+        self.variants
+            .iter()
+            .any(|(_, i)| matches!(i, Instances::Pooled))
+    }
+}
 
 /// A variant whose instance types and counts are known, with its endpoint's capacities.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +49,8 @@ pub struct VariantPools {
     pub pools: Vec<(String, u32)>,
     /// A single-type variant may publish only the variant-level series.
     pub single_type: bool,
+    /// Its endpoint is asynchronous.
+    pub asynchronous: bool,
 }
 
 /// Something wrong with one endpoint or variant; the others are still published.
@@ -30,12 +60,8 @@ pub struct Problem {
     pub message: String,
 }
 
-/// The variants of `endpoint` with their pools. `types_of_config` gives the instance type of
-/// each single-type variant (from the EndpointConfig).
-pub fn resolve(
-    endpoint: &Endpoint,
-    types_of_config: &[(VariantName, String)],
-) -> Result<Vec<VariantPools>, Problem> {
+/// The variants of `endpoint` with their pools, as its EndpointConfig (`shape`) runs them.
+pub fn resolve(endpoint: &Endpoint, shape: &ConfigShape) -> Result<Vec<VariantPools>, Problem> {
     let problem = |message: String| Problem {
         endpoint: endpoint.name.clone(),
         message,
@@ -46,114 +72,190 @@ pub fn resolve(
         .variants
         .iter()
         .map(|v| {
-            let variant = VariantRef {
-                endpoint: endpoint.name.clone(),
-                variant: v.name.clone(),
-            };
-            if !v.pools.is_empty() {
-                return Ok(VariantPools {
-                    variant,
-                    capacity: capacity.clone(),
-                    pools: v.pools.clone(),
-                    single_type: false,
-                });
-            }
-            let instance_type = types_of_config
+            let instances = shape
+                .variants
                 .iter()
                 .find(|(name, _)| *name == v.name)
-                .map(|(_, t)| t.clone())
+                .map(|(_, i)| i)
                 .ok_or_else(|| {
                     problem(format!(
                         "variant {}: its EndpointConfig names no instance type",
                         v.name
                     ))
                 })?;
+            let (pools, single_type) = match instances {
+                Instances::Single(instance_type) => {
+                    (vec![(instance_type.clone(), v.instances)], true)
+                }
+                Instances::Pooled => (v.pools.clone(), false),
+            };
             Ok(VariantPools {
-                variant,
+                variant: VariantRef {
+                    endpoint: endpoint.name.clone(),
+                    variant: v.name.clone(),
+                },
                 capacity: capacity.clone(),
-                pools: vec![(instance_type, v.instances)],
-                single_type: true,
+                pools,
+                single_type,
+                asynchronous: shape.asynchronous,
             })
         })
         .collect()
 }
 
-/// The `ConcurrentRequestsPerModel` series each variant needs: one per instance type, and for
-/// a single-type variant also the variant-level one.
-pub fn series(variants: &[VariantPools]) -> Vec<ConcurrencySeries> {
+/// The series to read: each variant's `ConcurrentRequestsPerModel` per instance type (and the
+/// variant-level one for a single-type variant) and what sagetide already published of it; an
+/// asynchronous endpoint's backlog, and what was published of `BacklogPerCapacity`.
+pub fn series(variants: &[VariantPools]) -> Vec<Series> {
     let mut out = Vec::new();
+    let mut backlogs = BTreeSet::new();
     for v in variants {
         for (instance_type, _) in &v.pools {
-            out.push(ConcurrencySeries {
+            out.push(Series::Concurrency {
                 variant: v.variant.clone(),
                 instance_type: Some(instance_type.clone()),
             });
         }
         if v.single_type {
-            out.push(ConcurrencySeries {
+            out.push(Series::Concurrency {
                 variant: v.variant.clone(),
                 instance_type: None,
+            });
+        }
+        out.push(Series::Published {
+            metric: PoolMetric::FleetUtilization,
+            variant: v.variant.clone(),
+        });
+        if v.asynchronous {
+            if backlogs.insert(v.variant.endpoint.clone()) {
+                out.push(Series::Backlog {
+                    endpoint: v.variant.endpoint.clone(),
+                });
+            }
+            out.push(Series::Published {
+                metric: PoolMetric::BacklogPerCapacity,
+                variant: v.variant.clone(),
             });
         }
     }
     out
 }
 
-/// `FleetUtilization` datapoints for every variant, from the fetched series.
+/// The datapoints of every bucket that has landed by `now` and was not published before (see
+/// [`super::landing`]), from the fetched series.
 pub fn datapoints(
+    now: Timestamp,
     variants: &[VariantPools],
-    fetched: &BTreeMap<ConcurrencySeries, BTreeMap<Timestamp, f64>>,
-) -> (Vec<(VariantRef, Timestamp, f64)>, Vec<Problem>) {
+    fetched: &BTreeMap<Series, BTreeMap<Timestamp, f64>>,
+) -> (Vec<Point>, Vec<Problem>) {
     let none = BTreeMap::new();
-    let get = |variant: &VariantRef, instance_type: Option<&str>| {
-        fetched
-            .get(&ConcurrencySeries {
-                variant: variant.clone(),
-                instance_type: instance_type.map(str::to_owned),
-            })
-            .unwrap_or(&none)
+    let get = |series: Series| fetched.get(&series).unwrap_or(&none);
+    let concurrency = |variant: &VariantRef, instance_type: Option<&str>| {
+        get(Series::Concurrency {
+            variant: variant.clone(),
+            instance_type: instance_type.map(str::to_owned),
+        })
+    };
+    let published = |metric, variant: &VariantRef| -> BTreeSet<Timestamp> {
+        get(Series::Published {
+            metric,
+            variant: variant.clone(),
+        })
+        .keys()
+        .copied()
+        .collect()
     };
     let mut points = Vec::new();
     let mut problems = Vec::new();
+    let mut rooms: BTreeMap<&EndpointName, f64> = BTreeMap::new();
     for v in variants {
+        let variant_level = v.single_type.then(|| concurrency(&v.variant, None));
         let pools: Vec<Pool> = v
             .pools
             .iter()
             .map(|(instance_type, instances)| {
-                let typed = get(&v.variant, Some(instance_type));
-                let concurrency = if typed.is_empty() && v.single_type {
-                    get(&v.variant, None)
-                } else {
-                    typed
+                let typed = concurrency(&v.variant, Some(instance_type));
+                let series = match variant_level {
+                    Some(level) if typed.is_empty() => level,
+                    _ => typed,
                 };
                 Pool {
                     instance_type: instance_type.clone(),
                     instances: *instances,
-                    concurrency: concurrency.clone(),
+                    concurrency: series.clone(),
                 }
             })
             .collect();
-        match fleet_utilization(&pools, &v.capacity) {
-            Ok(values) => {
-                points.extend(values.into_iter().map(|(at, u)| (v.variant.clone(), at, u)))
+        let reported = reported(
+            v.pools
+                .iter()
+                .map(|(t, _)| concurrency(&v.variant, Some(t)))
+                .chain(variant_level),
+        );
+        let metric = PoolMetric::FleetUtilization;
+        let buckets = ready(
+            now,
+            metric.bucket(),
+            &reported,
+            &published(metric, &v.variant),
+        );
+        let problem = |e: super::PoolError| Problem {
+            endpoint: v.variant.endpoint.clone(),
+            message: format!("variant {}: {e}", v.variant.variant),
+        };
+        match fleet_utilization(&pools, &v.capacity, &buckets) {
+            Ok(values) => points.extend(values.into_iter().map(|(at, value)| Point {
+                metric,
+                variant: v.variant.clone(),
+                at,
+                value,
+            })),
+            Err(e) => {
+                problems.push(problem(e));
+                continue;
             }
-            Err(e) => problems.push(Problem {
-                endpoint: v.variant.endpoint.clone(),
-                message: format!("variant {}: {e}", v.variant.variant),
-            }),
         }
+        if v.asynchronous {
+            let room = room(&pools, &v.capacity).expect("checked by fleet_utilization");
+            *rooms.entry(&v.variant.endpoint).or_default() += room;
+        }
+    }
+    // An asynchronous endpoint's queue feeds all its variants: its backlog over their capacity.
+    for v in variants.iter().filter(|v| v.asynchronous) {
+        let Some(room) = rooms.get(&v.variant.endpoint) else {
+            continue;
+        };
+        let backlog = get(Series::Backlog {
+            endpoint: v.variant.endpoint.clone(),
+        });
+        let metric = PoolMetric::BacklogPerCapacity;
+        let buckets = ready(
+            now,
+            metric.bucket(),
+            &reported([backlog]),
+            &published(metric, &v.variant),
+        );
+        points.extend(
+            backlog_per_capacity(backlog, *room, &buckets)
+                .into_iter()
+                .map(|(at, value)| Point {
+                    metric,
+                    variant: v.variant.clone(),
+                    at,
+                    value,
+                }),
+        );
     }
     (points, problems)
 }
 
 /// One `Publish` action per endpoint with its variants' datapoints (the executor sends those of
 /// many endpoints in one call).
-pub fn publications(points: Vec<(VariantRef, Timestamp, f64)>) -> Vec<Planned> {
-    let mut by_endpoint: BTreeMap<EndpointName, Vec<(VariantRef, Timestamp, f64)>> =
-        BTreeMap::new();
+pub fn publications(points: Vec<Point>) -> Vec<Planned> {
+    let mut by_endpoint: BTreeMap<EndpointName, Vec<Point>> = BTreeMap::new();
     for point in points {
         by_endpoint
-            .entry(point.0.endpoint.clone())
+            .entry(point.variant.endpoint.clone())
             .or_default()
             .push(point);
     }
@@ -162,55 +264,9 @@ pub fn publications(points: Vec<(VariantRef, Timestamp, f64)>) -> Vec<Planned> {
         .map(|(endpoint, points)| Planned {
             endpoint,
             action: Action::Publish { points },
-            reason: "Sagetide/FleetUtilization of the last minute".into(),
+            reason: "the buckets that landed since the last run".into(),
         })
         .collect()
-}
-
-/// A policy put for each variant whose sagetide policy is missing or has another target.
-/// Endpoints without `sagetide:target-utilization` get none.
-pub fn policies_to_put(
-    endpoints: &[Endpoint],
-    variants: &[VariantPools],
-    existing: &[(VariantRef, f64)],
-) -> (Vec<Planned>, Vec<Problem>) {
-    let mut put = Vec::new();
-    let mut problems = Vec::new();
-    for endpoint in endpoints {
-        let Some(tag) = endpoint.tag(TARGET_UTILIZATION_TAG) else {
-            continue;
-        };
-        let target = match TargetUtilization::parse(tag) {
-            Ok(t) => t.value(),
-            Err(e) => {
-                problems.push(Problem {
-                    endpoint: endpoint.name.clone(),
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        for v in variants
-            .iter()
-            .filter(|v| v.variant.endpoint == endpoint.name)
-        {
-            let current = existing
-                .iter()
-                .find(|(e, _)| *e == v.variant)
-                .map(|(_, t)| *t);
-            if current.is_none_or(|c| (c - target).abs() > 1e-9) {
-                put.push(Planned {
-                    endpoint: endpoint.name.clone(),
-                    action: Action::PutUtilizationPolicy {
-                        variant: v.variant.variant.clone(),
-                        target,
-                    },
-                    reason: format!("tag {TARGET_UTILIZATION_TAG}={tag}"),
-                });
-            }
-        }
-    }
-    (put, problems)
 }
 
 #[cfg(test)]

@@ -25,33 +25,72 @@ pub enum PoolError {
     },
 }
 
-/// `FleetUtilization` per bucket: `Σ c_t·n_t / Σ k_t·n_t` over the types that have instances
-/// and a datapoint in that bucket. A bucket in which no type reports has no value (not zero).
-/// Types listed in the tag that the variant does not run are ignored; a running type missing
-/// from the tag is an error, since its capacity is unknown.
+/// `Σ k_t·n_t` over the types with instances: the concurrent requests the variant can carry
+/// now. A running type missing from the tag is an error, since its capacity is unknown; types
+/// listed in the tag that the variant does not run are ignored.
+pub fn room(pools: &[Pool], capacity: &PoolCapacity) -> Result<f64, PoolError> {
+    pools
+        .iter()
+        .filter(|p| p.instances > 0)
+        .map(|p| {
+            capacity
+                .of(&p.instance_type)
+                .map(|k| k * f64::from(p.instances))
+                .ok_or_else(|| PoolError::UnknownType {
+                    instance_type: p.instance_type.clone(),
+                    instances: p.instances,
+                })
+        })
+        .sum()
+}
+
+/// `FleetUtilization` of each of `buckets` (see [`super::landing`]): `Σ c_t·n_t / Σ k_t·n_t`
+/// over the types with instances and a datapoint in the bucket (one without may be late), and
+/// 0 for a landed bucket in which no type reports: instances run, and nothing is in flight. A
+/// variant with no instance running has no value.
 pub fn fleet_utilization(
     pools: &[Pool],
     capacity: &PoolCapacity,
+    buckets: &[Timestamp],
 ) -> Result<Vec<(Timestamp, f64)>, PoolError> {
-    let mut sums: BTreeMap<Timestamp, (f64, f64)> = BTreeMap::new();
-    for pool in pools.iter().filter(|p| p.instances > 0) {
-        let k = capacity
-            .of(&pool.instance_type)
-            .ok_or_else(|| PoolError::UnknownType {
-                instance_type: pool.instance_type.clone(),
-                instances: pool.instances,
-            })?;
-        let n = f64::from(pool.instances);
-        for (bucket, c) in &pool.concurrency {
-            let (load, room) = sums.entry(*bucket).or_default();
-            *load += c * n;
-            *room += k * n;
-        }
+    if room(pools, capacity)? <= 0.0 {
+        return Ok(Vec::new());
     }
-    Ok(sums
-        .into_iter()
-        .map(|(bucket, (load, room))| (bucket, load / room))
+    let running: Vec<(&Pool, f64)> = pools
+        .iter()
+        .filter(|p| p.instances > 0)
+        .filter_map(|p| Some((p, capacity.of(&p.instance_type)?)))
+        .collect();
+    Ok(buckets
+        .iter()
+        .map(|b| {
+            let (load, room) = running
+                .iter()
+                .filter_map(|(p, k)| {
+                    let n = f64::from(p.instances);
+                    p.concurrency.get(b).map(|c| (c * n, k * n))
+                })
+                .fold((0.0, 0.0), |(l, r), (c, k)| (l + c, r + k));
+            (*b, if room > 0.0 { load / room } else { 0.0 })
+        })
         .collect())
+}
+
+/// `BacklogPerCapacity` of each of `buckets` (all landed): the queued requests over the
+/// concurrent requests the instances can carry (`room`); a landed minute without a backlog
+/// datapoint had none. Nothing while no instance runs: then the scale-from-zero policy acts.
+pub fn backlog_per_capacity(
+    backlog: &BTreeMap<Timestamp, f64>,
+    room: f64,
+    buckets: &[Timestamp],
+) -> Vec<(Timestamp, f64)> {
+    if room <= 0.0 {
+        return Vec::new();
+    }
+    buckets
+        .iter()
+        .map(|b| (*b, backlog.get(b).copied().unwrap_or(0.0) / room))
+        .collect()
 }
 
 #[cfg(test)]
@@ -74,6 +113,10 @@ mod tests {
         PoolCapacity::parse("ml.g6.2xlarge=8,ml.g6e.2xlarge=14").unwrap()
     }
 
+    fn buckets(seconds: &[i64]) -> Vec<Timestamp> {
+        seconds.iter().map(|s| t(*s)).collect()
+    }
+
     #[test]
     fn weights_each_type_by_its_running_instances_and_capacity() {
         // 3 × g6 at 6 in flight each, 1 × g6e at 7: (18 + 7) / (24 + 14).
@@ -83,6 +126,7 @@ mod tests {
                 pool("ml.g6e.2xlarge", 1, &[(0, 7.0)]),
             ],
             &tag(),
+            &buckets(&[0]),
         )
         .unwrap();
         assert_eq!(value.len(), 1);
@@ -97,17 +141,48 @@ mod tests {
                 pool("ml.g6e.2xlarge", 1, &[(0, 14.0)]),
             ],
             &tag(),
+            &buckets(&[0, 10]),
         )
         .unwrap();
         assert!((value[0].1 - (12.0 + 14.0) / (24.0 + 14.0)).abs() < 1e-12);
-        // Bucket 10: only g6 reported.
+        // Bucket 10: only g6 reported; the g6e's may be late.
         assert_eq!(value[1].0, t(10));
         assert!((value[1].1 - 12.0 / 24.0).abs() < 1e-12);
     }
 
     #[test]
-    fn no_type_reporting_gives_no_datapoint_not_zero() {
+    fn a_landed_bucket_in_which_no_type_reports_is_zero() {
         let value = fleet_utilization(
+            &[
+                pool("ml.g6.2xlarge", 3, &[]),
+                pool("ml.g6e.2xlarge", 1, &[]),
+            ],
+            &tag(),
+            &buckets(&[0, 10]),
+        )
+        .unwrap();
+        assert_eq!(value, [(t(0), 0.0), (t(10), 0.0)]);
+    }
+
+    #[test]
+    fn no_instance_running_gives_no_datapoint() {
+        let value = fleet_utilization(
+            &[pool("ml.g6.2xlarge", 0, &[(0, 3.0)])],
+            &tag(),
+            &buckets(&[0]),
+        )
+        .unwrap();
+        assert_eq!(value, []);
+        assert_eq!(
+            backlog_per_capacity(&BTreeMap::from([(t(0), 5.0)]), 0.0, &buckets(&[0])),
+            []
+        );
+    }
+
+    #[test]
+    fn backlog_is_divided_by_the_running_capacity_and_missing_minutes_are_empty_queues() {
+        let backlog = BTreeMap::from([(t(0), 19.0)]);
+        let room = room(
             &[
                 pool("ml.g6.2xlarge", 3, &[]),
                 pool("ml.g6e.2xlarge", 1, &[]),
@@ -115,12 +190,21 @@ mod tests {
             &tag(),
         )
         .unwrap();
-        assert_eq!(value, []);
+        assert_eq!(room, 38.0);
+        assert_eq!(
+            backlog_per_capacity(&backlog, room, &buckets(&[0, 60])),
+            [(t(0), 0.5), (t(60), 0.0)]
+        );
     }
 
     #[test]
     fn a_tagged_type_the_variant_does_not_run_is_ignored() {
-        let value = fleet_utilization(&[pool("ml.g6.2xlarge", 2, &[(0, 4.0)])], &tag()).unwrap();
+        let value = fleet_utilization(
+            &[pool("ml.g6.2xlarge", 2, &[(0, 4.0)])],
+            &tag(),
+            &buckets(&[0]),
+        )
+        .unwrap();
         assert_eq!(value, [(t(0), 0.5)]);
     }
 
@@ -132,6 +216,7 @@ mod tests {
                 pool("ml.g6e.2xlarge", 0, &[(0, 9.0)]),
             ],
             &tag(),
+            &buckets(&[0]),
         )
         .unwrap();
         assert_eq!(value, [(t(0), 0.5)]);
@@ -139,7 +224,12 @@ mod tests {
 
     #[test]
     fn a_running_type_missing_from_the_tag_is_an_error_naming_it() {
-        let err = fleet_utilization(&[pool("ml.g5.xlarge", 1, &[(0, 1.0)])], &tag()).unwrap_err();
+        let err = fleet_utilization(
+            &[pool("ml.g5.xlarge", 1, &[(0, 1.0)])],
+            &tag(),
+            &buckets(&[0]),
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             PoolError::UnknownType {

@@ -27,8 +27,53 @@ const MIXED: (&str, &str) = (
     "ml.g6.2xlarge=8,ml.g6e.2xlarge=14",
 );
 
+/// 2026-11-23T12:00:00Z plus `second`.
 fn t(second: i64) -> Timestamp {
-    Timestamp::from_second(1_795_000_000 + second).unwrap()
+    Timestamp::from_second(1_795_435_200 + second).unwrap()
+}
+
+/// The run at 12:01:05: buckets up to 12:00:50 have ended.
+fn now() -> Timestamp {
+    t(65)
+}
+
+fn shape(variants: &[(&str, Instances)], asynchronous: bool) -> ConfigShape {
+    ConfigShape {
+        asynchronous,
+        variants: variants
+            .iter()
+            .map(|(n, i)| (VariantName::new(*n).unwrap(), i.clone()))
+            .collect(),
+    }
+}
+
+fn single(instance_type: &str) -> Instances {
+    Instances::Single(instance_type.into())
+}
+
+fn mixed_variant(name: &str, g6: u32, g6e: u32) -> VariantPools {
+    VariantPools {
+        variant: vref(name, "v"),
+        capacity: PoolCapacity::parse(MIXED.1).unwrap(),
+        pools: vec![("ml.g6.2xlarge".into(), g6), ("ml.g6e.2xlarge".into(), g6e)],
+        single_type: false,
+        asynchronous: false,
+    }
+}
+
+fn typed(endpoint: &str, instance_type: &str) -> Series {
+    Series::Concurrency {
+        variant: vref(endpoint, "v"),
+        instance_type: Some(instance_type.into()),
+    }
+}
+
+fn values(points: &[Point], metric: PoolMetric) -> Vec<(Timestamp, f64)> {
+    points
+        .iter()
+        .filter(|p| p.metric == metric)
+        .map(|p| (p.at, p.value))
+        .collect()
 }
 
 #[test]
@@ -41,14 +86,26 @@ fn a_pooled_variant_asks_for_one_series_per_type_and_a_single_type_one_also_for_
             variant("single", 2, &[]),
         ],
     );
-    let types = [(
-        VariantName::new("single").unwrap(),
-        "ml.g6e.2xlarge".to_owned(),
-    )];
-    let variants = resolve(&e, &types).unwrap();
+    let variants = resolve(
+        &e,
+        &shape(
+            &[
+                ("pooled", Instances::Pooled),
+                ("single", single("ml.g6e.2xlarge")),
+            ],
+            false,
+        ),
+    )
+    .unwrap();
     let wanted: Vec<(String, Option<String>)> = series(&variants)
         .into_iter()
-        .map(|s| (s.variant.variant.to_string(), s.instance_type))
+        .filter_map(|s| match s {
+            Series::Concurrency {
+                variant,
+                instance_type,
+            } => Some((variant.variant.to_string(), instance_type)),
+            _ => None,
+        })
         .collect();
     assert_eq!(
         wanted,
@@ -63,18 +120,110 @@ fn a_pooled_variant_asks_for_one_series_per_type_and_a_single_type_one_also_for_
 }
 
 #[test]
+fn an_asynchronous_endpoint_also_reads_its_backlog_once() {
+    let e = endpoint(
+        "ep",
+        &[MIXED],
+        vec![variant("a", 1, &[]), variant("b", 1, &[])],
+    );
+    let variants = resolve(
+        &e,
+        &shape(
+            &[
+                ("a", single("ml.g6.2xlarge")),
+                ("b", single("ml.g6.2xlarge")),
+            ],
+            true,
+        ),
+    )
+    .unwrap();
+    let all = series(&variants);
+    let backlogs = all
+        .iter()
+        .filter(|s| matches!(s, Series::Backlog { .. }))
+        .count();
+    let published = all
+        .iter()
+        .filter(|s| matches!(s, Series::Published { .. }))
+        .count();
+    assert_eq!((backlogs, published), (1, 4));
+}
+
+#[test]
 fn a_malformed_tag_is_a_problem_of_that_endpoint() {
     let e = endpoint(
         "ep",
         &[("sagetide:pool-capacity", "ml.g6.2xlarge=0")],
         vec![variant("v", 1, &[])],
     );
-    let problem = resolve(&e, &[]).unwrap_err();
+    let problem = resolve(&e, &shape(&[("v", single("ml.g6.2xlarge"))], false)).unwrap_err();
     assert_eq!(problem.endpoint.as_str(), "ep");
     assert!(
         problem.message.contains("ml.g6.2xlarge"),
         "{}",
         problem.message
+    );
+}
+
+#[test]
+fn an_idle_fleet_gets_zeros_once_its_buckets_have_settled() {
+    let (points, problems) = datapoints(now(), &[mixed_variant("ep", 3, 1)], &BTreeMap::new());
+    assert!(problems.is_empty());
+    let published = values(&points, PoolMetric::FleetUtilization);
+    // Nothing later says the last two minutes are complete: 11:56:00 … 11:58:50 only.
+    assert_eq!(published.len(), 18);
+    assert_eq!(published.first(), Some(&(t(-240), 0.0)));
+    assert_eq!(published.last(), Some(&(t(-70), 0.0)));
+}
+
+#[test]
+fn late_data_is_not_published_as_zero_and_a_later_bucket_lands_the_earlier_ones() {
+    // g6 reported 12:00:00 and 12:00:20; the g6e reported 12:00:00.
+    let fetched = BTreeMap::from([
+        (
+            typed("ep", "ml.g6.2xlarge"),
+            BTreeMap::from([(t(0), 4.0), (t(20), 8.0)]),
+        ),
+        (typed("ep", "ml.g6e.2xlarge"), BTreeMap::from([(t(0), 7.0)])),
+    ]);
+    let (points, _) = datapoints(now(), &[mixed_variant("ep", 3, 1)], &fetched);
+    let published = values(&points, PoolMetric::FleetUtilization);
+    let at = |s| published.iter().find(|(b, _)| *b == t(s)).map(|(_, v)| *v);
+    assert_eq!(at(0), Some((12.0 + 7.0) / 38.0));
+    // Only g6 reported: the g6e's may be late, so it is left out of both sums.
+    assert_eq!(at(20), Some(24.0 / 24.0));
+    // Nothing in 12:00:10, and 12:00:20 has landed: no requests in flight.
+    assert_eq!(at(10), Some(0.0));
+    assert_eq!(at(-10), Some(0.0));
+    // Nothing after 12:00:20 yet: late, not idle.
+    for late in [30, 40, 50] {
+        assert_eq!(at(late), None, "{late}");
+    }
+}
+
+#[test]
+fn a_bucket_already_published_is_not_published_again() {
+    let fetched = BTreeMap::from([
+        (
+            typed("ep", "ml.g6.2xlarge"),
+            BTreeMap::from([(t(0), 4.0), (t(10), 8.0)]),
+        ),
+        (
+            Series::Published {
+                metric: PoolMetric::FleetUtilization,
+                variant: vref("ep", "v"),
+            },
+            (-240..10)
+                .step_by(10)
+                .filter(|s| *s != -10)
+                .map(|s| (t(s), 1.0))
+                .collect(),
+        ),
+    ]);
+    let (points, _) = datapoints(now(), &[mixed_variant("ep", 3, 1)], &fetched);
+    assert_eq!(
+        values(&points, PoolMetric::FleetUtilization),
+        [(t(-10), 0.0), (t(10), 1.0)]
     );
 }
 
@@ -85,98 +234,72 @@ fn a_single_type_variant_falls_back_to_the_variant_level_series() {
         capacity: PoolCapacity::parse("ml.g6.2xlarge=8").unwrap(),
         pools: vec![("ml.g6.2xlarge".into(), 2)],
         single_type: true,
+        asynchronous: false,
     };
     let fetched = BTreeMap::from([(
-        ConcurrencySeries {
+        Series::Concurrency {
             variant: vref("ep", "v"),
             instance_type: None,
         },
-        BTreeMap::from([(t(0), 4.0)]),
+        BTreeMap::from([(t(0), 4.0), (t(10), 4.0)]),
     )]);
-    let (points, problems) = datapoints(&[v], &fetched);
-    assert_eq!(points, [(vref("ep", "v"), t(0), 0.5)]);
+    let (points, problems) = datapoints(now(), &[v], &fetched);
     assert!(problems.is_empty());
+    let published = values(&points, PoolMetric::FleetUtilization);
+    assert_eq!(published.last(), Some(&(t(10), 0.5)));
 }
 
 #[test]
 fn a_running_type_missing_from_the_tag_fails_that_variant_only() {
     let good = VariantPools {
-        variant: vref("good", "v"),
-        capacity: PoolCapacity::parse("ml.g6.2xlarge=8").unwrap(),
         pools: vec![("ml.g6.2xlarge".into(), 1)],
-        single_type: false,
+        ..mixed_variant("good", 0, 0)
     };
     let bad = VariantPools {
-        variant: vref("bad", "v"),
-        capacity: PoolCapacity::parse("ml.g6.2xlarge=8").unwrap(),
         pools: vec![("ml.g5.xlarge".into(), 1)],
-        single_type: false,
-    };
-    let series = |e: &str, ty: &str| ConcurrencySeries {
-        variant: vref(e, "v"),
-        instance_type: Some(ty.into()),
+        ..mixed_variant("bad", 0, 0)
     };
     let fetched = BTreeMap::from([
         (
-            series("good", "ml.g6.2xlarge"),
-            BTreeMap::from([(t(0), 2.0)]),
+            typed("good", "ml.g6.2xlarge"),
+            BTreeMap::from([(t(0), 2.0), (t(10), 2.0)]),
         ),
-        (series("bad", "ml.g5.xlarge"), BTreeMap::from([(t(0), 2.0)])),
+        (
+            typed("bad", "ml.g5.xlarge"),
+            BTreeMap::from([(t(0), 2.0), (t(10), 2.0)]),
+        ),
     ]);
-    let (points, problems) = datapoints(&[good, bad], &fetched);
-    assert_eq!(points, [(vref("good", "v"), t(0), 0.25)]);
+    let (points, problems) = datapoints(now(), &[good, bad], &fetched);
+    assert!(points.iter().all(|p| p.variant == vref("good", "v")));
+    assert_eq!(points.last().map(|p| p.value), Some(0.25));
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].endpoint.as_str(), "bad");
     assert!(problems[0].message.contains("ml.g5.xlarge"));
 }
 
-/// The (variant, target) of each planned policy put.
-fn targets(put: &[Planned]) -> Vec<(VariantRef, f64)> {
-    put.iter()
-        .map(|p| match &p.action {
-            Action::PutUtilizationPolicy { variant, target } => (
-                VariantRef {
-                    endpoint: p.endpoint.clone(),
-                    variant: variant.clone(),
-                },
-                *target,
-            ),
-            other => panic!("unexpected action {other}"),
-        })
-        .collect()
-}
-
 #[test]
-fn a_policy_is_put_once_and_again_only_when_the_target_changes() {
-    let e = endpoint(
-        "ep",
-        &[MIXED, ("sagetide:target-utilization", "0.75")],
-        vec![variant("v", 1, &[])],
+fn backlog_per_capacity_is_the_queue_over_the_running_capacity() {
+    let v = VariantPools {
+        asynchronous: true,
+        ..mixed_variant("ep", 3, 1)
+    };
+    let fetched = BTreeMap::from([(
+        Series::Backlog {
+            endpoint: EndpointName::new("ep").unwrap(),
+        },
+        BTreeMap::from([(t(-120), 19.0), (t(-60), 57.0), (t(0), 76.0)]),
+    )]);
+    let (points, _) = datapoints(now(), &[v], &fetched);
+    let backlog = values(&points, PoolMetric::BacklogPerCapacity);
+    // 11:56 and 11:57 had an empty queue (a later minute has data); 12:00 has ended.
+    assert_eq!(
+        backlog,
+        [
+            (t(-240), 0.0),
+            (t(-180), 0.0),
+            (t(-120), 0.5),
+            (t(-60), 1.5),
+            (t(0), 2.0)
+        ]
     );
-    let types = [(VariantName::new("v").unwrap(), "ml.g6.2xlarge".to_owned())];
-    let variants = resolve(&e, &types).unwrap();
-    let (put, _) = policies_to_put(std::slice::from_ref(&e), &variants, &[]);
-    assert_eq!(targets(&put), [(vref("ep", "v"), 0.75)]);
-    let (put, _) = policies_to_put(
-        std::slice::from_ref(&e),
-        &variants,
-        &[(vref("ep", "v"), 0.75)],
-    );
-    assert_eq!(targets(&put), []);
-    let (put, _) = policies_to_put(&[e], &variants, &[(vref("ep", "v"), 0.6)]);
-    assert_eq!(targets(&put), [(vref("ep", "v"), 0.75)]);
-}
-
-#[test]
-fn an_invalid_target_is_a_problem_and_no_policy() {
-    let e = endpoint(
-        "ep",
-        &[MIXED, ("sagetide:target-utilization", "75%")],
-        vec![variant("v", 1, &[])],
-    );
-    let types = [(VariantName::new("v").unwrap(), "ml.g6.2xlarge".to_owned())];
-    let variants = resolve(&e, &types).unwrap();
-    let (put, problems) = policies_to_put(&[e], &variants, &[]);
-    assert_eq!(targets(&put), []);
-    assert!(problems[0].message.contains("sagetide:target-utilization"));
 }

@@ -1,5 +1,5 @@
-//! `sagetide:pool-capacity` (`ml.g6.2xlarge=8,ml.g6e.2xlarge=14`) and
-//! `sagetide:target-utilization` (`0.75`).
+//! The tags that turn on pool-metrics and its policies: `sagetide:pool-capacity`
+//! (`ml.g6.2xlarge=8,ml.g6e.2xlarge=14`), and the targets of the policies it installs.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +7,8 @@ use crate::tags::TagError;
 
 pub const POOL_CAPACITY_TAG: &str = "sagetide:pool-capacity";
 pub const TARGET_UTILIZATION_TAG: &str = "sagetide:target-utilization";
+pub const TARGET_BACKLOG_TAG: &str = "sagetide:target-backlog";
+pub const INVOCATIONS_TAG: &str = "sagetide:invocations-per-instance";
 
 /// Concurrent requests one instance of each type can carry.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +85,19 @@ impl TargetUtilization {
     }
 }
 
+/// The TargetValue of a policy whose metric has no upper bound (`sagetide:target-backlog`,
+/// `sagetide:invocations-per-instance`): a number greater than 0.
+pub fn positive_target(tag: &'static str, value: &str) -> Result<f64, TagError> {
+    match value.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(TagError {
+            tag,
+            value: value.to_owned(),
+            why: "expected a number greater than 0, such as 2 or 30".into(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +140,15 @@ mod tests {
         assert_eq!(TargetUtilization::parse("1").unwrap().value(), 1.0);
         for bad in ["0", "1.2", "-0.5", "high", ""] {
             assert!(TargetUtilization::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn other_targets_are_positive_numbers() {
+        assert_eq!(positive_target(TARGET_BACKLOG_TAG, " 2.5 ").unwrap(), 2.5);
+        for bad in ["0", "-1", "inf", "NaN", "many", ""] {
+            let err = positive_target(INVOCATIONS_TAG, bad).unwrap_err();
+            assert_eq!(err.tag, INVOCATIONS_TAG, "{bad:?}");
         }
     }
 }
