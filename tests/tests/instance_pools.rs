@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::MetricDataResult;
+use aws_sdk_cloudwatch::types::{MetricDataResult, StatusCode};
 use aws_sdk_sagemaker::operation::search::SearchOutput;
 use aws_sdk_sagemaker::types::{
     Endpoint, EndpointStatus, InstancePoolSummary, ProductionVariantInstanceType,
@@ -103,10 +103,15 @@ async fn instance_pool_summaries_become_weighted_utilization() {
     // CloudWatch answers each query by its id: g6 instances at 6 in flight, the g6e at 7, and
     // nothing published yet.
     let metrics = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(|input| {
-        let results = input.metric_data_queries().iter().filter_map(|q| {
-            let metric = q.metric_stat().and_then(|s| s.metric())?;
+        let results = input.metric_data_queries().iter().map(|q| {
+            let result = MetricDataResult::builder()
+                .id(q.id().unwrap_or_default())
+                .status_code(StatusCode::Complete);
+            let Some(metric) = q.metric_stat().and_then(|s| s.metric()) else {
+                return result.build();
+            };
             if metric.metric_name() != Some("ConcurrentRequestsPerModel") {
-                return None;
+                return result.build();
             }
             let instance_type = metric
                 .dimensions()
@@ -119,13 +124,10 @@ async fn instance_pool_summaries_become_weighted_utilization() {
             } else {
                 7.0
             };
-            Some(
-                MetricDataResult::builder()
-                    .id(q.id().unwrap_or_default())
-                    .timestamps(DateTime::from_secs(T0))
-                    .values(value)
-                    .build(),
-            )
+            result
+                .timestamps(DateTime::from_secs(T0))
+                .values(value)
+                .build()
         });
         GetMetricDataOutput::builder()
             .set_metric_data_results(Some(results.collect()))
@@ -142,7 +144,12 @@ async fn instance_pool_summaries_become_weighted_utilization() {
     )
     .await
     .unwrap();
-    let fetched: BTreeMap<_, _> = series.into_iter().zip(values).collect();
+    assert!(values.iter().all(|read| read.complete));
+    let fetched: BTreeMap<_, _> = series
+        .into_iter()
+        .zip(values)
+        .map(|(s, read)| (s, read.values))
+        .collect();
     let (points, problems) = pool::datapoints(now, &variants, &fetched);
     assert!(problems.is_empty());
     let at_start = points.iter().find(|p| p.at == start).unwrap();

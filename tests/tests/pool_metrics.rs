@@ -225,7 +225,7 @@ async fn an_idle_fleet_gets_zeros_and_late_data_is_waited_for_then_published_onc
 async fn a_pooled_fleet_is_weighted_by_its_described_instance_counts() {
     let h = Harness::start(CONFIG).await;
     // moto runs 4 g6 stand-ins; the emulation makes them 3 × g6 and 1 × g6e, as AWS reports a
-    // variant with instance pools.
+    // variant with instance pools. The alarm's queries go by type name: m0 is the g6e.
     h.proxy
         .set_pools("mixed", "mixed-config", "AllTraffic", &[(G6, 3), (G6E, 1)]);
     h.aws
@@ -268,7 +268,7 @@ async fn a_pooled_fleet_is_weighted_by_its_described_instance_counts() {
     };
     assert_eq!(
         expression(&alarm).as_deref(),
-        Some("(FILL(m0,0)*3+FILL(m1,0)*1)/38")
+        Some("(FILL(m0,0)*1+FILL(m1,0)*3)/38")
     );
 
     // The fleet gains a g6e: the next run weighs it, and puts the alarm again, once.
@@ -282,7 +282,7 @@ async fn a_pooled_fleet_is_weighted_by_its_described_instance_counts() {
         .unwrap();
     assert_eq!(
         expression(&alarm).as_deref(),
-        Some("(FILL(m0,0)*3+FILL(m1,0)*2)/52")
+        Some("(FILL(m0,0)*2+FILL(m1,0)*3)/52")
     );
     let mutating = proxy::mutating(&h.proxy.take());
     let count = |op: &str| mutating.iter().filter(|c| *c == op).count();

@@ -38,6 +38,15 @@ fn dimensions(variant: &VariantRef) -> [Dimension; 2] {
     ]
 }
 
+/// One series as GetMetricData answered it.
+#[derive(Debug, Clone, Default)]
+pub struct Read {
+    pub values: BTreeMap<Timestamp, f64>,
+    /// CloudWatch said `Complete`; otherwise what came back cannot be relied on (a missing
+    /// datapoint may be one it failed to return).
+    pub complete: bool,
+}
+
 /// Each series per bucket of its period in [start, end), in the order of `series`, fetched
 /// with ⌈series/500⌉ GetMetricData calls.
 pub async fn read(
@@ -45,8 +54,8 @@ pub async fn read(
     series: &[Series],
     start: Timestamp,
     end: Timestamp,
-) -> Result<Vec<BTreeMap<Timestamp, f64>>, AwsError> {
-    let mut out = vec![BTreeMap::new(); series.len()];
+) -> Result<Vec<Read>, AwsError> {
+    let mut out = vec![Read::default(); series.len()];
     for (chunk_index, chunk) in series.chunks(QUERIES_PER_CALL).enumerate() {
         let queries = chunk.iter().enumerate().map(|(i, s)| {
             let (namespace, name, dims, stat) = match s {
@@ -111,12 +120,15 @@ pub async fn read(
                 else {
                     continue;
                 };
-                let values = out
+                let read = out
                     .get_mut(chunk_index * QUERIES_PER_CALL + i)
                     .expect("index within the series");
+                // A later page carries the rest of a query and its final status.
+                read.complete = result.status_code == Some(StatusCode::Complete);
                 let timestamps = result.timestamps.unwrap_or_default();
                 for (at, value) in timestamps.iter().zip(result.values.unwrap_or_default()) {
-                    values.insert(from_smithy(at).unwrap_or(Timestamp::UNIX_EPOCH), value);
+                    read.values
+                        .insert(from_smithy(at).unwrap_or(Timestamp::UNIX_EPOCH), value);
                 }
             }
         }
@@ -657,14 +669,14 @@ pub async fn put_idle_alarm(client: &Client, alarm: &IdleAlarm) -> Result<(), Aw
     Ok(())
 }
 
+/// Deletes alarm `name`; one already gone (CloudWatch answers `ResourceNotFound`) is deleted.
 pub async fn delete_alarm(client: &Client, name: &str) -> Result<(), AwsError> {
-    client
-        .delete_alarms()
-        .alarm_names(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("cloudwatch:DeleteAlarms", e))?;
-    Ok(())
+    match client.delete_alarms().alarm_names(name).send().await {
+        Err(e) if e.code() == Some("ResourceNotFound") => Ok(()),
+        other => other
+            .map(drop)
+            .map_err(|e| AwsError::new("cloudwatch:DeleteAlarms", e)),
+    }
 }
 
 /// Puts an alarm back to OK so that it fires again if its condition still holds at the next

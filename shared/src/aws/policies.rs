@@ -18,7 +18,10 @@ use aws_sdk_cloudwatch::types::{
 use super::AwsError;
 use super::cloudwatch::SAGETIDE_NAMESPACE;
 use crate::names::VariantRef;
-use crate::pool::{ExistingPolicies, PolicyKind, PoolMetric, PoolPolicy, ScaleOutAlarm};
+use crate::pool::{
+    ExistingPolicies, ExistingPolicy, ExistingScaleOutAlarm, PolicyKind, PoolMetric, PoolPolicy,
+    ScaleOutAlarm,
+};
 use crate::resource::ScalableResource;
 
 pub const FROM_ZERO_POLICY: &str = "sagetide-scale-from-zero";
@@ -61,7 +64,13 @@ pub async fn existing(client: &Client) -> Result<ExistingPolicies, AwsError> {
             let target = policy
                 .target_tracking_scaling_policy_configuration
                 .map(|c| c.target_value);
-            found.policies.insert((variant, kind), target);
+            found.policies.insert(
+                (variant, kind),
+                ExistingPolicy {
+                    target,
+                    arn: Some(policy.policy_arn),
+                },
+            );
         }
     }
     Ok(found)
@@ -70,7 +79,7 @@ pub async fn existing(client: &Client) -> Result<ExistingPolicies, AwsError> {
 /// sagetide's scale-out alarms as they are configured, by name: ⌈alarms/100⌉ calls.
 pub async fn scale_out_alarms(
     cloudwatch: &aws_sdk_cloudwatch::Client,
-) -> Result<BTreeMap<String, ScaleOutAlarm>, AwsError> {
+) -> Result<BTreeMap<String, ExistingScaleOutAlarm>, AwsError> {
     let mut found = BTreeMap::new();
     let mut pages = cloudwatch
         .describe_alarms()
@@ -104,10 +113,13 @@ pub async fn scale_out_alarms(
             };
             found.insert(
                 name,
-                ScaleOutAlarm {
-                    threshold,
-                    queries,
-                    expression,
+                ExistingScaleOutAlarm {
+                    alarm: ScaleOutAlarm {
+                        threshold,
+                        queries,
+                        expression,
+                    },
+                    actions: alarm.alarm_actions.unwrap_or_default(),
                 },
             );
         }

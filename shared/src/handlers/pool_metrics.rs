@@ -22,6 +22,7 @@ use crate::error::HandlerError;
 use crate::events::ScheduledEvent;
 use crate::fleet::Endpoint;
 use crate::lifecycle::Actor;
+use crate::names::EndpointName;
 use crate::outcome::Outcome;
 use crate::plan::Planned;
 use crate::pool::{
@@ -69,17 +70,15 @@ impl PoolMetrics {
                 .into_iter()
                 .filter(Endpoint::is_in_service)
                 .collect();
-        let shapes = self.shapes(&found).await?;
-        let endpoints = self.counted(found, &shapes).await?;
-        let mut problems = Vec::new();
+        let (shapes, mut problems) = self.shapes(&found).await;
+        let (endpoints, more) = self.counted(found, &shapes).await;
+        problems.extend(more);
         let mut variants: Vec<VariantPools> = Vec::new();
-        let no_shape = ConfigShape::default();
         for endpoint in &endpoints {
-            let shape = endpoint
-                .config_name
-                .as_ref()
-                .and_then(|c| shapes.get(c))
-                .unwrap_or(&no_shape);
+            // An EndpointConfig that could not be read is a problem reported already.
+            let Some(shape) = endpoint.config_name.as_ref().and_then(|c| shapes.get(c)) else {
+                continue;
+            };
             match pool::resolve(endpoint, shape) {
                 Ok(v) => variants.extend(v),
                 Err(p) => problems.push(p),
@@ -88,15 +87,37 @@ impl PoolMetrics {
         drop(shapes);
 
         let series = pool::series(&variants);
-        let values = aws::cloudwatch::read(
+        let reads = aws::cloudwatch::read(
             &self.executor.cloudwatch,
             &series,
             pool::window_start(now),
             now,
         )
         .await?;
-        let fetched: BTreeMap<_, _> = series.into_iter().zip(values).collect();
-        let (points, more) = pool::datapoints(now, &variants, &fetched);
+        // A series CloudWatch did not answer in full could turn late data into a false zero:
+        // its endpoint waits for the next run.
+        let incomplete: BTreeSet<EndpointName> = series
+            .iter()
+            .zip(&reads)
+            .filter(|(_, read)| !read.complete)
+            .map(|(s, _)| s.endpoint().clone())
+            .collect();
+        problems.extend(incomplete.iter().map(|endpoint| Problem {
+            endpoint: endpoint.clone(),
+            message:
+                "CloudWatch returned its metrics incompletely; the next run publishes them".into(),
+        }));
+        let fetched: BTreeMap<_, _> = series
+            .into_iter()
+            .zip(reads)
+            .map(|(s, read)| (s, read.values))
+            .collect();
+        let complete: Vec<VariantPools> = variants
+            .iter()
+            .filter(|v| !incomplete.contains(&v.variant.endpoint))
+            .cloned()
+            .collect();
+        let (points, more) = pool::datapoints(now, &complete, &fetched);
         problems.extend(more);
 
         let existing = self.existing_policies(&endpoints).await?;
@@ -144,8 +165,9 @@ impl PoolMetrics {
     }
 
     /// How the endpoints' EndpointConfigs run their variants. Configs not seen before in this
-    /// container are described a few at a time; the rest come from the cache.
-    async fn shapes(&self, endpoints: &[Endpoint]) -> Result<MutexGuard<'_, Shapes>, AwsError> {
+    /// container are described a few at a time; the rest come from the cache. An endpoint
+    /// whose config cannot be read is a problem (tried again next run); the others go on.
+    async fn shapes(&self, endpoints: &[Endpoint]) -> (MutexGuard<'_, Shapes>, Vec<Problem>) {
         let mut cache = self.shapes.lock().await;
         let missing: BTreeSet<&str> = endpoints
             .iter()
@@ -154,50 +176,84 @@ impl PoolMetrics {
             .collect();
         let described: Vec<_> = futures::stream::iter(missing)
             .map(|config| async move {
-                aws::sagemaker::config_shape(&self.executor.sagemaker, config)
-                    .await
-                    .map(|shape| (config.to_owned(), shape))
+                let shape = aws::sagemaker::config_shape(&self.executor.sagemaker, config).await;
+                (config, shape)
             })
             .buffer_unordered(aws::CONCURRENCY)
             .collect()
             .await;
-        for result in described {
-            let (config, shape) = result?;
-            cache.insert(config, shape);
+        let mut failed = BTreeMap::new();
+        for (config, shape) in described {
+            match shape {
+                Ok(shape) => {
+                    cache.insert(config.to_owned(), shape);
+                }
+                Err(e) => {
+                    failed.insert(config, e);
+                }
+            }
         }
-        Ok(cache)
+        let problems = endpoints
+            .iter()
+            .filter_map(|e| {
+                let why = match e.config_name.as_deref() {
+                    Some(config) => failed.get(config)?.to_string(),
+                    None => "SageMaker names no EndpointConfig for it".to_owned(),
+                };
+                Some(Problem {
+                    endpoint: e.name.clone(),
+                    message: format!("its EndpointConfig could not be read ({why}); not published"),
+                })
+            })
+            .collect();
+        (cache, problems)
     }
 
     /// The endpoints with the instance counts of their pools from DescribeEndpoint, a few at a
     /// time, for those whose EndpointConfig has instance pools; the others keep Search's
-    /// single-type counts.
+    /// single-type counts. One that cannot be described (deleted meanwhile, throttled) is a
+    /// problem, and the others go on.
     async fn counted(
         &self,
         endpoints: Vec<Endpoint>,
         shapes: &Shapes,
-    ) -> Result<Vec<Endpoint>, AwsError> {
+    ) -> (Vec<Endpoint>, Vec<Problem>) {
         let pooled = |e: &Endpoint| {
             e.config_name
                 .as_ref()
                 .and_then(|c| shapes.get(c))
                 .is_some_and(ConfigShape::pooled)
         };
-        futures::stream::iter(endpoints)
+        let described: Vec<Result<Endpoint, Problem>> = futures::stream::iter(endpoints)
             .map(|mut endpoint| async move {
                 if pooled(&endpoint) {
-                    endpoint.variants = aws::sagemaker::described_variants(
+                    let variants = aws::sagemaker::described_variants(
                         &self.executor.sagemaker,
                         &endpoint.name,
                     )
-                    .await?;
+                    .await
+                    .map_err(|e| Problem {
+                        endpoint: endpoint.name.clone(),
+                        message: format!(
+                            "its instance pools could not be counted ({e}); not published"
+                        ),
+                    })?;
+                    endpoint.variants = variants;
                 }
                 Ok(endpoint)
             })
             .buffered(aws::CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
             .collect()
+            .await;
+        let mut counted = Vec::new();
+        let mut problems = Vec::new();
+        for result in described {
+            match result {
+                Ok(endpoint) => counted.push(endpoint),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        (counted, problems)
     }
 
     /// sagetide's pool policies as they exist; the scale-out alarms only where one may exist.

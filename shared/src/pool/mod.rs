@@ -10,14 +10,17 @@ mod series;
 mod tags;
 mod utilization;
 
-pub use landing::{LOOKBACK, SETTLE, bucket_start, window_start};
+pub use landing::window_start;
 pub use plan::{
     ConfigShape, Instances, Problem, VariantPools, datapoints, publications, resolve, series,
 };
-pub use policies::{ExistingPolicies, PolicyKind, PoolPolicy, ScaleOutAlarm, plan_policies};
-pub use series::{Point, PoolMetric, Series};
-pub use tags::{
-    INVOCATIONS_TAG, POOL_CAPACITY_TAG, PoolCapacity, TARGET_BACKLOG_TAG, TARGET_UTILIZATION_TAG,
-    TargetUtilization, positive_target,
+pub use policies::{
+    ExistingPolicies, ExistingPolicy, ExistingScaleOutAlarm, PolicyKind, PoolPolicy, ScaleOutAlarm,
+    plan_policies,
 };
-pub use utilization::{Pool, PoolError, backlog_per_capacity, fleet_utilization, room};
+pub use series::{Point, PoolMetric, Series};
+pub use tags::{POOL_CAPACITY_TAG, PoolCapacity, TARGET_UTILIZATION_TAG};
+pub use utilization::{Pool, fleet_utilization};
+
+use tags::{INVOCATIONS_TAG, TARGET_BACKLOG_TAG, TargetUtilization, positive_target};
+use utilization::{PoolError, backlog_per_capacity, room};

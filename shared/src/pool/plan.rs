@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use super::landing::{ready, reported};
 use super::series::{Point, PoolMetric, Series};
 use super::{POOL_CAPACITY_TAG, Pool, PoolCapacity};
-use super::{backlog_per_capacity, fleet_utilization, room};
+use super::{backlog_per_capacity, fleet_utilization};
 use crate::fleet::Endpoint;
 use crate::names::{EndpointName, VariantName, VariantRef};
 use crate::plan::{Action, Planned};
@@ -167,10 +167,11 @@ pub fn datapoints(
     };
     let mut points = Vec::new();
     let mut problems = Vec::new();
-    let mut rooms: BTreeMap<&EndpointName, f64> = BTreeMap::new();
+    // An asynchronous endpoint's capacity, or `None` once one of its variants failed.
+    let mut rooms: BTreeMap<&EndpointName, Option<f64>> = BTreeMap::new();
     for v in variants {
         let variant_level = v.single_type.then(|| concurrency(&v.variant, None));
-        let pools: Vec<Pool> = v
+        let used: Vec<(&String, u32, &BTreeMap<Timestamp, f64>)> = v
             .pools
             .iter()
             .map(|(instance_type, instances)| {
@@ -179,18 +180,22 @@ pub fn datapoints(
                     Some(level) if typed.is_empty() => level,
                     _ => typed,
                 };
-                Pool {
-                    instance_type: instance_type.clone(),
-                    instances: *instances,
-                    concurrency: series.clone(),
-                }
+                (instance_type, *instances, series)
             })
             .collect();
+        let pools: Vec<Pool> = used
+            .iter()
+            .map(|(instance_type, instances, series)| Pool {
+                instance_type: (*instance_type).clone(),
+                instances: *instances,
+                concurrency: (*series).clone(),
+            })
+            .collect();
+        // Landed by the series the values come from, of the types that run.
         let reported = reported(
-            v.pools
-                .iter()
-                .map(|(t, _)| concurrency(&v.variant, Some(t)))
-                .chain(variant_level),
+            used.iter()
+                .filter(|(_, instances, _)| *instances > 0)
+                .map(|(_, _, series)| *series),
         );
         let metric = PoolMetric::FleetUtilization;
         let buckets = ready(
@@ -210,19 +215,19 @@ pub fn datapoints(
                 at,
                 value,
             })),
-            Err(e) => {
-                problems.push(problem(e));
-                continue;
-            }
+            Err(e) => problems.push(problem(e)),
         }
         if v.asynchronous {
-            let room = room(&pools, &v.capacity).expect("checked by fleet_utilization");
-            *rooms.entry(&v.variant.endpoint).or_default() += room;
+            let room = rooms.entry(&v.variant.endpoint).or_insert(Some(0.0));
+            *room = room
+                .zip(super::room(&pools, &v.capacity).ok())
+                .map(|(a, b)| a + b);
         }
     }
-    // An asynchronous endpoint's queue feeds all its variants: its backlog over their capacity.
+    // An asynchronous endpoint's queue feeds all its variants: its backlog over their capacity,
+    // and nothing while the capacity of one of them is unknown.
     for v in variants.iter().filter(|v| v.asynchronous) {
-        let Some(room) = rooms.get(&v.variant.endpoint) else {
+        let Some(Some(room)) = rooms.get(&v.variant.endpoint) else {
             continue;
         };
         let backlog = get(Series::Backlog {

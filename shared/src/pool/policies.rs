@@ -155,7 +155,10 @@ impl ScaleOutAlarm {
         let mut queries = Vec::new();
         let mut load = Vec::new();
         let mut room = 0.0;
-        for (instance_type, n) in v.pools.iter().filter(|(_, n)| *n > 0) {
+        // By type, so the query ids do not depend on the order DescribeEndpoint lists pools in.
+        let mut running: Vec<&(String, u32)> = v.pools.iter().filter(|(_, n)| *n > 0).collect();
+        running.sort();
+        for (instance_type, n) in running {
             let k = v.capacity.of(instance_type)?;
             let id = format!("m{}", queries.len());
             load.push(format!("FILL({id},0)*{n}"));
@@ -183,10 +186,23 @@ impl ScaleOutAlarm {
 /// sagetide's policies and scale-out alarms as they exist.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExistingPolicies {
-    /// By variant and kind, with a target-tracking policy's TargetValue.
-    pub policies: BTreeMap<(VariantRef, PolicyKind), Option<f64>>,
+    pub policies: BTreeMap<(VariantRef, PolicyKind), ExistingPolicy>,
     /// The scale-out alarms, by name.
-    pub alarms: BTreeMap<String, ScaleOutAlarm>,
+    pub alarms: BTreeMap<String, ExistingScaleOutAlarm>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExistingPolicy {
+    /// A target-tracking policy's TargetValue.
+    pub target: Option<f64>,
+    pub arn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingScaleOutAlarm {
+    pub alarm: ScaleOutAlarm,
+    /// Its alarm actions: the step policy's ARN, as long as nobody changed it.
+    pub actions: Vec<String>,
 }
 
 /// The policy puts and deletes that make each variant's policies what its endpoint's tags say.
@@ -225,10 +241,21 @@ pub fn plan_policies(
                 Err(_) => {}
             }
         }
-        for v in variants
+        let ours: Vec<&VariantPools> = variants
             .iter()
             .filter(|v| v.variant.endpoint == endpoint.name)
-        {
+            .collect();
+        let backlog_wanted = wanted
+            .get(&PolicyKind::BacklogPerCapacity)
+            .is_some_and(Option::is_some);
+        if backlog_wanted && !ours.iter().all(|v| v.asynchronous) {
+            problems.push(problem(format!(
+                "tag {TARGET_BACKLOG_TAG}: only an asynchronous endpoint has a backlog; remove \
+                 the tag"
+            )));
+            wanted.remove(&PolicyKind::BacklogPerCapacity);
+        }
+        for v in ours {
             for (kind, target) in &wanted {
                 let exists = existing.policies.get(&(v.variant.clone(), *kind));
                 let alarm_name = ScaleOutAlarm::name(&v.variant);
@@ -254,13 +281,6 @@ pub fn plan_policies(
                     PolicyKind::FleetUtilization => {
                         PoolPolicy::FleetUtilization { target: *target }
                     }
-                    PolicyKind::BacklogPerCapacity if !v.asynchronous => {
-                        problems.push(problem(format!(
-                            "tag {TARGET_BACKLOG_TAG}: only an asynchronous endpoint has a \
-                             backlog; remove the tag"
-                        )));
-                        continue;
-                    }
                     PolicyKind::BacklogPerCapacity => {
                         PoolPolicy::BacklogPerCapacity { target: *target }
                     }
@@ -274,12 +294,13 @@ pub fn plan_policies(
                     },
                 };
                 let current = match &policy {
-                    PoolPolicy::FastScaleOut(wanted) => {
-                        exists.is_some() && alarm.is_some_and(|a| same_alarm(a, wanted))
-                    }
+                    PoolPolicy::FastScaleOut(wanted) => exists.is_some_and(|p| {
+                        alarm.is_some_and(|a| {
+                            same_alarm(&a.alarm, wanted) && p.arn.iter().eq(a.actions.iter())
+                        })
+                    }),
                     other => exists
-                        .copied()
-                        .flatten()
+                        .and_then(|p| p.target)
                         .zip(other.target())
                         .is_some_and(|(has, wants)| (has - wants).abs() <= 1e-9),
                 };

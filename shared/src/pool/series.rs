@@ -60,6 +60,16 @@ pub enum Series {
 }
 
 impl Series {
+    /// The endpoint whose series it is.
+    pub fn endpoint(&self) -> &EndpointName {
+        match self {
+            Self::Concurrency { variant, .. } | Self::Published { variant, .. } => {
+                &variant.endpoint
+            }
+            Self::Backlog { endpoint } => endpoint,
+        }
+    }
+
     pub fn period(&self) -> SignedDuration {
         match self {
             Self::Concurrency { .. } => PoolMetric::FleetUtilization.bucket(),

@@ -50,14 +50,23 @@ fn applied(actions: &[Planned]) -> ExistingPolicies {
                 endpoint: p.endpoint.clone(),
                 variant: variant.clone(),
             };
+            let arn = format!("arn:policy/{v}/{}", policy.kind());
             if let PoolPolicy::FastScaleOut(alarm) = policy {
-                existing
-                    .alarms
-                    .insert(ScaleOutAlarm::name(&v), alarm.clone());
+                existing.alarms.insert(
+                    ScaleOutAlarm::name(&v),
+                    ExistingScaleOutAlarm {
+                        alarm: alarm.clone(),
+                        actions: vec![arn.clone()],
+                    },
+                );
             }
-            existing
-                .policies
-                .insert((v, policy.kind()), policy.target());
+            existing.policies.insert(
+                (v, policy.kind()),
+                ExistingPolicy {
+                    target: policy.target(),
+                    arn: Some(arn),
+                },
+            );
         }
     }
     existing
@@ -186,7 +195,13 @@ fn a_bad_tag_is_reported_and_changes_nothing() {
         ],
     );
     let existing = ExistingPolicies {
-        policies: BTreeMap::from([((vref("ep"), PolicyKind::FleetUtilization), Some(0.7))]),
+        policies: BTreeMap::from([(
+            (vref("ep"), PolicyKind::FleetUtilization),
+            ExistingPolicy {
+                target: Some(0.7),
+                arn: None,
+            },
+        )]),
         alarms: BTreeMap::new(),
     };
     // Not asynchronous: a backlog target is a mistake too.
@@ -196,4 +211,27 @@ fn a_bad_tag_is_reported_and_changes_nothing() {
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert!(messages[0].contains("sagetide:target-utilization"));
     assert!(messages[1].contains("asynchronous"));
+}
+
+#[test]
+fn an_alarm_pointed_elsewhere_is_put_again_and_pool_order_does_not_matter() {
+    let e = endpoint("ep", &[MIXED, ("sagetide:target-utilization", "0.75")]);
+    let (actions, _) = plan_policies(
+        std::slice::from_ref(&e),
+        &[pooled("ep", 3, 1, false)],
+        &ExistingPolicies::default(),
+    );
+    let mut existing = applied(&actions);
+    let reversed = VariantPools {
+        pools: vec![("ml.g6e.2xlarge".into(), 1), ("ml.g6.2xlarge".into(), 3)],
+        ..pooled("ep", 0, 0, false)
+    };
+    let (again, _) = plan_policies(std::slice::from_ref(&e), &[reversed], &existing);
+    assert_eq!(changes(&again), []);
+    existing
+        .alarms
+        .values_mut()
+        .for_each(|a| a.actions = vec!["arn:someone-elses".into()]);
+    let (again, _) = plan_policies(&[e], &[pooled("ep", 3, 1, false)], &existing);
+    assert_eq!(changes(&again), [(PolicyKind::FastScaleOut, "put", None)]);
 }
