@@ -120,8 +120,13 @@ impl PoolMetrics {
         let (points, more) = pool::datapoints(now, &complete, &fetched);
         problems.extend(more);
 
-        let existing = self.existing_policies(&endpoints).await?;
-        let (policies, more) = pool::plan_policies(&endpoints, &variants, &existing);
+        // Policies that cannot be read are not changed this run; the metrics still go out, and
+        // the run then fails, to be seen.
+        let existing = self.existing_policies(&endpoints).await;
+        let (policies, more) = match &existing {
+            Ok(existing) => pool::plan_policies(&endpoints, &variants, existing),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
         problems.extend(more);
 
         let datapoints = points.len();
@@ -142,6 +147,7 @@ impl PoolMetrics {
         }
         tracing::info!(now = %now, variants = variants.len(), datapoints, "metrics published");
         HandlerError::check(reports.iter().map(|r| &r.outcome))?;
+        existing?;
         let published = reports[..publications.len()]
             .iter()
             .any(|r| r.outcome == Outcome::Applied);

@@ -228,6 +228,13 @@ pub fn datapoints(
     // and nothing while the capacity of one of them is unknown.
     for v in variants.iter().filter(|v| v.asynchronous) {
         let Some(Some(room)) = rooms.get(&v.variant.endpoint) else {
+            problems.push(Problem {
+                endpoint: v.variant.endpoint.clone(),
+                message: format!(
+                    "variant {}: no BacklogPerCapacity while the capacity of a variant is unknown",
+                    v.variant.variant
+                ),
+            });
             continue;
         };
         let backlog = get(Series::Backlog {

@@ -132,7 +132,8 @@ pub struct ScaleOutAlarm {
     /// type, or the variant-level one.
     pub queries: Vec<(String, Option<String>)>,
     /// The ratio over them, e.g. `(FILL(m0,0)*3+FILL(m1,0)*1)/38`. A type that reports
-    /// nothing in a period counts as idle, as in `FleetUtilization`.
+    /// nothing in a period counts as idle, its capacity still in the denominator (metric math
+    /// has no cheap way to drop it, as `FleetUtilization` does): late data under-reads.
     pub expression: String,
 }
 
