@@ -142,53 +142,33 @@ pub async fn put_pool_policy(
         .service_namespace(ServiceNamespace::Sagemaker)
         .resource_id(resource.resource_id())
         .scalable_dimension(resource.dimension());
-    let tracking = |target: f64| {
-        TargetTrackingScalingPolicyConfiguration::builder()
-            .target_value(target)
-            .scale_in_cooldown(SCALE_IN_COOLDOWN)
-            .scale_out_cooldown(SCALE_OUT_COOLDOWN)
-    };
-    let put = match policy {
-        PoolPolicy::FleetUtilization { target } => put
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(
-                tracking(*target)
-                    .customized_metric_specification(sagetide_metric(
-                        PoolMetric::FleetUtilization,
-                        variant,
-                    ))
-                    .build()
-                    .expect("target value is set"),
-            ),
-        PoolPolicy::BacklogPerCapacity { target } => put
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(
-                tracking(*target)
-                    .customized_metric_specification(sagetide_metric(
-                        PoolMetric::BacklogPerCapacity,
-                        variant,
-                    ))
-                    .build()
-                    .expect("target value is set"),
-            ),
-        PoolPolicy::InvocationsPerInstance { target } => put
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(
-                tracking(*target)
-                    .predefined_metric_specification(
-                        PredefinedMetricSpecification::builder()
-                            .predefined_metric_type(
-                                MetricType::SageMakerVariantInvocationsPerInstance,
-                            )
-                            .build()
-                            .expect("the metric type is set"),
-                    )
-                    .build()
-                    .expect("target value is set"),
-            ),
-        PoolPolicy::FastScaleOut(alarm) => put
+    let put = match (policy, policy.target()) {
+        (PoolPolicy::FastScaleOut(alarm), _) => put
             .policy_type(PolicyType::StepScaling)
             .step_scaling_policy_configuration(scale_out_steps(alarm.threshold)),
+        (_, target) => {
+            let config = TargetTrackingScalingPolicyConfiguration::builder()
+                .set_target_value(target)
+                .scale_in_cooldown(SCALE_IN_COOLDOWN)
+                .scale_out_cooldown(SCALE_OUT_COOLDOWN);
+            let config = match policy.tracked_metric() {
+                Some(metric) => {
+                    config.customized_metric_specification(sagetide_metric(metric, variant))
+                }
+                None => config.predefined_metric_specification(
+                    PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
+                        .build()
+                        .expect("the metric type is set"),
+                ),
+            };
+            put.policy_type(PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(
+                    config
+                        .build()
+                        .expect("a target-tracking policy has a target"),
+                )
+        }
     };
     let put = put
         .send()

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::PoolMetric;
 use super::plan::{Problem, VariantPools};
 use super::{INVOCATIONS_TAG, TARGET_BACKLOG_TAG, TARGET_UTILIZATION_TAG};
 use super::{TargetUtilization, positive_target};
@@ -90,8 +91,18 @@ impl PoolPolicy {
         }
     }
 
+    /// The sagetide metric a target-tracking policy tracks (`InvocationsPerInstance` tracks
+    /// AWS's predefined one).
+    pub fn tracked_metric(&self) -> Option<PoolMetric> {
+        match self {
+            Self::FleetUtilization { .. } => Some(PoolMetric::FleetUtilization),
+            Self::BacklogPerCapacity { .. } => Some(PoolMetric::BacklogPerCapacity),
+            Self::InvocationsPerInstance { .. } | Self::FastScaleOut(_) => None,
+        }
+    }
+
     /// The TargetValue of a target-tracking policy.
-    fn target(&self) -> Option<f64> {
+    pub fn target(&self) -> Option<f64> {
         match self {
             Self::FleetUtilization { target }
             | Self::BacklogPerCapacity { target }
