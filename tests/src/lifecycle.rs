@@ -542,15 +542,9 @@ impl Aws {
 
     /// The state of alarm `name` (`OK`, `ALARM`, `INSUFFICIENT_DATA`), if it exists.
     pub async fn alarm_state(&self, name: &str) -> Option<String> {
-        self.cloudwatch
-            .describe_alarms()
-            .alarm_names(name)
-            .send()
+        self.metric_alarm(name)
             .await
-            .expect("describe alarms")
-            .metric_alarms()
-            .first()
-            .and_then(|a| a.state_value.as_ref())
+            .and_then(|a| a.state_value)
             .map(|s| s.as_str().to_owned())
     }
 
@@ -562,34 +556,9 @@ impl Aws {
         from: i64,
         to: i64,
     ) -> f64 {
-        use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
-        let query = MetricDataQuery::builder()
-            .id("s")
-            .metric_stat(
-                MetricStat::builder()
-                    .metric(
-                        Metric::builder()
-                            .namespace("Sagetide")
-                            .metric_name(name)
-                            .set_dimensions(Some(crate::seed::metric_dimensions(dimensions)))
-                            .build(),
-                    )
-                    .period(60)
-                    .stat("Sum")
-                    .build(),
-            )
-            .build();
-        self.cloudwatch
-            .get_metric_data()
-            .metric_data_queries(query)
-            .start_time(DateTime::from_secs(from))
-            .end_time(DateTime::from_secs(to))
-            .send()
+        self.sagetide_metric(name, dimensions, (from, to), 60, "Sum")
             .await
-            .expect("get metric data")
-            .metric_data_results()
-            .iter()
-            .flat_map(|r| r.values())
+            .values()
             .sum()
     }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 /// The pools of the variants the test world made pooled: by endpoint, then variant.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Pools {
     by_endpoint: BTreeMap<String, BTreeMap<String, Vec<(String, u32)>>>,
     /// The EndpointConfig of each pooled endpoint.
@@ -29,19 +29,16 @@ impl Pools {
         self.configs.insert(config.to_owned(), endpoint.to_owned());
     }
 
-    /// Whether answers to `call` may need rewriting.
-    pub fn rewrites(&self, call: &str) -> bool {
-        !self.by_endpoint.is_empty()
-            && matches!(
-                call,
-                "sagemaker:DescribeEndpoint"
-                    | "sagemaker:Search"
-                    | "sagemaker:DescribeEndpointConfig"
-            )
-    }
-
-    /// moto's answer to `call`, as AWS would give it for the pooled variants.
+    /// moto's answer to `call`, as AWS would give it for the pooled variants; `None` when
+    /// it needs no rewriting.
     pub fn rewrite(&self, call: &str, body: &[u8]) -> Option<Vec<u8>> {
+        let about_pools = matches!(
+            call,
+            "sagemaker:DescribeEndpoint" | "sagemaker:Search" | "sagemaker:DescribeEndpointConfig"
+        );
+        if self.by_endpoint.is_empty() || !about_pools {
+            return None;
+        }
         let mut answer: Value = serde_json::from_slice(body).ok()?;
         match call {
             "sagemaker:DescribeEndpoint" => self.summaries(&mut answer),

@@ -497,13 +497,11 @@ impl Proxy {
                             .await
                             .map(|b| b.to_bytes())
                             .unwrap_or_default();
-                        let pools = {
-                            let state = state.lock().unwrap();
-                            state.pools.rewrites(&call).then(|| state.pools.clone())
-                        };
-                        let rewritten = pools
-                            .filter(|_| parts.status.is_success())
-                            .and_then(|pools| pools.rewrite(&call, &body));
+                        let rewritten = parts
+                            .status
+                            .is_success()
+                            .then(|| state.lock().unwrap().pools.rewrite(&call, &body))
+                            .flatten();
                         if let Some(rewritten) = rewritten {
                             parts.headers.remove(hyper::header::CONTENT_LENGTH);
                             body = Bytes::from(rewritten);

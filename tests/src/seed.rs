@@ -772,14 +772,9 @@ impl Aws {
         from: i64,
         to: i64,
     ) -> BTreeMap<i64, f64> {
-        self.sagetide_metric(
-            "FleetUtilization",
-            (endpoint, variant),
-            (from, to),
-            10,
-            "Average",
-        )
-        .await
+        let dimensions = [("EndpointName", endpoint), ("VariantName", variant)];
+        self.sagetide_metric("FleetUtilization", &dimensions, (from, to), 10, "Average")
+            .await
     }
 
     /// The metric alarm `name`, as CloudWatch holds it.
@@ -796,17 +791,17 @@ impl Aws {
             .next()
     }
 
-    /// A statistic of one of sagetide's metrics of a variant, per `period` seconds in
+    /// A statistic of the `Sagetide` metric `name` with `dimensions`, per `period` seconds in
     /// [from, to), by epoch second.
     pub async fn sagetide_metric(
         &self,
         name: &str,
-        (endpoint, variant): (&str, &str),
+        dimensions: &[(&str, &str)],
         (from, to): (i64, i64),
         period: i32,
         stat: &str,
     ) -> BTreeMap<i64, f64> {
-        let dims = metric_dimensions(&[("EndpointName", endpoint), ("VariantName", variant)]);
+        let dims = metric_dimensions(dimensions);
         let query = MetricDataQuery::builder()
             .id("u")
             .metric_stat(

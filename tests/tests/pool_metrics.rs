@@ -51,7 +51,7 @@ async fn published(
 ) -> BTreeMap<i64, f64> {
     aws.sagetide_metric(
         metric,
-        (endpoint, "AllTraffic"),
+        &[("EndpointName", endpoint), ("VariantName", "AllTraffic")],
         (MINUTE - 900, MINUTE + 900),
         period,
         stat,

@@ -253,7 +253,7 @@ async fn publication_delays(binaries: &Path) -> Value {
             .aws
             .sagetide_metric(
                 "FleetUtilization",
-                ("ep-000", "AllTraffic"),
+                &[("EndpointName", "ep-000"), ("VariantName", "AllTraffic")],
                 (POOL_MINUTE - 600, run),
                 10,
                 "SampleCount",
