@@ -1,10 +1,17 @@
-//! `sagetide`: the operator's command line. `sagetide check FILE` validates a configuration
-//! document offline with the functions' own parser and shows what each schedule will do.
+//! `sagetide`: the operator's command line. `check` validates a configuration document offline
+//! with the functions' own parser and shows what each schedule will do; `plan`, `status`,
+//! `sleep` and `wake` work with the deployment in the account and region of the standard AWS
+//! configuration (`AWS_PROFILE`, `AWS_REGION`, …).
 //!
-//! Exit codes: 0 the document is valid; 1 it is not (every problem is printed); 2 the command
-//! could not run (an unreadable file, a bad argument).
+//! Exit codes: 0 done (the document is valid, the request was carried out); 1 the answer is no
+//! (an invalid document, an unknown endpoint, a request the function did not carry out); 2 the
+//! command could not run (an unreadable file, a bad argument, AWS unreachable or refusing).
 
 mod check;
+mod deployment;
+mod plan;
+mod request;
+mod status;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,33 +19,65 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
+use serde::Serialize;
+use thiserror::Error;
+
+use sagetide::aws::{self, AwsError};
+use sagetide::config::ConfigError;
+use sagetide::env::EnvError;
+use sagetide::error::HandlerError;
+use sagetide::names::EndpointName;
+
+use deployment::{Deployment, DeploymentError};
+use request::Request;
 
 #[derive(Parser)]
 #[command(
     name = "sagetide",
     version,
-    about = "Operate sagetide: check what it will do"
+    about = "Operate sagetide: check a document, see what it will do, what it did, and ask it to act"
 )]
 struct Cli {
+    /// How to print the result.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    output: Output,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate a configuration document offline, exactly as the functions do, and show each
+    /// Validate a configuration document, exactly as the functions do, and show each
     /// schedule's transitions over the coming days (local time and UTC, DST and holidays
-    /// marked). Exit 0 if valid, 1 if not.
+    /// marked). Offline for a file. Exit 0 if valid, 1 if not.
     Check(CheckArgs),
+    /// What the deployed scheduler's tick would do now (or --at an instant), decided as the
+    /// function decides it, without changing anything: each action with its reason, and what
+    /// it would leave alone and why.
+    Plan(PlanArgs),
+    /// Every opted-in endpoint (or one): awake, asleep or on its way; capacity now and what the
+    /// schedule wants; the next transition; remedies in force; its latest history in time order.
+    Status(StatusArgs),
+    /// Ask the deployed sleeper to put an endpoint to sleep now (snapshot, then delete).
+    Sleep(SleepArgs),
+    /// Ask the deployed waker to bring a sleeping endpoint back now.
+    Wake(WakeArgs),
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct Document {
+    /// The YAML document; `-` reads standard input.
+    file: Option<PathBuf>,
+    /// The SSM parameter holding it (read with the standard AWS configuration).
+    #[arg(long)]
+    parameter: Option<String>,
 }
 
 #[derive(Args)]
 struct CheckArgs {
-    /// The YAML document; `-` reads standard input.
-    file: PathBuf,
-    /// How to print the result.
-    #[arg(long, value_enum, default_value_t = Output::Table)]
-    output: Output,
+    #[command(flatten)]
+    document: Document,
     /// Start of the window of transitions (RFC 3339, e.g. 2026-12-24T00:00:00Z); now by default.
     #[arg(long)]
     from: Option<Timestamp>,
@@ -47,60 +86,268 @@ struct CheckArgs {
     days: u16,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Args)]
+struct Stack {
+    /// The sagetide stack; by default the one the account and region's deployment marker
+    /// (/sagetide/deployment) names.
+    #[arg(long)]
+    stack: Option<String>,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    stack: Stack,
+    /// The tick's instant (RFC 3339); now by default.
+    #[arg(long)]
+    at: Option<Timestamp>,
+    /// Show only this endpoint's actions and skips (the tick is planned whole).
+    #[arg(long)]
+    endpoint: Option<EndpointName>,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    stack: Stack,
+    /// One endpoint only.
+    name: Option<EndpointName>,
+    /// History entries per endpoint.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(0..=100))]
+    history: i32,
+}
+
+#[derive(Args)]
+struct SleepArgs {
+    #[command(flatten)]
+    stack: Stack,
+    endpoint: EndpointName,
+    /// Skip the idle check (never the opt-in tag check).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct WakeArgs {
+    #[command(flatten)]
+    stack: Stack,
+    endpoint: EndpointName,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Output {
     Table,
     Json,
 }
 
-fn main() -> ExitCode {
-    let Command::Check(args) = Cli::parse().command;
-    let document = match read(&args.file) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("sagetide check: cannot read {}: {e}", args.file.display());
-            return ExitCode::from(2);
+/// Why a command could not give its answer.
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Deployment(#[from] DeploymentError),
+    #[error("the scheduler's environment: {0}")]
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Handler(#[from] HandlerError),
+    /// The answer is no.
+    #[error("{0}")]
+    No(String),
+    /// What the command was to read is not there.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl CliError {
+    /// 1 where the answer is no (an invalid document, an unknown endpoint), 2 where the command
+    /// could not run.
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(ConfigError::Invalid(_))
+            | CliError::Handler(HandlerError::Config(ConfigError::Invalid(_)))
+            | CliError::No(_) => 1,
+            _ => 2,
         }
-    };
-    let from = args.from.unwrap_or_else(Timestamp::now);
-    let result = check::check(&document, from, i64::from(args.days));
-    match (&result, args.output) {
-        (Ok(week), Output::Table) => print!("{}", check::table(week)),
-        (Err(problems), Output::Table) => {
-            for p in problems {
-                let field = if p.field.is_empty() {
-                    String::new()
-                } else {
-                    format!(", field {}", p.field)
-                };
-                eprintln!("error: {}{field}: {}", p.place, p.message);
-            }
-            eprintln!(
-                "{}: {} problem(s); the functions would change nothing with this document",
-                args.file.display(),
-                problems.len()
-            );
-        }
-        (Ok(week), Output::Json) => println!(
-            "{}",
-            json(&serde_json::json!({"valid": true, "week": week}))
-        ),
-        (Err(problems), Output::Json) => {
-            println!(
-                "{}",
-                json(&serde_json::json!({"valid": false, "problems": problems}))
-            );
-        }
-    }
-    if result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
     }
 }
 
-fn json(value: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(value).expect("JSON of plain data")
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = cli.output;
+    let (name, result) = match cli.command {
+        Command::Check(args) => ("check", check(args, output).await),
+        Command::Plan(args) => ("plan", plan(args, output).await),
+        Command::Status(args) => ("status", status(args, output).await),
+        Command::Sleep(args) => (
+            "sleep",
+            send(
+                &args.stack,
+                Request::Sleep {
+                    endpoint: &args.endpoint,
+                    force: args.force,
+                },
+                output,
+            )
+            .await,
+        ),
+        Command::Wake(args) => (
+            "wake",
+            send(
+                &args.stack,
+                Request::Wake {
+                    endpoint: &args.endpoint,
+                },
+                output,
+            )
+            .await,
+        ),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sagetide {name}: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// *Now*: `SAGETIDE_NOW` in a simulation (the demo's, the tests'), as the functions take it,
+/// else the clock.
+fn now() -> Result<Timestamp, CliError> {
+    match std::env::var("SAGETIDE_NOW") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|e| CliError::Unreadable(format!("SAGETIDE_NOW = {v:?}: {e}"))),
+        _ => Ok(Timestamp::now()),
+    }
+}
+
+async fn sdk() -> aws_config::SdkConfig {
+    aws::load_config_as("sagetide-cli").await
+}
+
+async fn deployment(stack: &Stack) -> Result<(aws_config::SdkConfig, Deployment), CliError> {
+    let sdk = sdk().await;
+    let deployment = Deployment::find(&sdk, stack.stack.clone()).await?;
+    Ok((sdk, deployment))
+}
+
+fn print(output: Output, value: &impl Serialize, table: impl FnOnce() -> String) {
+    match output {
+        Output::Table => print!("{}", table()),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("JSON of plain data")
+        ),
+    }
+}
+
+async fn check(args: CheckArgs, output: Output) -> Result<ExitCode, CliError> {
+    let (source, document) = match (&args.document.file, &args.document.parameter) {
+        (Some(file), _) => (
+            file.display().to_string(),
+            read(file).map_err(|e| {
+                CliError::Unreadable(format!("cannot read {}: {e}", file.display()))
+            })?,
+        ),
+        (None, Some(parameter)) => {
+            let ssm = aws_sdk_ssm::Client::new(&sdk().await);
+            let text = aws::ssm::parameters(&ssm, &[parameter.as_str()])
+                .await?
+                .remove(parameter.as_str())
+                .ok_or_else(|| {
+                    CliError::Unreadable(format!("no SSM parameter {parameter} here"))
+                })?;
+            (parameter.clone(), text)
+        }
+        (None, None) => unreachable!("clap requires a file or --parameter"),
+    };
+    let from = match args.from {
+        Some(from) => from,
+        None => now()?,
+    };
+    match check::check(&document, from, i64::from(args.days)) {
+        Ok(week) => {
+            print(
+                output,
+                &serde_json::json!({"valid": true, "week": week}),
+                || check::table(&week),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"valid": false, "problems": problems})
+                    )
+                    .expect("JSON of plain data")
+                ),
+                Output::Table => {
+                    for p in &problems {
+                        let field = if p.field.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", field {}", p.field)
+                        };
+                        eprintln!("error: {}{field}: {}", p.place, p.message);
+                    }
+                    eprintln!(
+                        "{source}: {} problem(s); the functions would change nothing with this document",
+                        problems.len()
+                    );
+                }
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+async fn plan(args: PlanArgs, output: Output) -> Result<ExitCode, CliError> {
+    let (sdk, deployment) = deployment(&args.stack).await?;
+    let at = match args.at {
+        Some(at) => at,
+        None => now()?,
+    };
+    let report = plan::plan(&sdk, &deployment.env, at, args.endpoint.as_ref()).await?;
+    print(output, &report, || plan::table(&report));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(args: StatusArgs, output: Output) -> Result<ExitCode, CliError> {
+    let (sdk, deployment) = deployment(&args.stack).await?;
+    let (observed, config) =
+        status::observe(&sdk, &deployment.env, args.name.as_ref(), args.history).await?;
+    let statuses = status::statuses(&observed, &config, now()?);
+    if let Some(name) = &args.name
+        && statuses.is_empty()
+    {
+        return Err(CliError::No(format!(
+            "{name} is not opted in (no sagetide:schedule or sagetide:idle-after tag), not asleep and under no remedy"
+        )));
+    }
+    print(output, &statuses, || status::table(&statuses));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn send(stack: &Stack, request: Request<'_>, output: Output) -> Result<ExitCode, CliError> {
+    let (sdk, deployment) = deployment(stack).await?;
+    let function = deployment.function(request.function());
+    let answer = request::send(&sdk, &function, &request).await?;
+    let value = match &answer {
+        Ok(v) | Err(v) => v,
+    };
+    print(output, value, || request::table(&function, &answer));
+    Ok(match &answer {
+        Ok(answer) if request::done(answer) => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
 }
 
 fn read(path: &PathBuf) -> std::io::Result<String> {

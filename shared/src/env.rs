@@ -77,7 +77,9 @@ impl Env {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+    /// The environment `get` answers: a deployed function's variables, read by the command
+    /// line to act as that function decides.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
         let dry_run = match get("SAGETIDE_DRY_RUN").as_deref().map(str::trim) {
             None | Some("") => false,
             Some(v) if v.eq_ignore_ascii_case("true") => true,

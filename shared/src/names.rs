@@ -51,6 +51,14 @@ macro_rules! sagemaker_name {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = NameError;
+
+            fn from_str(value: &str) -> Result<Self, NameError> {
+                Self::new(value)
+            }
+        }
+
         impl From<$name> for String {
             fn from(name: $name) -> String {
                 name.0

@@ -169,6 +169,30 @@ impl Harness {
         deliveries
     }
 
+    /// The `sagetide` command line run with `args` against this harness (through the counting
+    /// proxy) at the simulated `now`, which the functions it invokes run on too; its exit code,
+    /// standard output and standard error.
+    pub async fn sagetide(&self, args: &[&str], now: impl Display) -> (i32, String, String) {
+        let now = now.to_string();
+        now.clone_into(&mut self.clock.lock().unwrap());
+        let out = tokio::process::Command::new(function::binary("sagetide"))
+            .args(args)
+            .env_clear()
+            .env("AWS_ENDPOINT_URL", &self.proxy.url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("SAGETIDE_NOW", &now)
+            .output()
+            .await
+            .expect("the sagetide binary runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// The scheduler as EventBridge ticks it (see [`Ticker`]), with `extra_env`.
     pub fn scheduler(&self, extra_env: &[(&str, &str)]) -> Ticker<'_> {
         Ticker {

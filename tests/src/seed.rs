@@ -38,6 +38,19 @@ pub struct Aws {
     pub ssm: aws_sdk_ssm::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+/// `text` as a form value: every byte but the unreserved ones as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub fn resource_id(endpoint: &str, variant: &str) -> String {
@@ -61,6 +74,7 @@ impl Aws {
             ssm: aws_sdk_ssm::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
         }
     }
 
@@ -125,6 +139,60 @@ impl Aws {
     pub async fn put_deployment_marker(&self, deployment: &str) {
         self.put_parameter(sagetide::config::DEPLOYMENT_MARKER, deployment)
             .await;
+    }
+
+    /// The scheduler, sleeper and waker as the template deploys them in stack [`DEPLOYMENT`]:
+    /// their names and environment, under a role, for what reads them (`sagetide` finds the
+    /// deployment's table and document in its scheduler's environment). moto runs no code: the
+    /// harness answers their invocations with the real binaries, so the package is a stand-in.
+    pub async fn deploy_functions(&self) {
+        let role = "sagetide-test-functions";
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let body = format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName={role}&AssumeRolePolicyDocument={}",
+            percent_encoded(trust)
+        );
+        let headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        ];
+        let (status, answer) = crate::http::send(&self.url, "POST", "/", &headers, &body).await;
+        assert_eq!(status, 200, "create the functions' role: {answer}");
+        let role_arn = format!("arn:aws:iam::123456789012:role/{role}");
+        for function in ["scheduler", "sleeper", "waker"] {
+            let variables = [
+                ("SAGETIDE_TABLE", TABLE.to_owned()),
+                ("SAGETIDE_CONFIG_PARAMETER", CONFIG_PARAMETER.to_owned()),
+                ("SAGETIDE_DEPLOYMENT", DEPLOYMENT.to_owned()),
+                ("SAGETIDE_WAKER", format!("{DEPLOYMENT}-waker")),
+            ];
+            let environment = aws_sdk_lambda::types::Environment::builder()
+                .set_variables(Some(
+                    variables
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect(),
+                ))
+                .build();
+            self.lambda
+                .create_function()
+                .function_name(format!("{DEPLOYMENT}-{function}"))
+                .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+                .handler("bootstrap")
+                .role(&role_arn)
+                .code(
+                    aws_sdk_lambda::types::FunctionCode::builder()
+                        .zip_file(aws_sdk_lambda::primitives::Blob::new("stand-in"))
+                        .build(),
+                )
+                .environment(environment)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("deploy {function}: {e:?}"));
+        }
     }
 
     pub async fn put_config(&self, yaml: &str) {

@@ -78,8 +78,13 @@ const MAX_ATTEMPTS: u32 = 5;
 /// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`); `function` names the caller in every
 /// request's user agent.
 pub async fn load_config(function: Function) -> SdkConfig {
+    load_config_as(&function.app_name()).await
+}
+
+/// [`load_config`] for a caller that is not a function (`sagetide-cli`, the command line).
+pub async fn load_config_as(app_name: &str) -> SdkConfig {
     aws_config::from_env()
-        .app_name(AppName::new(function.app_name()).expect("function names are valid app names"))
+        .app_name(AppName::new(app_name.to_owned()).expect("sagetide's names are valid app names"))
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .load()
         .await

@@ -90,6 +90,17 @@ pub struct HistoryEntry<'a> {
     pub reason: &'a str,
 }
 
+/// A history entry as read back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Recorded {
+    pub endpoint: EndpointName,
+    pub at: Timestamp,
+    pub who: String,
+    pub action: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -554,6 +565,57 @@ impl Table {
             (EXPIRES_AT.to_owned(), n((entry.at + KEPT).as_second())),
         ]);
         self.put(item).await
+    }
+
+    /// The latest `count` entries of `endpoint`'s history, latest first (one Query: the sort
+    /// key begins with the entry's time).
+    pub async fn history(
+        &self,
+        endpoint: &EndpointName,
+        count: i32,
+    ) -> Result<Vec<Recorded>, AwsError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_values(":pk", s(format!("history#{endpoint}")))
+            .scan_index_forward(false)
+            .limit(count)
+            .send()
+            .await
+            .map_err(|e| AwsError::new(QUERY, e))?;
+        page.items()
+            .iter()
+            .map(|item| {
+                let text = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .ok_or_else(|| AwsError {
+                            operation: QUERY,
+                            message: format!(
+                                "history entry {:?} of {endpoint} has no {name}",
+                                item.get("sk")
+                            ),
+                            refused: false,
+                        })
+                };
+                Ok(Recorded {
+                    endpoint: endpoint.clone(),
+                    at: text("at")?.parse().map_err(|e| AwsError {
+                        operation: QUERY,
+                        message: format!("history entry of {endpoint}: its time: {e}"),
+                        refused: false,
+                    })?,
+                    who: text("who")?,
+                    action: text("action")?,
+                    outcome: text("outcome")?,
+                    reason: text("reason")?,
+                })
+            })
+            .collect()
     }
 
     /// Writes `item` whatever was there: for items only ever written whole, by anyone.

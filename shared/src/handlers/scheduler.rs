@@ -207,6 +207,14 @@ impl Scheduler {
             .and_then(|tick| tick.sent_by(clock))
             .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?
             .time;
+        let report = self.tick(now, clock).await?;
+        HandlerError::check(report.actions.iter().map(|a| &a.outcome))?;
+        Ok(report)
+    }
+
+    /// The tick of `now`, on the function's `clock`: observe, plan, and act (or, in a dry run,
+    /// decide). `sagetide plan` runs it dry.
+    pub async fn tick(&self, now: Timestamp, clock: Timestamp) -> Result<TickReport, HandlerError> {
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
@@ -349,7 +357,6 @@ impl Scheduler {
             skipped = report.skipped.len(),
             "tick done"
         );
-        HandlerError::check(report.actions.iter().map(|a| &a.outcome))?;
         Ok(report)
     }
 }

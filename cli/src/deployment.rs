@@ -1,0 +1,92 @@
+//! The deployment the command line works with: its stack name from the account and region's
+//! deployment marker (or `--stack`), its functions named as the template names them, and the
+//! deployed scheduler's own environment, so that `plan` and `status` read the table and the
+//! document that the functions read, and decide under the same limits.
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use thiserror::Error;
+
+use sagetide::aws::{self, AwsError};
+use sagetide::config::DEPLOYMENT_MARKER;
+use sagetide::env::{Env, EnvError};
+
+pub struct Deployment {
+    /// The stack's name, which prefixes its functions' names (template.yaml).
+    pub stack: String,
+    /// The scheduler's environment as deployed.
+    pub env: Env,
+}
+
+#[derive(Debug, Error)]
+pub enum DeploymentError {
+    #[error(
+        "no sagetide deployment found in this account and region: the parameter {DEPLOYMENT_MARKER} is missing ({0}); deploy the stack, check AWS_REGION and the credentials, or name the stack with --stack"
+    )]
+    NoMarker(String),
+    #[error(
+        "the scheduler function {function} of stack {stack} cannot be read: {message}; is the stack deployed here, and may these credentials call lambda:GetFunctionConfiguration?"
+    )]
+    NoScheduler {
+        stack: String,
+        function: String,
+        message: String,
+    },
+    #[error("the scheduler function {function}'s environment is invalid: {error}")]
+    BadEnvironment { function: String, error: EnvError },
+}
+
+impl Deployment {
+    /// The deployment named `stack`, or the one the marker names.
+    pub async fn find(sdk: &SdkConfig, stack: Option<String>) -> Result<Self, DeploymentError> {
+        let stack = match stack {
+            Some(stack) => stack,
+            None => {
+                let ssm = aws_sdk_ssm::Client::new(sdk);
+                aws::ssm::parameters(&ssm, &[DEPLOYMENT_MARKER])
+                    .await
+                    .map_err(|e| DeploymentError::NoMarker(e.to_string()))?
+                    .remove(DEPLOYMENT_MARKER)
+                    .ok_or_else(|| DeploymentError::NoMarker("no such parameter".into()))?
+            }
+        };
+        let function = function_name(&stack, "scheduler");
+        let variables = scheduler_variables(sdk, &function).await.map_err(|e| {
+            DeploymentError::NoScheduler {
+                stack: stack.clone(),
+                function: function.clone(),
+                message: e.message,
+            }
+        })?;
+        let env = Env::from_lookup(|name| variables.get(name).cloned())
+            .map_err(|error| DeploymentError::BadEnvironment { function, error })?;
+        Ok(Self { stack, env })
+    }
+
+    /// The deployed function `name` (`sleeper`, `waker`, …).
+    pub fn function(&self, name: &str) -> String {
+        function_name(&self.stack, name)
+    }
+}
+
+fn function_name(stack: &str, function: &str) -> String {
+    format!("{stack}-{function}")
+}
+
+async fn scheduler_variables(
+    sdk: &SdkConfig,
+    function: &str,
+) -> Result<HashMap<String, String>, AwsError> {
+    let configuration = aws_sdk_lambda::Client::new(sdk)
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("lambda:GetFunctionConfiguration", e))?;
+    Ok(configuration
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default())
+}

@@ -1,0 +1,90 @@
+//! `sagetide sleep` and `sagetide wake`: a person's request, sent to the deployed sleeper or
+//! waker as the contract's manual event, and the function's answer.
+
+use aws_config::SdkConfig;
+use serde_json::{Value, json};
+
+use sagetide::aws::{self, AwsError};
+use sagetide::names::EndpointName;
+
+/// A request for an endpoint, and the function that takes it.
+pub enum Request<'a> {
+    Sleep {
+        endpoint: &'a EndpointName,
+        force: bool,
+    },
+    Wake {
+        endpoint: &'a EndpointName,
+    },
+}
+
+impl Request<'_> {
+    /// The function (`sleeper`, `waker`) that takes it.
+    pub fn function(&self) -> &'static str {
+        match self {
+            Request::Sleep { .. } => "sleeper",
+            Request::Wake { .. } => "waker",
+        }
+    }
+
+    fn payload(&self) -> Value {
+        match *self {
+            Request::Sleep {
+                endpoint,
+                force: true,
+            } => json!({"action": "sleep", "endpoint": endpoint, "force": true}),
+            Request::Sleep { endpoint, .. } => json!({"action": "sleep", "endpoint": endpoint}),
+            Request::Wake { endpoint } => json!({"action": "wake", "endpoint": endpoint}),
+        }
+    }
+}
+
+/// The function's answer (`Ok`) or the error it ended with (`Err`).
+pub async fn send(
+    sdk: &SdkConfig,
+    function: &str,
+    request: &Request<'_>,
+) -> Result<Result<Value, Value>, AwsError> {
+    let client = aws_sdk_lambda::Client::new(sdk);
+    aws::lambda::invoke(&client, function, &request.payload()).await
+}
+
+/// Whether the answer says the request was carried out: every report applied or already
+/// done, and none ignored.
+pub fn done(answer: &Value) -> bool {
+    let reports = answer["reports"].as_array();
+    answer.get("ignored").is_none_or(Value::is_null)
+        && reports.is_some_and(|r| !r.is_empty())
+        && reports
+            .into_iter()
+            .flatten()
+            .all(|r| matches!(r["outcome"].as_str(), Some("applied" | "already-done")))
+}
+
+/// One line per report, or why the function did nothing.
+pub fn table(function: &str, answer: &Result<Value, Value>) -> String {
+    match answer {
+        Err(error) => format!(
+            "{function} failed: {}: {}\n",
+            error["errorType"].as_str().unwrap_or("error"),
+            error["errorMessage"].as_str().unwrap_or("no message")
+        ),
+        Ok(answer) => {
+            let mut out = String::new();
+            if let Some(why) = answer["ignored"].as_str() {
+                out.push_str(&format!("{function} ignored the request: {why}\n"));
+            }
+            for r in answer["reports"].as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "{} {}: {}: {} ({})\n",
+                    r["endpoint"].as_str().unwrap_or("?"),
+                    r["action"].as_str().unwrap_or("?"),
+                    r["outcome"].as_str().unwrap_or("?"),
+                    r["detail"].as_str().unwrap_or_default(),
+                    r["reason"].as_str().unwrap_or_default(),
+                ));
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! `sagetide status`: each opted-in endpoint as it stands: awake, asleep or on its way; its
+//! capacity now and what its schedule wants; its next transition; the remedies in force; its
+//! latest history, in time order. Observed by [`observe`], put together by [`statuses`] (pure).
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use futures::{StreamExt, TryStreamExt};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+use sagetide::aws;
+use sagetide::aws::table::{Recorded, Table};
+use sagetide::config::{Config, ConfigSource};
+use sagetide::env::Env;
+use sagetide::fleet::{Endpoint, ScalableTarget, Status};
+use sagetide::names::EndpointName;
+use sagetide::plan::wanted::wanted;
+use sagetide::remediation::StoredRecord;
+use sagetide::resource::ScalableResource;
+use sagetide::schedule::{Desired, Schedule};
+use sagetide::snapshot::{Phase, Stored};
+use sagetide::tags::{self, Override, Tags};
+
+use crate::CliError;
+
+/// What `status` reads.
+pub struct Observed {
+    pub endpoints: Vec<Endpoint>,
+    pub targets: Vec<ScalableTarget>,
+    /// Snapshots not yet restored.
+    pub sleeping: Vec<Stored>,
+    pub remediations: Vec<StoredRecord>,
+    pub history: Vec<Recorded>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndpointStatus {
+    pub endpoint: EndpointName,
+    /// `awake`, `asleep`, `waking`, `falling asleep`, `restoring autoscaling`, or SageMaker's
+    /// status in lower case for anything else.
+    pub state: String,
+    pub variants: Vec<VariantStatus>,
+    pub schedule: Option<String>,
+    /// What the schedule (or an override in force) wants now: `awake 2..10` or `asleep`, or
+    /// why that cannot be said.
+    pub wants: Option<String>,
+    pub why: Option<String>,
+    pub next: Option<Next>,
+    pub remedies: Vec<String>,
+    /// The latest entries, oldest first.
+    pub history: Vec<Recorded>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariantStatus {
+    pub variant: String,
+    pub instances: u32,
+    /// Its scalable target's `min..max`, if it has one.
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Next {
+    pub utc: Timestamp,
+    /// In the schedule's time zone.
+    pub local: String,
+    pub wants: String,
+    pub why: String,
+}
+
+/// Reads what the deployment's functions see: the opted-in endpoints, their targets, the
+/// table's sleeping endpoints and remedies, and the latest `history` entries of each (one
+/// Query per endpoint, a few at a time), or of `only` that endpoint.
+pub async fn observe(
+    sdk: &SdkConfig,
+    env: &Env,
+    only: Option<&EndpointName>,
+    history: i32,
+) -> Result<(Observed, std::sync::Arc<Config>), CliError> {
+    let table = Table::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        env.require_table()?.to_owned(),
+    );
+    let sagemaker = aws_sdk_sagemaker::Client::new(sdk);
+    let config = ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env);
+    let (endpoints, open, config) = tokio::join!(
+        aws::sagemaker::endpoints_tagged(&sagemaker, &[tags::SCHEDULE, tags::IDLE_AFTER]),
+        table.open(),
+        config.get(),
+    );
+    let (mut endpoints, open, config) = (endpoints?, open?, config?);
+    let (mut sleeping, mut remediations) = (open.sleeping, open.remediations);
+    if let Some(name) = only {
+        endpoints.retain(|e| &e.name == name);
+        sleeping.retain(|s| &s.snapshot.endpoint == name);
+        remediations.retain(|r| &r.endpoint == name);
+    }
+    let resources: Vec<ScalableResource> = endpoints
+        .iter()
+        .flat_map(Endpoint::scalable_resources)
+        .collect();
+    let autoscaling = aws_sdk_applicationautoscaling::Client::new(sdk);
+    let targets = aws::autoscaling::targets(&autoscaling, &resources).await?;
+    let names: Vec<EndpointName> = endpoints
+        .iter()
+        .map(|e| e.name.clone())
+        .chain(sleeping.iter().map(|s| s.snapshot.endpoint.clone()))
+        .chain(remediations.iter().map(|r| r.endpoint.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let history: Vec<Vec<Recorded>> = futures::stream::iter(&names)
+        .map(|name| table.history(name, history))
+        .buffer_unordered(aws::CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok((
+        Observed {
+            endpoints,
+            targets,
+            sleeping,
+            remediations,
+            history: history.into_iter().flatten().collect(),
+        },
+        config,
+    ))
+}
+
+/// Every endpoint that is opted in, asleep or under a remedy, by name.
+pub fn statuses(observed: &Observed, config: &Config, now: Timestamp) -> Vec<EndpointStatus> {
+    let mut names: BTreeMap<&EndpointName, (Option<&Endpoint>, Option<&Stored>)> = BTreeMap::new();
+    for e in &observed.endpoints {
+        names.entry(&e.name).or_default().0 = Some(e);
+    }
+    for s in &observed.sleeping {
+        names.entry(&s.snapshot.endpoint).or_default().1 = Some(s);
+    }
+    for r in &observed.remediations {
+        names.entry(&r.endpoint).or_default();
+    }
+    names
+        .into_iter()
+        .map(|(name, (endpoint, snapshot))| {
+            let tags = endpoint
+                .map(|e| &e.tags)
+                .or(snapshot.map(|s| &s.snapshot.tags));
+            let schedule = tags.and_then(|t| t.get(tags::SCHEDULE)).cloned();
+            let (wants, why, next) = match (&schedule, tags) {
+                (Some(schedule), Some(tags)) => plan_of(tags, schedule, config, now),
+                _ => (None, None, None),
+            };
+            let mut history: Vec<Recorded> = observed
+                .history
+                .iter()
+                .filter(|h| &h.endpoint == name)
+                .cloned()
+                .collect();
+            history.sort_by_key(|h| h.at);
+            EndpointStatus {
+                endpoint: name.clone(),
+                state: state(endpoint, snapshot),
+                variants: endpoint
+                    .map(|e| variants(e, &observed.targets))
+                    .unwrap_or_default(),
+                schedule,
+                wants,
+                why,
+                next,
+                remedies: remedies(name, &observed.remediations),
+                history,
+            }
+        })
+        .collect()
+}
+
+fn state(endpoint: Option<&Endpoint>, snapshot: Option<&Stored>) -> String {
+    match (endpoint.map(|e| &e.status), snapshot) {
+        (Some(Status::InService), None) => "awake".into(),
+        (Some(Status::InService), Some(_)) => "restoring autoscaling".into(),
+        (Some(Status::Creating), Some(_)) => "waking".into(),
+        (Some(Status::Deleting), Some(_)) => "falling asleep".into(),
+        (Some(status), _) => status.as_str().to_lowercase(),
+        (None, Some(s)) if s.phase == Phase::Sleeping => "falling asleep".into(),
+        (None, Some(s)) => match &s.wake {
+            Some(wake) if wake.failures > 0 => format!(
+                "asleep; its wake failed {} time(s), last: {}",
+                wake.failures,
+                wake.last_failure.as_deref().unwrap_or("no reason given")
+            ),
+            _ => "asleep".into(),
+        },
+        (None, None) => "not found (a remedy's record only)".into(),
+    }
+}
+
+fn variants(endpoint: &Endpoint, targets: &[ScalableTarget]) -> Vec<VariantStatus> {
+    endpoint
+        .variants
+        .iter()
+        .map(|v| {
+            let resource = ScalableResource::instances(&endpoint.name, &v.name);
+            VariantStatus {
+                variant: v.name.to_string(),
+                instances: v.instances,
+                target: targets
+                    .iter()
+                    .find(|t| t.resource == resource)
+                    .map(|t| t.capacity.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// What the schedule wants now, why, and its next change: at an override's end while one is in
+/// force, else at the schedule's next transition.
+fn plan_of(
+    tags: &Tags,
+    name: &str,
+    config: &Config,
+    now: Timestamp,
+) -> (Option<String>, Option<String>, Option<Next>) {
+    let Some(schedule) = config.schedule(name) else {
+        return (
+            Some(format!("nothing: schedule {name} is not in the document")),
+            None,
+            None,
+        );
+    };
+    let (wants, why) = match wanted(tags, schedule, now) {
+        Ok(w) => (describe(&w.desired), Some(w.reason)),
+        Err(problem) => (format!("nothing: {problem}"), None),
+    };
+    let override_ends = tags
+        .get(tags::OVERRIDE)
+        .and_then(|v| Override::parse(v).ok())
+        .map(Override::until)
+        .filter(|until| *until > now);
+    let next = match override_ends {
+        Some(until) => Some(next(
+            schedule,
+            until,
+            &schedule.state_at(until).desired,
+            "the override ends".into(),
+        )),
+        None => schedule
+            .next_transition(now)
+            .map(|(at, state)| next(schedule, at, &state.desired, state.why.to_string())),
+    };
+    (Some(wants), why, next)
+}
+
+fn next(schedule: &Schedule, at: Timestamp, desired: &Desired, why: String) -> Next {
+    Next {
+        utc: at,
+        local: local(&schedule.timezone, at),
+        wants: describe(desired),
+        why,
+    }
+}
+
+fn describe(desired: &Desired) -> String {
+    match desired {
+        Desired::Awake(capacity) => format!("awake {capacity}"),
+        Desired::Asleep => "asleep".into(),
+    }
+}
+
+fn local(tz: &TimeZone, at: Timestamp) -> String {
+    at.to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %a %H:%M %Z")
+        .to_string()
+}
+
+fn remedies(name: &EndpointName, records: &[StoredRecord]) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| &r.endpoint == name)
+        .flat_map(|r| r.record.triggers.values())
+        .filter(|t| t.firing)
+        .map(|t| {
+            let mut remedy = Vec::new();
+            if t.suspends {
+                remedy.push("scale-in suspended".to_owned());
+            }
+            remedy.extend(
+                t.raise
+                    .iter()
+                    .map(|(target, min)| format!("{target} held at min {min}")),
+            );
+            format!(
+                "rule {}: alarm {} firing since {}: {}",
+                t.rule,
+                t.alarm,
+                t.at.strftime("%Y-%m-%d %H:%M UTC"),
+                remedy.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// A block per endpoint.
+pub fn table(statuses: &[EndpointStatus]) -> String {
+    let mut out = String::new();
+    if statuses.is_empty() {
+        out.push_str("no endpoint is opted in, asleep or under a remedy\n");
+    }
+    for s in statuses {
+        out.push_str(&format!("{}: {}\n", s.endpoint, s.state));
+        for v in &s.variants {
+            let target = v.target.as_ref().map_or_else(
+                || ", no scalable target".to_owned(),
+                |t| format!(", target {t}"),
+            );
+            out.push_str(&format!(
+                "  capacity  {}: {} instance(s){target}\n",
+                v.variant, v.instances
+            ));
+        }
+        if let Some(wants) = &s.wants {
+            let why = s
+                .why
+                .as_ref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            out.push_str(&format!("  wants     {wants}{why}\n"));
+        }
+        if let Some(next) = &s.next {
+            out.push_str(&format!(
+                "  next      {} ({}): {} ({})\n",
+                next.local,
+                next.utc.strftime("%Y-%m-%d %H:%M UTC"),
+                next.wants,
+                next.why
+            ));
+        }
+        for remedy in &s.remedies {
+            out.push_str(&format!("  remedy    {remedy}\n"));
+        }
+        for h in &s.history {
+            out.push_str(&format!(
+                "  history   {}  {} {} by {} ({})\n",
+                h.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                h.action,
+                h.outcome,
+                h.who,
+                h.reason
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"
+schedules:
+  office-hours:
+    timezone: Europe/Berlin
+    periods:
+      - { days: mon-fri, start: "08:00", end: "19:00", capacity: { min: 2, max: 10 } }
+    off_hours: sleep
+"#;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// Monday 2026-11-23, 06:00 in Berlin.
+    fn dawn() -> Timestamp {
+        "2026-11-23T05:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn the_next_change_is_the_schedules_own_without_an_override() {
+        let config = Config::parse(DOC).unwrap();
+        let (wants, why, next) = plan_of(&tags(&[]), "office-hours", &config, dawn());
+        assert_eq!(wants.as_deref(), Some("asleep"));
+        assert_eq!(why.as_deref(), Some("schedule office-hours: off-hours"));
+        let next = next.unwrap();
+        assert_eq!(
+            next.utc,
+            "2026-11-23T07:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(next.local, "2026-11-23 Mon 08:00 CET");
+        assert_eq!(next.wants, "awake 2..10");
+    }
+
+    #[test]
+    fn an_override_in_force_wants_its_state_until_it_ends() {
+        let config = Config::parse(DOC).unwrap();
+        let tags = tags(&[(tags::OVERRIDE, "awake-until=2026-11-23T06:00:00Z")]);
+        let (wants, why, next) = plan_of(&tags, "office-hours", &config, dawn());
+        assert_eq!(wants.as_deref(), Some("awake 2..10"));
+        assert!(why.unwrap().starts_with("override"));
+        let next = next.unwrap();
+        assert_eq!(
+            next.utc,
+            "2026-11-23T06:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(
+            (next.wants.as_str(), next.why.as_str()),
+            ("asleep", "the override ends")
+        );
+    }
+
+    #[test]
+    fn a_schedule_missing_from_the_document_or_a_bad_override_is_said() {
+        let config = Config::parse(DOC).unwrap();
+        let (wants, _, next) = plan_of(&tags(&[]), "weekends", &config, dawn());
+        assert_eq!(
+            wants.as_deref(),
+            Some("nothing: schedule weekends is not in the document")
+        );
+        assert!(next.is_none());
+        let bad = tags(&[(tags::OVERRIDE, "awake-for=2h")]);
+        let (wants, _, _) = plan_of(&bad, "office-hours", &config, dawn());
+        assert!(wants.unwrap().starts_with("nothing: "));
+    }
+}
