@@ -39,6 +39,9 @@ pub struct Env {
     /// endpoints it finds due, so that its own role never creates one (see template.yaml);
     /// unset, the scheduler wakes them itself.
     pub waker: Option<String>,
+    /// `SAGETIDE_EVENT_BUS`: the EventBridge bus (name or ARN) that every applied or failed
+    /// action is announced on as a `sagetide` event; unset, none is.
+    pub event_bus: Option<String>,
 }
 
 /// The blast-radius limit: a document edit or a tag change that would delete many endpoints
@@ -185,6 +188,9 @@ impl Env {
             now,
             table: get("SAGETIDE_TABLE").filter(|v| !v.trim().is_empty()),
             waker: get("SAGETIDE_WAKER")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            event_bus: get("SAGETIDE_EVENT_BUS")
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty()),
         })

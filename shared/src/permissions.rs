@@ -177,6 +177,7 @@ impl Function {
                 "cloudwatch:SetAlarmState",
                 "cloudwatch:PutMetricData",
                 "lambda:InvokeFunction",
+                "events:PutEvents",
             ],
             Function::PoolMetrics => &[
                 "sagemaker:Search",
@@ -190,6 +191,7 @@ impl Function {
                 "application-autoscaling:DescribeScalingPolicies",
                 "application-autoscaling:PutScalingPolicy",
                 "application-autoscaling:DeleteScalingPolicy",
+                "events:PutEvents",
             ],
             Function::Sleeper => &[
                 "ssm:GetParameters",
@@ -215,6 +217,7 @@ impl Function {
                 "application-autoscaling:DescribeScheduledActions",
                 "application-autoscaling:ListTagsForResource",
                 "application-autoscaling:RegisterScalableTarget",
+                "events:PutEvents",
             ],
             Function::Waker => &[
                 "ssm:GetParameters",
@@ -236,6 +239,7 @@ impl Function {
                 "dynamodb:Query",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutMetricData",
+                "events:PutEvents",
             ],
             Function::Restorer => &[
                 "ssm:GetParameters",
@@ -253,6 +257,7 @@ impl Function {
                 "application-autoscaling:TagResource",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutMetricAlarm",
+                "events:PutEvents",
             ],
             Function::Remediator => &[
                 "ssm:GetParameters",
@@ -274,6 +279,7 @@ impl Function {
                 "cloudwatch:PutMetricData",
                 "application-autoscaling:DescribeScalableTargets",
                 "application-autoscaling:RegisterScalableTarget",
+                "events:PutEvents",
             ],
         }
     }

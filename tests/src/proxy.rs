@@ -99,6 +99,8 @@ pub struct Faults {
     seed: u64,
     rate: f64,
     per_api: BTreeMap<String, f64>,
+    /// The kinds drawn from (all by default).
+    kinds: Vec<Fault>,
 }
 
 impl Faults {
@@ -108,7 +110,14 @@ impl Faults {
             seed,
             rate,
             per_api: BTreeMap::new(),
+            kinds: Fault::ALL.to_vec(),
         }
+    }
+
+    /// Only faults of `kind`: with a rate of 1, an outage of the API that outlasts every retry.
+    pub fn only(mut self, kind: Fault) -> Self {
+        self.kinds = vec![kind];
+        self
     }
 
     /// A fault in `rate` of the calls to `api` (`service:Operation`).
@@ -382,7 +391,7 @@ impl State {
         if rate <= 0.0 || rng.f64() >= rate {
             return Plan::Forward { delay, after: None };
         }
-        let fault = Fault::ALL[rng.usize(..Fault::ALL.len())];
+        let fault = faults.kinds[rng.usize(..faults.kinds.len())];
         *self.injected.entry(fault).or_default() += 1;
         match fault {
             Fault::Throttled => Plan::Answer(error(
@@ -645,6 +654,7 @@ fn operation(headers: &hyper::HeaderMap, path: &str) -> String {
         "SageMaker" => "sagemaker",
         "AnyScaleFrontendService" => "application-autoscaling",
         "AmazonSSM" => "ssm",
+        "AWSEvents" => "events",
         s if s.starts_with("DynamoDB") => "dynamodb",
         s if s.starts_with("ResourceGroupsTaggingAPI") => "tag",
         s if s.starts_with("GraniteServiceVersion") => "cloudwatch",

@@ -515,6 +515,90 @@ impl Aws {
         }
     }
 
+    /// A call of a JSON-protocol service by its target (`AWSEvents.PutRule`), signed for
+    /// `service`: the answer, or the error AWS gave.
+    async fn json_call(
+        &self,
+        service: &str,
+        version: &str,
+        target: &str,
+        body: Value,
+    ) -> Result<Value, Value> {
+        let content_type = format!("application/x-amz-json-{version}");
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let headers = [
+            ("Content-Type", content_type.as_str()),
+            ("X-Amz-Target", target),
+            ("Authorization", authorization.as_str()),
+        ];
+        let (status, answer) =
+            crate::http::send(&self.url, "POST", "/", &headers, &body.to_string()).await;
+        let answer = serde_json::from_str(&answer).unwrap_or(Value::String(answer));
+        if status == 200 {
+            Ok(answer)
+        } else {
+            Err(answer)
+        }
+    }
+
+    /// A queue that an EventBridge rule on the default bus fills with every event of
+    /// `pattern`, as a user's rule would route sagetide's events; its URL.
+    pub async fn event_queue(&self, name: &str, pattern: Value) -> String {
+        let sqs = |target: &'static str, body| self.json_call("sqs", "1.0", target, body);
+        let url = sqs("AmazonSQS.CreateQueue", json!({"QueueName": name}))
+            .await
+            .expect("create the queue")["QueueUrl"]
+            .as_str()
+            .expect("a queue URL")
+            .to_owned();
+        let arn = sqs(
+            "AmazonSQS.GetQueueAttributes",
+            json!({"QueueUrl": url, "AttributeNames": ["QueueArn"]}),
+        )
+        .await
+        .expect("the queue's ARN")["Attributes"]["QueueArn"]
+            .as_str()
+            .expect("an ARN")
+            .to_owned();
+        let events = |target: &'static str, body| self.json_call("events", "1.1", target, body);
+        events(
+            "AWSEvents.PutRule",
+            json!({"Name": name, "EventPattern": pattern.to_string()}),
+        )
+        .await
+        .expect("put the rule");
+        events(
+            "AWSEvents.PutTargets",
+            json!({"Rule": name, "Targets": [{"Id": "queue", "Arn": arn}]}),
+        )
+        .await
+        .expect("target the queue");
+        url
+    }
+
+    /// The events the queue at `url` holds (received, not deleted), each event's JSON.
+    pub async fn queued_events(&self, url: &str) -> Vec<Value> {
+        let answer = self
+            .json_call(
+                "sqs",
+                "1.0",
+                "AmazonSQS.ReceiveMessage",
+                json!({"QueueUrl": url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 0}),
+            )
+            .await
+            .expect("receive");
+        answer["Messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                serde_json::from_str(m["Body"].as_str().unwrap_or_default()).expect("an event")
+            })
+            .collect()
+    }
+
     /// Attaches `policy` to the endpoint (PutEndpointPolicy).
     pub async fn put_endpoint_policy(&self, endpoint: &str, policy: &str) {
         self.sagemaker_json(

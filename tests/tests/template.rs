@@ -505,3 +505,44 @@ fn one_deployment_per_account_and_region_is_enforced_by_a_fixed_name() {
     assert!(stack(deployment), "{deployment:?}");
     assert!(stack(&marker["Properties"]["Value"]));
 }
+
+#[test]
+fn actions_are_announced_on_the_configured_bus_and_the_example_rule_takes_only_this_deployments_failures()
+ {
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let reference = |value: &Value| match value {
+        Value::Tagged(t) if t.tag == "Ref" => t.value.as_str().map(str::to_owned),
+        _ => None,
+    };
+    assert_eq!(
+        reference(&variables["SAGETIDE_EVENT_BUS"]).as_deref(),
+        Some("EventBusName")
+    );
+    let rule = &template["Resources"]["FailedActionsRule"]["Properties"];
+    assert_eq!(
+        reference(&rule["EventBusName"]).as_deref(),
+        Some("EventBusName")
+    );
+    let pattern = &rule["EventPattern"];
+    let only = |value: &Value| match value {
+        Value::Sequence(one) if one.len() == 1 => {
+            reference(&one[0]).or_else(|| one[0].as_str().map(str::to_owned))
+        }
+        _ => None,
+    };
+    assert_eq!(
+        only(&pattern["source"]).as_deref(),
+        Some(sagetide::aws::events::SOURCE)
+    );
+    assert_eq!(
+        only(&pattern["detail-type"]).as_deref(),
+        Some(sagetide::act::DETAIL_TYPE)
+    );
+    assert_eq!(
+        only(&pattern["detail"]["outcome"]).as_deref(),
+        Some("failed")
+    );
+    assert_eq!(only(&pattern["account"]).as_deref(), Some("AWS::AccountId"));
+    assert_eq!(only(&pattern["region"]).as_deref(), Some("AWS::Region"));
+}

@@ -3,8 +3,10 @@
 //! observes and decides as a real run does, and writes nothing (no endpoint, target, alarm,
 //! metric, lease, history entry or tick claim).
 
+mod announce;
 mod waker;
 
+pub use announce::{Announcer, DETAIL_TYPE};
 pub use waker::WakerFunction;
 
 use std::collections::BTreeMap;
@@ -32,6 +34,8 @@ pub struct Executor {
     pub lifecycle: Option<Lifecycle>,
     /// Where wakes are asked instead of done here (the scheduler's, when deployed).
     pub waker: Option<WakerFunction>,
+    /// Where applied and failed actions are announced, if anywhere.
+    pub announcer: Option<Announcer>,
     pub dry_run: bool,
 }
 
@@ -45,6 +49,7 @@ impl Executor {
             cloudwatch: lifecycle.cloudwatch.clone(),
             lifecycle: Some(lifecycle),
             waker: None,
+            announcer: Announcer::new(sdk, env),
             dry_run: env.dry_run,
         })
     }
@@ -57,6 +62,7 @@ impl Executor {
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             lifecycle: None,
             waker: None,
+            announcer: Announcer::new(sdk, env),
             dry_run: env.dry_run,
         }
     }
@@ -111,12 +117,30 @@ impl Executor {
             return Ok(Ran::Late);
         }
         let published = self.publish(batch.actions).await;
-        Ok(Ran::Done(
-            by_endpoint(batch.actions, |i, p| {
-                self.carry_out(i, p, batch, &published)
-            })
-            .await,
-        ))
+        let reports = by_endpoint(batch.actions, |i, p| {
+            self.carry_out(i, p, batch, &published)
+        })
+        .await;
+        if let Some(announcer) = &self.announcer {
+            let told = batch
+                .actions
+                .iter()
+                .zip(&reports)
+                .filter(|(p, _)| self.announces(&p.action))
+                .map(|(_, report)| report);
+            announcer.announce(told, batch.actor).await;
+        }
+        Ok(Ran::Done(reports))
+    }
+
+    /// Whether an action done here is announced: not the minute's datapoints, which are no
+    /// change to an endpoint, nor a wake asked of the waker, which announces it itself.
+    fn announces(&self, action: &Action) -> bool {
+        match action {
+            Action::Publish { .. } => false,
+            Action::Wake { .. } => self.waker.is_none(),
+            _ => true,
+        }
     }
 
     /// What `planned` would do: an endpoint's operation observed and decided, any other

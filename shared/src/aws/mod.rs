@@ -4,6 +4,7 @@ pub mod autoscaling;
 pub mod cloudwatch;
 pub mod components;
 pub mod definitions;
+pub mod events;
 pub mod lambda;
 pub mod policies;
 pub mod raw;

@@ -330,6 +330,23 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
                 d.arn("lambda", &format!("function:{function}"))
             })
         }
+        // Each entry names its bus (by name or ARN; none is the default bus).
+        ("events", "PutEvents") => call.0["Entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|entry| {
+                let bus = entry["EventBusName"].as_str().unwrap_or("default");
+                Request::new(
+                    operation,
+                    if bus.starts_with("arn:") {
+                        bus.to_owned()
+                    } else {
+                        d.arn("events", &format!("event-bus/{bus}"))
+                    },
+                )
+            })
+            .collect(),
         _ => panic!("the resource of {operation}: not modelled"),
     }
 }
