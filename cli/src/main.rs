@@ -11,6 +11,7 @@ mod check;
 mod deployment;
 mod plan;
 mod request;
+mod savings;
 mod status;
 
 use std::io::Read;
@@ -60,6 +61,9 @@ enum Command {
     Status(StatusArgs),
     /// Ask the deployed sleeper to put an endpoint to sleep now (snapshot, then delete).
     Sleep(SleepArgs),
+    /// Instance-hours and money each endpoint saved, from the history: the hours it held fewer
+    /// instances than its baseline (the most it was seen held at), times the instances fewer.
+    Savings(SavingsArgs),
     /// Ask the deployed waker to bring a sleeping endpoint back now.
     Wake(WakeArgs),
 }
@@ -115,6 +119,19 @@ struct StatusArgs {
     /// History entries per endpoint.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(0..=100))]
     history: i32,
+}
+
+#[derive(Args)]
+struct SavingsArgs {
+    #[command(flatten)]
+    stack: Stack,
+    /// Start of the period (RFC 3339); 30 days ago by default. It ends now.
+    #[arg(long)]
+    since: Option<Timestamp>,
+    /// Prices per instance-hour (YAML: `currency`, `per_hour: {ml.m5.large: 0.115, …}`); the
+    /// shipped example (not current prices) by default.
+    #[arg(long)]
+    prices: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -182,6 +199,7 @@ async fn main() -> ExitCode {
         Command::Check(args) => ("check", check(args, output).await),
         Command::Plan(args) => ("plan", plan(args, output).await),
         Command::Status(args) => ("status", status(args, output).await),
+        Command::Savings(args) => ("savings", savings(args, output).await),
         Command::Sleep(args) => (
             "sleep",
             send(
@@ -333,6 +351,35 @@ async fn status(args: StatusArgs, output: Output) -> Result<ExitCode, CliError> 
         )));
     }
     print(output, &statuses, || status::table(&statuses));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn savings(args: SavingsArgs, output: Output) -> Result<ExitCode, CliError> {
+    let prices = match &args.prices {
+        None => savings::EXAMPLE_PRICES.to_owned(),
+        Some(file) => read(file)
+            .map_err(|e| CliError::Unreadable(format!("cannot read {}: {e}", file.display())))?,
+    };
+    let prices = savings::Prices::parse(&prices).map_err(|e| {
+        let file = args.prices.as_ref().map_or_else(
+            || "the example prices".to_owned(),
+            |f| f.display().to_string(),
+        );
+        CliError::Unreadable(format!("{file}: {e}"))
+    })?;
+    let until = now()?;
+    let since = args
+        .since
+        .unwrap_or(until - jiff::SignedDuration::from_hours(30 * 24));
+    if since >= until {
+        return Err(CliError::Unreadable(format!(
+            "--since {since} is not before now ({until})"
+        )));
+    }
+    let (sdk, deployment) = deployment(&args.stack).await?;
+    let (history, sizes) = savings::observe(&sdk, &deployment.env, since).await?;
+    let report = savings::savings(&history, &sizes, &prices, since, until);
+    print(output, &report, || savings::table(&report));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -279,3 +279,96 @@ async fn check_reads_the_parameter_and_a_missing_deployment_is_named() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("elsewhere-scheduler"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn savings_equal_the_hours_the_history_shows_below_each_baseline() {
+    let h = Harness::start(CONFIG).await;
+    h.aws.deploy_functions().await;
+    for (name, schedule) in [("office", "office-hours"), ("sleepy", "nights-off")] {
+        h.aws
+            .create_endpoint(name, &["AllTraffic"], &[("sagetide:schedule", schedule)])
+            .await;
+        h.aws.register_target(name, "AllTraffic", 1, 1, None).await;
+    }
+    // Monday and Tuesday in Berlin: the periods at 08:00 CET (07:00 UTC), sleepy's prewarm
+    // at 07:30, the off-hours at 19:00.
+    let mut scheduler = h.scheduler(&[]);
+    for tick in [
+        "2026-11-23T07:00:00Z",
+        "2026-11-23T18:00:00Z",
+        "2026-11-24T06:30:00Z",
+        "2026-11-24T07:00:00Z",
+        "2026-11-24T18:00:00Z",
+    ] {
+        let report = scheduler
+            .invoke(scheduled_event(tick))
+            .await
+            .expect("the tick");
+        assert!(
+            !report["actions"].as_array().unwrap().is_empty(),
+            "{tick}: {report}"
+        );
+        h.deliver_events(tick).await;
+    }
+    let prices = std::env::temp_dir().join(format!("sagetide-prices-{}.yaml", std::process::id()));
+    std::fs::write(&prices, "currency: EUR\nper_hour: {ml.m5.large: 0.1}\n").unwrap();
+    let (code, stdout, stderr) = h
+        .sagetide(
+            &[
+                "savings",
+                "--since",
+                "2026-11-23T00:00:00Z",
+                "--prices",
+                prices.to_str().unwrap(),
+                "--output",
+                "json",
+            ],
+            "2026-11-25T00:00:00Z",
+        )
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let variant = |endpoint: &str| {
+        report["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["endpoint"] == endpoint)
+            .unwrap_or_else(|| panic!("{endpoint} in {report}"))["variants"][0]
+            .clone()
+    };
+    // office: 2 instances in its periods, 1 from Monday 19:00 CET to Tuesday 08:00 (13 h) and
+    // from Tuesday 19:00 to the report (6 h).
+    let office = variant("office");
+    assert_eq!(office["baseline"], 2, "{office}");
+    assert_eq!(office["scaled_down_hours"], 19.0, "{office}");
+    assert_eq!(office["instance_type"], "ml.m5.large");
+    // sleepy: its one instance asleep from Monday 19:00 CET to Tuesday 07:30 (12.5 h) and from
+    // Tuesday 19:00 (6 h).
+    let sleepy = variant("sleepy");
+    assert_eq!(sleepy["baseline"], 1, "{sleepy}");
+    assert_eq!(sleepy["asleep_hours"], 18.5, "{sleepy}");
+    assert_eq!(sleepy["scaled_down_hours"], 0.0, "{sleepy}");
+    assert_eq!(report["instance_hours"], 37.5);
+    assert!(
+        (report["money"].as_f64().unwrap() - 3.75).abs() < 1e-9,
+        "{report}"
+    );
+    assert_eq!(report["currency"], "EUR");
+    assert_eq!(report["example_prices"], false);
+
+    // The same as text, with the shipped example's prices marked as such.
+    let (code, text, _) = h
+        .sagetide(
+            &["savings", "--since", "2026-11-23T00:00:00Z"],
+            "2026-11-25T00:00:00Z",
+        )
+        .await;
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("office/AllTraffic (ml.m5.large, baseline 2): 0.0 instance-hours asleep, 19.0 scaled down"),
+        "{text}"
+    );
+    assert!(text.contains("total: 37.5 instance-hours"), "{text}");
+    assert!(text.contains("EXAMPLE, not current prices"), "{text}");
+}

@@ -71,13 +71,15 @@ async fn berlin_schedule_at_0759_0800_1859_1900_local() {
             "at {utc}: {report}"
         );
     }
-    // Each tick that changes something first claims its time (so a late tick cannot undo it).
+    // Each tick that changes something first claims its time (so a late tick cannot undo it),
+    // and keeps each change in the history.
     let calls = h.proxy.take();
     assert_eq!(
         proxy::mutating(&calls),
         [
             "dynamodb:PutItem",
-            "application-autoscaling:RegisterScalableTarget"
+            "application-autoscaling:RegisterScalableTarget",
+            "dynamodb:PutItem"
         ]
         .repeat(2),
         "{calls:?}"
@@ -204,8 +206,8 @@ async fn a_duplicate_tick_makes_no_mutating_call() {
 
     scheduler.invoke(tick.clone()).await.unwrap();
     let first = h.proxy.take();
-    // Five targets, and the tick's claim of its time.
-    assert_eq!(proxy::mutating(&first).len(), 5 + 1, "{first:?}");
+    // Five targets with their history entries, and the tick's claim of its time.
+    assert_eq!(proxy::mutating(&first).len(), 5 * 2 + 1, "{first:?}");
 
     let report = scheduler.invoke(tick).await.unwrap();
     let mut second = h.proxy.take();
@@ -642,7 +644,8 @@ async fn a_steady_tick_costs_one_describe_per_fifty_variants_whatever_the_fleet(
 
     scheduler.invoke(tick.clone()).await.unwrap();
     let first = h.proxy.take();
-    assert_eq!(proxy::mutating(&first).len(), 120 + 105 + 1);
+    // Each target and its history entry, and the tick's claim.
+    assert_eq!(proxy::mutating(&first).len(), (120 + 105) * 2 + 1);
 
     scheduler.invoke(tick).await.unwrap();
     let steady = h.proxy.take();

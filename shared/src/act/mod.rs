@@ -15,6 +15,7 @@ use aws_config::SdkConfig;
 use futures::StreamExt;
 use jiff::Timestamp;
 
+use crate::aws::table::Held;
 use crate::aws::{self, AwsError};
 use crate::config::Config;
 use crate::env::{Env, EnvError};
@@ -24,6 +25,7 @@ use crate::names::{EndpointName, VariantRef};
 use crate::outcome::Report;
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
+use crate::resource::ScalableResource;
 
 pub struct Executor {
     pub sagemaker: aws_sdk_sagemaker::Client,
@@ -126,16 +128,17 @@ impl Executor {
                 .actions
                 .iter()
                 .zip(&reports)
-                .filter(|(p, _)| self.announces(&p.action))
+                .filter(|(p, _)| self.tells(&p.action))
                 .map(|(_, report)| report);
             announcer.announce(told, batch.actor).await;
         }
         Ok(Ran::Done(reports))
     }
 
-    /// Whether an action done here is announced: not the minute's datapoints, which are no
-    /// change to an endpoint, nor a wake asked of the waker, which announces it itself.
-    fn announces(&self, action: &Action) -> bool {
+    /// Whether an action done here goes into the history and is announced: not the minute's
+    /// datapoints, which are no change to an endpoint, nor a wake asked of the waker, which
+    /// tells of it itself.
+    fn tells(&self, action: &Action) -> bool {
         match action {
             Action::Publish { .. } => false,
             Action::Wake { .. } => self.waker.is_none(),
@@ -185,19 +188,23 @@ impl Executor {
             (Action::Publish { .. }, _) => published.of(index, planned),
             _ => match self.operation(planned, batch.config) {
                 Some(Ok(operation)) => match &self.lifecycle {
-                    Some(lifecycle) => {
-                        let step = lifecycle.carry_out(name, &operation, actor).await;
-                        let report = report(planned, operation.label(), step, false);
-                        lifecycle.record(&report, name, actor).await;
-                        return report;
-                    }
+                    Some(lifecycle) => lifecycle.carry_out(name, &operation, actor).await,
                     None => Err(no_lifecycle()),
                 },
                 Some(Err(declined)) => Ok(declined),
                 None => self.apply(planned).await,
             },
         };
-        report(planned, self.label(planned, batch.config), step, false)
+        let report = report(planned, self.label(planned, batch.config), step, false);
+        if let Some(lifecycle) = &self.lifecycle
+            && self.tells(&planned.action)
+        {
+            let (what, held) = (planned.action.to_string(), held(&planned.action));
+            lifecycle
+                .record(&report, name, &what, actor, held.as_ref())
+                .await;
+        }
+        report
     }
 
     /// The endpoint operation an action stands for: `None` for an action of a single call,
@@ -375,6 +382,23 @@ impl Executor {
 
     fn lifecycle(&self) -> Result<&Lifecycle, AwsError> {
         self.lifecycle.as_ref().ok_or_else(no_lifecycle)
+    }
+}
+
+/// What an action leaves its endpoint holding, once applied.
+fn held(action: &Action) -> Option<Held> {
+    match action {
+        Action::SetCapacity {
+            resource: ScalableResource::Instances(variant),
+            to,
+            ..
+        } => Some(Held::Floor {
+            variant: variant.variant.clone(),
+            min: to.min(),
+        }),
+        Action::Sleep(_) => Some(Held::Asleep),
+        Action::Wake { .. } => Some(Held::Awake),
+        _ => None,
     }
 }
 

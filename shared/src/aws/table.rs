@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | snapshot of an endpoint | `snapshot` | endpoint name |
 //! | lease on an endpoint (expiry in epoch milliseconds) | `lease` | endpoint name |
-//! | history entry | `history#<endpoint>` | `<at>#<who>#<action>` |
+//! | history entry | `history#<endpoint>` | `<at>#<who>#<the action in full>` |
 //! | remediation record of an endpoint | `remediation` | endpoint name |
 //! | what a sleeping inference component ran | `component-sleep` | component name |
 //! | marker: idle alarms have been made here | `idle-alarms` | `marker` |
@@ -34,6 +34,8 @@ use crate::remediation::{Record, StoredRecord};
 use crate::snapshot::{Phase, Snapshot, Stored, WakeAttempt};
 
 const SNAPSHOT: &str = "snapshot";
+/// A history entry's [`Held`], as JSON.
+const HELD: &str = "held";
 const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
 const COMPONENT_SLEEP: &str = "component-sleep";
@@ -86,8 +88,30 @@ pub struct HistoryEntry<'a> {
     pub at: Timestamp,
     pub who: &'a str,
     pub action: &'a str,
+    /// The planned action in full (`set-capacity AllTraffic 1..1 -> 2..10`): one invocation's
+    /// actions on one endpoint each get an entry of their own, and the same action carried out
+    /// again (a retried event) the same entry.
+    pub what: &'a str,
     pub outcome: &'a str,
     pub reason: &'a str,
+    /// What the endpoint holds from this entry on, for an applied change of its instances.
+    pub held: Option<&'a Held>,
+}
+
+/// What an applied action leaves an endpoint holding, kept with its history entry: the
+/// instance-hours it saved are counted from these (`sagetide savings`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Held {
+    /// The variant's scalable target keeps at least `min` instances.
+    Floor {
+        variant: crate::names::VariantName,
+        min: u32,
+    },
+    /// Deleted: no instances.
+    Asleep,
+    /// Created again from its snapshot.
+    Awake,
 }
 
 /// A history entry as read back.
@@ -99,6 +123,8 @@ pub struct Recorded {
     pub action: String,
     pub outcome: String,
     pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -554,7 +580,7 @@ impl Table {
     pub async fn record(&self, entry: &HistoryEntry<'_>) -> Result<(), AwsError> {
         let mut item = key(
             &format!("history#{}", entry.endpoint),
-            &format!("{}#{}#{}", entry.at, entry.who, entry.action),
+            &format!("{}#{}#{}", entry.at, entry.who, entry.what),
         );
         item.extend([
             ("at".to_owned(), s(entry.at.to_string())),
@@ -564,6 +590,10 @@ impl Table {
             ("reason".to_owned(), s(entry.reason)),
             (EXPIRES_AT.to_owned(), n((entry.at + KEPT).as_second())),
         ]);
+        if let Some(held) = entry.held {
+            let json = serde_json::to_string(held).expect("JSON of plain data");
+            item.insert(HELD.to_owned(), s(json));
+        }
         self.put(item).await
     }
 
@@ -588,34 +618,53 @@ impl Table {
             .map_err(|e| AwsError::new(QUERY, e))?;
         page.items()
             .iter()
-            .map(|item| {
-                let text = |name: &str| {
-                    item.get(name)
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .ok_or_else(|| AwsError {
-                            operation: QUERY,
-                            message: format!(
-                                "history entry {:?} of {endpoint} has no {name}",
-                                item.get("sk")
-                            ),
-                            refused: false,
-                        })
-                };
-                Ok(Recorded {
-                    endpoint: endpoint.clone(),
-                    at: text("at")?.parse().map_err(|e| AwsError {
-                        operation: QUERY,
-                        message: format!("history entry of {endpoint}: its time: {e}"),
-                        refused: false,
-                    })?,
-                    who: text("who")?,
-                    action: text("action")?,
-                    outcome: text("outcome")?,
-                    reason: text("reason")?,
-                })
-            })
+            .map(|item| recorded(endpoint, item))
             .collect()
+    }
+
+    /// Every entry of `endpoint`'s history from `since` on, oldest first.
+    pub async fn history_since(
+        &self,
+        endpoint: &EndpointName,
+        since: Timestamp,
+    ) -> Result<Vec<Recorded>, AwsError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#pk = :pk AND #sk >= :since")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":pk", s(format!("history#{endpoint}")))
+            .expression_attribute_values(":since", s(since.to_string()))
+            .into_paginator()
+            .send();
+        let mut entries = Vec::new();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(|e| AwsError::new(QUERY, e))?.items() {
+                entries.push(recorded(endpoint, item)?);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Every snapshot, restored ones too (each endpoint's latest).
+    pub async fn snapshots(&self) -> Result<Vec<Stored>, AwsError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(SNAPSHOT))
+            .into_paginator()
+            .send();
+        let mut snapshots = Vec::new();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(|e| AwsError::new(QUERY, e))?.items() {
+                snapshots.push(stored(QUERY, item)?);
+            }
+        }
+        Ok(snapshots)
     }
 
     /// Writes `item` whatever was there: for items only ever written whole, by anyone.
@@ -629,6 +678,37 @@ impl Table {
             .map_err(|e| AwsError::new(PUT, e))?;
         Ok(())
     }
+}
+
+/// A history item of `endpoint` as read back.
+fn recorded(endpoint: &EndpointName, item: &Item) -> Result<Recorded, AwsError> {
+    let bad = |what: String| AwsError {
+        operation: QUERY,
+        message: format!("history entry {:?} of {endpoint}: {what}", item.get("sk")),
+        refused: false,
+    };
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| bad(format!("no {name}")))
+    };
+    Ok(Recorded {
+        endpoint: endpoint.clone(),
+        at: text("at")?
+            .parse()
+            .map_err(|e| bad(format!("its time: {e}")))?,
+        who: text("who")?,
+        action: text("action")?,
+        outcome: text("outcome")?,
+        reason: text("reason")?,
+        held: match item.get(HELD).and_then(|v| v.as_s().ok()) {
+            None => None,
+            Some(json) => {
+                Some(serde_json::from_str(json).map_err(|e| bad(format!("its {HELD}: {e}")))?)
+            }
+        },
+    })
 }
 
 /// The version and the JSON body of a versioned item.

@@ -20,7 +20,7 @@ use aws_config::SdkConfig;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::aws::AwsError;
-use crate::aws::table::{HistoryEntry, Table};
+use crate::aws::table::{Held, HistoryEntry, Table};
 use crate::config::Config;
 use crate::env::{Env, EnvError};
 use crate::names::{ComponentName, EndpointName};
@@ -137,18 +137,29 @@ impl Lifecycle {
         }
     }
 
-    /// Writes what `report` says was done, or failed, to the history.
-    pub async fn record(&self, report: &Report, name: &EndpointName, actor: Actor<'_>) {
+    /// Writes what `report` says was done, or failed, to the history, as the entry of `what`
+    /// (the planned action in full), with what an applied action leaves the endpoint `held` at.
+    pub async fn record(
+        &self,
+        report: &Report,
+        name: &EndpointName,
+        what: &str,
+        actor: Actor<'_>,
+        held: Option<&Held>,
+    ) {
         if !matches!(report.outcome, Outcome::Applied | Outcome::Failed(_)) {
             return;
         }
+        let held = held.filter(|_| report.outcome == Outcome::Applied);
         let entry = HistoryEntry {
             endpoint: name,
             at: actor.now,
             who: actor.who,
             action: report.action,
+            what,
             outcome: report.outcome.label(),
             reason: &format!("{}: {}", report.reason, report.detail),
+            held,
         };
         if let Err(e) = self.table.record(&entry).await {
             tracing::warn!(endpoint = %name, error = %e, "history entry not written");

@@ -1,0 +1,482 @@
+//! `sagetide savings`: the instance-hours each endpoint did not run, and what they would have
+//! cost, from the history the functions keep.
+//!
+//! Each variant's *baseline* is the most instances it was seen held at: the highest minimum a
+//! change gave its target, or the instances it ran when it was put to sleep. Without sagetide it
+//! would have held that many around the clock. While asleep it holds none; otherwise the minimum
+//! the latest change gave it. The savings are the hours below the baseline, times the instances
+//! below it: a floor, since autoscaling may hold more than the minimum either way.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_config::SdkConfig;
+use futures::{StreamExt, TryStreamExt};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use sagetide::aws::table::{Held, Recorded, Table};
+use sagetide::aws::{self, AwsError};
+use sagetide::env::Env;
+use sagetide::names::{EndpointName, VariantName};
+use sagetide::pool::Instances;
+use sagetide::tags;
+
+use crate::CliError;
+
+/// How far before `--since` the history is read for the state each endpoint was in then.
+pub const LEAD: SignedDuration = SignedDuration::from_hours(31 * 24);
+
+/// The example prices shipped with the command line (not current prices).
+pub const EXAMPLE_PRICES: &str = include_str!("../prices.example.yaml");
+
+/// Prices per instance-hour by instance type (`--prices FILE`, YAML).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prices {
+    /// Set in the shipped example, whose figures are not current prices.
+    #[serde(default)]
+    pub example: bool,
+    pub currency: String,
+    pub per_hour: BTreeMap<String, f64>,
+}
+
+impl Prices {
+    pub fn parse(yaml: &str) -> Result<Self, String> {
+        let prices: Self = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
+        if let Some((kind, price)) = prices
+            .per_hour
+            .iter()
+            .find(|(_, p)| !p.is_finite() || **p < 0.0)
+        {
+            return Err(format!("per_hour.{kind}: {price} is not a price"));
+        }
+        Ok(prices)
+    }
+}
+
+/// What one endpoint's variants are, as far as their EndpointConfig and snapshot tell.
+#[derive(Debug, Clone, Default)]
+pub struct Sizes {
+    /// The instance type of each single-type variant; a pooled variant has none.
+    pub types: BTreeMap<VariantName, String>,
+    /// The instances each variant ran when last put to sleep (its snapshot).
+    pub at_sleep: BTreeMap<VariantName, u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Savings {
+    pub since: Timestamp,
+    pub until: Timestamp,
+    pub currency: String,
+    /// Whether the prices are the shipped example's.
+    pub example_prices: bool,
+    pub endpoints: Vec<EndpointSavings>,
+    pub instance_hours: f64,
+    pub money: f64,
+    /// Instance types without a price, whose hours are in `instance_hours` and not in `money`.
+    pub unpriced: BTreeSet<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndpointSavings {
+    pub endpoint: EndpointName,
+    pub variants: Vec<VariantSavings>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariantSavings {
+    pub variant: VariantName,
+    pub instance_type: Option<String>,
+    pub baseline: u32,
+    /// Instance-hours not run while asleep.
+    pub asleep_hours: f64,
+    /// Instance-hours not run while held below the baseline.
+    pub scaled_down_hours: f64,
+    pub money: Option<f64>,
+}
+
+/// The savings over `since..until` of the endpoints whose `history` (oldest first, from
+/// [`LEAD`] before `since`) is given.
+pub fn savings(
+    history: &BTreeMap<EndpointName, Vec<Recorded>>,
+    sizes: &BTreeMap<EndpointName, Sizes>,
+    prices: &Prices,
+    since: Timestamp,
+    until: Timestamp,
+) -> Savings {
+    let none = Sizes::default();
+    let mut endpoints = Vec::new();
+    let mut unpriced = BTreeSet::new();
+    for (endpoint, entries) in history {
+        let sizes = sizes.get(endpoint).unwrap_or(&none);
+        let variants: Vec<VariantSavings> = variants_of(entries, sizes)
+            .into_iter()
+            .filter_map(|variant| {
+                let (baseline, asleep_hours, scaled_down_hours) =
+                    below_baseline(entries, sizes, &variant, since, until)?;
+                let instance_type = sizes.types.get(&variant).cloned();
+                let price = instance_type
+                    .as_ref()
+                    .and_then(|t| prices.per_hour.get(t).copied());
+                Some(VariantSavings {
+                    money: price.map(|p| p * (asleep_hours + scaled_down_hours)),
+                    variant,
+                    instance_type,
+                    baseline,
+                    asleep_hours,
+                    scaled_down_hours,
+                })
+            })
+            .filter(|v| v.asleep_hours + v.scaled_down_hours > 0.0)
+            .collect();
+        unpriced.extend(variants.iter().filter(|v| v.money.is_none()).map(|v| {
+            v.instance_type
+                .clone()
+                .unwrap_or_else(|| "type unknown".into())
+        }));
+        if !variants.is_empty() {
+            endpoints.push(EndpointSavings {
+                endpoint: endpoint.clone(),
+                variants,
+            });
+        }
+    }
+    let all = || endpoints.iter().flat_map(|e| &e.variants);
+    Savings {
+        since,
+        until,
+        currency: prices.currency.clone(),
+        example_prices: prices.example,
+        instance_hours: all().map(|v| v.asleep_hours + v.scaled_down_hours).sum(),
+        money: all().filter_map(|v| v.money).sum(),
+        unpriced,
+        endpoints,
+    }
+}
+
+fn variants_of(entries: &[Recorded], sizes: &Sizes) -> BTreeSet<VariantName> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.held {
+            Some(Held::Floor { variant, .. }) => Some(variant.clone()),
+            _ => None,
+        })
+        .chain(sizes.at_sleep.keys().cloned())
+        .collect()
+}
+
+/// `(baseline, asleep, scaled down)` instance-hours of `variant` over `since..until`; `None`
+/// without a baseline.
+fn below_baseline(
+    entries: &[Recorded],
+    sizes: &Sizes,
+    variant: &VariantName,
+    since: Timestamp,
+    until: Timestamp,
+) -> Option<(u32, f64, f64)> {
+    let floor_of = |e: &Recorded| match &e.held {
+        Some(Held::Floor { variant: v, min }) if v == variant => Some(*min),
+        _ => None,
+    };
+    let baseline = entries
+        .iter()
+        .filter_map(floor_of)
+        .chain(sizes.at_sleep.get(variant).copied())
+        .max()
+        .filter(|b| *b > 0)?;
+    // Unknown until a change says: the baseline, which saves nothing.
+    let (mut floor, mut asleep) = (baseline, false);
+    let (mut asleep_hours, mut scaled_down_hours) = (0.0, 0.0);
+    let mut from = since;
+    let mut add = |from: Timestamp, to: Timestamp, floor: u32, asleep: bool| {
+        if to <= from {
+            return;
+        }
+        let hours = (to - from).as_secs_f64() / 3600.0;
+        if asleep {
+            asleep_hours += f64::from(baseline) * hours;
+        } else {
+            scaled_down_hours += f64::from(baseline.saturating_sub(floor)) * hours;
+        }
+    };
+    for entry in entries.iter().filter(|e| e.at < until) {
+        if entry.at > from {
+            add(from, entry.at, floor, asleep);
+            from = entry.at;
+        }
+        match &entry.held {
+            Some(Held::Asleep) => asleep = true,
+            Some(Held::Awake) => asleep = false,
+            Some(Held::Floor { .. }) => floor = floor_of(entry).unwrap_or(floor),
+            None => {}
+        }
+    }
+    add(from, until, floor, asleep);
+    Some((baseline, asleep_hours, scaled_down_hours))
+}
+
+/// Reads the history since [`LEAD`] before `since` of every endpoint sagetide knows (opted in
+/// now, or with a snapshot), and what their EndpointConfigs and snapshots say of their sizes.
+pub async fn observe(
+    sdk: &SdkConfig,
+    env: &Env,
+    since: Timestamp,
+) -> Result<
+    (
+        BTreeMap<EndpointName, Vec<Recorded>>,
+        BTreeMap<EndpointName, Sizes>,
+    ),
+    CliError,
+> {
+    let table = Table::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        env.require_table()?.to_owned(),
+    );
+    let sagemaker = aws_sdk_sagemaker::Client::new(sdk);
+    let (endpoints, snapshots) = tokio::try_join!(
+        aws::sagemaker::endpoints_tagged(&sagemaker, &[tags::SCHEDULE, tags::IDLE_AFTER]),
+        table.snapshots(),
+    )?;
+    // Each endpoint's EndpointConfig: the one it runs on, or the one it sleeps on.
+    let mut configs: BTreeMap<EndpointName, String> = snapshots
+        .iter()
+        .map(|s| {
+            (
+                s.snapshot.endpoint.clone(),
+                s.snapshot.endpoint_config.clone(),
+            )
+        })
+        .collect();
+    configs.extend(
+        endpoints
+            .iter()
+            .filter_map(|e| Some((e.name.clone(), e.config_name.clone()?))),
+    );
+    let mut sizes: BTreeMap<EndpointName, Sizes> = snapshots
+        .iter()
+        .map(|s| {
+            let at_sleep = s
+                .snapshot
+                .variants
+                .iter()
+                .filter_map(|v| Some((v.variant.clone(), v.instances?)))
+                .collect();
+            (
+                s.snapshot.endpoint.clone(),
+                Sizes {
+                    at_sleep,
+                    ..Sizes::default()
+                },
+            )
+        })
+        .collect();
+    let names: Vec<EndpointName> = configs.keys().cloned().collect();
+    let from = since - LEAD;
+    let history: Vec<(EndpointName, Vec<Recorded>)> = futures::stream::iter(names)
+        .map(|name| {
+            let table = &table;
+            async move {
+                let entries = table.history_since(&name, from).await?;
+                Ok::<_, AwsError>((name, entries))
+            }
+        })
+        .buffer_unordered(aws::CONCURRENCY)
+        .try_collect()
+        .await?;
+    let distinct: BTreeSet<&String> = configs.values().collect();
+    let shapes: BTreeMap<String, sagetide::pool::ConfigShape> = futures::stream::iter(distinct)
+        .map(|config| {
+            let sagemaker = &sagemaker;
+            async move {
+                // A config deleted since leaves its endpoint's types unknown, not the report.
+                let shape = aws::sagemaker::config_shape(sagemaker, config).await.ok();
+                (config.clone(), shape)
+            }
+        })
+        .buffer_unordered(aws::CONCURRENCY)
+        .filter_map(|(config, shape)| async move { shape.map(|s| (config, s)) })
+        .collect()
+        .await;
+    for (endpoint, config) in &configs {
+        let Some(shape) = shapes.get(config) else {
+            continue;
+        };
+        sizes.entry(endpoint.clone()).or_default().types = shape
+            .variants
+            .iter()
+            .filter_map(|(variant, instances)| match instances {
+                Instances::Single(kind) => Some((variant.clone(), kind.clone())),
+                Instances::Pooled => None,
+            })
+            .collect();
+    }
+    Ok((history.into_iter().collect(), sizes))
+}
+
+/// A line per variant that saved something, and the total.
+pub fn table(savings: &Savings) -> String {
+    let mut out = format!(
+        "saved from {} to {}:\n",
+        savings.since.strftime("%Y-%m-%d %H:%M UTC"),
+        savings.until.strftime("%Y-%m-%d %H:%M UTC")
+    );
+    if savings.endpoints.is_empty() {
+        out.push_str("  nothing: no endpoint held fewer instances than its baseline\n");
+    }
+    for endpoint in &savings.endpoints {
+        for v in &endpoint.variants {
+            let money = v.money.map_or_else(
+                || "no price".to_owned(),
+                |m| format!("{m:.2} {}", savings.currency),
+            );
+            out.push_str(&format!(
+                "  {}/{} ({}, baseline {}): {:.1} instance-hours asleep, {:.1} scaled down: {money}\n",
+                endpoint.endpoint,
+                v.variant,
+                v.instance_type.as_deref().unwrap_or("type unknown"),
+                v.baseline,
+                v.asleep_hours,
+                v.scaled_down_hours,
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "total: {:.1} instance-hours, {:.2} {}\n",
+        savings.instance_hours, savings.money, savings.currency
+    ));
+    if !savings.unpriced.is_empty() {
+        let unpriced: Vec<&str> = savings.unpriced.iter().map(String::as_str).collect();
+        out.push_str(&format!(
+            "no price for {}: their hours are in the total, not their money\n",
+            unpriced.join(", ")
+        ));
+    }
+    if savings.example_prices {
+        out.push_str(
+            "prices: the shipped EXAMPLE, not current prices; give yours with --prices FILE\n",
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn entry(endpoint: &str, time: &str, held: Held) -> Recorded {
+        Recorded {
+            endpoint: EndpointName::new(endpoint).unwrap(),
+            at: at(time),
+            who: "scheduler".into(),
+            action: "set-capacity".into(),
+            outcome: "applied".into(),
+            reason: String::new(),
+            held: Some(held),
+        }
+    }
+
+    fn floor(variant: &str, min: u32) -> Held {
+        Held::Floor {
+            variant: VariantName::new(variant).unwrap(),
+            min,
+        }
+    }
+
+    fn prices() -> Prices {
+        Prices::parse("currency: USD\nper_hour: {ml.m5.large: 0.115}").unwrap()
+    }
+
+    fn name(text: &str) -> EndpointName {
+        EndpointName::new(text).unwrap()
+    }
+
+    fn variant(text: &str) -> VariantName {
+        VariantName::new(text).unwrap()
+    }
+
+    #[test]
+    fn hours_held_below_the_highest_floor_count_from_each_change_to_the_next() {
+        // Monday 2026-11-23 and Tuesday: 2 instances 07:00-18:00, 1 otherwise; the shadow
+        // variant's changes count for it alone.
+        let history = BTreeMap::from([(
+            name("office"),
+            vec![
+                entry("office", "2026-11-23T07:00:00Z", floor("AllTraffic", 2)),
+                entry("office", "2026-11-23T18:00:00Z", floor("AllTraffic", 1)),
+                entry("office", "2026-11-23T18:00:00Z", floor("shadow", 1)),
+                entry("office", "2026-11-24T07:00:00Z", floor("AllTraffic", 2)),
+                entry("office", "2026-11-24T18:00:00Z", floor("AllTraffic", 1)),
+            ],
+        )]);
+        let sizes = BTreeMap::from([(
+            name("office"),
+            Sizes {
+                types: BTreeMap::from([(variant("AllTraffic"), "ml.m5.large".to_owned())]),
+                ..Sizes::default()
+            },
+        )]);
+        let report = savings(
+            &history,
+            &sizes,
+            &prices(),
+            at("2026-11-23T00:00:00Z"),
+            at("2026-11-25T00:00:00Z"),
+        );
+        // Before the first change nothing is known, and nothing counted: 13 h from Monday
+        // 18:00 to Tuesday 07:00, 6 h from Tuesday 18:00, one instance below 2.
+        let office = &report.endpoints[0].variants;
+        assert_eq!(office.len(), 1, "the shadow variant never held more than 1");
+        assert_eq!(office[0].baseline, 2);
+        assert_eq!(office[0].scaled_down_hours, 19.0);
+        assert_eq!(office[0].asleep_hours, 0.0);
+        assert!((report.money - 19.0 * 0.115).abs() < 1e-9, "{report:?}");
+        assert!(report.unpriced.is_empty());
+    }
+
+    #[test]
+    fn a_sleep_saves_its_baseline_from_the_sleep_to_the_wake_across_the_start() {
+        let history = BTreeMap::from([(
+            name("nightly"),
+            vec![
+                entry("nightly", "2026-11-22T20:00:00Z", Held::Asleep),
+                entry("nightly", "2026-11-23T08:00:00Z", Held::Awake),
+                entry("nightly", "2026-11-23T20:00:00Z", Held::Asleep),
+            ],
+        )]);
+        let sizes = BTreeMap::from([(
+            name("nightly"),
+            Sizes {
+                at_sleep: BTreeMap::from([(variant("AllTraffic"), 3)]),
+                ..Sizes::default()
+            },
+        )]);
+        let report = savings(
+            &history,
+            &sizes,
+            &prices(),
+            at("2026-11-23T00:00:00Z"),
+            at("2026-11-24T00:00:00Z"),
+        );
+        // Asleep 00:00-08:00 and 20:00-24:00: 12 h of 3 instances. Its type is unknown.
+        let v = &report.endpoints[0].variants[0];
+        assert_eq!(
+            (v.baseline, v.asleep_hours, v.scaled_down_hours),
+            (3, 36.0, 0.0)
+        );
+        assert_eq!(v.money, None);
+        assert_eq!(report.instance_hours, 36.0);
+        assert_eq!(report.money, 0.0);
+        assert!(report.unpriced.contains("type unknown"));
+    }
+
+    #[test]
+    fn a_price_file_is_checked() {
+        assert!(Prices::parse(EXAMPLE_PRICES).unwrap().example);
+        assert!(Prices::parse("currency: USD\nper_hour: {ml.m5.large: -1}").is_err());
+        assert!(Prices::parse("currency: USD\nprice: {}").is_err());
+    }
+}
