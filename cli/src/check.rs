@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use sagetide::config::{Config, ConfigError};
 use sagetide::schedule::{Desired, Schedule, Why};
+use sagetide_cli::picture::{self, Band, Row, Shade};
 
 /// What is wrong with a document, one entry per problem.
 #[derive(Debug, Serialize)]
@@ -74,6 +75,83 @@ pub fn check(document: &str, from: Timestamp, days: i64) -> Result<Week, Vec<Pro
         until,
         schedules,
     })
+}
+
+/// The picture of a valid document's schedules from `from` to `until`: a row per schedule,
+/// its DST changes and holidays marked.
+pub fn picture(document: &str, from: Timestamp, until: Timestamp) -> Result<String, Vec<Problem>> {
+    let config = Config::parse(document).map_err(problems)?;
+    let rows: Vec<Row> = config
+        .schedules()
+        .map(|schedule| {
+            let bands = bands(schedule, from, until);
+            let marks = events(schedule, from, until)
+                .into_iter()
+                .filter_map(|e| match e.kind {
+                    Kind::Dst { from, to } => Some((e.utc, format!("DST: {from} -> {to}"))),
+                    Kind::Holiday { date } => Some((e.utc, format!("holiday {date}"))),
+                    Kind::Transition { .. } => None,
+                })
+                .collect();
+            Row {
+                name: schedule.name.clone(),
+                note: schedule.timezone.iana_name().unwrap_or("?").to_owned(),
+                bands,
+                marks,
+            }
+        })
+        .collect();
+    let title = format!(
+        "sagetide schedules, {} to {} (UTC)",
+        from.strftime("%Y-%m-%d %H:%M"),
+        until.strftime("%Y-%m-%d %H:%M")
+    );
+    Ok(picture::draw(&title, from, until, &rows))
+}
+
+/// The schedule's bands: a new one wherever what it wants or why changes. Besides its
+/// transitions, that is where a prewarm runs into its period (a prewarm after a transition) and
+/// where a holiday begins or ends (at local midnight), so the state is read at those instants.
+fn bands(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Band> {
+    let transitions: Vec<Timestamp> = schedule
+        .transitions(from, until)
+        .into_iter()
+        .map(|(at, _)| at)
+        .collect();
+    let tz = &schedule.timezone;
+    let (first, last) = (
+        from.to_zoned_datetime(tz.clone()).date(),
+        until.to_zoned_datetime(tz.clone()).date(),
+    );
+    let midnights = std::iter::successors(Some(first), |day| day.tomorrow().ok())
+        .take_while(|day| *day <= last)
+        .filter_map(|day| day.to_zoned_datetime(tz.clone()).ok())
+        .map(|midnight| midnight.timestamp());
+    let mut instants: Vec<Timestamp> = std::iter::once(from)
+        .chain(transitions.iter().copied())
+        .chain(transitions.iter().map(|at| *at + schedule.prewarm))
+        .chain(midnights)
+        .filter(|at| (from..until).contains(at))
+        .collect();
+    instants.sort();
+    instants.dedup();
+    let mut bands: Vec<Band> = Vec::new();
+    for at in instants {
+        let state = schedule.state_at(at);
+        let band = Band {
+            from: at,
+            shade: Shade::of(&state),
+            label: picture::wanted(&state.desired),
+            why: state.why.to_string(),
+        };
+        if bands
+            .last()
+            .is_none_or(|last| (last.shade, &last.label) != (band.shade, &band.label))
+        {
+            bands.push(band);
+        }
+    }
+    bands
 }
 
 fn problems(error: ConfigError) -> Vec<Problem> {

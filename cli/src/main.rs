@@ -88,6 +88,9 @@ struct CheckArgs {
     /// Length of the window, in days.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..=366))]
     days: u16,
+    /// Also draw the window as a picture (SVG) into this file: a row per schedule.
+    #[arg(long)]
+    svg: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -173,9 +176,9 @@ pub enum CliError {
     /// The answer is no.
     #[error("{0}")]
     No(String),
-    /// What the command was to read is not there.
+    /// The command cannot run: what it was to read or write, or an argument, is wrong.
     #[error("{0}")]
-    Unreadable(String),
+    CannotRun(String),
 }
 
 impl CliError {
@@ -240,7 +243,7 @@ fn now() -> Result<Timestamp, CliError> {
         Ok(v) if !v.trim().is_empty() => v
             .trim()
             .parse()
-            .map_err(|e| CliError::Unreadable(format!("SAGETIDE_NOW = {v:?}: {e}"))),
+            .map_err(|e| CliError::CannotRun(format!("SAGETIDE_NOW = {v:?}: {e}"))),
         _ => Ok(Timestamp::now()),
     }
 }
@@ -269,18 +272,15 @@ async fn check(args: CheckArgs, output: Output) -> Result<ExitCode, CliError> {
     let (source, document) = match (&args.document.file, &args.document.parameter) {
         (Some(file), _) => (
             file.display().to_string(),
-            read(file).map_err(|e| {
-                CliError::Unreadable(format!("cannot read {}: {e}", file.display()))
-            })?,
+            read(file)
+                .map_err(|e| CliError::CannotRun(format!("cannot read {}: {e}", file.display())))?,
         ),
         (None, Some(parameter)) => {
             let ssm = aws_sdk_ssm::Client::new(&sdk().await);
             let text = aws::ssm::parameters(&ssm, &[parameter.as_str()])
                 .await?
                 .remove(parameter.as_str())
-                .ok_or_else(|| {
-                    CliError::Unreadable(format!("no SSM parameter {parameter} here"))
-                })?;
+                .ok_or_else(|| CliError::CannotRun(format!("no SSM parameter {parameter} here")))?;
             (parameter.clone(), text)
         }
         (None, None) => unreachable!("clap requires a file or --parameter"),
@@ -291,6 +291,13 @@ async fn check(args: CheckArgs, output: Output) -> Result<ExitCode, CliError> {
     };
     match check::check(&document, from, i64::from(args.days)) {
         Ok(week) => {
+            if let Some(file) = &args.svg {
+                let picture = check::picture(&document, week.from, week.until)
+                    .expect("a document check accepted");
+                std::fs::write(file, picture).map_err(|e| {
+                    CliError::CannotRun(format!("cannot write {}: {e}", file.display()))
+                })?;
+            }
             print(
                 output,
                 &serde_json::json!({"valid": true, "week": week}),
@@ -358,21 +365,21 @@ async fn savings(args: SavingsArgs, output: Output) -> Result<ExitCode, CliError
     let prices = match &args.prices {
         None => savings::EXAMPLE_PRICES.to_owned(),
         Some(file) => read(file)
-            .map_err(|e| CliError::Unreadable(format!("cannot read {}: {e}", file.display())))?,
+            .map_err(|e| CliError::CannotRun(format!("cannot read {}: {e}", file.display())))?,
     };
     let prices = savings::Prices::parse(&prices).map_err(|e| {
         let file = args.prices.as_ref().map_or_else(
             || "the example prices".to_owned(),
             |f| f.display().to_string(),
         );
-        CliError::Unreadable(format!("{file}: {e}"))
+        CliError::CannotRun(format!("{file}: {e}"))
     })?;
     let until = now()?;
     let since = args
         .since
         .unwrap_or(until - jiff::SignedDuration::from_hours(30 * 24));
     if since >= until {
-        return Err(CliError::Unreadable(format!(
+        return Err(CliError::CannotRun(format!(
             "--since {since} is not before now ({until})"
         )));
     }

@@ -130,3 +130,82 @@ fn json_output_and_syntax_errors_and_unreadable_files() {
     let out = sagetide(&["check", "-", "--days", "0"], Some(VALID));
     assert_eq!(out.status.code(), Some(2), "clap's usage error");
 }
+
+#[test]
+fn the_picture_is_svg_with_a_row_per_schedule_its_holiday_and_its_dst_change() {
+    let dir = std::env::temp_dir().join(format!("sagetide-svg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let picture = dir.join("week.svg");
+    let document = r#"
+schedules:
+  office-hours:
+    timezone: Europe/Berlin
+    periods:
+      - { days: mon-fri, start: "08:00", end: "19:00", capacity: { min: 2, max: 10 } }
+    off_hours: { min: 1, max: 1 }
+    holidays: ["2027-03-29"]
+  berlin-desk:
+    timezone: Europe/Berlin
+    periods:
+      - { days: mon-fri, start: "08:00", end: "18:00", capacity: { min: 1, max: 4 } }
+    off_hours: sleep
+    prewarm: 30m
+"#;
+    let out = sagetide(
+        &[
+            "check",
+            "-",
+            "--from",
+            "2027-03-25T00:00:00Z",
+            "--svg",
+            picture.to_str().unwrap(),
+        ],
+        Some(document),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let content = std::fs::read_to_string(&picture).unwrap();
+    let (mut rows, mut titles) = (Vec::new(), Vec::new());
+    let mut in_title = false;
+    for event in svg::read(&content).unwrap() {
+        use svg::node::element::tag;
+        use svg::parser::Event;
+        match event {
+            Event::Tag(tag::Group, _, attributes) => {
+                rows.extend(attributes.get("data-name").map(|n| n.to_string()));
+            }
+            Event::Tag(tag::Title, kind, _) => in_title = kind == tag::Type::Start,
+            Event::Text(text) if in_title => titles.push(text.to_owned()),
+            Event::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    }
+    assert_eq!(rows, ["berlin-desk", "office-hours"]);
+    let has = |needle: &str| titles.iter().any(|t| t.contains(needle));
+    // Thursday's prewarm, the desk's period after it, Monday's holiday, Sunday's DST change.
+    assert!(
+        has("berlin-desk: 1..4 from 2027-03-25 06:30 UTC (prewarm"),
+        "{titles:?}"
+    );
+    assert!(
+        has("berlin-desk: 1..4 from 2027-03-25 07:00 UTC (period"),
+        "{titles:?}"
+    );
+    assert!(
+        has("office-hours: 1..1 from 2027-03-28 22:00 UTC (holiday 2027-03-29)"),
+        "{titles:?}"
+    );
+    assert!(has("DST: +01 -&gt; +02"), "{titles:?}");
+    assert!(
+        has("berlin-desk: asleep from 2027-03-25 17:00 UTC"),
+        "{titles:?}"
+    );
+
+    // An invalid document draws nothing.
+    std::fs::remove_file(&picture).unwrap();
+    let out = sagetide(
+        &["check", "-", "--svg", picture.to_str().unwrap()],
+        Some("schedules: {a: {timezone: Mars/Olympus, off_hours: sleep}}"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!picture.exists());
+}

@@ -4,6 +4,7 @@
 //! schedules saves against always-on, and pool-metrics' FleetUtilization.
 
 mod fleet_utilization;
+mod picture;
 mod savings;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ const COMPARED_AT: i64 = 9;
 async fn main() {
     let start = next_monday();
     let h = Harness::start(CONFIG).await;
+    h.aws.deploy_functions().await;
     let mut world = World::seed(&h, start, HOURS / 24).await;
     let idle_before = h.aws.autoscaling_state(IDLE, "AllTraffic").await;
     h.proxy.take();
@@ -70,6 +72,7 @@ async fn main() {
     let desk = sagetide::config::Config::parse(CONFIG).expect("the demo's document");
     let desk = desk.schedule("berlin-desk").expect("the desk schedule");
     let mut at_lunch = false;
+    let mut observed = Vec::new();
     for i in 0..ticks {
         let step = world.step(world.tick_at(i)).await;
         let mut notes = step.by_hand.clone();
@@ -100,6 +103,7 @@ async fn main() {
         calls += step_calls.len();
         mutating += proxy::mutating(&step_calls).len();
         let capacities = observe(&h).await;
+        observed.push((step.now, capacities.clone()));
         if capacities != previous || !notes.is_empty() {
             print_row(step.now, &capacities, &previous);
             for note in notes {
@@ -132,10 +136,18 @@ async fn main() {
         "support-bot's tags after the override expired: {:?}",
         h.aws.tags("support-bot").await
     );
-    for name in ["doc-summarizer", IDLE] {
-        let mut history = h.aws.history(name).await;
-        history.sort();
-        println!("history of {name} in the table: {}", history.join(", "));
+    let end = start + hours(HOURS);
+    println!(
+        "\nThe picture of these {HOURS} hours: {}",
+        picture::write(&observed, end).display()
+    );
+    for command in [
+        vec!["status", "doc-summarizer", "--history", "8"],
+        vec!["status", IDLE, "--history", "8"],
+        vec!["savings", "--since", &start.to_string()],
+    ] {
+        let (_, out, err) = h.sagetide(&command, end).await;
+        println!("\n$ sagetide {}\n{out}{err}", command.join(" "));
     }
     savings::print_week(start);
     fleet_utilization::show(&h, start + hours(36)).await;
