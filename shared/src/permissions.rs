@@ -96,6 +96,33 @@ const CHECKED_FOR: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Every AWS action the `sagetide` command line calls, as IAM names it: the scheduler's reads
+/// (its `plan` runs the tick dry), the scheduler's environment, and the manual sleep and wake.
+/// `template.yaml`'s `OperatorPolicy` grants exactly these, and the tests' proxy holds the
+/// command line to it.
+pub const OPERATOR_CALLS: &[&str] = &[
+    "ssm:GetParameters",
+    "lambda:GetFunctionConfiguration",
+    "lambda:InvokeFunction",
+    "sagemaker:Search",
+    "sagemaker:ListInferenceComponents",
+    "sagemaker:DescribeInferenceComponent",
+    "tag:GetResources",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:ListTags",
+    "sagemaker:GetEndpointPolicy",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScheduledActions",
+    "application-autoscaling:ListTagsForResource",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:ListTagsForResource",
+];
+
 impl Function {
     pub const ALL: [Function; 6] = [
         Function::Scheduler,

@@ -175,6 +175,8 @@ enum Refusal {
     /// it has no tags: what AWS answers the SDK's retry of a delete that took effect before
     /// its answer was lost (AccessDenied, not "not found"); the caller must take it so.
     Gone(String),
+    /// The operator's policy does not allow what a person asked for.
+    Person(String),
 }
 
 /// Why `call` would be refused by the calling function's role, if it would: an action outside
@@ -192,9 +194,29 @@ async fn refusal(
         .filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
         .collect::<Vec<_>>()
         .join(" ");
-    // The command line runs under the operator's own credentials, not a role of the template.
+    // The command line runs under the operator's credentials, with the template's
+    // OperatorPolicy.
     if user_agent.contains(OPERATOR) {
-        return None;
+        if !sagetide::permissions::OPERATOR_CALLS.contains(&call) {
+            return Some(Refusal::Role(format!(
+                "the operator is not authorized to perform {call} (not in sagetide::permissions::OPERATOR_CALLS)"
+            )));
+        }
+        // A person may name what their policy does not cover (another stack's functions, another
+        // parameter): refused, as IAM would, and no defect of the template.
+        return denied(
+            tags,
+            headers,
+            iam::harness_roles().operator(),
+            call,
+            parsed,
+            "the operator",
+        )
+        .await
+        .map(|refusal| match refusal {
+            Refusal::Role(why) | Refusal::Gone(why) => Refusal::Person(why),
+            person => person,
+        });
     }
     let function = match Function::from_user_agent(&user_agent) {
         Some(f) if f.calls().contains(&call) => f,
@@ -210,7 +232,27 @@ async fn refusal(
             )));
         }
     };
-    let statements = iam::harness_roles().of(function);
+    denied(
+        tags,
+        headers,
+        iam::harness_roles().of(function),
+        call,
+        parsed,
+        function.name(),
+    )
+    .await
+}
+
+/// IAM's refusal of `call` by `who` under `statements`, if it refuses: each authorization the
+/// call needs, with the resource's tags as moto holds them where a statement reads them.
+async fn denied(
+    tags: &ResourceTags,
+    headers: &hyper::HeaderMap,
+    statements: &[iam::Statement],
+    call: &str,
+    parsed: &iam::Call,
+    who: &str,
+) -> Option<Refusal> {
     for mut request in iam::authorizations(&iam::Deployment::harness(), call, parsed) {
         let mut gone = false;
         if iam::reads_resource_tags(statements, &request) {
@@ -228,11 +270,8 @@ async fn refusal(
         let decision = iam::decide(statements, &request);
         if !decision.allowed() {
             let why = format!(
-                "{} is not authorized to perform {} on {} with {:?} ({decision:?} by its role in template.yaml, for {call})",
-                function.name(),
-                request.action,
-                request.resource,
-                request.context
+                "{who} is not authorized to perform {} on {} with {:?} ({decision:?} by its policy in template.yaml, for {call})",
+                request.action, request.resource, request.context
             );
             return Some(if gone {
                 Refusal::Gone(why)
@@ -375,7 +414,7 @@ impl State {
                 self.denied.push(reason.clone());
                 return Plan::Answer(error(headers, 403, "AccessDeniedException", &reason));
             }
-            Some(Refusal::Gone(reason)) => {
+            Some(Refusal::Gone(reason) | Refusal::Person(reason)) => {
                 return Plan::Answer(error(headers, 403, "AccessDeniedException", &reason));
             }
             None => {}
@@ -447,12 +486,17 @@ impl Proxy {
                 let decoded = decoded(&parts.headers, &body);
                 let invoked = invoked_function(parts.uri.path());
                 // Lambda's Invoke names its function in the path; its body is the payload.
-                let (call, params) = match &invoked {
-                    Some(function) => (
+                let configured = configured_function(parts.uri.path());
+                let (call, params) = match (&invoked, configured) {
+                    (Some(function), _) => (
                         "lambda:InvokeFunction".to_owned(),
                         iam::Call(serde_json::json!({"FunctionName": function})),
                     ),
-                    None => (
+                    (None, Some(function)) => (
+                        "lambda:GetFunctionConfiguration".to_owned(),
+                        iam::Call(serde_json::json!({"FunctionName": function})),
+                    ),
+                    (None, None) => (
                         operation(&parts.headers, parts.uri.path()),
                         iam::Call::parse(&parts.headers, &decoded),
                     ),
@@ -647,7 +691,7 @@ fn operation(headers: &hyper::HeaderMap, path: &str) -> String {
     let (service, op) = match headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         Some(target) => target.split_once('.').unwrap_or(("unknown", target)),
         None => cbor::operation(path)
-            .or_else(|| function_configuration(path))
+            .or_else(|| configured_function(path).map(|_| ("lambda", "GetFunctionConfiguration")))
             .unwrap_or(("unknown", "unknown")),
     };
     let service = match service {
@@ -663,11 +707,11 @@ fn operation(headers: &hyper::HeaderMap, path: &str) -> String {
     format!("{service}:{op}")
 }
 
-/// Lambda's REST path of a function's configuration, which the command line reads (GET).
-fn function_configuration(path: &str) -> Option<(&'static str, &'static str)> {
-    let name = path.strip_prefix("/2015-03-31/functions/")?;
-    name.strip_suffix("/configuration")
-        .map(|_| ("lambda", "GetFunctionConfiguration"))
+/// The function whose configuration Lambda's REST path names
+/// (`/2015-03-31/functions/{name}/configuration`, which the command line reads).
+fn configured_function(path: &str) -> Option<&str> {
+    path.strip_prefix("/2015-03-31/functions/")?
+        .strip_suffix("/configuration")
 }
 
 #[cfg(test)]

@@ -266,8 +266,12 @@ async fn check_reads_the_parameter_and_a_missing_deployment_is_named() {
     let (code, _, stderr) = h
         .sagetide(&["check", "--parameter", "/nowhere"], DAWN)
         .await;
+    // The operator's policy reads the deployment's own parameter only.
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("no SSM parameter /nowhere"), "{stderr}");
+    assert!(
+        stderr.contains("AccessDenied") && stderr.contains("parameter/nowhere"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = h.sagetide(&["plan"], DAWN).await;
     assert_eq!(code, 2, "{stderr}");

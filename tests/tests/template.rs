@@ -546,3 +546,54 @@ fn actions_are_announced_on_the_configured_bus_and_the_example_rule_takes_only_t
     assert_eq!(only(&pattern["account"]).as_deref(), Some("AWS::AccountId"));
     assert_eq!(only(&pattern["region"]).as_deref(), Some("AWS::Region"));
 }
+
+#[test]
+fn the_operator_policy_grants_exactly_what_the_command_line_calls_and_writes_nothing_but_two_requests()
+ {
+    let template = template();
+    let statements =
+        template["Resources"]["OperatorPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap();
+    let granted: BTreeSet<&str> = statements.iter().flat_map(actions).collect();
+    let needed: BTreeSet<&str> = sagetide::permissions::OPERATOR_CALLS
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(granted, needed);
+    for statement in statements {
+        assert_eq!(statement["Effect"], "Allow");
+    }
+    let writes: Vec<&str> = granted
+        .iter()
+        .copied()
+        .filter(|a| !proxy::is_read(a))
+        .collect();
+    assert_eq!(writes, ["lambda:InvokeFunction"]);
+    // It invokes the sleeper and the waker, and no other function.
+    let roles = iam::roles(
+        &std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap(),
+        &iam::Deployment::harness(),
+    );
+    let deployment = iam::Deployment::harness();
+    for (function, allowed) in [
+        ("sleeper", true),
+        ("waker", true),
+        ("scheduler", false),
+        ("restorer", false),
+        ("remediator", false),
+    ] {
+        let request = iam::Request::new(
+            "lambda:InvokeFunction",
+            deployment.arn(
+                "lambda",
+                &format!("function:{}-{function}", sagetide_tests::seed::DEPLOYMENT),
+            ),
+        );
+        assert_eq!(
+            iam::decide(roles.operator(), &request).allowed(),
+            allowed,
+            "{function}"
+        );
+    }
+}

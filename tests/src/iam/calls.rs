@@ -322,7 +322,7 @@ pub fn authorizations(d: &Deployment, operation: &str, call: &Call) -> Vec<Reque
                 &call.tags(),
             )]
         }
-        ("lambda", "InvokeFunction") => {
+        ("lambda", "InvokeFunction" | "GetFunctionConfiguration") => {
             let function = name("FunctionName");
             one(if function.starts_with("arn:") {
                 function

@@ -212,13 +212,21 @@ impl Deployment {
     }
 }
 
-/// Every function's statements, by function.
+/// Every function's statements, by function, and the operator's (`OperatorPolicy`).
 #[derive(Debug, Clone)]
-pub struct Roles(BTreeMap<&'static str, Vec<Statement>>);
+pub struct Roles {
+    functions: BTreeMap<&'static str, Vec<Statement>>,
+    operator: Vec<Statement>,
+}
 
 impl Roles {
     pub fn of(&self, function: Function) -> &[Statement] {
-        &self.0[function.name()]
+        &self.functions[function.name()]
+    }
+
+    /// What the command line may do under the template's `OperatorPolicy`.
+    pub fn operator(&self) -> &[Statement] {
+        &self.operator
     }
 }
 
@@ -248,7 +256,17 @@ pub fn roles(template: &str, deployment: &Deployment) -> Roles {
             .collect();
         roles.insert(function.name(), statements);
     }
-    Roles(roles)
+    let operator =
+        template["Resources"]["OperatorPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .expect("the OperatorPolicy's statements")
+            .iter()
+            .map(|s| deployment.statement(&template, s))
+            .collect();
+    Roles {
+        functions: roles,
+        operator,
+    }
 }
 
 /// The roles of the workspace's `template.yaml` for the harness's deployment, read once.
