@@ -2,13 +2,13 @@
 //! schedule's transitions over the days ahead, in its local time and in UTC, with its DST
 //! changes and holidays marked.
 
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use sagetide::config::{Config, ConfigError};
-use sagetide::schedule::{Desired, Schedule, Why};
+use sagetide::schedule::{Schedule, Why};
 use sagetide_cli::picture::{self, Band, Row, Shade};
+use sagetide_cli::wording::{local, wants};
 
 /// What is wrong with a document, one entry per problem.
 #[derive(Debug, Serialize)]
@@ -58,9 +58,13 @@ pub enum Kind {
     Holiday { date: String },
 }
 
-/// The document's problems, or its schedules over `days` days from `from`.
-pub fn check(document: &str, from: Timestamp, days: i64) -> Result<Week, Vec<Problem>> {
-    let config = Config::parse(document).map_err(problems)?;
+/// The document as the functions read it, or every problem they would find.
+pub fn parse(document: &str) -> Result<Config, Vec<Problem>> {
+    Config::parse(document).map_err(problems)
+}
+
+/// A valid document's schedules over `days` days from `from`.
+pub fn week(config: &Config, from: Timestamp, days: i64) -> Week {
     let until = from + SignedDuration::from_hours(24 * days);
     let schedules = config
         .schedules()
@@ -70,17 +74,16 @@ pub fn check(document: &str, from: Timestamp, days: i64) -> Result<Week, Vec<Pro
             events: events(s, from, until),
         })
         .collect();
-    Ok(Week {
+    Week {
         from,
         until,
         schedules,
-    })
+    }
 }
 
 /// The picture of a valid document's schedules from `from` to `until`: a row per schedule,
 /// its DST changes and holidays marked.
-pub fn picture(document: &str, from: Timestamp, until: Timestamp) -> Result<String, Vec<Problem>> {
-    let config = Config::parse(document).map_err(problems)?;
+pub fn picture(config: &Config, from: Timestamp, until: Timestamp) -> String {
     let rows: Vec<Row> = config
         .schedules()
         .map(|schedule| {
@@ -106,10 +109,11 @@ pub fn picture(document: &str, from: Timestamp, until: Timestamp) -> Result<Stri
         from.strftime("%Y-%m-%d %H:%M"),
         until.strftime("%Y-%m-%d %H:%M")
     );
-    Ok(picture::draw(&title, from, until, &rows))
+    picture::draw(&title, from, until, &rows)
 }
 
-/// The schedule's bands: a new one wherever what it wants or why changes. Besides its
+/// The schedule's bands: a new one wherever what a band shows changes (its shade or its
+/// capacity; the reason is in its tooltip). Besides its
 /// transitions, that is where a prewarm runs into its period (a prewarm after a transition) and
 /// where a holiday begins or ends (at local midnight), so the state is read at those instants.
 fn bands(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Band> {
@@ -141,7 +145,7 @@ fn bands(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Band> {
         let band = Band {
             from: at,
             shade: Shade::of(&state),
-            label: picture::wanted(&state.desired),
+            label: picture::label(&state.desired),
             why: state.why.to_string(),
         };
         if bands
@@ -181,10 +185,7 @@ fn events(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Event> 
             utc: at,
             local: local(tz, at),
             kind: Kind::Transition {
-                state: match state.desired {
-                    Desired::Awake(capacity) => format!("awake {capacity}"),
-                    Desired::Asleep => "asleep".into(),
-                },
+                state: wants(&state.desired),
                 holiday: matches!(state.why, Why::Holiday(_)),
                 why: state.why.to_string(),
             },
@@ -225,12 +226,6 @@ fn events(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Event> 
     // A holiday's own change (if it makes one) sorts after the holiday's line.
     events.sort_by_key(|e| (e.utc, !matches!(e.kind, Kind::Holiday { .. })));
     events
-}
-
-fn local(tz: &TimeZone, at: Timestamp) -> String {
-    at.to_zoned_datetime(tz.clone())
-        .strftime("%Y-%m-%d %a %H:%M %Z")
-        .to_string()
 }
 
 /// The table `check` prints for a valid document.
@@ -285,7 +280,11 @@ schedules:
     fn a_week_lists_each_change_in_local_time_and_utc_with_dst_and_holidays_marked() {
         // Friday 2027-03-26 00:00 UTC: Berlin goes to summer time on Sunday the 28th, and
         // Monday the 29th is a holiday.
-        let week = check(DOC, "2027-03-26T00:00:00Z".parse().unwrap(), 7).unwrap();
+        let week = week(
+            &parse(DOC).unwrap(),
+            "2027-03-26T00:00:00Z".parse().unwrap(),
+            7,
+        );
         let table = table(&week);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
@@ -315,7 +314,7 @@ schedules:
     periods: [{ days: mon, start: "08:00", end: "09:00", capacity: { min: 3, max: 2 } }]
     off_hours: { min: 1, max: 1 }
 "#;
-        let problems = check(bad, Timestamp::UNIX_EPOCH, 7).unwrap_err();
+        let problems = parse(bad).unwrap_err();
         assert!(problems.len() >= 2, "{problems:?}");
         assert!(
             problems.iter().all(|p| p.place.contains("\"a\"")),

@@ -22,11 +22,15 @@ pub struct Deployment {
 #[derive(Debug, Error)]
 pub enum DeploymentError {
     #[error(
-        "no sagetide deployment found in this account and region: the parameter {DEPLOYMENT_MARKER} is missing ({0}); deploy the stack, check AWS_REGION and the credentials, or name the stack with --stack"
+        "no sagetide deployment found in this account and region: the parameter {DEPLOYMENT_MARKER} is missing; deploy the stack, check AWS_REGION, or name the stack with --stack"
     )]
-    NoMarker(String),
+    NoMarker,
     #[error(
-        "the scheduler function {function} of stack {stack} cannot be read: {message}; is the stack deployed here, and may these credentials call lambda:GetFunctionConfiguration?"
+        "the parameter {DEPLOYMENT_MARKER} cannot be read ({0}); are these the right credentials, with the stack's OperatorPolicy (output OperatorPolicyArn)? Or name the stack with --stack"
+    )]
+    MarkerUnreadable(String),
+    #[error(
+        "the scheduler function {function} of stack {stack} cannot be read: {message}; is the stack deployed here, and do these credentials have its OperatorPolicy (output OperatorPolicyArn)?"
     )]
     NoScheduler {
         stack: String,
@@ -46,9 +50,9 @@ impl Deployment {
                 let ssm = aws_sdk_ssm::Client::new(sdk);
                 aws::ssm::parameters(&ssm, &[DEPLOYMENT_MARKER])
                     .await
-                    .map_err(|e| DeploymentError::NoMarker(e.to_string()))?
+                    .map_err(|e| DeploymentError::MarkerUnreadable(e.to_string()))?
                     .remove(DEPLOYMENT_MARKER)
-                    .ok_or_else(|| DeploymentError::NoMarker("no such parameter".into()))?
+                    .ok_or(DeploymentError::NoMarker)?
             }
         };
         let function = function_name(&stack, "scheduler");

@@ -1,3 +1,4 @@
-//! What the `sagetide` command line shares with the demo: its pictures.
+//! What the `sagetide` command line shares with the demo: its pictures, and its wording.
 
 pub mod picture;
+pub mod wording;

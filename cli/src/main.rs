@@ -59,11 +59,11 @@ enum Command {
     /// Every opted-in endpoint (or one): awake, asleep or on its way; capacity now and what the
     /// schedule wants; the next transition; remedies in force; its latest history in time order.
     Status(StatusArgs),
-    /// Ask the deployed sleeper to put an endpoint to sleep now (snapshot, then delete).
-    Sleep(SleepArgs),
     /// Instance-hours and money each endpoint saved, from the history: the hours it held fewer
     /// instances than its baseline (the most it was seen held at), times the instances fewer.
     Savings(SavingsArgs),
+    /// Ask the deployed sleeper to put an endpoint to sleep now (snapshot, then delete).
+    Sleep(SleepArgs),
     /// Ask the deployed waker to bring a sleeping endpoint back now.
     Wake(WakeArgs),
 }
@@ -120,7 +120,7 @@ struct StatusArgs {
     /// One endpoint only.
     name: Option<EndpointName>,
     /// History entries per endpoint.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(0..=100))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(1..=100))]
     history: i32,
 }
 
@@ -289,11 +289,11 @@ async fn check(args: CheckArgs, output: Output) -> Result<ExitCode, CliError> {
         Some(from) => from,
         None => now()?,
     };
-    match check::check(&document, from, i64::from(args.days)) {
-        Ok(week) => {
+    match check::parse(&document) {
+        Ok(config) => {
+            let week = check::week(&config, from, i64::from(args.days));
             if let Some(file) = &args.svg {
-                let picture = check::picture(&document, week.from, week.until)
-                    .expect("a document check accepted");
+                let picture = check::picture(&config, week.from, week.until);
                 std::fs::write(file, picture).map_err(|e| {
                     CliError::CannotRun(format!("cannot write {}: {e}", file.display()))
                 })?;
@@ -341,7 +341,9 @@ async fn plan(args: PlanArgs, output: Output) -> Result<ExitCode, CliError> {
         None => now()?,
     };
     let report = plan::plan(&sdk, &deployment.env, at, args.endpoint.as_ref()).await?;
-    print(output, &report, || plan::table(&report));
+    print(output, &report, || {
+        plan::table(&report, args.endpoint.as_ref())
+    });
     Ok(ExitCode::SUCCESS)
 }
 

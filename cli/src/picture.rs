@@ -65,8 +65,8 @@ impl Shade {
     ];
 }
 
-/// What a schedule wants, as a band's label: `2..10` or `asleep`.
-pub fn wanted(desired: &Desired) -> String {
+/// What a schedule wants, as a band's label (short, to fit): `2..10` or `asleep`.
+pub fn label(desired: &Desired) -> String {
     match desired {
         Desired::Awake(capacity) => capacity.to_string(),
         Desired::Asleep => "asleep".into(),

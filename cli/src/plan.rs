@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use sagetide::env::Env;
 use sagetide::handlers::scheduler::{Scheduler, TickReport};
 use sagetide::names::EndpointName;
+use sagetide::outcome::Outcome;
 
 use crate::CliError;
 
@@ -33,12 +34,16 @@ pub async fn plan(
     Ok(report)
 }
 
-/// One line per action with its reason, then what is skipped and why.
-pub fn table(report: &TickReport) -> String {
+/// One line per action with its reason (and, where deciding it found it would not be done,
+/// how it would end), then what is skipped and why.
+pub fn table(report: &TickReport, endpoint: Option<&EndpointName>) -> String {
+    let over = match endpoint {
+        Some(name) => format!("for {name}"),
+        None => format!("over {} endpoint(s)", report.endpoints),
+    };
     let mut out = format!(
-        "the tick of {} would, over {} endpoint(s):\n",
+        "the tick of {} would, {over}:\n",
         report.now.strftime("%Y-%m-%d %H:%M UTC"),
-        report.endpoints
     );
     if report.actions.is_empty() {
         out.push_str("  change nothing\n");
@@ -51,8 +56,13 @@ pub fn table(report: &TickReport) -> String {
         .max()
         .unwrap_or(0);
     for action in &report.actions {
+        let ending = match &action.outcome {
+            Outcome::DryRun => String::new(),
+            Outcome::Deferred(why) => format!("  [deferred: {why}]"),
+            other => format!("  [{}]", other.label()),
+        };
         out.push_str(&format!(
-            "  {:<width$}  {}  ({})\n",
+            "  {:<width$}  {}  ({}){ending}\n",
             action.endpoint, action.detail, action.reason
         ));
     }

@@ -2,10 +2,11 @@
 //! cost, from the history the functions keep.
 //!
 //! Each variant's *baseline* is the most instances it was seen held at: the highest minimum a
-//! change gave its target, or the instances it ran when it was put to sleep. Without sagetide it
-//! would have held that many around the clock. While asleep it holds none; otherwise the minimum
-//! the latest change gave it. The savings are the hours below the baseline, times the instances
-//! below it: a floor, since autoscaling may hold more than the minimum either way.
+//! change gave its target, or its target's minimum when it was put to sleep. Without sagetide
+//! it would have held that many around the clock. While asleep it holds none; otherwise the
+//! minimum the latest change gave it. The savings are the hours below the baseline, times the
+//! instances below it: an estimate at the minimums, since autoscaling may run more than the
+//! minimum, with sagetide or without, and a remedy may hold the minimum up meanwhile.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +20,7 @@ use sagetide::aws::{self, AwsError};
 use sagetide::env::Env;
 use sagetide::names::{EndpointName, VariantName};
 use sagetide::pool::Instances;
+use sagetide::snapshot::Phase;
 use sagetide::tags;
 
 use crate::CliError;
@@ -59,8 +61,11 @@ impl Prices {
 pub struct Sizes {
     /// The instance type of each single-type variant; a pooled variant has none.
     pub types: BTreeMap<VariantName, String>,
-    /// The instances each variant ran when last put to sleep (its snapshot).
+    /// The minimum each variant was held at when last put to sleep (its snapshot's scalable
+    /// target; the instances it ran, for a variant without one).
     pub at_sleep: BTreeMap<VariantName, u32>,
+    /// Since when it sleeps, if its snapshot says it does.
+    pub asleep_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize)]
@@ -184,8 +189,13 @@ fn below_baseline(
         .chain(sizes.at_sleep.get(variant).copied())
         .max()
         .filter(|b| *b > 0)?;
-    // Unknown until a change says: the baseline, which saves nothing.
-    let (mut floor, mut asleep) = (baseline, false);
+    // Unknown until a change says: the baseline, which saves nothing; asleep throughout if
+    // its snapshot says so and no sleep or wake is in the history read.
+    let slept_or_woke = entries
+        .iter()
+        .any(|e| matches!(e.held, Some(Held::Asleep | Held::Awake)));
+    let asleep = sizes.asleep_since.is_some() && !slept_or_woke;
+    let (mut floor, mut asleep) = (baseline, asleep);
     let (mut asleep_hours, mut scaled_down_hours) = (0.0, 0.0);
     let mut from = since;
     let mut add = |from: Timestamp, to: Timestamp, floor: u32, asleep: bool| {
@@ -255,16 +265,24 @@ pub async fn observe(
     let mut sizes: BTreeMap<EndpointName, Sizes> = snapshots
         .iter()
         .map(|s| {
-            let at_sleep = s
+            let mut at_sleep: BTreeMap<VariantName, u32> = s
                 .snapshot
                 .variants
                 .iter()
                 .filter_map(|v| Some((v.variant.clone(), v.instances?)))
                 .collect();
+            // The minimum, as the floors are: what autoscaling ran above it is not the baseline.
+            at_sleep.extend(
+                s.snapshot
+                    .targets
+                    .iter()
+                    .filter_map(|t| Some((t.variant.clone(), u32::try_from(t.min).ok()?))),
+            );
             (
                 s.snapshot.endpoint.clone(),
                 Sizes {
                     at_sleep,
+                    asleep_since: (s.phase != Phase::Restored).then_some(s.snapshot.taken_at),
                     ..Sizes::default()
                 },
             )
@@ -471,6 +489,43 @@ mod tests {
         assert_eq!(report.instance_hours, 36.0);
         assert_eq!(report.money, 0.0);
         assert!(report.unpriced.contains("type unknown"));
+    }
+
+    #[test]
+    fn an_endpoint_asleep_since_before_the_history_read_saves_the_whole_period() {
+        let history = BTreeMap::from([(name("archive"), Vec::new())]);
+        let sizes = BTreeMap::from([(
+            name("archive"),
+            Sizes {
+                at_sleep: BTreeMap::from([(variant("AllTraffic"), 2)]),
+                asleep_since: Some(at("2026-09-01T00:00:00Z")),
+                ..Sizes::default()
+            },
+        )]);
+        let report = savings(
+            &history,
+            &sizes,
+            &prices(),
+            at("2026-11-23T00:00:00Z"),
+            at("2026-11-24T00:00:00Z"),
+        );
+        assert_eq!(report.endpoints[0].variants[0].asleep_hours, 48.0);
+        // Woken since: nothing.
+        let woken = BTreeMap::from([(
+            name("archive"),
+            Sizes {
+                asleep_since: None,
+                ..sizes[&name("archive")].clone()
+            },
+        )]);
+        let report = savings(
+            &history,
+            &woken,
+            &prices(),
+            at("2026-11-23T00:00:00Z"),
+            at("2026-11-24T00:00:00Z"),
+        );
+        assert!(report.endpoints.is_empty(), "{report:?}");
     }
 
     #[test]

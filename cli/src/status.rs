@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use aws_config::SdkConfig;
 use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use sagetide::aws;
@@ -20,8 +19,9 @@ use sagetide::plan::wanted::wanted;
 use sagetide::remediation::StoredRecord;
 use sagetide::resource::ScalableResource;
 use sagetide::schedule::{Desired, Schedule};
-use sagetide::snapshot::{Phase, Stored};
+use sagetide::snapshot::{Phase, Stored, WakeAttempt};
 use sagetide::tags::{self, Override, Tags};
+use sagetide_cli::wording::{local, wants};
 
 use crate::CliError;
 
@@ -151,16 +151,21 @@ pub fn statuses(observed: &Observed, config: &Config, now: Timestamp) -> Vec<End
                 (Some(schedule), Some(tags)) => plan_of(tags, schedule, config, now),
                 _ => (None, None, None),
             };
+            // Read latest first: turned around, entries of one instant keep their keys' order.
             let mut history: Vec<Recorded> = observed
                 .history
                 .iter()
+                .rev()
                 .filter(|h| &h.endpoint == name)
                 .cloned()
                 .collect();
             history.sort_by_key(|h| h.at);
             EndpointStatus {
                 endpoint: name.clone(),
-                state: state(endpoint, snapshot),
+                state: state(
+                    endpoint.map(|e| &e.status),
+                    snapshot.map(|s| (s.phase, s.wake.as_ref())),
+                ),
                 variants: endpoint
                     .map(|e| variants(e, &observed.targets))
                     .unwrap_or_default(),
@@ -175,22 +180,24 @@ pub fn statuses(observed: &Observed, config: &Config, now: Timestamp) -> Vec<End
         .collect()
 }
 
-fn state(endpoint: Option<&Endpoint>, snapshot: Option<&Stored>) -> String {
-    match (endpoint.map(|e| &e.status), snapshot) {
+/// The endpoint's state from its status in SageMaker (`None`: it does not exist) and its open
+/// snapshot's phase and latest wake.
+fn state(status: Option<&Status>, snapshot: Option<(Phase, Option<&WakeAttempt>)>) -> String {
+    match (status, snapshot) {
         (Some(Status::InService), None) => "awake".into(),
+        // Stored and verified, the delete not yet done (or cut short): the next sleep finishes it.
+        (Some(_), Some((Phase::Sleeping, _))) | (None, Some((Phase::Sleeping, _))) => {
+            "falling asleep".into()
+        }
         (Some(Status::InService), Some(_)) => "restoring autoscaling".into(),
         (Some(Status::Creating), Some(_)) => "waking".into(),
-        (Some(Status::Deleting), Some(_)) => "falling asleep".into(),
         (Some(status), _) => status.as_str().to_lowercase(),
-        (None, Some(s)) if s.phase == Phase::Sleeping => "falling asleep".into(),
-        (None, Some(s)) => match &s.wake {
-            Some(wake) if wake.failures > 0 => format!(
-                "asleep; its wake failed {} time(s), last: {}",
-                wake.failures,
-                wake.last_failure.as_deref().unwrap_or("no reason given")
-            ),
-            _ => "asleep".into(),
-        },
+        (None, Some((_, Some(wake)))) if wake.failures > 0 => format!(
+            "asleep; its wake failed {} time(s), last: {}",
+            wake.failures,
+            wake.last_failure.as_deref().unwrap_or("no reason given")
+        ),
+        (None, Some(_)) => "asleep".into(),
         (None, None) => "not found (a remedy's record only)".into(),
     }
 }
@@ -229,7 +236,7 @@ fn plan_of(
         );
     };
     let (wants, why) = match wanted(tags, schedule, now) {
-        Ok(w) => (describe(&w.desired), Some(w.reason)),
+        Ok(w) => (wants(&w.desired), Some(w.reason)),
         Err(problem) => (format!("nothing: {problem}"), None),
     };
     let override_ends = tags
@@ -255,22 +262,9 @@ fn next(schedule: &Schedule, at: Timestamp, desired: &Desired, why: String) -> N
     Next {
         utc: at,
         local: local(&schedule.timezone, at),
-        wants: describe(desired),
+        wants: wants(desired),
         why,
     }
-}
-
-fn describe(desired: &Desired) -> String {
-    match desired {
-        Desired::Awake(capacity) => format!("awake {capacity}"),
-        Desired::Asleep => "asleep".into(),
-    }
-}
-
-fn local(tz: &TimeZone, at: Timestamp) -> String {
-    at.to_zoned_datetime(tz.clone())
-        .strftime("%Y-%m-%d %a %H:%M %Z")
-        .to_string()
 }
 
 fn remedies(name: &EndpointName, records: &[StoredRecord]) -> Vec<String> {
@@ -407,6 +401,56 @@ schedules:
         assert_eq!(
             (next.wants.as_str(), next.why.as_str()),
             ("asleep", "the override ends")
+        );
+    }
+
+    #[test]
+    fn the_state_follows_the_endpoint_and_its_snapshots_phase() {
+        let cases = [
+            (Some(Status::InService), None, "awake"),
+            (
+                Some(Status::InService),
+                Some(Phase::Asleep),
+                "restoring autoscaling",
+            ),
+            (
+                Some(Status::InService),
+                Some(Phase::Sleeping),
+                "falling asleep",
+            ),
+            (
+                Some(Status::Deleting),
+                Some(Phase::Sleeping),
+                "falling asleep",
+            ),
+            (None, Some(Phase::Sleeping), "falling asleep"),
+            (Some(Status::Creating), Some(Phase::Asleep), "waking"),
+            (Some(Status::Creating), None, "creating"),
+            (Some(Status::Failed), Some(Phase::Asleep), "failed"),
+            (None, Some(Phase::Asleep), "asleep"),
+            (None, None, "not found (a remedy's record only)"),
+        ];
+        for (status, phase, expected) in cases {
+            assert_eq!(
+                state(status.as_ref(), phase.map(|p| (p, None))),
+                expected,
+                "{status:?} {phase:?}"
+            );
+        }
+        let wake = WakeAttempt {
+            source: sagetide::tags::WakeSource::Schedule,
+            alarm: None,
+            asked_at: dawn(),
+            failures: 2,
+            last_failure: Some("InsufficientInstanceCapacity".into()),
+            retry_after: None,
+            reported_slow: false,
+            failed_endpoint: None,
+            settings_sent: Vec::new(),
+        };
+        assert_eq!(
+            state(None, Some((Phase::Asleep, Some(&wake)))),
+            "asleep; its wake failed 2 time(s), last: InsufficientInstanceCapacity"
         );
     }
 

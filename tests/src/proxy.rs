@@ -202,9 +202,7 @@ async fn refusal(
                 "the operator is not authorized to perform {call} (not in sagetide::permissions::OPERATOR_CALLS)"
             )));
         }
-        // A person may name what their policy does not cover (another stack's functions, another
-        // parameter): refused, as IAM would, and no defect of the template.
-        return denied(
+        let refusal = denied(
             tags,
             headers,
             iam::harness_roles().operator(),
@@ -212,11 +210,13 @@ async fn refusal(
             parsed,
             "the operator",
         )
-        .await
-        .map(|refusal| match refusal {
-            Refusal::Role(why) | Refusal::Gone(why) => Refusal::Person(why),
-            person => person,
-        });
+        .await;
+        // A person may name what is not the deployment's (another stack's function, another
+        // parameter): refused, as IAM would, and no defect of the template.
+        return match refusal {
+            Some(Refusal::Role(why)) if !of_the_deployment(parsed) => Some(Refusal::Person(why)),
+            refusal => refusal,
+        };
     }
     let function = match Function::from_user_agent(&user_agent) {
         Some(f) if f.calls().contains(&call) => f,
@@ -241,6 +241,21 @@ async fn refusal(
         function.name(),
     )
     .await
+}
+
+/// Whether the functions and parameters a call names are the harness deployment's own.
+fn of_the_deployment(call: &iam::Call) -> bool {
+    let own_function = call.0["FunctionName"]
+        .as_str()
+        .is_none_or(|f| f.contains(&format!("{}-", crate::seed::DEPLOYMENT)));
+    let own_parameters = call.0["Names"].as_array().into_iter().flatten().all(|n| {
+        [
+            crate::seed::CONFIG_PARAMETER,
+            sagetide::config::DEPLOYMENT_MARKER,
+        ]
+        .contains(&n.as_str().unwrap_or_default())
+    });
+    own_function && own_parameters
 }
 
 /// IAM's refusal of `call` by `who` under `statements`, if it refuses: each authorization the

@@ -96,6 +96,9 @@ async fn an_applied_and_a_failed_action_each_put_one_event_and_a_dry_run_none() 
     let watched = event_of(&events, "watched", "put-idle-alarm");
     assert_eq!(watched.len(), 1, "{events:#?}");
     assert_eq!(watched[0]["detail"]["outcome"], "applied");
+    // The history keeps the same two, one entry each.
+    assert_eq!(h.aws.history("scaled").await, ["set-capacity failed"]);
+    assert_eq!(h.aws.history("watched").await, ["put-idle-alarm applied"]);
 
     // The next tick applies what failed; what is already done is no action and no event.
     h.scheduler(&bus)
@@ -110,4 +113,8 @@ async fn an_applied_and_a_failed_action_each_put_one_event_and_a_dry_run_none() 
         .collect();
     assert_eq!(applied.len(), 1, "{events:#?}");
     assert_eq!(applied[0]["time"], TEN);
+    assert_eq!(
+        h.aws.history("scaled").await,
+        ["set-capacity failed", "set-capacity applied"]
+    );
 }

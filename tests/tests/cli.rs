@@ -242,6 +242,11 @@ async fn plan_is_the_next_tick_status_tells_the_fleet_and_sleep_and_wake_reach_t
     let eight = plan_then_tick(&h, EIGHT).await;
     assert!(has_action(&eight, "office", "set-capacity"), "{eight}");
     assert!(has_action(&eight, "sleepy", "wake"), "{eight}");
+    // The waker carried the tick's wake out: its entry, not the scheduler's too.
+    assert_eq!(
+        h.aws.history("sleepy").await,
+        ["sleep applied", "wake applied"]
+    );
 
     // A person's wake, through the waker.
     let (code, stdout, stderr) = h.sagetide(&["wake", "manual"], EIGHT).await;

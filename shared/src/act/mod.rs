@@ -9,6 +9,8 @@ mod waker;
 pub use announce::{Announcer, DETAIL_TYPE};
 pub use waker::WakerFunction;
 
+use waker::Told;
+
 use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
@@ -119,31 +121,15 @@ impl Executor {
             return Ok(Ran::Late);
         }
         let published = self.publish(batch.actions).await;
-        let reports = by_endpoint(batch.actions, |i, p| {
+        let done = by_endpoint(batch.actions, |i, p| {
             self.carry_out(i, p, batch, &published)
         })
         .await;
         if let Some(announcer) = &self.announcer {
-            let told = batch
-                .actions
-                .iter()
-                .zip(&reports)
-                .filter(|(p, _)| self.tells(&p.action))
-                .map(|(_, report)| report);
+            let told = done.iter().filter(|d| d.tell).map(|d| &d.report);
             announcer.announce(told, batch.actor).await;
         }
-        Ok(Ran::Done(reports))
-    }
-
-    /// Whether an action done here goes into the history and is announced: not the minute's
-    /// datapoints, which are no change to an endpoint, nor a wake asked of the waker, which
-    /// tells of it itself.
-    fn tells(&self, action: &Action) -> bool {
-        match action {
-            Action::Publish { .. } => false,
-            Action::Wake { .. } => self.waker.is_none(),
-            _ => true,
-        }
+        Ok(Ran::Done(done.into_iter().map(|d| d.report).collect()))
     }
 
     /// What `planned` would do: an endpoint's operation observed and decided, any other
@@ -173,8 +159,9 @@ impl Executor {
         planned: &Planned,
         batch: &Batch<'_>,
         published: &Published,
-    ) -> Report {
+    ) -> Done {
         let (name, actor) = (&planned.endpoint, batch.actor);
+        let mut told = Told::Here;
         let step = match (&planned.action, &self.waker) {
             (Action::Wake { .. }, Some(waker)) => {
                 // The instant it asks, by its clock: a late tick's own time would be far from
@@ -183,7 +170,9 @@ impl Executor {
                     .lifecycle
                     .as_ref()
                     .map_or_else(Timestamp::now, Lifecycle::clock);
-                Ok(waker.wake_if_due(name, clock).await)
+                let (step, by) = waker.wake_if_due(name, clock).await;
+                told = by;
+                Ok(step)
             }
             (Action::Publish { .. }, _) => published.of(index, planned),
             _ => match self.operation(planned, batch.config) {
@@ -196,15 +185,18 @@ impl Executor {
             },
         };
         let report = report(planned, self.label(planned, batch.config), step, false);
+        // The minute's datapoints are no change to an endpoint; a wake the waker carried out
+        // is its to tell.
+        let tell = !matches!(planned.action, Action::Publish { .. }) && told == Told::Here;
         if let Some(lifecycle) = &self.lifecycle
-            && self.tells(&planned.action)
+            && tell
         {
             let (what, held) = (planned.action.to_string(), held(&planned.action));
             lifecycle
                 .record(&report, name, &what, actor, held.as_ref())
                 .await;
         }
-        report
+        Done { report, tell }
     }
 
     /// The endpoint operation an action stands for: `None` for an action of a single call,
@@ -402,6 +394,12 @@ fn held(action: &Action) -> Option<Held> {
     }
 }
 
+/// An action carried out, and whether this function tells of it (history and event).
+struct Done {
+    report: Report,
+    tell: bool,
+}
+
 /// What became of each `Publish` action of a batch, by its index.
 #[derive(Default)]
 struct Published {
@@ -421,17 +419,17 @@ impl Published {
 
 /// `run` on every action, in the actions' order: one endpoint's one after another (they share
 /// its lease and its records), different endpoints' a few at a time.
-async fn by_endpoint<'a, F, R>(actions: &'a [Planned], run: F) -> Vec<Report>
+async fn by_endpoint<'a, F, R, T>(actions: &'a [Planned], run: F) -> Vec<T>
 where
     F: Fn(usize, &'a Planned) -> R,
-    R: Future<Output = Report>,
+    R: Future<Output = T>,
 {
     let mut groups: BTreeMap<&EndpointName, Vec<usize>> = BTreeMap::new();
     for (index, planned) in actions.iter().enumerate() {
         groups.entry(&planned.endpoint).or_default().push(index);
     }
     let run = &run;
-    let mut done: Vec<(usize, Report)> = futures::stream::iter(groups.into_values())
+    let mut done: Vec<(usize, T)> = futures::stream::iter(groups.into_values())
         .map(|indices| async move {
             let mut reports = Vec::new();
             for index in indices {
@@ -444,7 +442,7 @@ where
         .collect()
         .await;
     done.sort_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, report)| report).collect()
+    done.into_iter().map(|(_, done)| done).collect()
 }
 
 /// The action's report, logged.

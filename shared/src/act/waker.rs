@@ -19,23 +19,42 @@ pub struct WakerFunction {
 
 impl WakerFunction {
     /// Asks the waker, at `at` by the scheduler's clock, to wake `endpoint` if it is due, as the
-    /// tick found it; the waker's answer as this action's step (the waker keeps the history of
-    /// what it did).
-    pub async fn wake_if_due(&self, endpoint: &EndpointName, at: Timestamp) -> Step {
+    /// tick found it; the waker's answer as this action's step, and whether the waker carried
+    /// the wake out (and so keeps its history and announces it) or never got to it (the
+    /// invocation failed, the request was refused).
+    pub async fn wake_if_due(&self, endpoint: &EndpointName, at: Timestamp) -> (Step, Told) {
         let request = json!({"action": "wake-if-due", "endpoint": endpoint.as_str(), "at": at});
         match aws::lambda::invoke(&self.client, &self.name, &request).await {
-            Ok(Ok(answer)) => answered(&answer),
+            Ok(Ok(answer)) => (answered(&answer), Told::ByWaker),
             Ok(Err(error)) => {
                 let said = error["errorMessage"].as_str().unwrap_or("no message");
-                if error["errorType"] == "Deferred" {
-                    Step::Deferred(format!("the waker {} deferred it: {said}", self.name))
-                } else {
-                    Step::Failed(format!("the waker {} failed: {said}", self.name))
+                match error["errorType"].as_str() {
+                    Some("Deferred") => (
+                        Step::Deferred(format!("the waker {} deferred it: {said}", self.name)),
+                        Told::ByWaker,
+                    ),
+                    Some("ActionsFailed") => (
+                        Step::Failed(format!("the waker {} failed: {said}", self.name)),
+                        Told::ByWaker,
+                    ),
+                    _ => (
+                        Step::Failed(format!("the waker {} failed: {said}", self.name)),
+                        Told::Here,
+                    ),
                 }
             }
-            Err(e) => Step::Failed(e.to_string()),
+            Err(e) => (Step::Failed(e.to_string()), Told::Here),
         }
     }
+}
+
+/// Who keeps a wake's history entry and puts its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Told {
+    /// The waker, which carried the wake out (or failed at it).
+    ByWaker,
+    /// The asking function: the waker never carried it out.
+    Here,
 }
 
 /// The step of the waker's answer (a `Response` of `handlers::lifecycle`).

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | snapshot of an endpoint | `snapshot` | endpoint name |
 //! | lease on an endpoint (expiry in epoch milliseconds) | `lease` | endpoint name |
-//! | history entry | `history#<endpoint>` | `<at>#<who>#<the action in full>` |
+//! | history entry | `history#<endpoint>` | `<at, fixed width>#<who>#<the action in full>#<outcome>` |
 //! | remediation record of an endpoint | `remediation` | endpoint name |
 //! | what a sleeping inference component ran | `component-sleep` | component name |
 //! | marker: idle alarms have been made here | `idle-alarms` | `marker` |
@@ -89,8 +89,8 @@ pub struct HistoryEntry<'a> {
     pub who: &'a str,
     pub action: &'a str,
     /// The planned action in full (`set-capacity AllTraffic 1..1 -> 2..10`): one invocation's
-    /// actions on one endpoint each get an entry of their own, and the same action carried out
-    /// again (a retried event) the same entry.
+    /// actions on one endpoint each get an entry of their own; a tick delivered again writes
+    /// the same entries again, and its failure and a later success of the same action are two.
     pub what: &'a str,
     pub outcome: &'a str,
     pub reason: &'a str,
@@ -580,7 +580,13 @@ impl Table {
     pub async fn record(&self, entry: &HistoryEntry<'_>) -> Result<(), AwsError> {
         let mut item = key(
             &format!("history#{}", entry.endpoint),
-            &format!("{}#{}#{}", entry.at, entry.who, entry.what),
+            &format!(
+                "{}#{}#{}#{}",
+                sortable(entry.at),
+                entry.who,
+                entry.what,
+                entry.outcome
+            ),
         );
         item.extend([
             ("at".to_owned(), s(entry.at.to_string())),
@@ -636,7 +642,7 @@ impl Table {
             .expression_attribute_names("#pk", "pk")
             .expression_attribute_names("#sk", "sk")
             .expression_attribute_values(":pk", s(format!("history#{endpoint}")))
-            .expression_attribute_values(":since", s(since.to_string()))
+            .expression_attribute_values(":since", s(sortable(since)))
             .into_paginator()
             .send();
         let mut entries = Vec::new();
@@ -678,6 +684,16 @@ impl Table {
             .map_err(|e| AwsError::new(PUT, e))?;
         Ok(())
     }
+}
+
+/// `at` as a history key begins: fixed width, so that keys sort as their times do (RFC 3339's
+/// shortest form puts `08:00:00.5Z` before `08:00:00Z`).
+fn sortable(at: Timestamp) -> String {
+    format!(
+        "{}.{:09}Z",
+        at.strftime("%Y-%m-%dT%H:%M:%S"),
+        at.subsec_nanosecond()
+    )
 }
 
 /// A history item of `endpoint` as read back.

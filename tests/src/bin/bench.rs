@@ -426,17 +426,25 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(binaries), Some(out)) = (args.next(), args.next()) else {
         eprintln!(
-            "usage: bench <folder with <function>/bootstrap> <JSON output file> [pool-metrics]"
+            "usage: bench <folder with <function>/bootstrap> <JSON output file> [pool-metrics|zips]"
         );
         std::process::exit(2);
     };
     let binaries = PathBuf::from(binaries);
-    // `pool-metrics`: measure that part again, keeping the others' figures in `out`.
-    let results = if args.next().as_deref() == Some("pool-metrics") {
+    // `pool-metrics` or `zips`: measure that part again (the zips always), keeping the others'
+    // figures in `out`.
+    let part = args.next();
+    let results = if let Some(part) = part.as_deref() {
         let kept = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("reading {out}: {e}"));
         let mut results: Value = serde_json::from_str(&kept).expect("the bench's own JSON");
-        eprintln!("bench: pool-metrics with {POOL_VARIANTS} variants");
-        results["pool_metrics"] = pool_metrics(&binaries).await;
+        match part {
+            "pool-metrics" => {
+                eprintln!("bench: pool-metrics with {POOL_VARIANTS} variants");
+                results["pool_metrics"] = pool_metrics(&binaries).await;
+            }
+            "zips" => {}
+            other => panic!("bench: no part {other:?}: pool-metrics or zips"),
+        }
         results["zips"] = zips();
         results
     } else {

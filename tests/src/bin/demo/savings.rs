@@ -13,7 +13,7 @@ pub fn print_week(start: Timestamp) {
     let config = Config::parse(CONFIG).unwrap();
     let step = SignedDuration::from_mins(TICK_MINUTES);
     println!(
-        "\nA week of these schedules (instance-hours at MinCapacity, per variant; faq-serverless and llm-host, scheduled in provisioned concurrency and copies, left out):"
+        "\nProjected over a whole week, from the schedules alone (instance-hours at MinCapacity, per variant, against each one's period minimum all week; `sagetide savings` above measured the 48 hours from the history; faq-serverless and llm-host, scheduled in provisioned concurrency and copies, left out):"
     );
     println!(
         "{:<16} {:>10} {:>10} {:>8}",
