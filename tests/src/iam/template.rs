@@ -256,11 +256,12 @@ pub fn roles(template: &str, deployment: &Deployment) -> Roles {
             .collect();
         roles.insert(function.name(), statements);
     }
+    // A template without one grants the operator nothing.
     let operator =
         template["Resources"]["OperatorPolicy"]["Properties"]["PolicyDocument"]["Statement"]
             .as_sequence()
-            .expect("the OperatorPolicy's statements")
-            .iter()
+            .into_iter()
+            .flatten()
             .map(|s| deployment.statement(&template, s))
             .collect();
     Roles {
