@@ -377,9 +377,15 @@ async fn savings(args: SavingsArgs, output: Output) -> Result<ExitCode, CliError
         CliError::CannotRun(format!("{file}: {e}"))
     })?;
     let until = now()?;
-    let since = args
-        .since
-        .unwrap_or(until - jiff::SignedDuration::from_hours(30 * 24));
+    let since = match args.since {
+        Some(since) => since,
+        None => until - jiff::SignedDuration::from_hours(30 * 24),
+    };
+    if since.checked_sub(savings::LEAD).is_err() {
+        return Err(CliError::CannotRun(format!(
+            "--since {since} is too early: the history is read from 31 days before it"
+        )));
+    }
     if since >= until {
         return Err(CliError::CannotRun(format!(
             "--since {since} is not before now ({until})"

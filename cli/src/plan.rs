@@ -39,7 +39,10 @@ pub async fn plan(
 pub fn table(report: &TickReport, endpoint: Option<&EndpointName>) -> String {
     let over = match endpoint {
         Some(name) => format!("for {name}"),
-        None => format!("over {} endpoint(s)", report.endpoints),
+        None => format!(
+            "over the {} endpoint(s) that exist and those asleep",
+            report.endpoints
+        ),
     };
     let mut out = format!(
         "the tick of {} would, {over}:\n",

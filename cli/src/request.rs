@@ -64,6 +64,10 @@ pub fn done(answer: &Value) -> bool {
 /// One line per report, or why the function did nothing.
 pub fn table(function: &str, answer: &Result<Value, Value>) -> String {
     match answer {
+        Err(error) if error["errorType"] == "Deferred" => format!(
+            "{function} could not do it now: {}; ask again in a minute\n",
+            error["errorMessage"].as_str().unwrap_or("no message")
+        ),
         Err(error) => format!(
             "{function} failed: {}: {}\n",
             error["errorType"].as_str().unwrap_or("error"),

@@ -114,6 +114,10 @@ pub fn savings(
     let mut unpriced = BTreeSet::new();
     for (endpoint, entries) in history {
         let sizes = sizes.get(endpoint).unwrap_or(&none);
+        // Entries of one instant in the order they were written.
+        let mut entries = entries.clone();
+        entries.sort_by_key(|e| (e.at, e.written));
+        let entries = &entries;
         let variants: Vec<VariantSavings> = variants_of(entries, sizes)
             .into_iter()
             .filter_map(|variant| {
@@ -170,6 +174,14 @@ fn variants_of(entries: &[Recorded], sizes: &Sizes) -> BTreeSet<VariantName> {
         .collect()
 }
 
+/// What a history entry changed for a variant's savings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Floor(u32),
+    Asleep,
+    Awake,
+}
+
 /// `(baseline, asleep, scaled down)` instance-hours of `variant` over `since..until`; `None`
 /// without a baseline.
 fn below_baseline(
@@ -189,13 +201,39 @@ fn below_baseline(
         .chain(sizes.at_sleep.get(variant).copied())
         .max()
         .filter(|b| *b > 0)?;
-    // Unknown until a change says: the baseline, which saves nothing; asleep throughout if
-    // its snapshot says so and no sleep or wake is in the history read.
-    let slept_or_woke = entries
+    // What changed the variant, in time order: its floors, and the endpoint's sleeps and wakes.
+    // Without a sleep or a wake in the history read, a snapshot that says the endpoint is
+    // asleep stands for the sleep it records.
+    let mut changes: Vec<(Timestamp, Change)> = entries
         .iter()
-        .any(|e| matches!(e.held, Some(Held::Asleep | Held::Awake)));
-    let asleep = sizes.asleep_since.is_some() && !slept_or_woke;
-    let (mut floor, mut asleep) = (baseline, asleep);
+        .filter_map(|e| {
+            let change = match &e.held {
+                Some(Held::Asleep) => Change::Asleep,
+                Some(Held::Awake) => Change::Awake,
+                Some(Held::Floor { .. }) => Change::Floor(floor_of(e)?),
+                None => return None,
+            };
+            Some((e.at, change))
+        })
+        .collect();
+    let first_sleep_or_wake = |changes: &[(Timestamp, Change)]| {
+        changes
+            .iter()
+            .find(|(_, c)| !matches!(c, Change::Floor(_)))
+            .map(|(_, c)| *c)
+    };
+    if first_sleep_or_wake(&changes).is_none()
+        && let Some(slept) = sizes.asleep_since
+    {
+        changes.push((slept, Change::Asleep));
+        changes.sort_by_key(|(at, _)| *at);
+    }
+    // Before its first change the floor is unknown: the baseline, which saves nothing. Asleep
+    // if the first sleep or wake is a wake.
+    let (mut floor, mut asleep) = (
+        baseline,
+        first_sleep_or_wake(&changes) == Some(Change::Awake),
+    );
     let (mut asleep_hours, mut scaled_down_hours) = (0.0, 0.0);
     let mut from = since;
     let mut add = |from: Timestamp, to: Timestamp, floor: u32, asleep: bool| {
@@ -209,16 +247,15 @@ fn below_baseline(
             scaled_down_hours += f64::from(baseline.saturating_sub(floor)) * hours;
         }
     };
-    for entry in entries.iter().filter(|e| e.at < until) {
-        if entry.at > from {
-            add(from, entry.at, floor, asleep);
-            from = entry.at;
+    for (at, change) in changes.into_iter().filter(|(at, _)| *at < until) {
+        if at > from {
+            add(from, at, floor, asleep);
+            from = at;
         }
-        match &entry.held {
-            Some(Held::Asleep) => asleep = true,
-            Some(Held::Awake) => asleep = false,
-            Some(Held::Floor { .. }) => floor = floor_of(entry).unwrap_or(floor),
-            None => {}
+        match change {
+            Change::Asleep => asleep = true,
+            Change::Awake => asleep = false,
+            Change::Floor(min) => floor = min,
         }
     }
     add(from, until, floor, asleep);
@@ -272,17 +309,21 @@ pub async fn observe(
                 .filter_map(|v| Some((v.variant.clone(), v.instances?)))
                 .collect();
             // The minimum, as the floors are: what autoscaling ran above it is not the baseline.
-            at_sleep.extend(
-                s.snapshot
-                    .targets
-                    .iter()
-                    .filter_map(|t| Some((t.variant.clone(), u32::try_from(t.min).ok()?))),
-            );
+            // Only variants with instances: a serverless variant's target is its concurrency.
+            let minimums: Vec<(VariantName, u32)> = s
+                .snapshot
+                .targets
+                .iter()
+                .filter(|t| at_sleep.contains_key(&t.variant))
+                .filter_map(|t| Some((t.variant.clone(), u32::try_from(t.min).ok()?)))
+                .collect();
+            at_sleep.extend(minimums);
             (
                 s.snapshot.endpoint.clone(),
                 Sizes {
                     at_sleep,
-                    asleep_since: (s.phase != Phase::Restored).then_some(s.snapshot.taken_at),
+                    // `Sleeping`: stored, not (yet) deleted; it may still run.
+                    asleep_since: (s.phase == Phase::Asleep).then_some(s.snapshot.taken_at),
                     ..Sizes::default()
                 },
             )
@@ -394,6 +435,7 @@ mod tests {
             outcome: "applied".into(),
             reason: String::new(),
             held: Some(held),
+            written: None,
         }
     }
 
@@ -526,6 +568,30 @@ mod tests {
             at("2026-11-24T00:00:00Z"),
         );
         assert!(report.endpoints.is_empty(), "{report:?}");
+    }
+
+    #[test]
+    fn a_sleep_the_snapshot_records_counts_from_its_time_and_a_first_wake_ends_an_earlier_sleep() {
+        let sizes = BTreeMap::from([(
+            name("nightly"),
+            Sizes {
+                at_sleep: BTreeMap::from([(variant("AllTraffic"), 1)]),
+                asleep_since: Some(at("2026-11-23T20:00:00Z")),
+                ..Sizes::default()
+            },
+        )]);
+        let day = (at("2026-11-23T00:00:00Z"), at("2026-11-24T00:00:00Z"));
+        // No sleep in the history (its entry lost, or older): from the snapshot's time on.
+        let quiet = BTreeMap::from([(name("nightly"), Vec::new())]);
+        let report = savings(&quiet, &sizes, &prices(), day.0, day.1);
+        assert_eq!(report.endpoints[0].variants[0].asleep_hours, 4.0);
+        // A wake first: asleep before it, whatever the snapshot says since.
+        let woke = BTreeMap::from([(
+            name("nightly"),
+            vec![entry("nightly", "2026-11-23T06:00:00Z", Held::Awake)],
+        )]);
+        let report = savings(&woke, &sizes, &prices(), day.0, day.1);
+        assert_eq!(report.endpoints[0].variants[0].asleep_hours, 6.0);
     }
 
     #[test]

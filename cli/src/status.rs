@@ -151,15 +151,14 @@ pub fn statuses(observed: &Observed, config: &Config, now: Timestamp) -> Vec<End
                 (Some(schedule), Some(tags)) => plan_of(tags, schedule, config, now),
                 _ => (None, None, None),
             };
-            // Read latest first: turned around, entries of one instant keep their keys' order.
+            // Entries of one instant (a tick's, a simulation's) in the order they were written.
             let mut history: Vec<Recorded> = observed
                 .history
                 .iter()
-                .rev()
                 .filter(|h| &h.endpoint == name)
                 .cloned()
                 .collect();
-            history.sort_by_key(|h| h.at);
+            history.sort_by_key(|h| (h.at, h.written));
             EndpointStatus {
                 endpoint: name.clone(),
                 state: state(
@@ -189,6 +188,8 @@ fn state(status: Option<&Status>, snapshot: Option<(Phase, Option<&WakeAttempt>)
         (Some(_), Some((Phase::Sleeping, _))) | (None, Some((Phase::Sleeping, _))) => {
             "falling asleep".into()
         }
+        // Deleted after its snapshot was stored: the delete is under way.
+        (Some(Status::Deleting), Some(_)) => "falling asleep".into(),
         (Some(Status::InService), Some(_)) => "restoring autoscaling".into(),
         (Some(Status::Creating), Some(_)) => "waking".into(),
         (Some(status), _) => status.as_str().to_lowercase(),

@@ -28,8 +28,8 @@ pub enum HandlerError {
     },
     /// Some actions cannot be done yet (another function holds the lease, the endpoint is
     /// still being deleted); a retry of the event will do them.
-    #[error("{deferred} actions deferred; retry the event later")]
-    Deferred { deferred: usize },
+    #[error("{deferred} actions deferred ({first}); retry the event later")]
+    Deferred { deferred: usize, first: String },
 }
 
 impl HandlerError {

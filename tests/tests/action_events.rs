@@ -118,3 +118,63 @@ async fn an_applied_and_a_failed_action_each_put_one_event_and_a_dry_run_none() 
         ["set-capacity failed", "set-capacity applied"]
     );
 }
+
+const NIGHTS_OFF: &str = r#"
+schedules:
+  nights-off:
+    timezone: UTC
+    periods:
+      - { days: mon-sun, start: "08:00", end: "18:00", capacity: { min: 1, max: 2 } }
+    off_hours: sleep
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wake_the_waker_never_got_is_the_schedulers_to_record_and_announce() {
+    let h = Harness::start(NIGHTS_OFF).await;
+    let queue = h
+        .aws
+        .event_queue("sagetide-actions", json!({"source": ["sagetide"]}))
+        .await;
+    h.aws
+        .create_endpoint(
+            "nightly",
+            &["AllTraffic"],
+            &[("sagetide:schedule", "nights-off")],
+        )
+        .await;
+    h.aws
+        .register_target("nightly", "AllTraffic", 1, 2, None)
+        .await;
+    let bus = [("SAGETIDE_EVENT_BUS", "default")];
+    let evening = "2026-11-23T20:00:00Z";
+    h.scheduler(&bus)
+        .invoke(scheduled_event(evening))
+        .await
+        .expect("the evening's sleep");
+    h.deliver_events(evening).await;
+
+    // Lambda is down for the morning's tick: the waker is never invoked.
+    h.proxy.set_faults(Some(
+        Faults::new(1, 0.0)
+            .with_rate("lambda:InvokeFunction", 1.0)
+            .only(Fault::Unavailable),
+    ));
+    let morning = "2026-11-24T08:00:00Z";
+    let failed = h
+        .scheduler(&bus)
+        .invoke(scheduled_event(morning))
+        .await
+        .expect_err("the wake failed");
+    h.proxy.set_faults(None);
+    assert_eq!(failed["errorType"], "ActionsFailed", "{failed}");
+
+    let events = h.aws.queued_events(&queue).await;
+    let wakes = event_of(&events, "nightly", "wake");
+    assert_eq!(wakes.len(), 1, "{events:#?}");
+    assert_eq!(wakes[0]["detail"]["outcome"], "failed");
+    assert_eq!(wakes[0]["detail"]["by"], format!("scheduler@{morning}"));
+    assert_eq!(
+        h.aws.history("nightly").await,
+        ["sleep applied", "wake failed"]
+    );
+}

@@ -74,7 +74,7 @@ impl Announcer {
         if let Err(e) =
             aws::events::put(&self.client, &self.bus, DETAIL_TYPE, actor.now, &details).await
         {
-            tracing::error!(bus = %self.bus, events = details.len(), error = %e, "action events not announced; the actions stand");
+            tracing::error!(bus = %self.bus, error = %e, "action events not all announced; the actions stand");
         }
     }
 }

@@ -389,7 +389,8 @@ fn held(action: &Action) -> Option<Held> {
             min: to.min(),
         }),
         Action::Sleep(_) => Some(Held::Asleep),
-        Action::Wake { .. } => Some(Held::Awake),
+        // A restore finds the endpoint back, whether or not its wake's entry was written.
+        Action::Wake { .. } | Action::Restore => Some(Held::Awake),
         _ => None,
     }
 }

@@ -2,7 +2,7 @@
 
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use jiff::Timestamp;
 
 use super::{AwsError, CONCURRENCY, to_smithy};
@@ -14,8 +14,8 @@ const PER_CALL: usize = 10;
 const OP: &str = "events:PutEvents";
 
 /// Puts each of `details` (JSON objects) on `bus` as a `source: sagetide` event of
-/// `detail_type` at `time`, ten to a call, a few calls at once. `Err` names the first entry
-/// EventBridge did not take, or the first call that failed.
+/// `detail_type` at `time`, ten to a call, a few calls at once, every call whatever became of
+/// the others. `Err` says how many EventBridge did not take, and the first reason.
 pub async fn put(
     client: &Client,
     bus: &str,
@@ -23,7 +23,7 @@ pub async fn put(
     time: Timestamp,
     details: &[serde_json::Value],
 ) -> Result<(), AwsError> {
-    futures::stream::iter(details.chunks(PER_CALL))
+    let failed: Vec<(usize, String)> = futures::stream::iter(details.chunks(PER_CALL))
         .map(|chunk| async move {
             let entries = chunk
                 .iter()
@@ -37,32 +37,38 @@ pub async fn put(
                         .build()
                 })
                 .collect();
-            let answer = client
-                .put_events()
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| AwsError::new(OP, e))?;
-            match answer
-                .entries()
-                .iter()
-                .find(|entry| entry.error_code().is_some())
-            {
-                None => Ok(()),
-                Some(failed) => Err(AwsError {
-                    operation: OP,
-                    message: format!(
-                        "{} of {} events not put on {bus}; the first: {}: {}",
-                        answer.failed_entry_count(),
-                        chunk.len(),
-                        failed.error_code().unwrap_or_default(),
-                        failed.error_message().unwrap_or_default()
-                    ),
-                    refused: false,
-                }),
+            match client.put_events().set_entries(Some(entries)).send().await {
+                Err(e) => Some((chunk.len(), AwsError::new(OP, e).to_string())),
+                Ok(answer) => answer
+                    .entries()
+                    .iter()
+                    .find(|entry| entry.error_code().is_some())
+                    .map(|first| {
+                        (
+                            usize::try_from(answer.failed_entry_count()).unwrap_or(chunk.len()),
+                            format!(
+                                "{}: {}",
+                                first.error_code().unwrap_or_default(),
+                                first.error_message().unwrap_or_default()
+                            ),
+                        )
+                    }),
             }
         })
         .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await
+        .filter_map(|failed| async move { failed })
+        .collect()
+        .await;
+    match failed.first() {
+        None => Ok(()),
+        Some((_, first)) => Err(AwsError {
+            operation: OP,
+            message: format!(
+                "{} of {} events not put on {bus}; the first: {first}",
+                failed.iter().map(|(n, _)| n).sum::<usize>(),
+                details.len()
+            ),
+            refused: false,
+        }),
+    }
 }

@@ -36,6 +36,8 @@ use crate::snapshot::{Phase, Snapshot, Stored, WakeAttempt};
 const SNAPSHOT: &str = "snapshot";
 /// A history entry's [`Held`], as JSON.
 const HELD: &str = "held";
+/// When a history entry was written, in epoch milliseconds of the real clock.
+const WRITTEN: &str = "written";
 const LEASE: &str = "lease";
 const REMEDIATION: &str = "remediation";
 const COMPONENT_SLEEP: &str = "component-sleep";
@@ -125,6 +127,9 @@ pub struct Recorded {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
+    /// When it was written (the real clock), which orders entries of one instant.
+    #[serde(skip)]
+    pub written: Option<Timestamp>,
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -600,6 +605,8 @@ impl Table {
             let json = serde_json::to_string(held).expect("JSON of plain data");
             item.insert(HELD.to_owned(), s(json));
         }
+        // The real clock, to order entries of one simulated or one tick's instant as written.
+        item.insert(WRITTEN.to_owned(), n(Timestamp::now().as_millisecond()));
         self.put(item).await
     }
 
@@ -689,10 +696,12 @@ impl Table {
 /// `at` as a history key begins: fixed width, so that keys sort as their times do (RFC 3339's
 /// shortest form puts `08:00:00.5Z` before `08:00:00Z`).
 fn sortable(at: Timestamp) -> String {
+    // The civil time's fraction is never negative, as an instant's before 1970 is.
+    let utc = jiff::tz::TimeZone::UTC.to_datetime(at);
     format!(
         "{}.{:09}Z",
-        at.strftime("%Y-%m-%dT%H:%M:%S"),
-        at.subsec_nanosecond()
+        utc.strftime("%Y-%m-%dT%H:%M:%S"),
+        utc.subsec_nanosecond()
     )
 }
 
@@ -718,12 +727,20 @@ fn recorded(endpoint: &EndpointName, item: &Item) -> Result<Recorded, AwsError> 
         action: text("action")?,
         outcome: text("outcome")?,
         reason: text("reason")?,
-        held: match item.get(HELD).and_then(|v| v.as_s().ok()) {
-            None => None,
-            Some(json) => {
-                Some(serde_json::from_str(json).map_err(|e| bad(format!("its {HELD}: {e}")))?)
-            }
-        },
+        written: item
+            .get(WRITTEN)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|ms| ms.parse().ok())
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+        // One this build cannot read (a later version's) is left out, not the whole history.
+        held: item
+            .get(HELD)
+            .and_then(|v| v.as_s().ok())
+            .and_then(|json| {
+                serde_json::from_str(json)
+                    .inspect_err(|e| tracing::warn!(endpoint = %endpoint, error = %e, "a history entry's held not read"))
+                    .ok()
+            }),
     })
 }
 
@@ -800,4 +817,26 @@ fn stored_record(operation: &'static str, item: &Item) -> Result<StoredRecord, A
         record,
         version,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_keys_sort_as_their_times_do() {
+        let times = [
+            "1969-12-31T23:59:58.5Z",
+            "1969-12-31T23:59:59Z",
+            "2026-11-23T08:00:00Z",
+            "2026-11-23T08:00:00.5Z",
+            "2026-11-23T08:00:01Z",
+        ];
+        let keys: Vec<String> = times.iter().map(|t| sortable(t.parse().unwrap())).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys[0], "1969-12-31T23:59:58.500000000Z");
+        assert_eq!(keys[2], "2026-11-23T08:00:00.000000000Z");
+    }
 }

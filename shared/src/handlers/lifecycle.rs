@@ -46,12 +46,18 @@ impl Response {
     /// still being deleted): Lambda's retries of asynchronous events then try again later.
     pub(super) fn finish(reports: Vec<Report>) -> Result<Self, HandlerError> {
         HandlerError::check(reports.iter().map(|r| &r.outcome))?;
-        let deferred = reports
+        let deferred: Vec<&str> = reports
             .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Deferred(_)))
-            .count();
-        if deferred > 0 {
-            return Err(HandlerError::Deferred { deferred });
+            .filter_map(|r| match &r.outcome {
+                Outcome::Deferred(why) => Some(why.as_str()),
+                _ => None,
+            })
+            .collect();
+        if let Some(first) = deferred.first() {
+            return Err(HandlerError::Deferred {
+                deferred: deferred.len(),
+                first: (*first).to_owned(),
+            });
         }
         Ok(Self {
             reports,
