@@ -497,22 +497,7 @@ impl Aws {
     /// policies): the answer, or the error AWS gave.
     pub async fn sagemaker_json(&self, operation: &str, body: Value) -> Result<Value, Value> {
         let target = format!("SageMaker.{operation}");
-        let headers = [
-            ("Content-Type", "application/x-amz-json-1.1"),
-            ("X-Amz-Target", target.as_str()),
-            (
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=0",
-            ),
-        ];
-        let (status, answer) =
-            crate::http::send(&self.url, "POST", "/", &headers, &body.to_string()).await;
-        let answer = serde_json::from_str(&answer).unwrap_or(Value::String(answer));
-        if status == 200 {
-            Ok(answer)
-        } else {
-            Err(answer)
-        }
+        self.json_call("sagemaker", "1.1", &target, body).await
     }
 
     /// A call of a JSON-protocol service by its target (`AWSEvents.PutRule`), signed for
