@@ -381,7 +381,7 @@ async fn savings(args: SavingsArgs, output: Output) -> Result<ExitCode, CliError
         Some(since) => since,
         None => until - jiff::SignedDuration::from_hours(30 * 24),
     };
-    if since.checked_sub(savings::LEAD).is_err() {
+    if since.checked_sub(sagetide::savings::LEAD).is_err() {
         return Err(CliError::CannotRun(format!(
             "--since {since} is too early: the history is read from 31 days before it"
         )));

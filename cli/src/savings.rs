@@ -1,32 +1,22 @@
-//! `sagetide savings`: the instance-hours each endpoint did not run, and what they would have
-//! cost, from the history the functions keep.
-//!
-//! Each variant's *baseline* is the most instances it was seen held at: the highest minimum a
-//! change gave its target, or its target's minimum when it was put to sleep. Without sagetide
-//! it would have held that many around the clock. While asleep it holds none; otherwise the
-//! minimum the latest change gave it. The savings are the hours below the baseline, times the
-//! instances below it: an estimate at the minimums, since autoscaling may run more than the
-//! minimum, with sagetide or without, and a remedy may hold the minimum up meanwhile.
+//! `sagetide savings`: the instance-hours each endpoint did not run (counted as
+//! [`sagetide::savings`] counts them), and what they would have cost.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
 use futures::{StreamExt, TryStreamExt};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use sagetide::aws::table::{Held, Recorded, Table};
+use sagetide::aws::table::{Recorded, Table};
 use sagetide::aws::{self, AwsError};
 use sagetide::env::Env;
 use sagetide::names::{EndpointName, VariantName};
 use sagetide::pool::Instances;
-use sagetide::snapshot::Phase;
+use sagetide::savings::{LEAD, Sizes, below_baseline, variants_of};
 use sagetide::tags;
 
 use crate::CliError;
-
-/// How far before `--since` the history is read for the state each endpoint was in then.
-pub const LEAD: SignedDuration = SignedDuration::from_hours(31 * 24);
 
 /// The example prices shipped with the command line (not current prices).
 pub const EXAMPLE_PRICES: &str = include_str!("../prices.example.yaml");
@@ -54,18 +44,6 @@ impl Prices {
         }
         Ok(prices)
     }
-}
-
-/// What one endpoint's variants are, as far as their EndpointConfig and snapshot tell.
-#[derive(Debug, Clone, Default)]
-pub struct Sizes {
-    /// The instance type of each single-type variant; a pooled variant has none.
-    pub types: BTreeMap<VariantName, String>,
-    /// The minimum each variant was held at when last put to sleep (its snapshot's scalable
-    /// target; the instances it ran, for a variant without one).
-    pub at_sleep: BTreeMap<VariantName, u32>,
-    /// Since when it sleeps, if its snapshot says it does.
-    pub asleep_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,19 +99,18 @@ pub fn savings(
         let variants: Vec<VariantSavings> = variants_of(entries, sizes)
             .into_iter()
             .filter_map(|variant| {
-                let (baseline, asleep_hours, scaled_down_hours) =
-                    below_baseline(entries, sizes, &variant, since, until)?;
+                let below = below_baseline(entries, sizes, &variant, since, until)?;
                 let instance_type = sizes.types.get(&variant).cloned();
                 let price = instance_type
                     .as_ref()
                     .and_then(|t| prices.per_hour.get(t).copied());
                 Some(VariantSavings {
-                    money: price.map(|p| p * (asleep_hours + scaled_down_hours)),
+                    money: price.map(|p| p * below.hours()),
                     variant,
                     instance_type,
-                    baseline,
-                    asleep_hours,
-                    scaled_down_hours,
+                    baseline: below.baseline,
+                    asleep_hours: below.asleep_hours,
+                    scaled_down_hours: below.scaled_down_hours,
                 })
             })
             .filter(|v| v.asleep_hours + v.scaled_down_hours > 0.0)
@@ -161,105 +138,6 @@ pub fn savings(
         unpriced,
         endpoints,
     }
-}
-
-fn variants_of(entries: &[Recorded], sizes: &Sizes) -> BTreeSet<VariantName> {
-    entries
-        .iter()
-        .filter_map(|e| match &e.held {
-            Some(Held::Floor { variant, .. }) => Some(variant.clone()),
-            _ => None,
-        })
-        .chain(sizes.at_sleep.keys().cloned())
-        .collect()
-}
-
-/// What a history entry changed for a variant's savings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    Floor(u32),
-    Asleep,
-    Awake,
-}
-
-/// `(baseline, asleep, scaled down)` instance-hours of `variant` over `since..until`; `None`
-/// without a baseline.
-fn below_baseline(
-    entries: &[Recorded],
-    sizes: &Sizes,
-    variant: &VariantName,
-    since: Timestamp,
-    until: Timestamp,
-) -> Option<(u32, f64, f64)> {
-    let floor_of = |e: &Recorded| match &e.held {
-        Some(Held::Floor { variant: v, min }) if v == variant => Some(*min),
-        _ => None,
-    };
-    let baseline = entries
-        .iter()
-        .filter_map(floor_of)
-        .chain(sizes.at_sleep.get(variant).copied())
-        .max()
-        .filter(|b| *b > 0)?;
-    // What changed the variant, in time order: its floors, and the endpoint's sleeps and wakes.
-    // Without a sleep or a wake in the history read, a snapshot that says the endpoint is
-    // asleep stands for the sleep it records.
-    let mut changes: Vec<(Timestamp, Change)> = entries
-        .iter()
-        .filter_map(|e| {
-            let change = match &e.held {
-                Some(Held::Asleep) => Change::Asleep,
-                Some(Held::Awake) => Change::Awake,
-                Some(Held::Floor { .. }) => Change::Floor(floor_of(e)?),
-                None => return None,
-            };
-            Some((e.at, change))
-        })
-        .collect();
-    let first_sleep_or_wake = |changes: &[(Timestamp, Change)]| {
-        changes
-            .iter()
-            .find(|(_, c)| !matches!(c, Change::Floor(_)))
-            .map(|(_, c)| *c)
-    };
-    if first_sleep_or_wake(&changes).is_none()
-        && let Some(slept) = sizes.asleep_since
-    {
-        changes.push((slept, Change::Asleep));
-        changes.sort_by_key(|(at, _)| *at);
-    }
-    // Before its first change the floor is unknown: the baseline, which saves nothing. Asleep
-    // if the first sleep or wake is a wake.
-    let (mut floor, mut asleep) = (
-        baseline,
-        first_sleep_or_wake(&changes) == Some(Change::Awake),
-    );
-    let (mut asleep_hours, mut scaled_down_hours) = (0.0, 0.0);
-    let mut from = since;
-    let mut add = |from: Timestamp, to: Timestamp, floor: u32, asleep: bool| {
-        if to <= from {
-            return;
-        }
-        let hours = (to - from).as_secs_f64() / 3600.0;
-        if asleep {
-            asleep_hours += f64::from(baseline) * hours;
-        } else {
-            scaled_down_hours += f64::from(baseline.saturating_sub(floor)) * hours;
-        }
-    };
-    for (at, change) in changes.into_iter().filter(|(at, _)| *at < until) {
-        if at > from {
-            add(from, at, floor, asleep);
-            from = at;
-        }
-        match change {
-            Change::Asleep => asleep = true,
-            Change::Awake => asleep = false,
-            Change::Floor(min) => floor = min,
-        }
-    }
-    add(from, until, floor, asleep);
-    Some((baseline, asleep_hours, scaled_down_hours))
 }
 
 /// Reads the history since [`LEAD`] before `since` of every endpoint sagetide knows (opted in
@@ -301,33 +179,7 @@ pub async fn observe(
     );
     let mut sizes: BTreeMap<EndpointName, Sizes> = snapshots
         .iter()
-        .map(|s| {
-            let mut at_sleep: BTreeMap<VariantName, u32> = s
-                .snapshot
-                .variants
-                .iter()
-                .filter_map(|v| Some((v.variant.clone(), v.instances?)))
-                .collect();
-            // The minimum, as the floors are: what autoscaling ran above it is not the baseline.
-            // Only variants with instances: a serverless variant's target is its concurrency.
-            let minimums: Vec<(VariantName, u32)> = s
-                .snapshot
-                .targets
-                .iter()
-                .filter(|t| at_sleep.contains_key(&t.variant))
-                .filter_map(|t| Some((t.variant.clone(), u32::try_from(t.min).ok()?)))
-                .collect();
-            at_sleep.extend(minimums);
-            (
-                s.snapshot.endpoint.clone(),
-                Sizes {
-                    at_sleep,
-                    // `Sleeping`: stored, not (yet) deleted; it may still run.
-                    asleep_since: (s.phase == Phase::Asleep).then_some(s.snapshot.taken_at),
-                    ..Sizes::default()
-                },
-            )
-        })
+        .map(|s| (s.snapshot.endpoint.clone(), Sizes::of_snapshot(s)))
         .collect();
     let names: Vec<EndpointName> = configs.keys().cloned().collect();
     let from = since - LEAD;
@@ -421,6 +273,8 @@ pub fn table(savings: &Savings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sagetide::aws::table::Held;
+    use sagetide::savings::Sizes;
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod pool;
 pub mod remediation;
 pub mod resource;
+pub mod savings;
 pub mod schedule;
 pub mod snapshot;
 pub mod tags;

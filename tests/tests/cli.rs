@@ -380,4 +380,89 @@ async fn savings_equal_the_hours_the_history_shows_below_each_baseline() {
     );
     assert!(text.contains("total: 37.5 instance-hours"), "{text}");
     assert!(text.contains("EXAMPLE, not current prices"), "{text}");
+
+    // The functions published the same figure as each change ended an interval: office's 13 h
+    // at Tuesday 08:00 CET, sleepy's 12.5 h at its prewarm wake; the 6 h each since Tuesday
+    // 19:00 are counted by the change that ends them.
+    let (from, to) = (
+        "2026-11-23T00:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second(),
+        "2026-11-25T00:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second(),
+    );
+    let aws = &h.aws;
+    let below = |endpoint: &'static str| async move {
+        aws.sagetide_metric(
+            sagetide::act::INSTANCE_HOURS_BELOW_BASELINE,
+            &[("EndpointName", endpoint)],
+            (from, to),
+            60,
+            "Sum",
+        )
+        .await
+    };
+    let at = |time: &str| time.parse::<jiff::Timestamp>().unwrap().as_second();
+    assert_eq!(
+        below("office").await.into_iter().collect::<Vec<_>>(),
+        [(at("2026-11-24T07:00:00Z"), 13.0)]
+    );
+    assert_eq!(
+        below("sleepy").await.into_iter().collect::<Vec<_>>(),
+        [(at("2026-11-24T06:30:00Z"), 12.5)]
+    );
+    // The minimum held from each change on, and the sleeps counted.
+    let held = h
+        .aws
+        .sagetide_metric(
+            sagetide::act::MINIMUM_HELD,
+            &[("EndpointName", "office"), ("VariantName", "AllTraffic")],
+            (from, to),
+            60,
+            "Maximum",
+        )
+        .await;
+    assert_eq!(
+        held.into_iter().collect::<Vec<_>>(),
+        [
+            (at("2026-11-23T07:00:00Z"), 2.0),
+            (at("2026-11-23T18:00:00Z"), 1.0),
+            (at("2026-11-24T07:00:00Z"), 2.0),
+            (at("2026-11-24T18:00:00Z"), 1.0),
+        ]
+    );
+    let sleepy = h
+        .aws
+        .sagetide_metric(
+            sagetide::act::MINIMUM_HELD,
+            &[("EndpointName", "sleepy"), ("VariantName", "AllTraffic")],
+            (from, to),
+            60,
+            "Maximum",
+        )
+        .await;
+    assert_eq!(
+        sleepy.get(&at("2026-11-23T18:00:00Z")),
+        Some(&0.0),
+        "{sleepy:?}"
+    );
+    assert_eq!(
+        sleepy.get(&at("2026-11-24T06:30:00Z")),
+        Some(&1.0),
+        "{sleepy:?}"
+    );
+    assert_eq!(
+        h.aws
+            .sagetide_sum(
+                sagetide::act::ACTIONS,
+                &[("Action", "sleep"), ("Outcome", "applied")],
+                from,
+                to
+            )
+            .await,
+        2.0
+    );
 }

@@ -597,3 +597,64 @@ fn the_operator_policy_grants_exactly_what_the_command_line_calls_and_writes_not
         );
     }
 }
+
+#[test]
+fn the_dashboard_graphs_every_metric_the_functions_publish_and_every_functions_errors() {
+    let template = template();
+    let body = match &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"] {
+        Value::Tagged(t) if t.tag == "Sub" => t.value.as_str().unwrap().to_owned(),
+        other => panic!("DashboardBody is a !Sub string, not {other:?}"),
+    };
+    // What CloudFormation substitutes, stood in for: the body must then be JSON.
+    let mut substituted = String::new();
+    let mut rest = body.as_str();
+    while let Some(start) = rest.find("${") {
+        let end = start + rest[start..].find('}').unwrap();
+        substituted.push_str(&rest[..start]);
+        substituted.push_str(match &rest[start + 2..end] {
+            "AWS::StackName" => "stack",
+            _ => "x",
+        });
+        rest = &rest[end + 1..];
+    }
+    substituted.push_str(rest);
+    let dashboard: serde_json::Value = serde_json::from_str(&substituted).expect("JSON");
+    let mut sagetide_metrics = BTreeSet::new();
+    let mut functions = BTreeSet::new();
+    for widget in dashboard["widgets"].as_array().unwrap() {
+        for line in widget["properties"]["metrics"].as_array().unwrap() {
+            let line = line.as_array().unwrap();
+            match (line[0].as_str(), line.get(1).and_then(|m| m.as_str())) {
+                (Some("Sagetide"), Some(metric)) => {
+                    sagetide_metrics.insert(metric.to_owned());
+                }
+                (Some("AWS/Lambda"), Some("Errors")) => {
+                    let name = line[3].as_str().unwrap();
+                    functions.insert(name.strip_prefix("stack-").unwrap().to_owned());
+                }
+                _ => {}
+            }
+            let Some(expression) = line[0]["expression"].as_str() else {
+                continue;
+            };
+            if expression.contains("{Sagetide,") {
+                let named = expression.split("MetricName=\"").nth(1).unwrap();
+                sagetide_metrics.insert(named.split('"').next().unwrap().to_owned());
+            }
+        }
+    }
+    let published = [
+        sagetide::act::ACTIONS,
+        sagetide::act::MINIMUM_HELD,
+        sagetide::act::INSTANCE_HOURS_BELOW_BASELINE,
+        sagetide::aws::cloudwatch::WAKE_FAILURES,
+    ];
+    assert_eq!(
+        sagetide_metrics,
+        published.iter().map(|m| m.to_string()).collect()
+    );
+    assert_eq!(
+        functions,
+        Function::ALL.iter().map(|f| f.name().to_owned()).collect()
+    );
+}

@@ -4,9 +4,11 @@
 //! metric, lease, history entry or tick claim).
 
 mod announce;
+mod measure;
 mod waker;
 
 pub use announce::{Announcer, DETAIL_TYPE};
+pub use measure::{ACTIONS, INSTANCE_HOURS_BELOW_BASELINE, MINIMUM_HELD};
 pub use waker::WakerFunction;
 
 use waker::Told;
@@ -24,7 +26,7 @@ use crate::env::{Env, EnvError};
 use crate::idle;
 use crate::lifecycle::{Actor, Lifecycle, Operation, Step};
 use crate::names::{EndpointName, VariantRef};
-use crate::outcome::Report;
+use crate::outcome::{Outcome, Report};
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
 use crate::resource::ScalableResource;
@@ -129,6 +131,7 @@ impl Executor {
             let told = done.iter().filter(|d| d.tell).map(|d| &d.report);
             announcer.announce(told, batch.actor).await;
         }
+        self.measure(&done, batch.actor).await;
         Ok(Ran::Done(done.into_iter().map(|d| d.report).collect()))
     }
 
@@ -188,15 +191,16 @@ impl Executor {
         // The minute's datapoints are no change to an endpoint; a wake the waker carried out
         // is its to tell.
         let tell = !matches!(planned.action, Action::Publish { .. }) && told == Told::Here;
+        let held = held(&planned.action).filter(|_| tell && report.outcome == Outcome::Applied);
         if let Some(lifecycle) = &self.lifecycle
             && tell
         {
-            let (what, held) = (planned.action.to_string(), held(&planned.action));
+            let what = planned.action.to_string();
             lifecycle
                 .record(&report, name, &what, actor, held.as_ref())
                 .await;
         }
-        Done { report, tell }
+        Done { report, tell, held }
     }
 
     /// The endpoint operation an action stands for: `None` for an action of a single call,
@@ -395,10 +399,12 @@ fn held(action: &Action) -> Option<Held> {
     }
 }
 
-/// An action carried out, and whether this function tells of it (history and event).
+/// An action carried out, whether this function tells of it (history, event and metrics),
+/// and what it left its endpoint holding if it told of an applied change.
 struct Done {
     report: Report,
     tell: bool,
+    held: Option<Held>,
 }
 
 /// What became of each `Publish` action of a batch, by its index.

@@ -170,6 +170,41 @@ pub async fn put_points(client: &Client, points: &[Point]) -> (usize, Result<(),
     (sent, Ok(()))
 }
 
+/// One datapoint of a `Sagetide` metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datum {
+    pub metric: &'static str,
+    pub dimensions: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+/// Publishes `data`, all at `at`, 1000 datapoints a call.
+pub async fn put_data(client: &Client, at: Timestamp, data: &[Datum]) -> Result<(), AwsError> {
+    for chunk in data.chunks(DATUMS_PER_CALL) {
+        let data = chunk.iter().map(|d| {
+            let dimensions = d
+                .dimensions
+                .iter()
+                .map(|(name, value)| Dimension::builder().name(*name).value(value).build());
+            MetricDatum::builder()
+                .metric_name(d.metric)
+                .set_dimensions(Some(dimensions.collect()))
+                .timestamp(to_smithy(at))
+                .value(d.value)
+                .unit(StandardUnit::None)
+                .build()
+        });
+        client
+            .put_metric_data()
+            .namespace(SAGETIDE_NAMESPACE)
+            .set_metric_data(Some(data.collect()))
+            .send()
+            .await
+            .map_err(|e| AwsError::new("cloudwatch:PutMetricData", e))?;
+    }
+    Ok(())
+}
+
 /// What CloudWatch knows of an endpoint's recent traffic (see [`activity`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activity {

@@ -150,7 +150,6 @@ impl Lifecycle {
         if !matches!(report.outcome, Outcome::Applied | Outcome::Failed(_)) {
             return;
         }
-        let held = held.filter(|_| report.outcome == Outcome::Applied);
         let entry = HistoryEntry {
             endpoint: name,
             at: actor.now,
