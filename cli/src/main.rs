@@ -356,7 +356,7 @@ async fn status(args: StatusArgs, output: Output) -> Result<ExitCode, CliError> 
         && statuses.is_empty()
     {
         return Err(CliError::No(format!(
-            "{name} is not opted in (no sagetide:schedule or sagetide:idle-after tag), not asleep and under no remedy"
+            "{name} is not opted in (no sagetide:schedule or sagetide:idle-after tag), not asleep, under no remedy and hosts no opted-in component"
         )));
     }
     print(output, &statuses, || status::table(&statuses));

@@ -1,6 +1,7 @@
 //! `sagetide status`: each opted-in endpoint as it stands: awake, asleep or on its way; its
 //! capacity now and what its schedule wants; its next transition; the remedies in force; its
-//! latest history, in time order. Observed by [`observe`], put together by [`statuses`] (pure).
+//! latest history, in time order. Each opted-in inference component likewise, by its copies.
+//! Observed by [`observe`], put together by [`statuses`] (pure).
 
 use std::collections::BTreeMap;
 
@@ -13,14 +14,14 @@ use sagetide::aws;
 use sagetide::aws::table::{Recorded, Table};
 use sagetide::config::{Config, ConfigSource};
 use sagetide::env::Env;
-use sagetide::fleet::{Endpoint, ScalableTarget, Status};
-use sagetide::names::EndpointName;
+use sagetide::fleet::{Component, Endpoint, ScalableTarget, Status};
+use sagetide::names::{ComponentName, EndpointName, VariantName};
 use sagetide::plan::wanted::wanted;
 use sagetide::remediation::StoredRecord;
 use sagetide::resource::ScalableResource;
 use sagetide::schedule::{Desired, Schedule};
 use sagetide::snapshot::{Phase, Stored, WakeAttempt};
-use sagetide::tags::{self, Override, Tags};
+use sagetide::tags::{self, Override, SleepMark, Tags};
 use sagetide_cli::wording::{local, wants};
 
 use crate::CliError;
@@ -33,6 +34,39 @@ pub struct Observed {
     pub sleeping: Vec<Stored>,
     pub remediations: Vec<StoredRecord>,
     pub history: Vec<Recorded>,
+    /// Opted-in inference components, with their copies now.
+    pub components: Vec<(Component, u32)>,
+}
+
+/// What `status` shows.
+#[derive(Debug, Serialize)]
+pub struct Statuses {
+    pub endpoints: Vec<EndpointStatus>,
+    pub components: Vec<ComponentStatus>,
+}
+
+impl Statuses {
+    pub fn is_empty(&self) -> bool {
+        self.endpoints.is_empty() && self.components.is_empty()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComponentStatus {
+    pub component: ComponentName,
+    /// The endpoint and variant that host it; its actions are in the endpoint's history.
+    pub endpoint: EndpointName,
+    pub variant: VariantName,
+    /// `awake`, `asleep` (its copies at 0, as sagetide put it to sleep), or SageMaker's status
+    /// in lower case.
+    pub state: String,
+    pub copies: u32,
+    /// Its scalable target's `min..max` of copies, if it has one.
+    pub target: Option<String>,
+    pub schedule: Option<String>,
+    pub wants: Option<String>,
+    pub why: Option<String>,
+    pub next: Option<Next>,
 }
 
 #[derive(Debug, Serialize)]
@@ -85,21 +119,36 @@ pub async fn observe(
     );
     let sagemaker = aws_sdk_sagemaker::Client::new(sdk);
     let config = ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env);
-    let (endpoints, open, config) = tokio::join!(
-        aws::sagemaker::endpoints_tagged(&sagemaker, &[tags::SCHEDULE, tags::IDLE_AFTER]),
+    let tagging = aws_sdk_resourcegroupstagging::Client::new(sdk);
+    let opted_in = [tags::SCHEDULE, tags::IDLE_AFTER];
+    let (endpoints, components, open, config) = tokio::join!(
+        aws::sagemaker::endpoints_tagged(&sagemaker, &opted_in),
+        aws::components::tagged(&tagging, &sagemaker, &opted_in),
         table.open(),
         config.get(),
     );
-    let (mut endpoints, open, config) = (endpoints?, open?, config?);
+    let (mut endpoints, mut components, open, config) = (endpoints?, components?, open?, config?);
     let (mut sleeping, mut remediations) = (open.sleeping, open.remediations);
     if let Some(name) = only {
         endpoints.retain(|e| &e.name == name);
         sleeping.retain(|s| &s.snapshot.endpoint == name);
         remediations.retain(|r| &r.endpoint == name);
+        components.retain(|c| c.name.as_str() == name.as_str() || &c.variant.endpoint == name);
     }
+    // The copies now: DescribeInferenceComponent of each, a few at a time.
+    let mut components: Vec<(Component, u32)> = futures::stream::iter(&components)
+        .map(|c| aws::components::described(&sagemaker, &c.name))
+        .buffer_unordered(aws::CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    components.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
     let resources: Vec<ScalableResource> = endpoints
         .iter()
         .flat_map(Endpoint::scalable_resources)
+        .chain(components.iter().map(|(c, _)| copies_of(c)))
         .collect();
     let autoscaling = aws_sdk_applicationautoscaling::Client::new(sdk);
     let targets = aws::autoscaling::targets(&autoscaling, &resources).await?;
@@ -123,13 +172,67 @@ pub async fn observe(
             sleeping,
             remediations,
             history: history.into_iter().flatten().collect(),
+            components,
         },
         config,
     ))
 }
 
-/// Every endpoint that is opted in, asleep or under a remedy, by name.
-pub fn statuses(observed: &Observed, config: &Config, now: Timestamp) -> Vec<EndpointStatus> {
+/// Every endpoint that is opted in, asleep or under a remedy, and every opted-in component,
+/// by name.
+pub fn statuses(observed: &Observed, config: &Config, now: Timestamp) -> Statuses {
+    Statuses {
+        endpoints: endpoints(observed, config, now),
+        components: observed
+            .components
+            .iter()
+            .map(|(c, copies)| component(c, *copies, &observed.targets, config, now))
+            .collect(),
+    }
+}
+
+fn copies_of(component: &Component) -> ScalableResource {
+    ScalableResource::Copies {
+        variant: component.variant.clone(),
+        component: component.name.clone(),
+    }
+}
+
+fn component(
+    component: &Component,
+    copies: u32,
+    targets: &[ScalableTarget],
+    config: &Config,
+    now: Timestamp,
+) -> ComponentStatus {
+    let schedule = component.tag(tags::SCHEDULE).map(str::to_owned);
+    let (wants, why, next) = match &schedule {
+        Some(schedule) => plan_of(&component.tags, schedule, config, now),
+        None => (None, None, None),
+    };
+    let resource = copies_of(component);
+    ComponentStatus {
+        component: component.name.clone(),
+        endpoint: component.variant.endpoint.clone(),
+        variant: component.variant.variant.clone(),
+        state: match (&component.status, component.sleep_mark()) {
+            (Status::InService, Some(SleepMark::AsleepSince(_))) => "asleep".into(),
+            (Status::InService, _) => "awake".into(),
+            (status, _) => status.as_str().to_lowercase(),
+        },
+        copies,
+        target: targets
+            .iter()
+            .find(|t| t.resource == resource)
+            .map(|t| t.capacity.to_string()),
+        schedule,
+        wants,
+        why,
+        next,
+    }
+}
+
+fn endpoints(observed: &Observed, config: &Config, now: Timestamp) -> Vec<EndpointStatus> {
     let mut names: BTreeMap<&EndpointName, (Option<&Endpoint>, Option<&Stored>)> = BTreeMap::new();
     for e in &observed.endpoints {
         names.entry(&e.name).or_default().0 = Some(e);
@@ -295,13 +398,13 @@ fn remedies(name: &EndpointName, records: &[StoredRecord]) -> Vec<String> {
         .collect()
 }
 
-/// A block per endpoint.
-pub fn table(statuses: &[EndpointStatus]) -> String {
+/// A block per endpoint, then per component.
+pub fn table(statuses: &Statuses) -> String {
     let mut out = String::new();
     if statuses.is_empty() {
-        out.push_str("no endpoint is opted in, asleep or under a remedy\n");
+        out.push_str("no endpoint or component is opted in, asleep or under a remedy\n");
     }
-    for s in statuses {
+    for s in &statuses.endpoints {
         out.push_str(&format!("{}: {}\n", s.endpoint, s.state));
         for v in &s.variants {
             let target = v.target.as_ref().map_or_else(
@@ -313,23 +416,12 @@ pub fn table(statuses: &[EndpointStatus]) -> String {
                 v.variant, v.instances
             ));
         }
-        if let Some(wants) = &s.wants {
-            let why = s
-                .why
-                .as_ref()
-                .map(|w| format!(" ({w})"))
-                .unwrap_or_default();
-            out.push_str(&format!("  wants     {wants}{why}\n"));
-        }
-        if let Some(next) = &s.next {
-            out.push_str(&format!(
-                "  next      {} ({}): {} ({})\n",
-                next.local,
-                next.utc.strftime("%Y-%m-%d %H:%M UTC"),
-                next.wants,
-                next.why
-            ));
-        }
+        wants_and_next(
+            &mut out,
+            s.wants.as_deref(),
+            s.why.as_deref(),
+            s.next.as_ref(),
+        );
         for remedy in &s.remedies {
             out.push_str(&format!("  remedy    {remedy}\n"));
         }
@@ -344,7 +436,40 @@ pub fn table(statuses: &[EndpointStatus]) -> String {
             ));
         }
     }
+    for c in &statuses.components {
+        out.push_str(&format!(
+            "{} (component on {}/{}): {}\n",
+            c.component, c.endpoint, c.variant, c.state
+        ));
+        let target = c.target.as_ref().map_or_else(
+            || ", no scalable target".to_owned(),
+            |t| format!(", target {t}"),
+        );
+        out.push_str(&format!("  capacity  {} copies{target}\n", c.copies));
+        wants_and_next(
+            &mut out,
+            c.wants.as_deref(),
+            c.why.as_deref(),
+            c.next.as_ref(),
+        );
+    }
     out
+}
+
+fn wants_and_next(out: &mut String, wants: Option<&str>, why: Option<&str>, next: Option<&Next>) {
+    if let Some(wants) = wants {
+        let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
+        out.push_str(&format!("  wants     {wants}{why}\n"));
+    }
+    if let Some(next) = next {
+        out.push_str(&format!(
+            "  next      {} ({}): {} ({})\n",
+            next.local,
+            next.utc.strftime("%Y-%m-%d %H:%M UTC"),
+            next.wants,
+            next.why
+        ));
+    }
 }
 
 #[cfg(test)]

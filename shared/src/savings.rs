@@ -181,9 +181,13 @@ pub fn below_baseline(
 
 /// The instance-hours below baseline, all variants together, of the interval that `who`'s
 /// change at `now` ends: from the endpoint's previous change to `now`. Nothing before its first
-/// change, whose start is not known, and nothing if another invocation's change of the same
-/// instant, written first, ended it already.
+/// change, whose start is not known; nothing if another invocation's change of the same
+/// instant, written first, ended it already; nothing for a change made for an instant that
+/// later changes precede (a tick delivered late), since they have counted across it.
 pub fn ended_at(entries: &[Recorded], sizes: &Sizes, now: Timestamp, who: &str) -> f64 {
+    if entries.iter().any(|e| e.held.is_some() && e.at > now) {
+        return 0.0;
+    }
     let first_now = entries
         .iter()
         .filter(|e| e.held.is_some() && e.at == now)
@@ -254,6 +258,12 @@ mod tests {
         assert_eq!(
             ended_at(&entries, &sizes, at("2026-11-24T07:00:00Z"), "scheduler"),
             13.0
+        );
+        // A tick of 06:00 delivered after the 07:00 change: that change counted across 06:00.
+        entries.push(entry("2026-11-24T06:00:00Z", floor(1)));
+        assert_eq!(
+            ended_at(&entries, &sizes, at("2026-11-24T06:00:00Z"), "scheduler"),
+            0.0
         );
     }
 

@@ -46,6 +46,10 @@ async fn fleet() -> Harness {
         h.aws.create_endpoint(name, &["AllTraffic"], &[tag]).await;
         h.aws.register_target(name, "AllTraffic", 1, 1, None).await;
     }
+    h.aws.create_component_endpoint("host", 0).await;
+    h.aws
+        .create_component("chat", "host", 1, &[("sagetide:schedule", "office-hours")])
+        .await;
     h.aws.alarm_in_state(FIVE_XX, "ALARM").await;
     let remedy = h
         .invoke(
@@ -136,7 +140,7 @@ fn has_action(plan: &Value, endpoint: &str, action: &str) -> bool {
 }
 
 fn status_of<'a>(statuses: &'a Value, endpoint: &str) -> &'a Value {
-    statuses
+    statuses["endpoints"]
         .as_array()
         .expect("a list")
         .iter()
@@ -195,7 +199,7 @@ async fn plan_is_the_next_tick_status_tells_the_fleet_and_sleep_and_wake_reach_t
     assert!(remedies.contains("scale-in suspended"), "{remedies}");
     assert_eq!(status_of(&statuses, "manual")["state"], "asleep");
     // Each endpoint's history in time order, the sleeps among it.
-    for status in statuses.as_array().unwrap() {
+    for status in statuses["endpoints"].as_array().unwrap() {
         let times: Vec<&str> = status["history"]
             .as_array()
             .unwrap()
@@ -206,6 +210,14 @@ async fn plan_is_the_next_tick_status_tells_the_fleet_and_sleep_and_wake_reach_t
         sorted.sort_by_key(|t| t.parse::<jiff::Timestamp>().unwrap());
         assert_eq!(times, sorted, "{status}");
     }
+    // The component on its own, by its copies.
+    let chat = &statuses["components"][0];
+    assert_eq!(chat["component"], "chat", "{statuses}");
+    assert_eq!(chat["endpoint"], "host", "{chat}");
+    assert_eq!(chat["state"], "awake", "{chat}");
+    assert_eq!(chat["copies"], 1, "{chat}");
+    assert_eq!(chat["wants"], "awake 1..1", "{chat}");
+    assert_eq!(chat["next"]["wants"], "awake 2..10", "{chat}");
     let history = status_of(&statuses, "sleepy")["history"].to_string();
     assert!(
         history.contains("\"sleep\"") && history.contains("applied"),
@@ -220,6 +232,10 @@ async fn plan_is_the_next_tick_status_tells_the_fleet_and_sleep_and_wake_reach_t
         "{table}"
     );
     assert!(table.contains("remedy    rule hold-on-5xx"), "{table}");
+    assert!(
+        table.contains("chat (component on host/AllTraffic): awake\n  capacity  1 copies"),
+        "{table}"
+    );
     let (code, one, _) = h.sagetide(&["status", "office"], LATER).await;
     assert_eq!(code, 0);
     assert!(one.starts_with("office: awake"), "{one}");

@@ -72,14 +72,15 @@ async fn berlin_schedule_at_0759_0800_1859_1900_local() {
         );
     }
     // Each tick that changes something first claims its time (so a late tick cannot undo it),
-    // and keeps each change in the history.
+    // keeps each change in the history, and publishes its metrics.
     let calls = h.proxy.take();
     assert_eq!(
         proxy::mutating(&calls),
         [
             "dynamodb:PutItem",
             "application-autoscaling:RegisterScalableTarget",
-            "dynamodb:PutItem"
+            "dynamodb:PutItem",
+            "cloudwatch:PutMetricData"
         ]
         .repeat(2),
         "{calls:?}"
@@ -206,8 +207,8 @@ async fn a_duplicate_tick_makes_no_mutating_call() {
 
     scheduler.invoke(tick.clone()).await.unwrap();
     let first = h.proxy.take();
-    // Five targets with their history entries, and the tick's claim of its time.
-    assert_eq!(proxy::mutating(&first).len(), 5 * 2 + 1, "{first:?}");
+    // Five targets with their history entries, the tick's claim of its time, and its metrics.
+    assert_eq!(proxy::mutating(&first).len(), 5 * 2 + 1 + 1, "{first:?}");
 
     let report = scheduler.invoke(tick).await.unwrap();
     let mut second = h.proxy.take();
@@ -644,8 +645,8 @@ async fn a_steady_tick_costs_one_describe_per_fifty_variants_whatever_the_fleet(
 
     scheduler.invoke(tick.clone()).await.unwrap();
     let first = h.proxy.take();
-    // Each target and its history entry, and the tick's claim.
-    assert_eq!(proxy::mutating(&first).len(), (120 + 105) * 2 + 1);
+    // Each target and its history entry, the tick's claim, and its metrics in one call.
+    assert_eq!(proxy::mutating(&first).len(), (120 + 105) * 2 + 1 + 1);
 
     scheduler.invoke(tick).await.unwrap();
     let steady = h.proxy.take();

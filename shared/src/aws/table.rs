@@ -635,7 +635,8 @@ impl Table {
             .collect()
     }
 
-    /// Every entry of `endpoint`'s history from `since` on, oldest first.
+    /// Every entry of `endpoint`'s history from `since` on, oldest first; read consistently,
+    /// so that a change being measured sees the entries written just before its own.
     pub async fn history_since(
         &self,
         endpoint: &EndpointName,
@@ -645,6 +646,7 @@ impl Table {
             .client
             .query()
             .table_name(&self.name)
+            .consistent_read(true)
             .key_condition_expression("#pk = :pk AND #sk >= :since")
             .expression_attribute_names("#pk", "pk")
             .expression_attribute_names("#sk", "sk")
