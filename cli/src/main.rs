@@ -27,7 +27,8 @@ use sagetide::aws::{self, AwsError};
 use sagetide::config::ConfigError;
 use sagetide::env::EnvError;
 use sagetide::error::HandlerError;
-use sagetide::names::EndpointName;
+use sagetide::events::Subject;
+use sagetide::names::{ComponentName, EndpointName};
 
 use deployment::{Deployment, DeploymentError};
 use request::Request;
@@ -62,9 +63,10 @@ enum Command {
     /// Instance-hours and money each endpoint saved, from the history: the hours it held fewer
     /// instances than its baseline (the most it was seen held at), times the instances fewer.
     Savings(SavingsArgs),
-    /// Ask the deployed sleeper to put an endpoint to sleep now (snapshot, then delete).
+    /// Ask the deployed sleeper to put an endpoint to sleep now (snapshot, then delete), or an
+    /// inference component (zero copies).
     Sleep(SleepArgs),
-    /// Ask the deployed waker to bring a sleeping endpoint back now.
+    /// Ask the deployed waker to bring a sleeping endpoint or inference component back now.
     Wake(WakeArgs),
 }
 
@@ -141,7 +143,8 @@ struct SavingsArgs {
 struct SleepArgs {
     #[command(flatten)]
     stack: Stack,
-    endpoint: EndpointName,
+    #[command(flatten)]
+    subject: SubjectArgs,
     /// Skip the idle check (never the opt-in tag check).
     #[arg(long)]
     force: bool,
@@ -151,7 +154,28 @@ struct SleepArgs {
 struct WakeArgs {
     #[command(flatten)]
     stack: Stack,
-    endpoint: EndpointName,
+    #[command(flatten)]
+    subject: SubjectArgs,
+}
+
+/// An endpoint, or with `--component` an inference component (which sleeps as zero copies).
+#[derive(Args)]
+struct SubjectArgs {
+    #[arg(required_unless_present = "component", conflicts_with = "component")]
+    endpoint: Option<EndpointName>,
+    /// An inference component instead of an endpoint.
+    #[arg(long, value_name = "NAME")]
+    component: Option<ComponentName>,
+}
+
+impl SubjectArgs {
+    fn subject(self) -> Subject {
+        match (self.endpoint, self.component) {
+            (_, Some(component)) => Subject::Component(component),
+            (Some(endpoint), None) => Subject::Endpoint(endpoint),
+            (None, None) => unreachable!("clap requires one of the two"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -208,7 +232,7 @@ async fn main() -> ExitCode {
             send(
                 &args.stack,
                 Request::Sleep {
-                    endpoint: &args.endpoint,
+                    subject: args.subject.subject(),
                     force: args.force,
                 },
                 output,
@@ -220,7 +244,7 @@ async fn main() -> ExitCode {
             send(
                 &args.stack,
                 Request::Wake {
-                    endpoint: &args.endpoint,
+                    subject: args.subject.subject(),
                 },
                 output,
             )
@@ -398,7 +422,7 @@ async fn savings(args: SavingsArgs, output: Output) -> Result<ExitCode, CliError
     Ok(ExitCode::SUCCESS)
 }
 
-async fn send(stack: &Stack, request: Request<'_>, output: Output) -> Result<ExitCode, CliError> {
+async fn send(stack: &Stack, request: Request, output: Output) -> Result<ExitCode, CliError> {
     let (sdk, deployment) = deployment(stack).await?;
     let function = deployment.function(request.function());
     let answer = request::send(&sdk, &function, &request).await?;

@@ -5,20 +5,15 @@ use aws_config::SdkConfig;
 use serde_json::{Value, json};
 
 use sagetide::aws::{self, AwsError};
-use sagetide::names::EndpointName;
+use sagetide::events::Subject;
 
-/// A request for an endpoint, and the function that takes it.
-pub enum Request<'a> {
-    Sleep {
-        endpoint: &'a EndpointName,
-        force: bool,
-    },
-    Wake {
-        endpoint: &'a EndpointName,
-    },
+/// A request for an endpoint or an inference component, and the function that takes it.
+pub enum Request {
+    Sleep { subject: Subject, force: bool },
+    Wake { subject: Subject },
 }
 
-impl Request<'_> {
+impl Request {
     /// The function (`sleeper`, `waker`) that takes it.
     pub fn function(&self) -> &'static str {
         match self {
@@ -28,14 +23,18 @@ impl Request<'_> {
     }
 
     fn payload(&self) -> Value {
-        match *self {
-            Request::Sleep {
-                endpoint,
-                force: true,
-            } => json!({"action": "sleep", "endpoint": endpoint, "force": true}),
-            Request::Sleep { endpoint, .. } => json!({"action": "sleep", "endpoint": endpoint}),
-            Request::Wake { endpoint } => json!({"action": "wake", "endpoint": endpoint}),
+        let (action, subject, force) = match self {
+            Request::Sleep { subject, force } => ("sleep", subject, *force),
+            Request::Wake { subject } => ("wake", subject, false),
+        };
+        let mut payload = match subject {
+            Subject::Endpoint(name) => json!({"action": action, "endpoint": name}),
+            Subject::Component(name) => json!({"action": action, "component": name}),
+        };
+        if force {
+            payload["force"] = json!(true);
         }
+        payload
     }
 }
 
@@ -43,7 +42,7 @@ impl Request<'_> {
 pub async fn send(
     sdk: &SdkConfig,
     function: &str,
-    request: &Request<'_>,
+    request: &Request,
 ) -> Result<Result<Value, Value>, AwsError> {
     let client = aws_sdk_lambda::Client::new(sdk);
     aws::lambda::invoke(&client, function, &request.payload()).await

@@ -50,6 +50,9 @@ async fn fleet() -> Harness {
     h.aws
         .create_component("chat", "host", 1, &[("sagetide:schedule", "office-hours")])
         .await;
+    h.aws
+        .create_component("embed", "host", 1, &[("sagetide:idle-after", "1h")])
+        .await;
     h.aws.alarm_in_state(FIVE_XX, "ALARM").await;
     let remedy = h
         .invoke(
@@ -170,6 +173,20 @@ async fn plan_is_the_next_tick_status_tells_the_fleet_and_sleep_and_wake_reach_t
     assert!(stdout.contains("declined"), "{stdout}");
     h.deliver_events("2026-11-23T05:05:00Z").await;
     assert_eq!(h.aws.endpoint_status("manual").await, None);
+    // And an inference component's, to zero copies.
+    let (code, stdout, stderr) = h
+        .sagetide(
+            &["sleep", "--component", "embed", "--force"],
+            "2026-11-23T05:05:00Z",
+        )
+        .await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("host sleep: applied") && stdout.contains("embed"),
+        "{stdout}"
+    );
+    h.moto.settle().await;
+    assert_eq!(h.aws.copies("embed").await, ("InService".into(), 0, 0));
 
     // The fleet as it stands.
     let (code, stdout, stderr) = h.sagetide(&["status", "--output", "json"], LATER).await;
@@ -218,6 +235,16 @@ async fn plan_is_the_next_tick_status_tells_the_fleet_and_sleep_and_wake_reach_t
     assert_eq!(chat["copies"], 1, "{chat}");
     assert_eq!(chat["wants"], "awake 1..1", "{chat}");
     assert_eq!(chat["next"]["wants"], "awake 2..10", "{chat}");
+    let embed = &statuses["components"][1];
+    assert_eq!(
+        (&embed["component"], &embed["state"], &embed["copies"]),
+        (
+            &Value::from("embed"),
+            &Value::from("asleep"),
+            &Value::from(0)
+        ),
+        "{statuses}"
+    );
     let history = status_of(&statuses, "sleepy")["history"].to_string();
     assert!(
         history.contains("\"sleep\"") && history.contains("applied"),
@@ -269,6 +296,15 @@ async fn plan_is_the_next_tick_status_tells_the_fleet_and_sleep_and_wake_reach_t
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("manual wake: applied"), "{stdout}");
     assert!(h.aws.endpoint_status("manual").await.is_some());
+    let (code, stdout, stderr) = h.sagetide(&["wake", "--component", "embed"], EIGHT).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    h.moto.settle().await;
+    assert_eq!(h.aws.copies("embed").await, ("InService".into(), 1, 1));
+    // An endpoint and a component at once is refused by the command line itself.
+    let (code, _, stderr) = h
+        .sagetide(&["wake", "manual", "--component", "embed"], EIGHT)
+        .await;
+    assert_eq!(code, 2, "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
