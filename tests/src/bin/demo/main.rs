@@ -149,8 +149,37 @@ async fn main() {
         let (_, out, err) = h.sagetide(&command, end).await;
         println!("\n$ sagetide {}\n{out}{err}", command.join(" "));
     }
+    published_savings(&h, start, end).await;
     savings::print_week(start);
     fleet_utilization::show(&h, start + hours(36)).await;
+}
+
+/// What the functions published as `Sagetide/InstanceHoursBelowBaseline` (the dashboard's
+/// savings): the intervals that ended within `start..end`, each counted at the change that
+/// ended it.
+async fn published_savings(h: &Harness, start: Timestamp, end: Timestamp) {
+    let metric = sagetide::act::INSTANCE_HOURS_BELOW_BASELINE;
+    println!(
+        "\nThe functions' {metric} over the same hours (the dashboard's savings, each interval counted when a change ends it):"
+    );
+    let mut total = 0.0;
+    for series in h.aws.sagetide_series(metric).await {
+        let Some(endpoint) = series.iter().find_map(|d| d.strip_prefix("EndpointName=")) else {
+            continue;
+        };
+        let hours = h
+            .aws
+            .sagetide_sum(
+                metric,
+                &[("EndpointName", endpoint)],
+                start.as_second(),
+                end.as_second(),
+            )
+            .await;
+        total += hours;
+        println!("  {endpoint:<16} {hours:>6.1}");
+    }
+    println!("  {:<16} {total:>6.1}", "total");
 }
 
 /// One line per report: endpoint, action, outcome and what was done or why not.
