@@ -57,8 +57,9 @@ enum Command {
     /// function decides it, without changing anything: each action with its reason, and what
     /// it would leave alone and why.
     Plan(PlanArgs),
-    /// Every opted-in endpoint (or one): awake, asleep or on its way; capacity now and what the
-    /// schedule wants; the next transition; remedies in force; its latest history in time order.
+    /// Every opted-in endpoint and inference component (or one): awake, asleep or on its way;
+    /// capacity now and what the schedule wants; the next transition; remedies in force; the
+    /// latest history in time order.
     Status(StatusArgs),
     /// Instance-hours and money each endpoint saved, from the history: the hours it held fewer
     /// instances than its baseline (the most it was seen held at), times the instances fewer.
@@ -119,7 +120,7 @@ struct PlanArgs {
 struct StatusArgs {
     #[command(flatten)]
     stack: Stack,
-    /// One endpoint only.
+    /// One endpoint only, with the components it hosts; or one inference component.
     name: Option<EndpointName>,
     /// History entries per endpoint.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(1..=100))]
@@ -158,10 +159,10 @@ struct WakeArgs {
     subject: SubjectArgs,
 }
 
-/// An endpoint, or with `--component` an inference component (which sleeps as zero copies).
 #[derive(Args)]
+#[group(required = true, multiple = false)]
 struct SubjectArgs {
-    #[arg(required_unless_present = "component", conflicts_with = "component")]
+    /// The endpoint.
     endpoint: Option<EndpointName>,
     /// An inference component instead of an endpoint.
     #[arg(long, value_name = "NAME")]
@@ -443,5 +444,15 @@ fn read(path: &PathBuf) -> std::io::Result<String> {
         Ok(text)
     } else {
         std::fs::read_to_string(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_subcommand_and_its_arguments_are_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -67,6 +67,8 @@ pub struct ComponentStatus {
     pub wants: Option<String>,
     pub why: Option<String>,
     pub next: Option<Next>,
+    /// The entries that name it among its host's latest, oldest first.
+    pub history: Vec<Recorded>,
 }
 
 #[derive(Debug, Serialize)]
@@ -135,7 +137,6 @@ pub async fn observe(
         remediations.retain(|r| &r.endpoint == name);
         components.retain(|c| c.name.as_str() == name.as_str() || &c.variant.endpoint == name);
     }
-    // The copies now: DescribeInferenceComponent of each, a few at a time.
     let mut components: Vec<(Component, u32)> = futures::stream::iter(&components)
         .map(|c| aws::components::described(&sagemaker, &c.name))
         .buffer_unordered(aws::CONCURRENCY)
@@ -157,6 +158,8 @@ pub async fn observe(
         .map(|e| e.name.clone())
         .chain(sleeping.iter().map(|s| s.snapshot.endpoint.clone()))
         .chain(remediations.iter().map(|r| r.endpoint.clone()))
+        // A component's actions are kept in its host's history.
+        .chain(components.iter().map(|(c, _)| c.variant.endpoint.clone()))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -186,7 +189,7 @@ pub fn statuses(observed: &Observed, config: &Config, now: Timestamp) -> Statuse
         components: observed
             .components
             .iter()
-            .map(|(c, copies)| component(c, *copies, &observed.targets, config, now))
+            .map(|(c, copies)| component(c, *copies, observed, config, now))
             .collect(),
     }
 }
@@ -201,7 +204,7 @@ fn copies_of(component: &Component) -> ScalableResource {
 fn component(
     component: &Component,
     copies: u32,
-    targets: &[ScalableTarget],
+    observed: &Observed,
     config: &Config,
     now: Timestamp,
 ) -> ComponentStatus {
@@ -221,7 +224,8 @@ fn component(
             (status, _) => status.as_str().to_lowercase(),
         },
         copies,
-        target: targets
+        target: observed
+            .targets
             .iter()
             .find(|t| t.resource == resource)
             .map(|t| t.capacity.to_string()),
@@ -229,7 +233,27 @@ fn component(
         wants,
         why,
         next,
+        history: in_time_order(
+            observed
+                .history
+                .iter()
+                .filter(|h| h.endpoint == component.variant.endpoint)
+                .filter(|h| names(&h.reason, component.name.as_str())),
+        ),
     }
+}
+
+/// Whether `text` names `name` as a whole word (a component's name in its host's history).
+fn names(text: &str, name: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .any(|word| word == name)
+}
+
+/// Entries of one instant (a tick's, a simulation's) in the order they were written.
+fn in_time_order<'a>(entries: impl Iterator<Item = &'a Recorded>) -> Vec<Recorded> {
+    let mut entries: Vec<Recorded> = entries.cloned().collect();
+    entries.sort_by_key(|h| (h.at, h.written));
+    entries
 }
 
 fn endpoints(observed: &Observed, config: &Config, now: Timestamp) -> Vec<EndpointStatus> {
@@ -254,14 +278,7 @@ fn endpoints(observed: &Observed, config: &Config, now: Timestamp) -> Vec<Endpoi
                 (Some(schedule), Some(tags)) => plan_of(tags, schedule, config, now),
                 _ => (None, None, None),
             };
-            // Entries of one instant (a tick's, a simulation's) in the order they were written.
-            let mut history: Vec<Recorded> = observed
-                .history
-                .iter()
-                .filter(|h| &h.endpoint == name)
-                .cloned()
-                .collect();
-            history.sort_by_key(|h| (h.at, h.written));
+            let history = in_time_order(observed.history.iter().filter(|h| &h.endpoint == name));
             EndpointStatus {
                 endpoint: name.clone(),
                 state: state(
@@ -425,16 +442,7 @@ pub fn table(statuses: &Statuses) -> String {
         for remedy in &s.remedies {
             out.push_str(&format!("  remedy    {remedy}\n"));
         }
-        for h in &s.history {
-            out.push_str(&format!(
-                "  history   {}  {} {} by {} ({})\n",
-                h.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                h.action,
-                h.outcome,
-                h.who,
-                h.reason
-            ));
-        }
+        history_lines(&mut out, &s.history);
     }
     for c in &statuses.components {
         out.push_str(&format!(
@@ -454,6 +462,19 @@ pub fn table(statuses: &Statuses) -> String {
         );
     }
     out
+}
+
+fn history_lines(out: &mut String, history: &[Recorded]) {
+    for h in history {
+        out.push_str(&format!(
+            "  history   {}  {} {} by {} ({})\n",
+            h.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            h.action,
+            h.outcome,
+            h.who,
+            h.reason
+        ));
+    }
 }
 
 fn wants_and_next(out: &mut String, wants: Option<&str>, why: Option<&str>, next: Option<&Next>) {

@@ -245,6 +245,17 @@ async fn plan_is_the_next_tick_status_tells_the_fleet_and_sleep_and_wake_reach_t
         ),
         "{statuses}"
     );
+    // Each one's own entries from its host's history: embed's sleep, chat's target.
+    let slept = embed["history"].to_string();
+    assert!(
+        slept.contains("\"sleep\"") && slept.contains("applied") && !slept.contains("chat"),
+        "{statuses}"
+    );
+    let targeted = statuses["components"][0]["history"].to_string();
+    assert!(
+        targeted.contains("register-target component chat") && !targeted.contains("embed"),
+        "{statuses}"
+    );
     let history = status_of(&statuses, "sleepy")["history"].to_string();
     assert!(
         history.contains("\"sleep\"") && history.contains("applied"),

@@ -599,7 +599,7 @@ fn the_operator_policy_grants_exactly_what_the_command_line_calls_and_writes_not
 }
 
 #[test]
-fn the_dashboard_graphs_every_metric_the_functions_publish_and_every_functions_errors() {
+fn the_dashboard_graphs_every_metric_of_what_the_functions_did_and_every_functions_errors() {
     let template = template();
     let body = match &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"] {
         Value::Tagged(t) if t.tag == "Sub" => t.value.as_str().unwrap().to_owned(),
@@ -643,6 +643,8 @@ fn the_dashboard_graphs_every_metric_the_functions_publish_and_every_functions_e
             }
         }
     }
+    // pool-metrics' own series (FleetUtilization, BacklogPerCapacity) are scaling signals, not
+    // part of what sagetide did.
     let published = [
         sagetide::act::ACTIONS,
         sagetide::act::MINIMUM_HELD,

@@ -101,8 +101,10 @@ impl Executor {
             let mut changes: BTreeMap<EndpointName, Vec<Held>> = BTreeMap::new();
             for d in done {
                 if let Some(held) = &d.held {
-                    let name = EndpointName::new(&d.report.endpoint).expect("a planned name");
-                    changes.entry(name).or_default().push(held.clone());
+                    changes
+                        .entry(d.endpoint.clone())
+                        .or_default()
+                        .push(held.clone());
                 }
             }
             let measured: Vec<Vec<Datum>> = futures::stream::iter(changes)

@@ -200,7 +200,12 @@ impl Executor {
                 .record(&report, name, &what, actor, held.as_ref())
                 .await;
         }
-        Done { report, tell, held }
+        Done {
+            endpoint: name.clone(),
+            report,
+            tell,
+            held,
+        }
     }
 
     /// The endpoint operation an action stands for: `None` for an action of a single call,
@@ -402,6 +407,7 @@ fn held(action: &Action) -> Option<Held> {
 /// An action carried out, whether this function tells of it (history, event and metrics),
 /// and what it left its endpoint holding if it told of an applied change.
 struct Done {
+    endpoint: EndpointName,
     report: Report,
     tell: bool,
     held: Option<Held>,
