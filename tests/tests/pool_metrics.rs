@@ -496,9 +496,11 @@ async fn an_asynchronous_mixed_fleet_publishes_its_backlog_over_its_capacity() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn five_hundred_pooled_variants_take_the_fewest_calls_the_limits_allow() {
+async fn two_hundred_pooled_variants_take_the_fewest_calls_the_limits_allow() {
     let h = Harness::start(CONFIG).await;
-    let names: Vec<String> = (0..500).map(|i| format!("ep-{i:03}")).collect();
+    // Enough for two GetMetricData calls and two Search pages; the bench measures 500, which
+    // moto's GetMetricData scan makes too slow for the test run.
+    let names: Vec<String> = (0..200).map(|i| format!("ep-{i:03}")).collect();
     for name in &names {
         h.proxy.set_pools(
             name,
@@ -517,16 +519,16 @@ async fn five_hundred_pooled_variants_take_the_fewest_calls_the_limits_allow() {
     let report = metrics.invoke(run_at(1)).await.unwrap();
     let cold = h.proxy.take();
     let count = |calls: &[String], op: &str| calls.iter().filter(|c| *c == op).count();
-    // 1000 typed series and 500 of sagetide's own: ⌈1500/500⌉. A first run also publishes
+    // 400 typed series and 200 of sagetide's own: ⌈600/500⌉. A first run also publishes
     // the zeros of its look-back.
-    assert_eq!(count(&cold, "cloudwatch:GetMetricData"), 3);
+    assert_eq!(count(&cold, "cloudwatch:GetMetricData"), 2);
     let datapoints = report["datapoints"].as_u64().unwrap() as usize;
     assert_eq!(
         count(&cold, "cloudwatch:PutMetricData"),
         datapoints.div_ceil(1000)
     );
-    assert_eq!(count(&cold, "sagemaker:DescribeEndpointConfig"), 500);
-    assert_eq!(count(&cold, "sagemaker:DescribeEndpoint"), 500);
+    assert_eq!(count(&cold, "sagemaker:DescribeEndpointConfig"), 200);
+    assert_eq!(count(&cold, "sagemaker:DescribeEndpoint"), 200);
 
     metrics.invoke(run_at(2)).await.unwrap();
     let warm = h.proxy.take();
@@ -535,16 +537,16 @@ async fn five_hundred_pooled_variants_take_the_fewest_calls_the_limits_allow() {
         0,
         "EndpointConfigs are cached"
     );
-    assert_eq!(count(&warm, "sagemaker:DescribeEndpoint"), 500);
+    assert_eq!(count(&warm, "sagemaker:DescribeEndpoint"), 200);
     assert_eq!(
         count(&warm, "sagemaker:Search"),
-        5,
+        2,
         "one page per 100 endpoints"
     );
-    assert_eq!(count(&warm, "cloudwatch:GetMetricData"), 3);
+    assert_eq!(count(&warm, "cloudwatch:GetMetricData"), 2);
     // (4·1 + 4·1) / (8 + 14)
     assert_close(
-        &utilization(&h.aws, "ep-499").await,
+        &utilization(&h.aws, "ep-199").await,
         &[(0, 8.0 / 22.0), (40, 8.0 / 22.0)],
     );
 }
