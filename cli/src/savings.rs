@@ -78,8 +78,9 @@ pub struct VariantSavings {
     pub money: Option<f64>,
 }
 
-/// The savings over `since..until` of the endpoints whose `history` (oldest first, from
-/// [`LEAD`] before `since`) is given.
+/// The savings over `since..until` of the endpoints whose `history` (oldest first, those of
+/// one instant in the order written, as `Table::history_since` reads it; from [`LEAD`] before
+/// `since`) is given.
 pub fn savings(
     history: &BTreeMap<EndpointName, Vec<Recorded>>,
     sizes: &BTreeMap<EndpointName, Sizes>,
@@ -92,10 +93,6 @@ pub fn savings(
     let mut unpriced = BTreeSet::new();
     for (endpoint, entries) in history {
         let sizes = sizes.get(endpoint).unwrap_or(&none);
-        // Entries of one instant in the order they were written.
-        let mut entries = entries.clone();
-        entries.sort_by_key(|e| (e.at, e.written));
-        let entries = &entries;
         let variants: Vec<VariantSavings> = variants_of(entries, sizes)
             .into_iter()
             .filter_map(|variant| {

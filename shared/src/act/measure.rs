@@ -139,13 +139,12 @@ async fn of_endpoint(
     changes: &[Held],
     actor: Actor<'_>,
 ) -> Result<Vec<Datum>, AwsError> {
-    let (mut entries, stored) = tokio::try_join!(
+    let (entries, stored) = tokio::try_join!(
         lifecycle
             .table
             .history_since(name, actor.now - savings::LEAD),
         lifecycle.table.snapshot(name),
     )?;
-    entries.sort_by_key(|e| (e.at, e.written));
     let sizes = stored.as_ref().map(Sizes::of_snapshot).unwrap_or_default();
     Ok(of_changes(name, changes, &entries, &sizes, actor))
 }

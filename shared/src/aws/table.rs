@@ -635,8 +635,9 @@ impl Table {
             .collect()
     }
 
-    /// Every entry of `endpoint`'s history from `since` on, oldest first; read consistently,
-    /// so that a change being measured sees the entries written just before its own.
+    /// Every entry of `endpoint`'s history from `since` on, oldest first, those of one instant
+    /// in the order they were written; read consistently, so that a change being measured sees
+    /// the entries written just before its own.
     pub async fn history_since(
         &self,
         endpoint: &EndpointName,
@@ -660,6 +661,8 @@ impl Table {
                 entries.push(recorded(endpoint, item)?);
             }
         }
+        // Keys of one instant sort by who and what, not by when they were written.
+        entries.sort_by_key(|e| (e.at, e.written));
         Ok(entries)
     }
 
