@@ -82,3 +82,40 @@ export class Sagetide extends Construct {
     }
   }
 }
+
+export interface SagetideSpokeProps {
+  /** The account of the sagetide deployment (the hub) that manages this account. */
+  readonly hubAccountId: string;
+  /** The hub deployment's region: this account's endpoint and alarm events go to its bus. */
+  readonly hubRegion: string;
+  /** The external id the hub's configuration document gives for this account. */
+  readonly externalId: string;
+  /**
+   * Values for spoke.yaml's other parameters (`RoleNamePrefix`, `HubEventBusName`,
+   * `ModelExecutionRoles`, `EndpointKmsKeyArns`); the others take their defaults.
+   */
+  readonly parameters?: Record<string, string>;
+}
+
+/**
+ * A managed account and region of a sagetide hub: `spoke.yaml` included as it is (the roles
+ * the hub's functions assume here, and the rules forwarding this account's events to the hub),
+ * the template a StackSet rolls out across an organisation.
+ */
+export class SagetideSpoke extends Construct {
+  /** The included template: `getResource('SchedulerRole')` and so on. */
+  readonly template: cfninc.CfnInclude;
+
+  constructor(scope: Construct, id: string, props: SagetideSpokeProps) {
+    super(scope, id);
+    this.template = new cfninc.CfnInclude(this, 'Template', {
+      templateFile: path.join(repository, 'spoke.yaml'),
+      parameters: {
+        ...props.parameters,
+        HubAccountId: props.hubAccountId,
+        HubRegion: props.hubRegion,
+        ExternalId: props.externalId,
+      },
+    });
+  }
+}

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Sagetide } from '../lib/sagetide';
+import { Sagetide, SagetideSpoke } from '../lib/sagetide';
 
 const binaries = ['scheduler', 'pool-metrics', 'sleeper', 'waker', 'restorer', 'remediator'];
 
@@ -109,4 +109,42 @@ test('zips built for another architecture than arm64 are refused', () => {
   fs.writeFileSync(path.join(codeDirectory, 'architecture'), 'x86_64\n');
   const stack = new Stack(new App(), 'sagetide');
   assert.throws(() => new Sagetide(stack, 'Sagetide', { codeDirectory }), /x86_64, but the functions run on arm64/);
+});
+
+test('the hub roles carry the path by which spoke roles trust them', () => {
+  const { template } = synth();
+  for (const [id, f] of Object.entries(template.findResources('AWS::Serverless::Function'))) {
+    const binary = f.Metadata.BuildProperties.Binary;
+    assert.equal(f.Properties.RolePath, `/sagetide/${binary}/`, id);
+  }
+});
+
+test('a spoke: a role per hub function that only the hub may assume, and its events forwarded', () => {
+  const stack = new Stack(new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'sagetide-cdk-')) }), 'spoke');
+  new SagetideSpoke(stack, 'Spoke', {
+    hubAccountId: '111111111111',
+    hubRegion: 'us-east-1',
+    externalId: 'sagetide-hub-7f3a',
+    parameters: { RoleNamePrefix: 'team-a' },
+  });
+  const template = Template.fromStack(stack);
+  const json = template.toJSON();
+  for (const given of ['HubAccountId', 'HubRegion', 'ExternalId', 'RoleNamePrefix']) {
+    assert.equal(json.Parameters?.[given], undefined, `${given} is fixed`);
+  }
+  const roles = Object.values(template.findResources('AWS::IAM::Role')).filter((r: any) =>
+    (r.Properties.Tags ?? []).some((t: any) => t.Key === 'sagetide:function'),
+  );
+  assert.equal(roles.length, binaries.length);
+  for (const role of roles as any[]) {
+    const [trust] = role.Properties.AssumeRolePolicyDocument.Statement;
+    assert.equal(trust.Condition.StringEquals['sts:ExternalId'], 'sagetide-hub-7f3a');
+    assert.match(JSON.stringify(trust.Principal), /111111111111/);
+    assert.match(JSON.stringify(role.Properties.RoleName), /team-a/);
+  }
+  template.resourceCountIs('AWS::Events::Rule', 2);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sagetide-synth-')), 'spoke.json');
+  fs.writeFileSync(file, JSON.stringify(json, null, 1));
+  const cfnLint = path.resolve(__dirname, '..', '..', '..', '.venv', 'bin', 'cfn-lint');
+  execFileSync(cfnLint, [file], { stdio: 'inherit' });
 });

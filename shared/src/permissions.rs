@@ -369,6 +369,46 @@ impl Function {
     }
 }
 
+/// The services whose calls act on a managed account's own resources: in a spoke account (see
+/// `spoke.yaml`) they go through the role the spoke gives the function there. The table, the
+/// configuration, the waker and the action events stay the hub's.
+const SPOKE_SERVICES: [&str; 6] = [
+    "sagemaker",
+    "application-autoscaling",
+    "cloudwatch",
+    "tag",
+    "iam",
+    "kms",
+];
+
+impl Function {
+    /// Whether `action` (as IAM names it) is made in the account and region of the endpoint
+    /// acted on rather than the hub's. Of the metrics, only pool-metrics' `FleetUtilization`
+    /// belongs beside its endpoint (the endpoint's scaling policy tracks it); what the
+    /// functions did is published where the dashboard is, in the hub.
+    pub fn acts_in_spoke(self, action: &str) -> bool {
+        let service = action
+            .split_once(':')
+            .map_or(action, |(service, _)| service);
+        SPOKE_SERVICES.contains(&service)
+            && (action != "cloudwatch:PutMetricData" || self == Function::PoolMetrics)
+    }
+
+    /// What the function's role in a spoke account must allow: its calls and the checks AWS
+    /// makes on its behalf that [`Self::acts_in_spoke`].
+    pub fn spoke_actions(self) -> Vec<&'static str> {
+        let mut actions: Vec<&str> = self
+            .calls()
+            .iter()
+            .copied()
+            .chain(self.checked_on_its_behalf())
+            .filter(|action| self.acts_in_spoke(action))
+            .collect();
+        actions.sort_unstable();
+        actions
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +445,32 @@ mod tests {
             Function::Waker
                 .checked_on_its_behalf()
                 .contains(&"iam:PassRole")
+        );
+    }
+
+    #[test]
+    fn a_spoke_role_holds_the_endpoint_side_and_nothing_of_the_hubs() {
+        let scheduler = Function::Scheduler.spoke_actions();
+        for hub in [
+            "dynamodb:Query",
+            "ssm:GetParameters",
+            "lambda:InvokeFunction",
+            "events:PutEvents",
+            "cloudwatch:PutMetricData",
+        ] {
+            assert!(!scheduler.contains(&hub), "{hub} in {scheduler:?}");
+        }
+        for spoke in [
+            "sagemaker:Search",
+            "application-autoscaling:RegisterScalableTarget",
+            "iam:CreateServiceLinkedRole",
+        ] {
+            assert!(scheduler.contains(&spoke), "{spoke} not in {scheduler:?}");
+        }
+        assert!(
+            Function::PoolMetrics
+                .spoke_actions()
+                .contains(&"cloudwatch:PutMetricData")
         );
     }
 

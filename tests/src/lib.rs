@@ -12,6 +12,7 @@ pub mod moto;
 pub mod pools;
 pub mod proxy;
 pub mod seed;
+pub mod spoke;
 
 mod http;
 

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use sagetide::config::Config;
 use sagetide::permissions::Function;
-use sagetide_tests::{iam, proxy, workspace_root};
+use sagetide_tests::{iam, proxy, spoke, workspace_root};
 use serde_yaml_ng::Value;
 
 fn template() -> Value {
@@ -23,17 +23,19 @@ fn cfn_lint_finds_nothing() {
         "{} is missing: run scripts/bootstrap",
         cfn_lint.display()
     );
-    let out = Command::new(cfn_lint)
-        .arg("template.yaml")
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cfn-lint template.yaml:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for file in ["template.yaml", "spoke.yaml"] {
+        let out = Command::new(&cfn_lint)
+            .arg(file)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cfn-lint {file}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
@@ -659,4 +661,252 @@ fn the_dashboard_graphs_every_metric_of_what_the_functions_did_and_every_functio
         functions,
         Function::ALL.iter().map(|f| f.name().to_owned()).collect()
     );
+}
+
+const HUB: &str = "111111111111";
+const SPOKE: &str = "222222222222";
+const EXTERNAL_ID: &str = "sagetide-hub-7f3a";
+
+fn spoke_text() -> String {
+    std::fs::read_to_string(workspace_root().join("spoke.yaml")).unwrap()
+}
+
+/// A spoke stack in account `SPOKE`, region eu-west-1, for the hub in `HUB`, us-east-1.
+fn spoke_deployment() -> iam::Deployment {
+    iam::Deployment {
+        account: SPOKE.into(),
+        region: "eu-west-1".into(),
+        stack: "sagetide-spoke".into(),
+        parameters: [
+            ("HubAccountId", HUB),
+            ("HubRegion", "us-east-1"),
+            ("ExternalId", EXTERNAL_ID),
+            (
+                "EndpointKmsKeyArns",
+                "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        table: String::new(),
+    }
+}
+
+#[test]
+fn spoke_yaml_is_what_the_hubs_template_makes_of_it() {
+    let hub = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    assert!(
+        spoke_text() == spoke::template(&hub),
+        "spoke.yaml is stale: run `cargo run -p sagetide-tests --bin spoke-template`"
+    );
+}
+
+#[test]
+fn every_spoke_role_grants_exactly_its_functions_calls_on_the_managed_accounts_own_resources() {
+    let roles = iam::spoke_roles(&spoke_text(), &spoke_deployment());
+    assert_eq!(roles.len(), Function::ALL.len());
+    for function in Function::ALL {
+        let role = &roles[function.name()];
+        assert_eq!(
+            role.name,
+            spoke::role_name("sagetide-spoke", "eu-west-1", function)
+        );
+        let granted: BTreeSet<&str> = role
+            .statements
+            .iter()
+            .flat_map(|s| s.actions.iter().map(String::as_str))
+            .collect();
+        let needed: BTreeSet<&str> = function.spoke_actions().into_iter().collect();
+        assert_eq!(granted, needed, "{}", function.name());
+        for statement in &role.statements {
+            for resource in &statement.resources {
+                assert!(
+                    resource == "*" || resource.contains(&format!(":{SPOKE}:")),
+                    "{}: {} grants {resource}, outside the managed account",
+                    function.name(),
+                    statement.sid
+                );
+                assert!(
+                    resource == "*"
+                        || resource.starts_with("arn:aws:iam::")
+                        || resource.contains(":eu-west-1:"),
+                    "{}: {} grants {resource}, outside the spoke's region",
+                    function.name(),
+                    statement.sid
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_spoke_role_trusts_only_the_hubs_function_of_its_name_presenting_the_external_id() {
+    let roles = iam::spoke_roles(&spoke_text(), &spoke_deployment());
+    let assume = |role: &iam::SpokeRole, account: &str, principal: &str, external: Option<&str>| {
+        let mut request = iam::Request::new("sts:AssumeRole", "*")
+            .with("aws:PrincipalArn", [principal.to_owned()]);
+        if let Some(id) = external {
+            request = request.with("sts:ExternalId", [id.to_owned()]);
+        }
+        role.trust.iter().any(|(principals, statement)| {
+            principals.contains(&format!("arn:aws:iam::{account}:root"))
+                && iam::decide(std::slice::from_ref(statement), &request).allowed()
+        })
+    };
+    let hub_role = |account: &str, function: Function| {
+        format!(
+            "arn:aws:iam::{account}:role{}sagetide-{}Role-1A2B3C",
+            spoke::hub_role_path(function),
+            spoke::logical_id(function).trim_end_matches("Role")
+        )
+    };
+    for function in Function::ALL {
+        let role = &roles[function.name()];
+        for caller in Function::ALL {
+            assert_eq!(
+                assume(role, HUB, &hub_role(HUB, caller), Some(EXTERNAL_ID)),
+                caller == function,
+                "the hub's {} assuming the spoke's {} role",
+                caller.name(),
+                function.name()
+            );
+        }
+        let own = hub_role(HUB, function);
+        assert!(!assume(role, HUB, &own, None), "without the external id");
+        assert!(!assume(role, HUB, &own, Some("guessed")), "with another");
+        assert!(
+            !assume(
+                role,
+                HUB,
+                &format!("arn:aws:iam::{HUB}:role/admin"),
+                Some(EXTERNAL_ID)
+            ),
+            "another role of the hub account"
+        );
+        let elsewhere = hub_role("333333333333", function);
+        assert!(
+            !assume(role, "333333333333", &elsewhere, Some(EXTERNAL_ID)),
+            "the same role path in another account"
+        );
+    }
+}
+
+/// EventBridge's matching for the parts of patterns the templates use: exact values, `prefix`
+/// and `anything-but` a prefix, nested objects.
+fn event_matches(pattern: &serde_json::Value, event: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    pattern.as_object().unwrap().iter().all(|(key, wanted)| {
+        let value = &event[key];
+        match wanted {
+            J::Object(_) => event_matches(wanted, value),
+            J::Array(alternatives) => alternatives.iter().any(|alternative| match alternative {
+                J::String(_) => alternative == value,
+                J::Object(rule) => {
+                    let text = value.as_str().unwrap_or_default();
+                    match (rule.get("prefix"), rule.get("anything-but")) {
+                        (Some(prefix), None) => text.starts_with(prefix.as_str().unwrap()),
+                        (None, Some(but)) => !text.starts_with(but["prefix"].as_str().unwrap()),
+                        _ => panic!("{rule:?}: not modelled"),
+                    }
+                }
+                other => panic!("{other:?}: not modelled"),
+            }),
+            other => panic!("{other:?}: not modelled"),
+        }
+    })
+}
+
+/// A pattern with the template's intrinsic functions resolved for `deployment`, as JSON.
+fn resolved(template: &Value, deployment: &iam::Deployment, pattern: &Value) -> serde_json::Value {
+    match pattern {
+        Value::Mapping(map) => map
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().unwrap().to_owned(),
+                    resolved(template, deployment, v),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        Value::Sequence(items) => items
+            .iter()
+            .map(|v| resolved(template, deployment, v))
+            .collect::<Vec<_>>()
+            .into(),
+        Value::String(s) => s.clone().into(),
+        tagged => deployment.strings(template, tagged).concat().into(),
+    }
+}
+
+/// An event that `pattern` takes: the first of each list, a prefix's value its prefix, an
+/// `anything-but` a name of the owner's.
+fn example(pattern: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match pattern {
+        J::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), example(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        J::Array(alternatives) => match &alternatives[0] {
+            J::Object(rule) => match rule.get("prefix") {
+                Some(prefix) => format!("{}x", prefix.as_str().unwrap()).into(),
+                None => "an-alarm-of-the-owners".into(),
+            },
+            value => value.clone(),
+        },
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn the_spoke_forwards_every_event_the_hubs_functions_take_and_no_target_tracking_flips() {
+    let hub_template = template();
+    let hub = iam::Deployment::harness();
+    let spoke_template: Value = serde_yaml_ng::from_str(&spoke_text()).unwrap();
+    let spoke = spoke_deployment();
+    let forwards: Vec<(serde_json::Value, &Value)> = spoke_template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Events::Rule")
+        .map(|r| {
+            (
+                resolved(&spoke_template, &spoke, &r["Properties"]["EventPattern"]),
+                &r["Properties"]["Targets"],
+            )
+        })
+        .collect();
+    assert_eq!(forwards.len(), 2);
+    for (_, targets) in &forwards {
+        let target = &targets[0];
+        assert_eq!(
+            spoke.strings(&spoke_template, &target["Arn"]),
+            [format!("arn:aws:events:us-east-1:{HUB}:event-bus/default")]
+        );
+        assert!(
+            !target["RoleArn"].is_null(),
+            "a cross-account target needs a role"
+        );
+    }
+    let forwarded = |event: &serde_json::Value| {
+        forwards
+            .iter()
+            .any(|(pattern, _)| event_matches(pattern, event))
+    };
+    for (function, rule, pattern) in rules(&hub_template) {
+        let mut event = example(&resolved(&hub_template, &hub, pattern));
+        // As the spoke's own bus sees it, before it reaches the hub's.
+        event["account"] = SPOKE.into();
+        event["region"] = "eu-west-1".into();
+        assert!(forwarded(&event), "{function}'s {rule}: {event}");
+    }
+    let flip = serde_json::json!({
+        "source": "aws.cloudwatch", "account": SPOKE,
+        "detail-type": "CloudWatch Alarm State Change",
+        "detail": {"alarmName": "TargetTracking-endpoint/chat-AlarmHigh-1", "state": {"value": "ALARM"}}
+    });
+    assert!(!forwarded(&flip));
 }

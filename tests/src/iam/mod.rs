@@ -10,7 +10,7 @@ mod calls;
 mod template;
 
 pub use calls::{Call, authorizations};
-pub use template::{Deployment, Roles, harness_roles, roles};
+pub use template::{Deployment, Roles, SpokeRole, harness_roles, roles, spoke_roles};
 
 use std::collections::BTreeMap;
 
@@ -38,6 +38,7 @@ pub struct Condition {
 pub enum Operator {
     StringEquals,
     StringLike,
+    ArnLike,
     Bool,
     Null,
 }
@@ -177,6 +178,7 @@ impl Operator {
         let operator = match name {
             "StringEquals" => Operator::StringEquals,
             "StringLike" => Operator::StringLike,
+            "ArnLike" => Operator::ArnLike,
             "Bool" => Operator::Bool,
             "Null" => Operator::Null,
             _ => return None,
@@ -188,6 +190,15 @@ impl Operator {
         match self {
             Operator::StringEquals => policy == value,
             Operator::StringLike => glob(policy, value),
+            // AWS: "Each of the six colon-delimited components of the ARN is checked
+            // separately", so a wildcard does not reach across a colon.
+            Operator::ArnLike => {
+                let (p, v): (Vec<&str>, Vec<&str>) = (
+                    policy.splitn(6, ':').collect(),
+                    value.splitn(6, ':').collect(),
+                );
+                p.len() == 6 && v.len() == 6 && p.iter().zip(&v).all(|(p, v)| glob(p, v))
+            }
             Operator::Bool => policy.eq_ignore_ascii_case(value),
             Operator::Null => unreachable!("Null tests presence, not values"),
         }
@@ -488,6 +499,29 @@ mod tests {
             ),
             Decision::Allow("All".into())
         );
+    }
+
+    #[test]
+    fn arn_like_matches_each_of_the_six_parts_on_its_own() {
+        let hub = |pattern: &str, arn: &str| Operator::ArnLike.matches(pattern, arn);
+        let pattern = "arn:aws:iam::111111111111:role/sagetide/scheduler/*";
+        assert!(hub(
+            pattern,
+            "arn:aws:iam::111111111111:role/sagetide/scheduler/hub-SchedulerRole-X"
+        ));
+        assert!(!hub(
+            pattern,
+            "arn:aws:iam::111111111111:role/sagetide/waker/hub-WakerRole-X"
+        ));
+        assert!(!hub(
+            pattern,
+            "arn:aws:iam::222222222222:role/sagetide/scheduler/x"
+        ));
+        // StringLike's * would reach across the colons; ArnLike's stays in its part.
+        assert!(Operator::StringLike.matches("arn:aws:*:role/x", "arn:aws:iam::1:role/x"));
+        assert!(!hub("arn:aws:*:role/x", "arn:aws:iam::1:role/x"));
+        assert!(hub("arn:aws:*:*:*:role/x", "arn:aws:iam::1:role/x"));
+        assert!(!hub("arn:aws:iam::1:role/x", "not an arn"));
     }
 
     #[test]

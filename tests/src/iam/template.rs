@@ -117,7 +117,7 @@ impl Deployment {
     }
 
     /// A value that resolves to strings: a string, a list, `!Sub`, `!Ref`, `!GetAtt`, `!Join`.
-    fn strings(&self, template: &Value, value: &Value) -> Vec<String> {
+    pub fn strings(&self, template: &Value, value: &Value) -> Vec<String> {
         match value {
             Value::String(s) => vec![s.clone()],
             Value::Bool(b) => vec![b.to_string()],
@@ -268,6 +268,75 @@ pub fn roles(template: &str, deployment: &Deployment) -> Roles {
         functions: roles,
         operator,
     }
+}
+
+/// A function's role in a spoke account, as `spoke.yaml` deploys it.
+#[derive(Debug, Clone)]
+pub struct SpokeRole {
+    pub name: String,
+    pub statements: Vec<Statement>,
+    /// Its trust policy: each statement with the AWS principals it names.
+    pub trust: Vec<(Vec<String>, Statement)>,
+}
+
+/// The roles `template` (the text of `spoke.yaml`) makes in the spoke account `deployment`, by
+/// the name of the function each is for (its `sagetide:function` tag).
+pub fn spoke_roles(template: &str, deployment: &Deployment) -> BTreeMap<&'static str, SpokeRole> {
+    let template: Value = serde_yaml_ng::from_str(template).expect("a YAML template");
+    let mut roles = BTreeMap::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        if resource["Type"] != "AWS::IAM::Role" {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let Some(function) = properties["Tags"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .find(|tag| tag["Key"] == "sagetide:function")
+            .and_then(|tag| Function::from_name(tag["Value"].as_str()?))
+        else {
+            continue;
+        };
+        let statements = properties["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| {
+                p["PolicyDocument"]["Statement"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(|s| deployment.branch(&template, s))
+            .map(|s| deployment.statement(&template, s))
+            .collect();
+        let trust = properties["AssumeRolePolicyDocument"]["Statement"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let principals = deployment.strings(&template, &s["Principal"]["AWS"]);
+                let mut without = s.clone();
+                without.as_mapping_mut().unwrap().remove("Principal");
+                // A trust statement names the role it guards by being in it.
+                without["Resource"] = Value::String("*".into());
+                (principals, deployment.statement(&template, &without))
+            })
+            .collect();
+        let name = deployment
+            .strings(&template, &properties["RoleName"])
+            .concat();
+        roles.insert(
+            function.name(),
+            SpokeRole {
+                name,
+                statements,
+                trust,
+            },
+        );
+    }
+    roles
 }
 
 /// The roles of the workspace's `template.yaml` for the harness's deployment, read once.
