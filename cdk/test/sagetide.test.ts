@@ -115,7 +115,7 @@ test('the hub roles carry the path by which spoke roles trust them', () => {
   const { template } = synth();
   for (const [id, f] of Object.entries(template.findResources('AWS::Serverless::Function'))) {
     const binary = f.Metadata.BuildProperties.Binary;
-    assert.equal(f.Properties.RolePath, `/sagetide/${binary}/`, id);
+    assert.deepEqual(f.Properties.RolePath, { 'Fn::Sub': `/sagetide/\${AWS::StackName}/${binary}/` }, id);
   }
 });
 
@@ -125,11 +125,11 @@ test('a spoke: a role per hub function that only the hub may assume, and its eve
     hubAccountId: '111111111111',
     hubRegion: 'us-east-1',
     externalId: 'sagetide-hub-7f3a',
-    parameters: { RoleNamePrefix: 'team-a' },
+    parameters: { RoleNamePrefix: 'team-a', ModelExecutionRoles: 'sagemaker-*' },
   });
   const template = Template.fromStack(stack);
   const json = template.toJSON();
-  for (const given of ['HubAccountId', 'HubRegion', 'ExternalId', 'RoleNamePrefix']) {
+  for (const given of ['HubAccountId', 'HubRegion', 'ExternalId', 'RoleNamePrefix', 'ModelExecutionRoles']) {
     assert.equal(json.Parameters?.[given], undefined, `${given} is fixed`);
   }
   const roles = Object.values(template.findResources('AWS::IAM::Role')).filter((r: any) =>

@@ -12,17 +12,6 @@
 use sagetide::permissions::Function;
 use serde_yaml_ng::{Mapping, Value};
 
-/// The path of every role of a hub function (`RolePath` in `template.yaml`): the spoke's trust
-/// names the hub's function by it, whatever name CloudFormation gave its role.
-pub fn hub_role_path(function: Function) -> String {
-    format!("/sagetide/{}/", function.name())
-}
-
-/// The name of a function's role in a spoke account and region, as the hub assumes it.
-pub fn role_name(prefix: &str, region: &str, function: Function) -> String {
-    format!("{prefix}-{region}-{}", function.name())
-}
-
 const SKELETON: &str = r#"
 AWSTemplateFormatVersion: "2010-09-09"
 Description: >
@@ -46,8 +35,16 @@ Parameters:
     Description: The account of the sagetide hub deployment that manages this one.
   HubRegion:
     Type: String
-    AllowedPattern: "^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+    AllowedPattern: "^[a-z]{2,4}(-[a-z]+)+-[0-9]+$"
     Description: The region of the hub deployment.
+  HubStackName:
+    Type: String
+    Default: sagetide
+    AllowedPattern: "^[A-Za-z][A-Za-z0-9-]{0,127}$"
+    Description: >
+      The hub deployment's stack name: only its functions' roles (path
+      /sagetide/<stack>/<function>/) may assume the roles here, not another sagetide stack's
+      of the hub account.
   HubEventBusName:
     Type: String
     Default: default
@@ -69,9 +66,18 @@ Parameters:
       The roles are named <prefix>-<region>-<function>; the hub's configuration document
       names the prefix for this account.
 
+Conditions:
+  # In the hub's own account and region the hub's rules see the events already: forwarding
+  # them to its own bus would send each twice.
+  ForwardsElsewhere: !Not
+    - !And
+      - !Equals [!Ref AWS::AccountId, !Ref HubAccountId]
+      - !Equals [!Ref AWS::Region, !Ref HubRegion]
+
 Resources:
   ForwardingRole:
     Type: AWS::IAM::Role
+    Condition: ForwardsElsewhere
     Properties:
       Description: Lets EventBridge put this account's sagetide events on the hub's bus.
       AssumeRolePolicyDocument:
@@ -91,12 +97,15 @@ Resources:
               - Effect: Allow
                 Action: events:PutEvents
                 Resource: !Sub arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/${HubEventBusName}
-  # The hub's sleeper, waker and remediator take alarm state changes, and target tracking's
-  # own alarms flip too often to be worth sending.
+  # The hub's sleeper, waker and remediator choose among alarm state changes by names that this
+  # account's tags and the hub's document decide (a wake alarm is any alarm a snapshot names),
+  # so every change to ALARM or OK goes; target tracking's own alarms flip too often to be worth
+  # sending, and no function takes them.
   ForwardAlarms:
     Type: AWS::Events::Rule
+    Condition: ForwardsElsewhere
     Properties:
-      Description: sagetide's alarm state changes, to the hub's bus.
+      Description: Alarm state changes to ALARM or OK, but target tracking's, to the sagetide hub's bus.
       EventPattern:
         source: [aws.cloudwatch]
         account: [!Ref AWS::AccountId]
@@ -112,6 +121,7 @@ Resources:
   # The hub's restorer takes an endpoint that is in service again.
   ForwardEndpointStates:
     Type: AWS::Events::Rule
+    Condition: ForwardsElsewhere
     Properties:
       Description: SageMaker endpoints back in service, to the hub's bus.
       EventPattern:
@@ -124,16 +134,30 @@ Resources:
         - Id: hub
           Arn: !Sub arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/${HubEventBusName}
           RoleArn: !GetAtt ForwardingRole.Arn
-
-Outputs:
-  RoleNamePrefix:
-    Description: The prefix the hub's configuration document names for this account.
-    Value: !Ref RoleNamePrefix
 "#;
 
-/// The logical id of a function's role in the spoke template (`PoolMetricsRole`).
-pub fn logical_id(function: Function) -> String {
-    let camel: String = function
+/// What the hub parameters a spoke statement uses mean in a spoke, where they are the spoke's
+/// own: the hub's descriptions speak of the hub's account.
+const SPOKE_PARAMETERS: &[(&str, &str)] = &[
+    (
+        "ModelExecutionRoles",
+        "Name (or name pattern, with * and ?) of the IAM roles in this account that the models \
+         of sleeping endpoints run as: the hub's waker and remediator may pass these, and only \
+         to SageMaker, when a wake finds a model deleted and creates it again. No default: name \
+         your SageMaker execution roles. The hub declines to put to sleep an endpoint whose \
+         models run as a role its document does not give for this account.",
+    ),
+    (
+        "EndpointKmsKeyArns",
+        "ARNs of this account's KMS keys that EndpointConfigs of sleeping endpoints may \
+         encrypt with: waking such an endpoint needs a grant on its key. The hub declines to \
+         put to sleep an endpoint with a key its document does not give for this account.",
+    ),
+];
+
+/// A function's name as CloudFormation's logical ids spell it (`PoolMetrics`).
+pub fn camel(function: Function) -> String {
+    function
         .name()
         .split('-')
         .map(|word| {
@@ -142,8 +166,7 @@ pub fn logical_id(function: Function) -> String {
                 first.to_ascii_uppercase().to_string() + chars.as_str()
             })
         })
-        .collect();
-    format!("{camel}Role")
+        .collect()
 }
 
 /// The statement a list item is, whether plain or `!If [condition, statement, NoValue]`.
@@ -162,19 +185,25 @@ fn actions(statement: &Value) -> Vec<&str> {
     }
 }
 
-/// Every name a value refers to: `!Ref X`, `${X}` in `!Sub`, `!If [X, ...]`.
+/// Every name a value refers to: `!Ref X`, `${X}` and `${X.Attribute}` in `!Sub` (either
+/// form), `!GetAtt X.Attribute`, `!If [X, ...]`.
 fn references(value: &Value, into: &mut Vec<String>) {
+    let substituted = |text: &str, into: &mut Vec<String>| {
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            let end = rest[start..].find('}').expect("a closed ${") + start;
+            into.push(resource_of(&rest[start + 2..end]).to_owned());
+            rest = &rest[end + 1..];
+        }
+    };
     match value {
         Value::Tagged(t) => {
             match (t.tag.to_string().trim_start_matches('!'), &t.value) {
                 ("Ref", Value::String(name)) => into.push(name.clone()),
-                ("Sub", Value::String(text)) => {
-                    let mut rest = text.as_str();
-                    while let Some(start) = rest.find("${") {
-                        let end = rest[start..].find('}').expect("a closed ${") + start;
-                        into.push(rest[start + 2..end].to_owned());
-                        rest = &rest[end + 1..];
-                    }
+                ("GetAtt", Value::String(name)) => into.push(resource_of(name).to_owned()),
+                ("Sub", Value::String(text)) => substituted(text, into),
+                ("Sub", Value::Sequence(form)) => {
+                    substituted(form[0].as_str().expect("!Sub's text"), into);
                 }
                 ("If", Value::Sequence(args)) => {
                     into.extend(args[0].as_str().map(str::to_owned));
@@ -187,6 +216,30 @@ fn references(value: &Value, into: &mut Vec<String>) {
         Value::Mapping(map) => map.values().for_each(|v| references(v, into)),
         _ => {}
     }
+}
+
+/// `X` of `X.Attribute`; a pseudo parameter (`AWS::Region`) as it is.
+fn resource_of(name: &str) -> &str {
+    if name.starts_with("AWS::") {
+        name
+    } else {
+        name.split('.').next().unwrap_or(name)
+    }
+}
+
+/// A hub function's role path, `/sagetide/${AWS::StackName}/<function>/`, as the spoke names
+/// it: with the hub's stack name in place of its own.
+fn role_path(resource: &Value, binary: &str) -> String {
+    let path = match &resource["Properties"]["RolePath"] {
+        Value::Tagged(t) if t.tag == "Sub" => t.value.as_str().unwrap_or_default(),
+        other => panic!("{binary}: RolePath {other:?} is not a !Sub of the stack's name"),
+    };
+    assert_eq!(
+        path,
+        format!("/sagetide/${{AWS::StackName}}/{binary}/"),
+        "{binary}: the spoke's trust tells the hub's functions apart by their role paths"
+    );
+    path.replace("${AWS::StackName}", "${HubStackName}")
 }
 
 fn yaml(text: &str) -> Value {
@@ -231,56 +284,52 @@ pub fn template(hub: &str) -> String {
                 }
             }
         }
-        let trust = yaml(&format!(
-            r#"
-Version: "2012-10-17"
-Statement:
-  - Sid: TheHubs{id}
-    Effect: Allow
-    Principal: {{ AWS: !Sub "arn:${{AWS::Partition}}:iam::${{HubAccountId}}:root" }}
-    Action: sts:AssumeRole
-    Condition:
-      StringEquals:
-        sts:ExternalId: !Ref ExternalId
-      ArnLike:
-        aws:PrincipalArn: !Sub "arn:${{AWS::Partition}}:iam::${{HubAccountId}}:role{path}*"
-"#,
-            id = logical_id(function).trim_end_matches("Role"),
-            path = hub_role_path(function),
-        ));
-        let role = yaml(&format!(
+        assert!(
+            !kept.is_empty(),
+            "{binary}: no statement acts on a managed account (IAM refuses an empty policy)"
+        );
+        let mut role = yaml(&format!(
             r#"
 Type: AWS::IAM::Role
 Properties:
   RoleName: !Sub "${{RoleNamePrefix}}-${{AWS::Region}}-{binary}"
-  Description: sagetide's {binary} of the hub account acts on this account's endpoints as this role.
+  Description: The sagetide hub's {binary} acts on this account's endpoints as this role.
   Tags:
     - {{ Key: "sagetide:function", Value: {binary} }}
-  AssumeRolePolicyDocument: null
+  AssumeRolePolicyDocument:
+    Version: "2012-10-17"
+    Statement:
+      - Sid: TheHubs{camel}
+        Effect: Allow
+        Principal: {{ AWS: !Sub "arn:${{AWS::Partition}}:iam::${{HubAccountId}}:root" }}
+        Action: sts:AssumeRole
+        Condition:
+          StringEquals:
+            sts:ExternalId: !Ref ExternalId
+          ArnLike:
+            aws:PrincipalArn: !Sub "arn:${{AWS::Partition}}:iam::${{HubAccountId}}:role{path}*"
   Policies:
     - PolicyName: {binary}
-"#
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement: []
+"#,
+            camel = camel(function),
+            path = role_path(resource, binary),
         ));
-        let mut role = role;
-        role["Properties"]["AssumeRolePolicyDocument"] = trust;
-        role["Properties"]["Policies"][0]["PolicyDocument"] = yaml("Version: \"2012-10-17\"");
         role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"] = Value::Sequence(kept);
-        roles.insert(Value::String(logical_id(function)), role);
+        roles.insert(Value::String(format!("{}Role", camel(function))), role);
     }
     used.sort();
     used.dedup();
     let resources = spoke["Resources"].as_mapping_mut().expect("Resources");
     resources.extend(roles);
+    let mut parameters = Vec::new();
     for name in &used {
         if !hub["Parameters"][name.as_str()].is_null() {
-            spoke["Parameters"][name.as_str()] = hub["Parameters"][name.as_str()].clone();
+            parameters.push(name.clone());
         } else if !hub["Conditions"][name.as_str()].is_null() {
-            let mut condition_uses = Vec::new();
-            references(&hub["Conditions"][name.as_str()], &mut condition_uses);
-            for parameter in condition_uses {
-                spoke["Parameters"][parameter.as_str()] =
-                    hub["Parameters"][parameter.as_str()].clone();
-            }
+            references(&hub["Conditions"][name.as_str()], &mut parameters);
             spoke["Conditions"][name.as_str()] = hub["Conditions"][name.as_str()].clone();
         } else {
             assert!(
@@ -289,6 +338,28 @@ Properties:
             );
         }
     }
+    parameters.sort();
+    parameters.dedup();
+    for name in parameters {
+        let (_, description) = SPOKE_PARAMETERS
+            .iter()
+            .find(|(spoke_name, _)| *spoke_name == name)
+            .unwrap_or_else(|| panic!("{name}: say in SPOKE_PARAMETERS what it means in a spoke"));
+        let mut parameter = hub["Parameters"][name.as_str()].clone();
+        parameter["Description"] = Value::String((*description).to_owned());
+        if name == "ModelExecutionRoles" {
+            parameter
+                .as_mapping_mut()
+                .expect("a parameter")
+                .remove("Default");
+        }
+        spoke["Parameters"][name.as_str()] = parameter;
+    }
     let text = serde_yaml_ng::to_string(&spoke).expect("the spoke template serializes");
+    // serde_yaml_ng writes these dates bare; YAML 1.1 readers (PyYAML, js-yaml, cfn-flip) would
+    // read a date, and IAM refuses a policy whose Version is a timestamp.
+    let text = text
+        .replace(": 2010-09-09\n", ": \"2010-09-09\"\n")
+        .replace(": 2012-10-17\n", ": \"2012-10-17\"\n");
     format!("# Made from template.yaml by tests/src/spoke.rs: do not edit by hand.\n{text}")
 }
