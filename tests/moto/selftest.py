@@ -718,6 +718,81 @@ def other_accounts(server: Server) -> None:
     ok("transitions and events in every account and region")
 
 
+def assume_role(server: Server) -> None:
+    hub, spoke = "111111111111", "222222222222"
+
+    def client(service: str, account: str | None = None, **credentials: str) -> Any:
+        c = boto3.client(service, endpoint_url=server.url, region_name=REGION, **credentials)
+        if account is not None:
+            c.meta.events.register(
+                "before-sign",
+                lambda request, **_: request.headers.add_header("x-moto-account-id", account),
+            )
+        return c
+
+    def trust(principal: str, **conditions: dict[str, str]) -> str:
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": principal},
+            "Action": "sts:AssumeRole",
+        }
+        if conditions:
+            statement["Condition"] = conditions
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    hub_iam, spoke_iam = client("iam", hub), client("iam", spoke)
+    for function in ("scheduler", "waker"):
+        hub_iam.create_role(
+            RoleName=f"hub-{function}",
+            Path=f"/sagetide/hub/{function}/",
+            AssumeRolePolicyDocument=trust(f"arn:aws:iam::{hub}:root"),
+        )
+    spoke_iam.create_role(
+        RoleName="spoke-scheduler",
+        AssumeRolePolicyDocument=trust(
+            f"arn:aws:iam::{hub}:root",
+            StringEquals={"sts:ExternalId": "team-a"},
+            ArnLike={"aws:PrincipalArn": f"arn:aws:iam::{hub}:role/sagetide/hub/scheduler/*"},
+        ),
+    )
+    spoke_role = f"arn:aws:iam::{spoke}:role/spoke-scheduler"
+
+    def session(role: str, account: str | None = None, **credentials: str) -> dict[str, str]:
+        found = client("sts", account, **credentials).assume_role(
+            RoleArn=role, RoleSessionName="selftest"
+        )["Credentials"]
+        return {
+            "aws_access_key_id": found["AccessKeyId"],
+            "aws_secret_access_key": found["SecretAccessKey"],
+            "aws_session_token": found["SessionToken"],
+        }
+
+    scheduler = session(f"arn:aws:iam::{hub}:role/sagetide/hub/scheduler/hub-scheduler", hub)
+    waker = session(f"arn:aws:iam::{hub}:role/sagetide/hub/waker/hub-waker", hub)
+    sts = client("sts", **scheduler)
+    found = sts.assume_role(RoleArn=spoke_role, RoleSessionName="tick", ExternalId="team-a")
+    acting = client(
+        "sts",
+        aws_access_key_id=found["Credentials"]["AccessKeyId"],
+        aws_secret_access_key=found["Credentials"]["SecretAccessKey"],
+        aws_session_token=found["Credentials"]["SessionToken"],
+    )
+    assert acting.get_caller_identity()["Account"] == spoke
+    ok("AssumeRole by a principal the trust names, with its external id: the role's account acts")
+    refused(sts.assume_role, "AccessDenied", "is not authorized to perform: sts:AssumeRole",
+            RoleArn=spoke_role, RoleSessionName="tick")
+    refused(sts.assume_role, "AccessDenied", RoleArn=spoke_role, RoleSessionName="tick",
+            ExternalId="guessed")
+    message = refused(client("sts", **waker).assume_role, "AccessDenied", RoleArn=spoke_role,
+                      RoleSessionName="tick", ExternalId="team-a")
+    assert "role/sagetide/hub/waker/hub-waker" in message, message
+    refused(client("sts", hub).assume_role, "AccessDenied", RoleArn=spoke_role,
+            RoleSessionName="tick", ExternalId="team-a")
+    refused(sts.assume_role, "AccessDenied", RoleArn=f"arn:aws:iam::{spoke}:role/missing",
+            RoleSessionName="tick", ExternalId="team-a")
+    ok("AssumeRole refused without the external id, to another principal, of a missing role")
+
+
 # --- B. endpoint policies -------------------------------------------------------------------------
 
 
@@ -2045,6 +2120,7 @@ def main() -> None:
         updating(server, aws)
         deleting(server, aws)
         other_accounts(server)
+        assume_role(server)
         endpoint_policies(server, aws)
         definitions(server, aws)
         scalable_targets(server, aws)

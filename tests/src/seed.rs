@@ -134,6 +134,26 @@ impl Aws {
             .expect("time to live");
     }
 
+    /// An IAM role `name` at `path` in `account`, assumable as `trust` says (moto's IAM has no
+    /// operation the SDKs here are built with).
+    pub async fn create_role(&self, account: &str, path: &str, name: &str, trust: &Value) {
+        let body = format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName={name}&Path={}&AssumeRolePolicyDocument={}",
+            percent_encoded(path),
+            percent_encoded(&trust.to_string())
+        );
+        let headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+            ("x-moto-account-id", account),
+        ];
+        let (status, answer) = crate::http::send(&self.url, "POST", "/", &headers, &body).await;
+        assert_eq!(status, 200, "create role {name} in {account}: {answer}");
+    }
+
     /// The account and region's deployment marker, naming `deployment`, as the template's
     /// stack creates it.
     pub async fn put_deployment_marker(&self, deployment: &str) {
@@ -147,20 +167,9 @@ impl Aws {
     /// harness answers their invocations with the real binaries, so the package is a stand-in.
     pub async fn deploy_functions(&self) {
         let role = "sagetide-test-functions";
-        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-        let body = format!(
-            "Action=CreateRole&Version=2010-05-08&RoleName={role}&AssumeRolePolicyDocument={}",
-            percent_encoded(trust)
-        );
-        let headers = [
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            (
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
-            ),
-        ];
-        let (status, answer) = crate::http::send(&self.url, "POST", "/", &headers, &body).await;
-        assert_eq!(status, 200, "create the functions' role: {answer}");
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        self.create_role("123456789012", "/", role, &trust).await;
         let role_arn = format!("arn:aws:iam::123456789012:role/{role}");
         for function in ["scheduler", "sleeper", "waker"] {
             let variables = [

@@ -845,29 +845,6 @@ fn event_matches(pattern: &serde_json::Value, event: &serde_json::Value) -> bool
     })
 }
 
-/// A pattern with the template's intrinsic functions resolved for `deployment`, as JSON.
-fn resolved(template: &Value, deployment: &iam::Deployment, pattern: &Value) -> serde_json::Value {
-    match pattern {
-        Value::Mapping(map) => map
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().unwrap().to_owned(),
-                    resolved(template, deployment, v),
-                )
-            })
-            .collect::<serde_json::Map<_, _>>()
-            .into(),
-        Value::Sequence(items) => items
-            .iter()
-            .map(|v| resolved(template, deployment, v))
-            .collect::<Vec<_>>()
-            .into(),
-        Value::String(s) => s.clone().into(),
-        tagged => deployment.strings(template, tagged).concat().into(),
-    }
-}
-
 /// Every event `pattern` takes, one per combination of its lists' values: a prefix's value
 /// the prefix and more, an `anything-but` one a name of the owner's.
 fn examples(pattern: &serde_json::Value) -> Vec<serde_json::Value> {
@@ -916,7 +893,7 @@ fn the_spoke_forwards_every_event_the_hubs_functions_take_and_no_target_tracking
         .filter(|r| r["Type"] == "AWS::Events::Rule")
         .map(|r| {
             (
-                resolved(&spoke_template, &spoke, &r["Properties"]["EventPattern"]),
+                spoke.json(&spoke_template, &r["Properties"]["EventPattern"]),
                 &r["Properties"]["Targets"],
             )
         })
@@ -958,7 +935,7 @@ fn the_spoke_forwards_every_event_the_hubs_functions_take_and_no_target_tracking
     };
     let mut taken = 0;
     for (function, rule, pattern) in rules(&hub_template) {
-        for mut event in examples(&resolved(&hub_template, &hub, pattern)) {
+        for mut event in examples(&hub.json(&hub_template, pattern)) {
             // As the spoke's own bus sees it. (The hub's rules take only the hub's own account
             // and region until the hub side of issue 19 widens them: this checks the spoke's
             // half.)

@@ -14,6 +14,7 @@ Each module emulates one AWS behaviour and cites the AWS documentation for it:
   autoscaling      Application Auto Scaling of SageMaker variants and inference components:
                    targets, bounds, tags, policies, the alarms of target tracking
   metrics          GetMetricData results that are not Complete
+  sts              AssumeRole only of a role that exists, by a caller its trust policy admits
   control          the control API (timing, capacity, metric status, pending, events, reset)
   cbor             CloudWatch in Smithy RPC v2 CBOR, the protocol of the current Rust SDK
   shared           the lock, the delays and the walk over every account's backends they share
@@ -37,6 +38,7 @@ from . import (
     metrics,
     search,
     shared,
+    sts,
     tags,
 )
 
@@ -52,6 +54,7 @@ def install() -> None:
         autoscaling,
         components,
         metrics,
+        sts,
         control,
         cbor,
     ):

@@ -155,6 +155,29 @@ impl Deployment {
         }
     }
 
+    /// `value` with the template's intrinsic functions resolved, as the JSON CloudFormation
+    /// hands a resource (a policy document, an event pattern).
+    pub fn json(&self, template: &Value, value: &Value) -> serde_json::Value {
+        match value {
+            Value::Mapping(map) => map
+                .iter()
+                .map(|(k, v)| {
+                    let key = k.as_str().expect("a string key").to_owned();
+                    (key, self.json(template, v))
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            Value::Sequence(items) => items
+                .iter()
+                .map(|v| self.json(template, v))
+                .collect::<Vec<_>>()
+                .into(),
+            Value::String(s) => s.clone().into(),
+            Value::Bool(b) => (*b).into(),
+            tagged => self.strings(template, tagged).concat().into(),
+        }
+    }
+
     /// A list item that may be `!If [condition, then, else]`: the branch the deployment takes,
     /// `None` for `AWS::NoValue`.
     fn branch<'v>(&self, template: &Value, value: &'v Value) -> Option<&'v Value> {
