@@ -785,12 +785,25 @@ def assume_role(server: Server) -> None:
             ExternalId="guessed")
     message = refused(client("sts", **waker).assume_role, "AccessDenied", RoleArn=spoke_role,
                       RoleSessionName="tick", ExternalId="team-a")
-    assert "role/sagetide/hub/waker/hub-waker" in message, message
+    assert f"User: arn:aws:sts::{hub}:assumed-role/hub-waker/selftest is not" in message, message
     refused(client("sts", hub).assume_role, "AccessDenied", RoleArn=spoke_role,
             RoleSessionName="tick", ExternalId="team-a")
     refused(sts.assume_role, "AccessDenied", RoleArn=f"arn:aws:iam::{spoke}:role/missing",
             RoleSessionName="tick", ExternalId="team-a")
-    ok("AssumeRole refused without the external id, to another principal, of a missing role")
+    refused(client("sts", hub).assume_role, "AccessDenied", RoleSessionName="tick",
+            RoleArn=f"arn:aws:iam::{hub}:role/hub-scheduler")
+    spoke_iam.create_role(
+        RoleName="guarded",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": hub}, "Action": "sts:AssumeRole"},
+            {"Effect": "Deny", "Principal": {"AWS": hub}, "Action": "sts:AssumeRole",
+             "Condition": {"StringNotEquals": {"sts:ExternalId": "team-a"}}},
+        ]}),
+    )
+    refused(sts.assume_role, "AccessDenied", RoleArn=f"arn:aws:iam::{spoke}:role/guarded",
+            RoleSessionName="tick", ExternalId="team-a")
+    ok("AssumeRole refused without the external id, to another principal, of a missing role, "
+       "of a role asked for without its path, under a Deny whose condition is not modelled")
 
 
 # --- B. endpoint policies -------------------------------------------------------------------------

@@ -138,7 +138,8 @@ impl Aws {
     /// operation the SDKs here are built with).
     pub async fn create_role(&self, account: &str, path: &str, name: &str, trust: &Value) {
         let body = format!(
-            "Action=CreateRole&Version=2010-05-08&RoleName={name}&Path={}&AssumeRolePolicyDocument={}",
+            "Action=CreateRole&Version=2010-05-08&RoleName={}&Path={}&AssumeRolePolicyDocument={}",
+            percent_encoded(name),
             percent_encoded(path),
             percent_encoded(&trust.to_string())
         );

@@ -155,6 +155,36 @@ const SPOKE_PARAMETERS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A spoke stack of `spoke.yaml` in `account` and `region`, for the hub stack `hub_stack` in
+/// `hub_account` and `hub_region`, its external id `external_id`, as CloudFormation resolves
+/// it.
+pub fn deployment(
+    (account, region): (&str, &str),
+    (hub_account, hub_region, hub_stack): (&str, &str, &str),
+    external_id: &str,
+) -> crate::iam::Deployment {
+    crate::iam::Deployment {
+        account: account.into(),
+        region: region.into(),
+        stack: "sagetide-spoke".into(),
+        parameters: [
+            ("HubAccountId", hub_account),
+            ("HubRegion", hub_region),
+            ("HubStackName", hub_stack),
+            ("ExternalId", external_id),
+            ("ModelExecutionRoles", "sagemaker-*"),
+            (
+                "EndpointKmsKeyArns",
+                &format!("arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        table: String::new(),
+    }
+}
+
 /// A function's name as CloudFormation's logical ids spell it (`PoolMetrics`).
 pub fn camel(function: Function) -> String {
     function

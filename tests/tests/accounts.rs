@@ -42,87 +42,72 @@ async fn assumed(base: &SdkConfig, role: &str, external_id: Option<&str>) -> Sdk
         .build()
 }
 
-/// The hub deployment's role of `function`, at the path template.yaml gives it.
-fn hub_role_path(function: Function) -> String {
-    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
-    let template: Value = serde_yaml_ng::from_str(&text).unwrap();
-    let id = format!("{}Function", spoke::camel(function));
-    iam::Deployment::harness()
-        .strings(
-            &template,
-            &template["Resources"][id.as_str()]["Properties"]["RolePath"],
-        )
-        .concat()
+/// Why `config`'s credentials could not be had (AWS's answer is in the error's sources, the
+/// SDK's own message is generic).
+async fn refusal(config: &SdkConfig) -> String {
+    let provider = config.credentials_provider().expect("credentials");
+    let error = provider
+        .provide_credentials()
+        .await
+        .expect_err("AssumeRole should be refused");
+    format!("{error:?}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_assumed_spoke_role_acts_in_the_spoke_and_only_the_hubs_function_of_its_name_gets_it() {
     let moto = Moto::start();
     let aws = seed::Aws::new(&moto.url).await;
-    // The hub's scheduler and waker roles, which Lambda would give the functions; here the
-    // harness's credentials (the hub account's) may assume them.
-    let lambda_trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"AWS": format!("arn:aws:iam::{HUB}:root")}, "Action": "sts:AssumeRole"}]});
-    for function in [Function::Scheduler, Function::Waker] {
-        let name = format!(
-            "{}-{}FunctionRole-1A2B",
-            seed::DEPLOYMENT,
-            spoke::camel(function)
-        );
-        aws.create_role(HUB, &hub_role_path(function), &name, &lambda_trust)
-            .await;
-    }
-    // The spoke's roles, as spoke.yaml makes them for this hub.
-    let text = std::fs::read_to_string(workspace_root().join("spoke.yaml")).unwrap();
-    let template: Value = serde_yaml_ng::from_str(&text).unwrap();
-    let deployment = iam::Deployment {
-        account: SPOKE.into(),
-        region: REGION.into(),
-        stack: "sagetide-spoke".into(),
-        parameters: [
-            ("HubAccountId", HUB),
-            ("HubRegion", REGION),
-            ("HubStackName", seed::DEPLOYMENT),
-            ("ExternalId", EXTERNAL_ID),
-            ("ModelExecutionRoles", "sagemaker-*"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-        table: String::new(),
+    let read = |path: &str| {
+        let text = std::fs::read_to_string(workspace_root().join(path)).unwrap();
+        serde_yaml_ng::from_str::<Value>(&text).unwrap()
     };
+    let (hub_template, spoke_template) = (read("template.yaml"), read("spoke.yaml"));
+
+    // The hub's scheduler and waker roles, at the paths template.yaml gives them, as SAM names
+    // them. Lambda would hand the functions their credentials; here the harness's (the hub
+    // account's) may assume them.
+    let hub_trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{HUB}:root")}, "Action": "sts:AssumeRole"}]});
+    let hub_deployment = iam::Deployment::harness();
+    let mut hub_roles = Vec::new();
     for function in [Function::Scheduler, Function::Waker] {
-        let role = &template["Resources"][format!("{}Role", spoke::camel(function)).as_str()];
-        let name = deployment
-            .strings(&template, &role["Properties"]["RoleName"])
+        let id = format!("{}Function", spoke::camel(function));
+        let path = hub_deployment
+            .strings(
+                &hub_template,
+                &hub_template["Resources"][id.as_str()]["Properties"]["RolePath"],
+            )
             .concat();
-        let trust = deployment.json(&template, &role["Properties"]["AssumeRolePolicyDocument"]);
-        aws.create_role(SPOKE, "/", &name, &trust).await;
+        let name = format!("{}-{id}Role-1A2B", seed::DEPLOYMENT);
+        aws.create_role(HUB, &path, &name, &hub_trust).await;
+        hub_roles.push(format!("arn:aws:iam::{HUB}:role{path}{name}"));
     }
+
+    // The spoke's scheduler and waker roles, as spoke.yaml makes them for this hub.
+    let deployment = spoke::deployment(
+        (SPOKE, REGION),
+        (HUB, REGION, seed::DEPLOYMENT),
+        EXTERNAL_ID,
+    );
+    let mut spoke_roles = Vec::new();
+    for function in [Function::Scheduler, Function::Waker] {
+        let role = &spoke_template["Resources"][format!("{}Role", spoke::camel(function)).as_str()];
+        let name = deployment
+            .strings(&spoke_template, &role["Properties"]["RoleName"])
+            .concat();
+        let trust = deployment.json(
+            &spoke_template,
+            &role["Properties"]["AssumeRolePolicyDocument"],
+        );
+        aws.create_role(SPOKE, "/", &name, &trust).await;
+        spoke_roles.push(format!("arn:aws:iam::{SPOKE}:role/{name}"));
+    }
+    let (hub_scheduler, hub_waker) = (&hub_roles[0], &hub_roles[1]);
+    let spoke_scheduler = &spoke_roles[0];
 
     let hub = hub_config(&moto.url).await;
-    let as_hub = |function: Function| {
-        format!(
-            "arn:aws:iam::{HUB}:role{}{}-{}FunctionRole-1A2B",
-            hub_role_path(function),
-            seed::DEPLOYMENT,
-            spoke::camel(function)
-        )
-    };
-    let spoke_role = |function: Function| {
-        format!(
-            "arn:aws:iam::{SPOKE}:role/sagetide-spoke-{REGION}-{}",
-            function.name()
-        )
-    };
-    let scheduler = assumed(&hub, &as_hub(Function::Scheduler), None).await;
-    let in_spoke = assumed(
-        &scheduler,
-        &spoke_role(Function::Scheduler),
-        Some(EXTERNAL_ID),
-    )
-    .await;
-
+    let scheduler = assumed(&hub, hub_scheduler, None).await;
+    let in_spoke = assumed(&scheduler, spoke_scheduler, Some(EXTERNAL_ID)).await;
     let spoke_ssm = aws_sdk_ssm::Client::new(&in_spoke);
     spoke_ssm
         .put_parameter()
@@ -132,58 +117,64 @@ async fn an_assumed_spoke_role_acts_in_the_spoke_and_only_the_hubs_function_of_i
         .send()
         .await
         .expect("the assumed role acts");
-    let read = |client: aws_sdk_ssm::Client| async move {
-        client
-            .get_parameter()
-            .name("/sagetide/where")
-            .send()
-            .await
-            .ok()
-            .and_then(|p| p.parameter?.value)
-    };
-    assert_eq!(read(spoke_ssm.clone()).await.as_deref(), Some("the spoke"));
+    let got = spoke_ssm
+        .get_parameter()
+        .name("/sagetide/where")
+        .send()
+        .await
+        .expect("the spoke's parameter");
     assert_eq!(
-        read(aws_sdk_ssm::Client::new(&hub)).await,
-        None,
-        "the hub's account has a parameter of its own name space"
+        got.parameter.and_then(|p| p.value).as_deref(),
+        Some("the spoke")
+    );
+    let in_hub = aws_sdk_ssm::Client::new(&hub)
+        .get_parameter()
+        .name("/sagetide/where")
+        .send()
+        .await
+        .expect_err("the parameter is the spoke's only");
+    assert!(
+        in_hub
+            .as_service_error()
+            .is_some_and(|e| e.is_parameter_not_found()),
+        "{in_hub:?}"
     );
 
-    let refusal = |config: SdkConfig| async move {
-        let provider = config.credentials_provider().expect("credentials");
-        let error = provider
-            .provide_credentials()
-            .await
-            .expect_err("AssumeRole should be refused");
-        // The SDK's message is generic; AWS's answer is in the error's sources.
-        format!("{error:?}")
-    };
-    let waker = assumed(&hub, &as_hub(Function::Waker), None).await;
-    for (who, config) in [
+    // The waker's own session is good: its refusal below is the spoke's trust.
+    let waker = assumed(&hub, hub_waker, None).await;
+    waker
+        .credentials_provider()
+        .unwrap()
+        .provide_credentials()
+        .await
+        .expect("the hub's waker role");
+    let missing = format!("arn:aws:iam::{SPOKE}:role/sagetide-spoke-{REGION}-restorer");
+    for (who, config, role) in [
         (
             "the hub's waker, for the scheduler's role",
-            assumed(&waker, &spoke_role(Function::Scheduler), Some(EXTERNAL_ID)).await,
+            assumed(&waker, spoke_scheduler, Some(EXTERNAL_ID)).await,
+            spoke_scheduler,
         ),
         (
             "the hub's scheduler without the external id",
-            assumed(&scheduler, &spoke_role(Function::Scheduler), None).await,
+            assumed(&scheduler, spoke_scheduler, None).await,
+            spoke_scheduler,
         ),
         (
             "the hub account's own credentials",
-            assumed(&hub, &spoke_role(Function::Scheduler), Some(EXTERNAL_ID)).await,
+            assumed(&hub, spoke_scheduler, Some(EXTERNAL_ID)).await,
+            spoke_scheduler,
         ),
         (
             "the hub's scheduler, for a role the spoke does not have",
-            assumed(
-                &scheduler,
-                &spoke_role(Function::Restorer),
-                Some(EXTERNAL_ID),
-            )
-            .await,
+            assumed(&scheduler, &missing, Some(EXTERNAL_ID)).await,
+            &missing,
         ),
     ] {
-        let error = refusal(config).await;
+        let error = refusal(&config).await;
         assert!(
-            error.contains("AccessDenied") || error.contains("not authorized"),
+            error.contains("AccessDenied")
+                && error.contains(&format!("sts:AssumeRole on resource: {role}")),
             "{who}: {error}"
         );
     }

@@ -673,26 +673,11 @@ fn spoke_text() -> String {
 
 /// A spoke stack in account `SPOKE`, region eu-west-1, for the hub in `HUB`, us-east-1.
 fn spoke_deployment() -> iam::Deployment {
-    iam::Deployment {
-        account: SPOKE.into(),
-        region: "eu-west-1".into(),
-        stack: "sagetide-spoke".into(),
-        parameters: [
-            ("HubAccountId", HUB),
-            ("HubRegion", "us-east-1"),
-            ("ExternalId", EXTERNAL_ID),
-            ("HubStackName", "sagetide"),
-            ("ModelExecutionRoles", "sagemaker-*"),
-            (
-                "EndpointKmsKeyArns",
-                "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-        table: String::new(),
-    }
+    spoke::deployment(
+        (SPOKE, "eu-west-1"),
+        (HUB, "us-east-1", "sagetide"),
+        EXTERNAL_ID,
+    )
 }
 
 #[test]

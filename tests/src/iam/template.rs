@@ -174,6 +174,8 @@ impl Deployment {
                 .into(),
             Value::String(s) => s.clone().into(),
             Value::Bool(b) => (*b).into(),
+            Value::Number(n) => serde_json::to_value(n).expect("a YAML number is a JSON one"),
+            Value::Null => serde_json::Value::Null,
             tagged => self.strings(template, tagged).concat().into(),
         }
     }
