@@ -1,9 +1,10 @@
 //! How each action ended, as functions report it, log it and keep it in the history.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "outcome", content = "detail")]
+/// Serialized as its [label](Outcome::label) alone: the why of a deferred or failed action is
+/// its report's `detail`, which a second `detail` key beside it would only repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Applied,
     /// Dry-run: decided and logged, not done.
@@ -35,6 +36,12 @@ impl Outcome {
     }
 }
 
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
 /// How many of `outcomes` failed.
 pub fn failures(outcomes: &[Outcome]) -> usize {
     outcomes.iter().filter(|o| o.is_failure()).count()
@@ -46,8 +53,28 @@ pub struct Report {
     pub endpoint: String,
     pub action: &'static str,
     pub reason: String,
-    #[serde(flatten)]
     pub outcome: Outcome,
     /// What was done, or why nothing was.
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_report_is_json_with_one_detail_and_its_outcome_by_label() {
+        let report = Report {
+            endpoint: "chat".into(),
+            action: "sleep",
+            reason: "idle for 2h".into(),
+            outcome: Outcome::Failed("AWS DeleteEndpoint failed: throttled".into()),
+            detail: "AWS DeleteEndpoint failed: throttled".into(),
+        };
+        let text = serde_json::to_string(&report).unwrap();
+        assert_eq!(text.matches("\"detail\"").count(), 1, "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["outcome"], "failed");
+        assert_eq!(value["detail"], "AWS DeleteEndpoint failed: throttled");
+    }
 }

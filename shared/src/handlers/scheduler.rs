@@ -61,7 +61,6 @@ pub struct ActionReport {
     pub action: &'static str,
     pub detail: String,
     pub reason: String,
-    #[serde(flatten)]
     pub outcome: Outcome,
 }
 

@@ -730,16 +730,23 @@ fn plan_idle_alarms(
     for alarm in observed.idle_alarms {
         let known = alarm.alarm.component.is_none() || components_known;
         if known && !wanted.contains(&alarm.alarm.name()) {
-            let what = match &alarm.alarm.component {
-                Some(component) => format!("no inference component {component}"),
-                None => "no endpoint".into(),
+            let asleep = sleeping
+                .get(&alarm.alarm.endpoint)
+                .is_some_and(|s| s.phase == Phase::Asleep);
+            let reason = match &alarm.alarm.component {
+                Some(component) => {
+                    format!("no inference component {component} with {} by this name", tags::IDLE_AFTER)
+                }
+                // Not gone: asleep, with nothing to watch until it wakes.
+                None if asleep => "asleep: its idle alarm is made again when it wakes".into(),
+                None => format!("no endpoint with {} by this name", tags::IDLE_AFTER),
             };
             actions.push(Planned {
                 endpoint: alarm.alarm.endpoint.clone(),
                 action: Action::DeleteIdleAlarm {
                     component: alarm.alarm.component.clone(),
                 },
-                reason: format!("{what} with {} by this name", tags::IDLE_AFTER),
+                reason,
             });
         }
     }

@@ -468,6 +468,45 @@ fn the_first_idle_alarm_marks_the_table_and_stale_ones_are_deleted() {
         .map(|p| format!("{} {}", p.endpoint, p.action.kind()))
         .collect();
     assert_eq!(described, ["gone delete-idle-alarm"]);
+    assert_eq!(
+        actions[0].reason,
+        "no endpoint with sagetide:idle-after by this name"
+    );
+}
+
+#[test]
+fn an_idle_alarm_left_by_a_sleep_is_deleted_as_the_endpoints_while_it_sleeps() {
+    let window = jiff::SignedDuration::from_mins(90);
+    let variant = VariantName::new("AllTraffic").unwrap();
+    let left = ExistingAlarm {
+        alarm: IdleAlarm::new(EndpointName::new("idle").unwrap(), [variant], window),
+        firing: true,
+    };
+    let asleep = stored("idle", Phase::Asleep, &[("sagetide:idle-after", "90m")]);
+    let plan = super::plan(
+        &Observed {
+            endpoints: &[],
+            targets: &[],
+            sleeping: std::slice::from_ref(&asleep),
+            idle_alarms: std::slice::from_ref(&left),
+            idle_alarms_made: true,
+            alarms: &BTreeMap::new(),
+            remediations: &[],
+            components: Some(&[]),
+        },
+        &config(),
+        "2026-11-24T20:00:00Z".parse().unwrap(),
+    );
+    let deleted: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter(|p| matches!(p.action, Action::DeleteIdleAlarm { .. }))
+        .map(|p| p.reason.as_str())
+        .collect();
+    assert_eq!(
+        deleted,
+        ["asleep: its idle alarm is made again when it wakes"]
+    );
 }
 
 /// Found by the crash-at-every-call test: a sleep stopped after its DeleteEndpoint left the
