@@ -144,14 +144,14 @@ const SPOKE_PARAMETERS: &[(&str, &str)] = &[
         "Name (or name pattern, with * and ?) of the IAM roles in this account that the models \
          of sleeping endpoints run as: the hub's waker and remediator may pass these, and only \
          to SageMaker, when a wake finds a model deleted and creates it again. No default: name \
-         your SageMaker execution roles. The hub declines to put to sleep an endpoint whose \
-         models run as a role its document does not give for this account.",
+         your SageMaker execution roles, as the hub's configuration document names them for \
+         this account.",
     ),
     (
         "EndpointKmsKeyArns",
         "ARNs of this account's KMS keys that EndpointConfigs of sleeping endpoints may \
-         encrypt with: waking such an endpoint needs a grant on its key. The hub declines to \
-         put to sleep an endpoint with a key its document does not give for this account.",
+         encrypt with: waking such an endpoint needs a grant on its key. Name the same in the \
+         hub's configuration document for this account.",
     ),
 ];
 

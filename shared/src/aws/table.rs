@@ -144,12 +144,12 @@ fn key(pk: &str, sk: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
-/// `Ok(false)` when the write's condition did not hold, the error otherwise.
 /// The key of the item that counts the sleeps of `now`'s UTC clock hour.
 fn sleeps_of(now: Timestamp) -> Item {
     key(SLEEPS, &now.strftime("%Y-%m-%dT%H").to_string())
 }
 
+/// `Ok(false)` when the write's condition did not hold, the error otherwise.
 fn condition_held<E, R>(
     operation: &'static str,
     result: Result<R, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,

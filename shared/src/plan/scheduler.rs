@@ -735,7 +735,10 @@ fn plan_idle_alarms(
                 .is_some_and(|s| s.phase == Phase::Asleep);
             let reason = match &alarm.alarm.component {
                 Some(component) => {
-                    format!("no inference component {component} with {} by this name", tags::IDLE_AFTER)
+                    format!(
+                        "no inference component {component} with {} by this name",
+                        tags::IDLE_AFTER
+                    )
                 }
                 // Not gone: asleep, with nothing to watch until it wakes.
                 None if asleep => "asleep: its idle alarm is made again when it wakes".into(),
