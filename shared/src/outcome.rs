@@ -2,8 +2,9 @@
 
 use serde::{Serialize, Serializer};
 
-/// Serialized as its [label](Outcome::label) alone: the why of a deferred or failed action is
-/// its report's `detail`, which a second `detail` key beside it would only repeat.
+/// Serialized as its [label](Outcome::label) alone: beside it, a [`Report`]'s `detail` says
+/// why a deferred or failed action was not done, and a tick's action report its `why`. (Once
+/// flattened into them with a `detail` of its own, it wrote that key twice.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Applied,

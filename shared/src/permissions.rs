@@ -383,9 +383,9 @@ const SPOKE_SERVICES: [&str; 6] = [
 
 impl Function {
     /// Whether `action` (as IAM names it) is made in the account and region of the endpoint
-    /// acted on rather than the hub's. Of the metrics, only pool-metrics' `FleetUtilization`
-    /// belongs beside its endpoint (the endpoint's scaling policy tracks it); what the
-    /// functions did is published where the dashboard is, in the hub.
+    /// acted on rather than the hub's. Of the metrics, only pool-metrics' (`FleetUtilization`,
+    /// `BacklogPerCapacity`) belong beside their endpoint, whose scaling policies track them;
+    /// what the functions did is published where the dashboard is, in the hub.
     pub fn acts_in_spoke(self, action: &str) -> bool {
         let service = action
             .split_once(':')

@@ -59,9 +59,29 @@ pub struct TickReport {
 pub struct ActionReport {
     pub endpoint: String,
     pub action: &'static str,
+    /// The planned action in full.
     pub detail: String,
     pub reason: String,
     pub outcome: Outcome,
+    /// Why a deferred or failed action was not done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl ActionReport {
+    fn new(planned: crate::plan::Planned, outcome: Outcome) -> Self {
+        Self {
+            endpoint: planned.endpoint.to_string(),
+            action: planned.action.kind(),
+            detail: planned.action.to_string(),
+            reason: planned.reason,
+            why: match &outcome {
+                Outcome::Deferred(why) | Outcome::Failed(why) => Some(why.clone()),
+                _ => None,
+            },
+            outcome,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -330,13 +350,7 @@ impl Scheduler {
                 .actions
                 .into_iter()
                 .zip(outcomes)
-                .map(|(p, outcome)| ActionReport {
-                    endpoint: p.endpoint.to_string(),
-                    action: p.action.kind(),
-                    detail: p.action.to_string(),
-                    reason: p.reason,
-                    outcome,
-                })
+                .map(|(p, outcome)| ActionReport::new(p, outcome))
                 .collect(),
             skipped: plan
                 .skipped
@@ -357,5 +371,27 @@ impl Scheduler {
             "tick done"
         );
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Planned};
+
+    #[test]
+    fn a_tick_reports_the_planned_action_and_why_one_was_not_done() {
+        let planned = || Planned {
+            endpoint: EndpointName::new("chat").unwrap(),
+            action: Action::DeleteIdleAlarm { component: None },
+            reason: "asleep".into(),
+        };
+        let deferred = ActionReport::new(planned(), Outcome::Deferred("lease held".into()));
+        let json = serde_json::to_value(&deferred).unwrap();
+        assert_eq!(json["detail"], "delete-idle-alarm");
+        assert_eq!(json["outcome"], "deferred");
+        assert_eq!(json["why"], "lease held");
+        let applied = serde_json::to_value(ActionReport::new(planned(), Outcome::Applied)).unwrap();
+        assert!(applied.get("why").is_none(), "{applied}");
     }
 }

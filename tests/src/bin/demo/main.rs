@@ -190,8 +190,12 @@ fn describe(reports: &Value) -> Vec<String> {
         .flatten()
         .map(|r| {
             let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
-            // A scheduler action's detail may only repeat the action: its reason says more.
-            let detail = text("detail");
+            // A scheduler action's detail may only repeat the action: its reason, or why it was
+            // not done, says more.
+            let detail = match r["why"].as_str() {
+                Some(why) => why.to_owned(),
+                None => text("detail"),
+            };
             let detail = if detail.is_empty() || detail == text("action") {
                 text("reason")
             } else {
