@@ -3,8 +3,8 @@
 use serde::{Serialize, Serializer};
 
 /// Serialized as its [label](Outcome::label) alone: beside it, a [`Report`]'s `detail` says
-/// why a deferred or failed action was not done, and a tick's action report its `why`. (Once
-/// flattened into them with a `detail` of its own, it wrote that key twice.)
+/// why a deferred or failed action was not done, and a tick's action report its `why`, so a
+/// `detail` of its own would write that key twice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Applied,

@@ -185,6 +185,24 @@ pub fn deployment(
     }
 }
 
+/// The path and name of `function`'s role in the hub deployment `hub` of `hub_template`
+/// (`template.yaml`): the path its `RolePath` resolves to, the name as SAM makes one
+/// (`<stack>-<LogicalId>Role-<suffix>`).
+pub fn hub_role(
+    hub_template: &Value,
+    hub: &crate::iam::Deployment,
+    function: Function,
+) -> (String, String) {
+    let id = format!("{}Function", camel(function));
+    let path = hub
+        .strings(
+            hub_template,
+            &hub_template["Resources"][id.as_str()]["Properties"]["RolePath"],
+        )
+        .concat();
+    (path, format!("{}-{id}Role-1A2B3C", hub.stack))
+}
+
 /// A function's name as CloudFormation's logical ids spell it (`PoolMetrics`).
 pub fn camel(function: Function) -> String {
     function

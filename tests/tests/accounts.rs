@@ -71,14 +71,7 @@ async fn an_assumed_spoke_role_acts_in_the_spoke_and_only_the_hubs_function_of_i
     let hub_deployment = iam::Deployment::harness();
     let mut hub_roles = Vec::new();
     for function in [Function::Scheduler, Function::Waker] {
-        let id = format!("{}Function", spoke::camel(function));
-        let path = hub_deployment
-            .strings(
-                &hub_template,
-                &hub_template["Resources"][id.as_str()]["Properties"]["RolePath"],
-            )
-            .concat();
-        let name = format!("{}-{id}Role-1A2B", seed::DEPLOYMENT);
+        let (path, name) = spoke::hub_role(&hub_template, &hub_deployment, function);
         aws.create_role(HUB, &path, &name, &hub_trust).await;
         hub_roles.push(format!("arn:aws:iam::{HUB}:role{path}{name}"));
     }

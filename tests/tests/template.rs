@@ -750,15 +750,8 @@ fn a_spoke_role_trusts_only_the_hubs_function_of_its_name_presenting_the_externa
             stack: stack.into(),
             ..iam::Deployment::harness()
         };
-        let id = format!("{}Function", spoke::camel(function));
-        let path = hub.strings(
-            &hub_template,
-            &hub_template["Resources"][id.as_str()]["Properties"]["RolePath"],
-        );
-        format!(
-            "arn:aws:iam::{account}:role{}{stack}-{id}Role-1A2B3C",
-            path.concat()
-        )
+        let (path, name) = spoke::hub_role(&hub_template, &hub, function);
+        format!("arn:aws:iam::{account}:role{path}{name}")
     };
     for function in Function::ALL {
         let role = &roles[function.name()];

@@ -69,7 +69,7 @@ pub struct ActionReport {
 }
 
 impl ActionReport {
-    fn new(planned: crate::plan::Planned, outcome: Outcome) -> Self {
+    fn new(planned: plan::Planned, outcome: Outcome) -> Self {
         Self {
             endpoint: planned.endpoint.to_string(),
             action: planned.action.kind(),

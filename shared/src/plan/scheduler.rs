@@ -639,6 +639,7 @@ fn plan_idle_alarms(
         .iter()
         .map(|a| (a.alarm.name(), a))
         .collect();
+    let asleep = |name: &EndpointName| sleeping.get(name).is_some_and(|s| s.phase == Phase::Asleep);
     let mut actions = Vec::new();
     let mut wanted = BTreeSet::new();
     for endpoint in observed.endpoints {
@@ -663,10 +664,8 @@ fn plan_idle_alarms(
             window,
         );
         let may_sleep = || {
-            let woken = sleeping
-                .get(&endpoint.name)
-                .is_some_and(|s| s.phase == Phase::Asleep);
-            !woken && eligibility(endpoint, SleepTrigger::IdleAlarm(config), now).is_ok()
+            !asleep(&endpoint.name)
+                && eligibility(endpoint, SleepTrigger::IdleAlarm(config), now).is_ok()
         };
         let found = existing.get(&alarm.name()).copied();
         actions.extend(
@@ -730,9 +729,6 @@ fn plan_idle_alarms(
     for alarm in observed.idle_alarms {
         let known = alarm.alarm.component.is_none() || components_known;
         if known && !wanted.contains(&alarm.alarm.name()) {
-            let asleep = sleeping
-                .get(&alarm.alarm.endpoint)
-                .is_some_and(|s| s.phase == Phase::Asleep);
             let reason = match &alarm.alarm.component {
                 Some(component) => {
                     format!(
@@ -741,7 +737,9 @@ fn plan_idle_alarms(
                     )
                 }
                 // Not gone: asleep, with nothing to watch until it wakes.
-                None if asleep => "asleep: its idle alarm is made again when it wakes".into(),
+                None if asleep(&alarm.alarm.endpoint) => {
+                    "asleep: its idle alarm is made again when it wakes".into()
+                }
                 None => format!("no endpoint with {} by this name", tags::IDLE_AFTER),
             };
             actions.push(Planned {
