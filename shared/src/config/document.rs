@@ -10,6 +10,8 @@ use serde::Deserialize;
 use super::{AlarmPattern, Config, ConfigError, Problem, Remedy, Rule};
 use crate::capacity::Capacity;
 use crate::names::EndpointName;
+use crate::permissions::Allowed;
+use crate::places::{AccountId, Place, RegionName, Spoke};
 use crate::schedule::{Days, OffHours, Period, Schedule};
 
 /// The longest prewarm: creating an endpoint takes minutes, and the schedule engine looks this
@@ -27,6 +29,19 @@ struct RawDocument {
     schedules: UniqueKeys<RawSchedule>,
     #[serde(default)]
     remediation: Vec<RawRule>,
+    #[serde(default)]
+    accounts: Vec<RawAccount>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    account: String,
+    regions: Vec<String>,
+    external_id: String,
+    model_roles: String,
+    #[serde(default)]
+    kms_keys: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -168,10 +183,28 @@ pub(super) fn parse(yaml: &str) -> Result<Config, ConfigError> {
             remediation.push(rule);
         }
     }
+    let mut spokes = Vec::new();
+    let mut accounts = BTreeSet::new();
+    for (index, raw) in raw.accounts.into_iter().enumerate() {
+        let mut check = Checker {
+            place: format!("account {:?} (#{})", raw.account, index + 1),
+            problems: &mut problems,
+        };
+        if !accounts.insert(raw.account.clone()) {
+            check.fail::<()>(
+                "account",
+                "listed twice; give one entry every region of the account",
+            );
+        }
+        if let Some(found) = check.account(raw) {
+            spokes.extend(found);
+        }
+    }
     if problems.is_empty() {
         Ok(Config {
             schedules,
             remediation,
+            spokes,
         })
     } else {
         Err(ConfigError::Invalid(problems))
@@ -256,6 +289,101 @@ impl Checker<'_> {
             endpoint: endpoint?,
             remedy: remedy?,
         })
+    }
+
+    /// The spokes of one `accounts` entry, a place per region.
+    fn account(&mut self, raw: RawAccount) -> Option<Vec<Spoke>> {
+        let account = AccountId::new(&raw.account)
+            .map_err(|why| self.fail::<()>("account", why))
+            .ok();
+        if raw.regions.is_empty() {
+            self.fail::<()>(
+                "regions",
+                "name the regions sagetide manages in this account",
+            );
+        }
+        let mut seen = BTreeSet::new();
+        let regions: Vec<Option<RegionName>> = raw
+            .regions
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                if !seen.insert(text.as_str()) {
+                    return self.fail(format!("regions[{i}]"), format!("{text:?} is listed twice"));
+                }
+                RegionName::new(text)
+                    .map_err(|why| self.fail::<()>(format!("regions[{i}]"), why))
+                    .ok()
+            })
+            .collect();
+        // The characters and lengths IAM allows (sts:ExternalId, a role name pattern).
+        let external_id_ok = (2..=1224).contains(&raw.external_id.len())
+            && raw
+                .external_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
+        if !external_id_ok {
+            self.fail::<()>(
+                "external_id",
+                "2 to 1224 of letters, digits and +=,.@:/-_: the spoke stack's ExternalId",
+            );
+        }
+        let model_roles_ok = !raw.model_roles.is_empty()
+            && raw
+                .model_roles
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_/*?-".contains(c));
+        if !model_roles_ok {
+            self.fail::<()>(
+                "model_roles",
+                "a role name or pattern (* and ?): the spoke stack's ModelExecutionRoles",
+            );
+        }
+        let keys: Vec<Option<(String, String)>> = raw
+            .kms_keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| match key.split(':').collect::<Vec<_>>()[..] {
+                ["arn", _, "kms", region, owner, id]
+                    if owner == raw.account && id.starts_with("key/") =>
+                {
+                    Some((region.to_owned(), key.clone()))
+                }
+                _ => self.fail(
+                    format!("kms_keys[{i}]"),
+                    format!(
+                        "{key:?} is not the ARN of a key of account {} (arn:aws:kms:REGION:{}:key/ID)",
+                        raw.account, raw.account
+                    ),
+                ),
+            })
+            .collect();
+        let account = account?;
+        let regions: Vec<RegionName> = regions.into_iter().collect::<Option<_>>()?;
+        let keys: Vec<(String, String)> = keys.into_iter().collect::<Option<_>>()?;
+        if !external_id_ok || !model_roles_ok {
+            return None;
+        }
+        Some(
+            regions
+                .into_iter()
+                .map(|region| Spoke {
+                    allowed: Allowed {
+                        kms_keys: keys
+                            .iter()
+                            .filter(|(r, _)| r == region.as_str())
+                            .map(|(_, key)| key.clone())
+                            .collect(),
+                        model_roles: raw.model_roles.clone(),
+                    },
+                    external_id: raw.external_id.clone(),
+                    place: Place {
+                        account: account.clone(),
+                        region,
+                    },
+                })
+                .collect(),
+        )
     }
 
     fn schedule(&mut self, name: &str, raw: RawSchedule) -> Option<Schedule> {

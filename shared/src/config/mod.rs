@@ -13,6 +13,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::places::Spoke;
 use crate::schedule::Schedule;
 
 pub use rule::{AlarmPattern, Remedy, Rule};
@@ -23,6 +24,8 @@ pub use source::{ConfigSource, DEPLOYMENT_MARKER, Ownership};
 pub struct Config {
     schedules: BTreeMap<String, Schedule>,
     remediation: Vec<Rule>,
+    /// The places of other accounts (or regions) the document names, one per region.
+    spokes: Vec<Spoke>,
 }
 
 impl Config {
@@ -46,12 +49,18 @@ impl Config {
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.remediation.iter().find(|r| r.name == name)
     }
+
+    /// The places beyond the deployment's own that the document's `accounts` name.
+    pub fn spokes(&self) -> &[Spoke] {
+        &self.spokes
+    }
 }
 
 /// One thing wrong with the document, located by schedule (or remediation rule) and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// `schedule "office-hours"` or `remediation rule "hold-on-errors"`.
+    /// `schedule "office-hours"`, `remediation rule "hold-on-errors"` or
+    /// `account "222222222222" (#1)`.
     pub place: String,
     pub field: String,
     pub message: String,

@@ -255,3 +255,84 @@ remediation:
         }
     }
 }
+
+#[test]
+fn accounts_become_a_spoke_per_region_with_their_own_keys() {
+    let config = Config::parse(
+        r#"
+accounts:
+  - account: "222222222222"
+    regions: [eu-west-1, us-east-1]
+    external_id: team-a-7f3a
+    model_roles: "sagemaker-*"
+    kms_keys: ["arn:aws:kms:eu-west-1:222222222222:key/1234abcd"]
+"#,
+    )
+    .unwrap();
+    let spokes: Vec<(String, Vec<String>)> = config
+        .spokes()
+        .iter()
+        .map(|s| (s.place.to_string(), s.allowed.kms_keys.clone()))
+        .collect();
+    assert_eq!(
+        spokes,
+        [
+            (
+                "222222222222/eu-west-1".to_owned(),
+                vec!["arn:aws:kms:eu-west-1:222222222222:key/1234abcd".to_owned()]
+            ),
+            ("222222222222/us-east-1".to_owned(), vec![]),
+        ]
+    );
+    assert!(
+        config
+            .spokes()
+            .iter()
+            .all(|s| s.external_id == "team-a-7f3a" && s.allowed.model_roles == "sagemaker-*")
+    );
+    assert!(Config::parse("schedules: {}").unwrap().spokes().is_empty());
+}
+
+#[test]
+fn every_mistake_in_an_account_is_named_with_its_field() {
+    let yaml = r#"
+accounts:
+  - account: "22222222222"
+    regions: [eu-west-1, eu-west-1, Mars]
+    external_id: "x"
+    model_roles: "role with spaces"
+    kms_keys: ["arn:aws:kms:eu-west-1:333333333333:key/1", "alias/mine"]
+  - account: "444444444444"
+    regions: []
+    external_id: team-b
+    model_roles: "*"
+  - account: "444444444444"
+    regions: [us-east-1]
+    external_id: team-b
+    model_roles: "*"
+"#;
+    let found: Vec<(String, String)> = problems(yaml)
+        .into_iter()
+        .map(|p| (p.place, p.field))
+        .collect();
+    let first = r#"account "22222222222" (#1)"#;
+    let second = r#"account "444444444444" (#2)"#;
+    let third = r#"account "444444444444" (#3)"#;
+    for expected in [
+        (first, "account"),
+        (first, "regions[1]"),
+        (first, "regions[2]"),
+        (first, "external_id"),
+        (first, "model_roles"),
+        (first, "kms_keys[0]"),
+        (first, "kms_keys[1]"),
+        (second, "regions"),
+        (third, "account"),
+    ] {
+        assert!(
+            found.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} not in {found:?}"
+        );
+    }
+    assert_eq!(found.len(), 9, "{found:?}");
+}

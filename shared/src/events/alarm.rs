@@ -4,8 +4,9 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CLOCK_SKEW, EventError, Home};
+use super::{CLOCK_SKEW, EventError};
 use crate::names::{ComponentName, EndpointName};
+use crate::places::{Admit, Place};
 
 const DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 const SOURCE: &str = "aws.cloudwatch";
@@ -32,6 +33,8 @@ impl std::fmt::Display for AlarmState {
 /// An EventBridge "CloudWatch Alarm State Change".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmStateChange {
+    /// The account and region of the alarm.
+    pub place: Place,
     pub alarm: String,
     /// The alarm's ARN (the event's first resource), to read its tags.
     pub arn: Option<String>,
@@ -83,8 +86,9 @@ struct Metric {
 }
 
 impl AlarmStateChange {
-    pub fn parse(payload: Value, home: &Home) -> Result<Self, EventError> {
-        let event = super::envelope(payload, DETAIL_TYPE, SOURCE, home)?;
+    /// The change, if it comes from a place `admit` admits.
+    pub fn parse(payload: Value, admit: &impl Admit) -> Result<Self, EventError> {
+        let (event, place) = super::envelope(payload, DETAIL_TYPE, SOURCE, admit)?;
         let detail: Detail = serde_json::from_value(event.detail).map_err(|e| {
             EventError(format!(
                 "the detail of a {DETAIL_TYPE:?} needs alarmName and state {{value, timestamp}}: {e}"
@@ -109,6 +113,7 @@ impl AlarmStateChange {
             .transpose()
             .map_err(bad)?;
         Ok(Self {
+            place,
             arn: event.resources.into_iter().flatten().next(),
             alarm: detail.alarm_name,
             state: detail.state.value,

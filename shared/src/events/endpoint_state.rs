@@ -1,8 +1,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{EventError, Home};
+use super::EventError;
 use crate::names::EndpointName;
+use crate::places::{Admit, Place};
 
 const DETAIL_TYPE: &str = "SageMaker Endpoint State Change";
 const SOURCE: &str = "aws.sagemaker";
@@ -12,6 +13,8 @@ pub const IN_SERVICE: &str = "IN_SERVICE";
 /// An EventBridge "SageMaker Endpoint State Change".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointStateChange {
+    /// The account and region of the endpoint.
+    pub place: Place,
     pub endpoint: EndpointName,
     pub status: String,
 }
@@ -24,14 +27,16 @@ struct Detail {
 }
 
 impl EndpointStateChange {
-    pub fn parse(payload: Value, home: &Home) -> Result<Self, EventError> {
-        let event = super::envelope(payload, DETAIL_TYPE, SOURCE, home)?;
+    /// The change, if it comes from a place `admit` admits.
+    pub fn parse(payload: Value, admit: &impl Admit) -> Result<Self, EventError> {
+        let (event, place) = super::envelope(payload, DETAIL_TYPE, SOURCE, admit)?;
         let detail: Detail = serde_json::from_value(event.detail).map_err(|e| {
             EventError(format!(
                 "the detail of a {DETAIL_TYPE:?} needs EndpointName and EndpointStatus: {e}"
             ))
         })?;
         Ok(Self {
+            place,
             endpoint: EndpointName::new(detail.endpoint_name)
                 .map_err(|e| EventError(e.to_string()))?,
             status: detail.endpoint_status,

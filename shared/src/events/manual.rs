@@ -4,16 +4,20 @@ use serde_json::Value;
 
 use super::EventError;
 use crate::names::{ComponentName, EndpointName};
+use crate::places::{AccountId, Place, RegionName};
 
 /// `{"action":"sleep","endpoint":"NAME","force":true}` or `{"action":"wake","endpoint":"NAME"}`
 /// (`"component"` instead of `"endpoint"` for an inference component), sent by a person or a
 /// pipeline; or `{"action":"wake-if-due","endpoint":"NAME","at":TIME}`, which the scheduler
-/// sends the waker, at `at` by its clock, for an endpoint its tick found due.
+/// sends the waker, at `at` by its clock, for an endpoint its tick found due. `"account"` and
+/// `"region"` name where the endpoint is, if not in the hub's own account and region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManualRequest {
     pub action: ManualAction,
     pub subject: Subject,
     pub force: bool,
+    account: Option<AccountId>,
+    region: Option<RegionName>,
 }
 
 /// What a manual request names: an endpoint, or an inference component (which sleeps as zero
@@ -53,9 +57,20 @@ struct Raw {
     #[serde(default)]
     force: bool,
     at: Option<Timestamp>,
+    account: Option<String>,
+    region: Option<String>,
 }
 
 impl ManualRequest {
+    /// Where the request acts: the account and region it names, each the hub's (`home`'s) if
+    /// it names none.
+    pub fn place(&self, home: &Place) -> Place {
+        Place {
+            account: self.account.clone().unwrap_or_else(|| home.account.clone()),
+            region: self.region.clone().unwrap_or_else(|| home.region.clone()),
+        }
+    }
+
     /// `None` when the payload is not a manual request at all (it has no `action`), so the
     /// caller can try the other shapes it takes.
     pub fn parse(payload: &Value) -> Option<Result<Self, EventError>> {
@@ -64,7 +79,7 @@ impl ManualRequest {
             serde_json::from_value::<Raw>(payload.clone())
                 .map_err(|e| {
                     EventError(format!(
-                        "a manual request is {{\"action\": \"sleep\"|\"wake\", \"endpoint\" or \"component\": NAME, \"force\": bool}}: {e}"
+                        "a manual request is {{\"action\": \"sleep\"|\"wake\", \"endpoint\" or \"component\": NAME, \"force\": bool, \"account\": ID, \"region\": NAME}}: {e}"
                     ))
                 })
                 .and_then(|raw| {
@@ -102,10 +117,22 @@ impl ManualRequest {
                             ));
                         }
                     };
+                    let account = raw
+                        .account
+                        .map(|a| AccountId::new(&a))
+                        .transpose()
+                        .map_err(|why| EventError(format!("\"account\": {why}")))?;
+                    let region = raw
+                        .region
+                        .map(|r| RegionName::new(&r))
+                        .transpose()
+                        .map_err(|why| EventError(format!("\"region\": {why}")))?;
                     Ok(Self {
                         action,
                         subject,
                         force: raw.force,
+                        account,
+                        region,
                     })
                 }),
         )
@@ -150,6 +177,26 @@ mod tests {
     }
 
     #[test]
+    fn a_request_acts_in_the_hubs_place_unless_it_names_another() {
+        let home = crate::events::home();
+        let parse = |v: serde_json::Value| ManualRequest::parse(&v).unwrap().unwrap();
+        let plain = parse(json!({"action": "wake", "endpoint": "chat"}));
+        assert_eq!(plain.place(&home), home);
+        let spoke = parse(json!({"action": "wake", "endpoint": "chat", "account": "222222222222"}));
+        assert_eq!(
+            spoke.place(&home),
+            Place::new("222222222222", "us-east-1").unwrap()
+        );
+        let both = parse(json!({
+            "action": "sleep", "endpoint": "chat", "account": "222222222222", "region": "eu-west-1"
+        }));
+        assert_eq!(
+            both.place(&home),
+            Place::new("222222222222", "eu-west-1").unwrap()
+        );
+    }
+
+    #[test]
     fn malformed_requests_are_rejected_and_other_shapes_passed_on() {
         for bad in [
             json!({"action": "delete", "endpoint": "chat"}),
@@ -160,6 +207,8 @@ mod tests {
             json!({"action": "wake", "endpoint": "chat", "at": "2026-12-02T08:00:00Z"}),
             json!({"action": "sleep", "endpoint": "chat", "component": "llama"}),
             json!({"action": "wake-if-due", "component": "llama", "at": "2026-12-02T08:00:00Z"}),
+            json!({"action": "wake", "endpoint": "chat", "account": "2222"}),
+            json!({"action": "wake", "endpoint": "chat", "region": "mars"}),
         ] {
             assert!(ManualRequest::parse(&bad).unwrap().is_err(), "{bad}");
         }

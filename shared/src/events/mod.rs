@@ -11,6 +11,8 @@ use jiff::SignedDuration;
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::places::{Admit, Place};
+
 pub use alarm::{AlarmState, AlarmStateChange};
 pub use endpoint_state::EndpointStateChange;
 pub use manual::{ManualAction, ManualRequest, Subject};
@@ -24,58 +26,14 @@ pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 #[error("rejected event: {0}")]
 pub struct EventError(pub String);
 
-/// The account and region a deployment acts in: its own function's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Home {
-    pub account: String,
-    pub region: String,
-}
-
-impl Home {
-    /// From the ARN Lambda invoked (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`), which
-    /// every invocation carries, so knowing it costs no call.
-    pub fn of_function(arn: &str) -> Result<Self, EventError> {
-        match arn.split(':').collect::<Vec<_>>()[..] {
-            ["arn", _, "lambda", region, account, "function", ..]
-                if !region.is_empty() && account.len() == 12 =>
-            {
-                Ok(Self {
-                    account: account.to_owned(),
-                    region: region.to_owned(),
-                })
-            }
-            _ => Err(EventError(format!(
-                "the invoked function ARN {arn:?} names no account and region"
-            ))),
-        }
-    }
-
-    /// Whether `event` comes from this account and region: an event from anywhere else
-    /// (another account's bus forwarding to ours, or a hand-made envelope) acts on nothing.
-    fn admits(&self, event: &EventBridgeEvent<Value>) -> Result<(), EventError> {
-        let (account, region) = (event.account.as_deref(), event.region.as_deref());
-        if account == Some(self.account.as_str()) && region == Some(self.region.as_str()) {
-            return Ok(());
-        }
-        Err(EventError(format!(
-            "{:?} from account {} in {}: this deployment acts on account {} in {} only; nothing changed",
-            event.detail_type,
-            account.unwrap_or("(none)"),
-            region.unwrap_or("(none)"),
-            self.account,
-            self.region
-        )))
-    }
-}
-
-/// The payload as an EventBridge event of `detail_type` from `source` in `home`, or why it is
-/// not one.
+/// The payload as an EventBridge event of `detail_type` from `source`, with the place it comes
+/// from if `admit` admits it, or why it is not one.
 fn envelope(
     payload: Value,
     detail_type: &str,
     source: &str,
-    home: &Home,
-) -> Result<EventBridgeEvent<Value>, EventError> {
+    admit: &impl Admit,
+) -> Result<(EventBridgeEvent<Value>, Place), EventError> {
     let event: EventBridgeEvent<Value> = serde_json::from_value(payload)
         .map_err(|e| EventError(format!("expected an EventBridge \"{detail_type}\": {e}")))?;
     if event.detail_type != detail_type || event.source != source {
@@ -84,16 +42,17 @@ fn envelope(
             event.detail_type, event.source
         )));
     }
-    home.admits(&event)?;
-    Ok(event)
+    let place = admit.admit(
+        &format!("{:?}", event.detail_type),
+        event.account.as_deref(),
+        event.region.as_deref(),
+    )?;
+    Ok((event, place))
 }
 
 #[cfg(test)]
-pub(crate) fn home() -> Home {
-    Home {
-        account: "123456789012".into(),
-        region: "us-east-1".into(),
-    }
+pub(crate) fn home() -> Place {
+    Place::new("123456789012", "us-east-1").unwrap()
 }
 
 #[cfg(test)]
@@ -103,13 +62,13 @@ mod tests {
     #[test]
     fn home_is_the_invoked_functions_account_and_region() {
         let arn = "arn:aws:lambda:us-east-1:123456789012:function:sagetide-waker:live";
-        assert_eq!(Home::of_function(arn), Ok(home()));
+        assert_eq!(Place::of_function(arn), Ok(home()));
         for bad in [
             "",
             "arn:aws:lambda:us-east-1:1234:function:f",
             "arn:aws:s3:::bucket",
         ] {
-            assert!(Home::of_function(bad).is_err(), "{bad}");
+            assert!(Place::of_function(bad).is_err(), "{bad}");
         }
     }
 

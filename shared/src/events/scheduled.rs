@@ -2,7 +2,8 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use super::{CLOCK_SKEW, EventError, Home};
+use super::{CLOCK_SKEW, EventError};
+use crate::places::{Admit, Place};
 
 const DETAIL_TYPE: &str = "Scheduled Event";
 const SOURCES: [&str; 2] = ["aws.events", "aws.scheduler"];
@@ -18,7 +19,7 @@ pub struct ScheduledEvent {
 }
 
 impl ScheduledEvent {
-    pub fn parse(payload: Value, home: &Home) -> Result<Self, EventError> {
+    pub fn parse(payload: Value, home: &Place) -> Result<Self, EventError> {
         let event: EventBridgeEvent<Value> = serde_json::from_value(payload).map_err(|e| {
             EventError(format!(
                 "expected an EventBridge \"{DETAIL_TYPE}\" with detail-type, source, time and detail: {e}"
@@ -36,7 +37,11 @@ impl ScheduledEvent {
                 event.source
             )));
         }
-        home.admits(&event)?;
+        home.admit(
+            &format!("{:?}", event.detail_type),
+            event.account.as_deref(),
+            event.region.as_deref(),
+        )?;
         let time = event
             .time
             .ok_or_else(|| EventError("a Scheduled Event needs its `time`".into()))?;

@@ -77,6 +77,7 @@ mod tests {
 
     fn change(state: AlarmState, endpoint: Option<&str>) -> AlarmStateChange {
         AlarmStateChange {
+            place: crate::events::home(),
             alarm: "errors".into(),
             arn: None,
             state,
