@@ -29,6 +29,7 @@ use sagetide::env::EnvError;
 use sagetide::error::HandlerError;
 use sagetide::events::Subject;
 use sagetide::names::{ComponentName, EndpointName};
+use sagetide::places::{AccountId, RegionName};
 
 use deployment::{Deployment, DeploymentError};
 use request::Request;
@@ -146,6 +147,8 @@ struct SleepArgs {
     stack: Stack,
     #[command(flatten)]
     subject: SubjectArgs,
+    #[command(flatten)]
+    spoke: SpokeArgs,
     /// Skip the idle check (never the opt-in tag check).
     #[arg(long)]
     force: bool,
@@ -157,6 +160,29 @@ struct WakeArgs {
     stack: Stack,
     #[command(flatten)]
     subject: SubjectArgs,
+    #[command(flatten)]
+    spoke: SpokeArgs,
+}
+
+/// Where the endpoint is when it is a spoke's: the hub itself is the standard AWS account and
+/// region the command runs with.
+#[derive(Args)]
+struct SpokeArgs {
+    /// The account of the endpoint, one the document's `accounts` names (default: the hub's).
+    #[arg(long, value_name = "ID", value_parser = |v: &str| AccountId::new(v))]
+    spoke_account: Option<AccountId>,
+    /// The region of the endpoint, if not the hub's.
+    #[arg(long, value_name = "NAME", value_parser = |v: &str| RegionName::new(v))]
+    spoke_region: Option<RegionName>,
+}
+
+impl SpokeArgs {
+    fn spoke(self) -> request::Spoke {
+        request::Spoke {
+            account: self.spoke_account,
+            region: self.spoke_region,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -236,6 +262,7 @@ async fn main() -> ExitCode {
                     subject: args.subject.subject(),
                     force: args.force,
                 },
+                args.spoke.spoke(),
                 output,
             )
             .await,
@@ -247,6 +274,7 @@ async fn main() -> ExitCode {
                 Request::Wake {
                     subject: args.subject.subject(),
                 },
+                args.spoke.spoke(),
                 output,
             )
             .await,
@@ -423,10 +451,15 @@ async fn savings(args: SavingsArgs, output: Output) -> Result<ExitCode, CliError
     Ok(ExitCode::SUCCESS)
 }
 
-async fn send(stack: &Stack, request: Request, output: Output) -> Result<ExitCode, CliError> {
+async fn send(
+    stack: &Stack,
+    request: Request,
+    spoke: request::Spoke,
+    output: Output,
+) -> Result<ExitCode, CliError> {
     let (sdk, deployment) = deployment(stack).await?;
     let function = deployment.function(request.function());
-    let answer = request::send(&sdk, &function, &request).await?;
+    let answer = request::send(&sdk, &function, &request, &spoke).await?;
     let value = match &answer {
         Ok(v) | Err(v) => v,
     };

@@ -6,11 +6,20 @@ use serde_json::{Value, json};
 
 use sagetide::aws::{self, AwsError};
 use sagetide::events::Subject;
+use sagetide::places::{AccountId, RegionName};
 
 /// A request for an endpoint or an inference component, and the function that takes it.
 pub enum Request {
     Sleep { subject: Subject, force: bool },
     Wake { subject: Subject },
+}
+
+/// Where a request's endpoint is, if not in the hub's own account or region (each defaults
+/// to the hub's).
+#[derive(Default)]
+pub struct Spoke {
+    pub account: Option<AccountId>,
+    pub region: Option<RegionName>,
 }
 
 impl Request {
@@ -22,7 +31,7 @@ impl Request {
         }
     }
 
-    fn payload(&self) -> Value {
+    fn payload(&self, spoke: &Spoke) -> Value {
         let (action, subject, force) = match self {
             Request::Sleep { subject, force } => ("sleep", subject, *force),
             Request::Wake { subject } => ("wake", subject, false),
@@ -34,6 +43,12 @@ impl Request {
         if force {
             payload["force"] = json!(true);
         }
+        if let Some(account) = &spoke.account {
+            payload["account"] = json!(account.as_str());
+        }
+        if let Some(region) = &spoke.region {
+            payload["region"] = json!(region.as_str());
+        }
         payload
     }
 }
@@ -43,9 +58,10 @@ pub async fn send(
     sdk: &SdkConfig,
     function: &str,
     request: &Request,
+    spoke: &Spoke,
 ) -> Result<Result<Value, Value>, AwsError> {
     let client = aws_sdk_lambda::Client::new(sdk);
-    aws::lambda::invoke(&client, function, &request.payload()).await
+    aws::lambda::invoke(&client, function, &request.payload(spoke)).await
 }
 
 /// Whether the answer says the request was carried out: every report applied or already
@@ -76,6 +92,9 @@ pub fn table(function: &str, answer: &Result<Value, Value>) -> String {
             let mut out = String::new();
             if let Some(why) = answer["ignored"].as_str() {
                 out.push_str(&format!("{function} ignored the request: {why}\n"));
+            }
+            if let Some(place) = answer["place"].as_str() {
+                out.push_str(&format!("in account/region {place}:\n"));
             }
             for r in answer["reports"].as_array().into_iter().flatten() {
                 out.push_str(&format!(

@@ -42,6 +42,9 @@ pub struct Env {
     /// `SAGETIDE_EVENT_BUS`: the EventBridge bus (name or ARN) that every applied or failed
     /// action is announced on as a `sagetide` event; unset, none is.
     pub event_bus: Option<String>,
+    /// `SAGETIDE_SPOKE_ROLE_PREFIX` (default `sagetide-spoke`): the `RoleNamePrefix` of the
+    /// spoke stacks, whose roles are `<prefix>-<region>-<function>` in every managed account.
+    pub spoke_role_prefix: String,
 }
 
 /// The blast-radius limit: a document edit or a tag change that would delete many endpoints
@@ -65,6 +68,7 @@ impl Default for SleepLimits {
 }
 
 pub const DEFAULT_CONFIG_PARAMETER: &str = "/sagetide/config";
+pub const DEFAULT_SPOKE_ROLE_PREFIX: &str = "sagetide-spoke";
 /// Longer than any function runs (their timeout is 60 s), so a live holder never loses its
 /// lease; short enough that a crashed one blocks the endpoint only briefly.
 pub const DEFAULT_LEASE_TTL: SignedDuration = SignedDuration::from_secs(120);
@@ -171,7 +175,28 @@ impl Env {
         let model_roles = get("SAGETIDE_MODEL_ROLES")
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| "*".to_owned());
+        let spoke_role_prefix = match get("SAGETIDE_SPOKE_ROLE_PREFIX").map(|v| v.trim().to_owned())
+        {
+            None => DEFAULT_SPOKE_ROLE_PREFIX.to_owned(),
+            Some(v) if v.is_empty() => DEFAULT_SPOKE_ROLE_PREFIX.to_owned(),
+            // spoke.yaml's RoleNamePrefix pattern.
+            Some(v)
+                if v.len() <= 32
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)) =>
+            {
+                v
+            }
+            Some(v) => {
+                return Err(EnvError {
+                    name: "SAGETIDE_SPOKE_ROLE_PREFIX",
+                    value: v,
+                    why: "expected the spoke stacks' RoleNamePrefix: 1 to 32 of letters, digits and +=,.@_-",
+                });
+            }
+        };
         Ok(Self {
+            spoke_role_prefix,
             lease_ttl,
             sleep_limits,
             allowed: Allowed {
@@ -285,6 +310,19 @@ mod tests {
             assert!(
                 error.to_string().contains("SAGETIDE_MAX_SLEEPS_PER_HOUR"),
                 "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_spoke_role_prefix_is_one_spoke_yaml_accepts() {
+        assert_eq!(load(&[]).unwrap().spoke_role_prefix, "sagetide-spoke");
+        let team = load(&[("SAGETIDE_SPOKE_ROLE_PREFIX", " team-a ")]).unwrap();
+        assert_eq!(team.spoke_role_prefix, "team-a");
+        for bad in ["team a", "a/b", &"x".repeat(33)] {
+            assert!(
+                load(&[("SAGETIDE_SPOKE_ROLE_PREFIX", bad)]).is_err(),
+                "{bad}"
             );
         }
     }

@@ -17,7 +17,7 @@ pub enum Function {
 /// What the deployment may do to bring an endpoint back, which decides which EndpointConfigs'
 /// endpoints may sleep: create grants on these KMS keys (by key ARN), and pass roles whose
 /// names match this pattern (IAM's `*` and `?`) to SageMaker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Allowed {
     pub kms_keys: Vec<String>,
     pub model_roles: String,
@@ -221,6 +221,7 @@ impl Function {
                 "events:PutEvents",
             ],
             Function::Sleeper => &[
+                "sts:AssumeRole",
                 "ssm:GetParameters",
                 "sagemaker:DescribeInferenceComponent",
                 "sagemaker:UpdateInferenceComponentRuntimeConfig",
@@ -249,6 +250,7 @@ impl Function {
                 "events:PutEvents",
             ],
             Function::Waker => &[
+                "sts:AssumeRole",
                 "ssm:GetParameters",
                 "sagemaker:DescribeInferenceComponent",
                 "sagemaker:UpdateInferenceComponentRuntimeConfig",
@@ -271,6 +273,7 @@ impl Function {
                 "events:PutEvents",
             ],
             Function::Restorer => &[
+                "sts:AssumeRole",
                 "ssm:GetParameters",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:ListTags",
@@ -291,6 +294,7 @@ impl Function {
                 "events:PutEvents",
             ],
             Function::Remediator => &[
+                "sts:AssumeRole",
                 "ssm:GetParameters",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:ListInferenceComponents",

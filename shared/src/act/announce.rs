@@ -10,14 +10,18 @@ use crate::aws;
 use crate::env::Env;
 use crate::lifecycle::Actor;
 use crate::outcome::{Outcome, Report};
+use crate::places::Place;
 
 /// The `detail-type` of an action's event.
 pub const DETAIL_TYPE: &str = "sagetide action";
 
+#[derive(Clone)]
 pub struct Announcer {
     client: aws_sdk_eventbridge::Client,
     bus: String,
     deployment: Option<String>,
+    /// `<account>/<region>` of the endpoints acted on, when they are a spoke's.
+    place: Option<String>,
 }
 
 /// An event's `detail`.
@@ -34,6 +38,9 @@ struct Detail<'a> {
     by: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     deployment: Option<&'a str>,
+    /// `<account>/<region>` of an endpoint in another account or region than the hub's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    place: Option<&'a str>,
 }
 
 impl Announcer {
@@ -43,7 +50,16 @@ impl Announcer {
             client: aws_sdk_eventbridge::Client::new(sdk),
             bus: bus.clone(),
             deployment: env.deployment.clone(),
+            place: None,
         })
+    }
+
+    /// This announcer, for the endpoints of `place`.
+    pub fn at(&self, place: &Place) -> Self {
+        Self {
+            place: Some(place.to_string()),
+            ..self.clone()
+        }
     }
 
     /// One event for each of `reports` that was applied or failed.
@@ -64,6 +80,7 @@ impl Announcer {
                     detail: &r.detail,
                     by: actor.who,
                     deployment: self.deployment.as_deref(),
+                    place: self.place.as_deref(),
                 })
                 .expect("JSON of plain data")
             })

@@ -125,7 +125,7 @@ impl Executor {
         if data.is_empty() {
             return;
         }
-        if let Err(e) = cloudwatch::put_data(&self.cloudwatch, actor.now, &data).await {
+        if let Err(e) = cloudwatch::put_data(&self.metrics, actor.now, &data).await {
             tracing::error!(error = %e, "sagetide's metrics of the batch not all published; the actions stand");
         }
     }
@@ -146,7 +146,14 @@ async fn of_endpoint(
         lifecycle.table.snapshot(name),
     )?;
     let sizes = stored.as_ref().map(Sizes::of_snapshot).unwrap_or_default();
-    Ok(of_changes(name, changes, &entries, &sizes, actor))
+    let mut data = of_changes(name, changes, &entries, &sizes, actor);
+    // A spoke's endpoint is its own series, apart from the hub's of the same name.
+    if let Some(place) = lifecycle.place() {
+        for datum in &mut data {
+            datum.dimensions.push(("Place", place.to_string()));
+        }
+    }
+    Ok(data)
 }
 
 #[cfg(test)]

@@ -27,10 +27,12 @@ use crate::idle;
 use crate::lifecycle::{Actor, Lifecycle, Operation, Step};
 use crate::names::{EndpointName, VariantRef};
 use crate::outcome::{Outcome, Report};
+use crate::places::Spoke;
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
 use crate::resource::ScalableResource;
 
+#[derive(Clone)]
 pub struct Executor {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
@@ -42,6 +44,8 @@ pub struct Executor {
     pub waker: Option<WakerFunction>,
     /// Where applied and failed actions are announced, if anywhere.
     pub announcer: Option<Announcer>,
+    /// Where the metrics of what was done go: the hub's CloudWatch, wherever the endpoint is.
+    pub metrics: aws_sdk_cloudwatch::Client,
     pub dry_run: bool,
 }
 
@@ -53,6 +57,7 @@ impl Executor {
             sagemaker: lifecycle.sagemaker.clone(),
             autoscaling: lifecycle.autoscaling.clone(),
             cloudwatch: lifecycle.cloudwatch.clone(),
+            metrics: lifecycle.cloudwatch.clone(),
             lifecycle: Some(lifecycle),
             waker: None,
             announcer: Announcer::new(sdk, env),
@@ -60,12 +65,29 @@ impl Executor {
         })
     }
 
+    /// This executor, acting on the endpoints of `spoke` through `config` (its role's); what
+    /// was done is still announced and measured in the hub.
+    pub fn in_spoke(&self, config: &SdkConfig, spoke: &Spoke) -> Self {
+        Self {
+            sagemaker: aws_sdk_sagemaker::Client::new(config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            lifecycle: self.lifecycle.as_ref().map(|l| l.in_spoke(config, spoke)),
+            waker: None,
+            announcer: self.announcer.as_ref().map(|a| a.at(&spoke.place)),
+            metrics: self.metrics.clone(),
+            dry_run: self.dry_run,
+        }
+    }
+
     /// An executor of single calls only (pool-metrics').
     pub fn new(sdk: &SdkConfig, env: &Env) -> Self {
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
         Self {
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            metrics: cloudwatch.clone(),
+            cloudwatch,
             lifecycle: None,
             waker: None,
             announcer: Announcer::new(sdk, env),

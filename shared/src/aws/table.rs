@@ -10,7 +10,12 @@
 //! | what a sleeping inference component ran | `component-sleep` | component name |
 //! | marker: idle alarms have been made here | `idle-alarms` | `marker` |
 //! | the time of the latest scheduler tick that acted | `ticks` | `latest-acting` |
+//! | how the hub reaches a spoke (its external id and allowances) | `reach` | `spoke` |
+//! | the sleeps of one UTC hour, of every place | `sleeps` | `<hour>` |
 //!
+//! The items of a spoke (another account or region the document names) have keys of their
+//! own: `<pk>@<account>/<region>` ([`Table::at`]); the hub's own keep the plain ones. The sleeps
+//! of an hour are counted for the whole deployment, a spoke's endpoint as `<name>@<place>`.
 //! Snapshots share one partition so that a single Query lists every sleeping endpoint. The
 //! items a scheduler tick must see (snapshots not yet restored, remediation records with a
 //! remedy in force, the idle-alarm marker) carry the attribute `open`, and the sparse index of
@@ -30,6 +35,8 @@ use crate::component_sleep::{ComponentSleep, StoredSleep};
 use crate::env::MAX_LEASE_TTL;
 use crate::events::CLOCK_SKEW;
 use crate::names::{ComponentName, EndpointName};
+use crate::permissions::Allowed;
+use crate::places::{Place, Spoke};
 use crate::remediation::{Record, StoredRecord};
 use crate::snapshot::{Phase, Snapshot, Stored, WakeAttempt};
 
@@ -43,6 +50,7 @@ const REMEDIATION: &str = "remediation";
 const COMPONENT_SLEEP: &str = "component-sleep";
 const IDLE_ALARMS: &str = "idle-alarms";
 const TICKS: &str = "ticks";
+const REACH: &str = "reach";
 /// The endpoints put to sleep in one clock hour (the blast-radius limit).
 const SLEEPS: &str = "sleeps";
 /// The snapshot item's attribute with its latest wake (see [`WakeAttempt`]).
@@ -56,7 +64,8 @@ pub const EXPIRES_AT: &str = "expires_at";
 pub const KEPT: SignedDuration = SignedDuration::from_hours(400 * 24);
 /// An hour's sleep count matters only during its hour.
 const SLEEPS_KEPT: SignedDuration = SignedDuration::from_hours(48);
-/// The sparse index of open items, and its key attribute (always [`OPEN_VALUE`]).
+/// The sparse index of open items, and its key attribute ([`OPEN_VALUE`] for the hub's own
+/// place, `<account>/<region>` for a spoke's).
 const OPEN: &str = "open";
 const OPEN_VALUE: &str = "1";
 const GET: &str = "dynamodb:GetItem";
@@ -69,6 +78,9 @@ type Item = HashMap<String, AttributeValue>;
 pub struct Table {
     client: Client,
     name: String,
+    /// The spoke whose items these are; `None` for the hub's own, whose keys stay as they
+    /// were before sagetide managed other places, so that an upgrade finds them.
+    place: Option<Place>,
 }
 
 /// What a scheduler tick must see of the table (eventually consistent: the index lags its
@@ -81,6 +93,13 @@ pub struct Open {
     pub remediations: Vec<StoredRecord>,
     /// Whether idle alarms have ever been made here, so that there may be some to look after.
     pub idle_alarms_made: bool,
+}
+
+/// A spoke's [`Table::put_reach`] item.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReachItem {
+    external_id: String,
+    allowed: Allowed,
 }
 
 /// One line of an endpoint's history: who did what, why and when.
@@ -140,15 +159,6 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn key(pk: &str, sk: &str) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
-/// The key of the item that counts the sleeps of `now`'s UTC clock hour.
-fn sleeps_of(now: Timestamp) -> Item {
-    key(SLEEPS, &now.strftime("%Y-%m-%dT%H").to_string())
-}
-
 /// `Ok(false)` when the write's condition did not hold, the error otherwise.
 fn condition_held<E, R>(
     operation: &'static str,
@@ -169,16 +179,64 @@ impl Table {
         Self {
             client,
             name: name.into(),
+            place: None,
+        }
+    }
+
+    /// The same table, holding the items of `place` (a spoke's): every partition key carries
+    /// the place, and so does the open index's key, so that each place's tick reads its own.
+    pub fn at(&self, place: &Place) -> Self {
+        Self {
+            place: Some(place.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// The partition key of `kind` here.
+    fn pk(&self, kind: &str) -> String {
+        match &self.place {
+            Some(place) => format!("{kind}@{place}"),
+            None => kind.to_owned(),
+        }
+    }
+
+    fn key(&self, kind: &str, sk: &str) -> Item {
+        HashMap::from([
+            ("pk".to_owned(), s(self.pk(kind))),
+            ("sk".to_owned(), s(sk)),
+        ])
+    }
+
+    /// The open index's key of this place's open items.
+    fn open_value(&self) -> AttributeValue {
+        match &self.place {
+            Some(place) => s(place.to_string()),
+            None => s(OPEN_VALUE),
+        }
+    }
+
+    /// The key of the item that counts the sleeps of `now`'s UTC clock hour: the same for
+    /// every place, since the limit is the deployment's.
+    fn sleeps_of(&self, now: Timestamp) -> Item {
+        let hour = now.strftime("%Y-%m-%dT%H").to_string();
+        HashMap::from([("pk".to_owned(), s(SLEEPS)), ("sk".to_owned(), s(hour))])
+    }
+
+    /// How `endpoint` is counted among an hour's sleeps: by name, a spoke's with its place.
+    fn counted(&self, endpoint: &EndpointName) -> String {
+        match &self.place {
+            Some(place) => format!("{endpoint}@{place}"),
+            None => endpoint.to_string(),
         }
     }
 
     /// An item, read consistently.
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
+    async fn get(&self, kind: &str, sk: &str) -> Result<Option<Item>, AwsError> {
         Ok(self
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(key(pk, sk)))
+            .set_key(Some(self.key(kind, sk)))
             .consistent_read(true)
             .send()
             .await
@@ -237,10 +295,10 @@ impl Table {
             message: format!("snapshot of {} cannot be encoded: {e}", snapshot.endpoint),
             refused: false,
         })?;
-        let mut item = key(SNAPSHOT, snapshot.endpoint.as_str());
+        let mut item = self.key(SNAPSHOT, snapshot.endpoint.as_str());
         item.extend([
             ("phase".to_owned(), s(Phase::Sleeping.as_str())),
-            (OPEN.to_owned(), s(OPEN_VALUE)),
+            (OPEN.to_owned(), self.open_value()),
             ("body".to_owned(), s(body)),
             ("taken_at".to_owned(), s(snapshot.taken_at.to_string())),
         ]);
@@ -265,7 +323,7 @@ impl Table {
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(key(SNAPSHOT, endpoint.as_str())))
+            .set_key(Some(self.key(SNAPSHOT, endpoint.as_str())))
             .condition_expression("#version = :v AND #phase = :from")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#phase", "phase")
@@ -283,7 +341,7 @@ impl Table {
         } else {
             update
                 .update_expression("SET #phase = :to, #version = :next, #open = :open")
-                .expression_attribute_values(":open", s(OPEN_VALUE))
+                .expression_attribute_values(":open", self.open_value())
         };
         let result = update.send().await;
         condition_held("dynamodb:UpdateItem", result)
@@ -308,7 +366,7 @@ impl Table {
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(key(SNAPSHOT, endpoint.as_str())))
+            .set_key(Some(self.key(SNAPSHOT, endpoint.as_str())))
             .condition_expression("#version = :v AND #phase = :from")
             .update_expression("SET #phase = :asleep, #version = :next, #wake = :wake")
             .expression_attribute_names("#version", "version")
@@ -334,7 +392,7 @@ impl Table {
             .key_condition_expression("pk = :pk")
             .filter_expression("#phase <> :restored")
             .expression_attribute_names("#phase", "phase")
-            .expression_attribute_values(":pk", s(SNAPSHOT))
+            .expression_attribute_values(":pk", s(self.pk(SNAPSHOT)))
             .expression_attribute_values(":restored", s(Phase::Restored.as_str()))
             .consistent_read(true)
             .into_paginator()
@@ -371,10 +429,10 @@ impl Table {
             message: format!("remediation record of {endpoint} cannot be encoded: {e}"),
             refused: false,
         })?;
-        let mut item = key(REMEDIATION, endpoint.as_str());
+        let mut item = self.key(REMEDIATION, endpoint.as_str());
         item.insert("body".to_owned(), s(body));
         if record.baseline.is_some() {
-            item.insert(OPEN.to_owned(), s(OPEN_VALUE));
+            item.insert(OPEN.to_owned(), self.open_value());
         } else {
             item.insert(EXPIRES_AT.to_owned(), n((now + KEPT).as_second()));
         }
@@ -410,7 +468,7 @@ impl Table {
             ),
             refused: false,
         })?;
-        let mut item = key(COMPONENT_SLEEP, record.component.as_str());
+        let mut item = self.key(COMPONENT_SLEEP, record.component.as_str());
         item.insert("body".to_owned(), s(body));
         if let Some(woken) = record.woken {
             item.insert(EXPIRES_AT.to_owned(), n((woken + KEPT).as_second()));
@@ -427,18 +485,15 @@ impl Table {
             .index_name(OPEN)
             .key_condition_expression("#open = :open")
             .expression_attribute_names("#open", OPEN)
-            .expression_attribute_values(":open", s(OPEN_VALUE))
+            .expression_attribute_values(":open", self.open_value())
             .into_paginator()
             .send();
         let mut open = Open::default();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::new(QUERY, e))?;
             for item in page.items() {
-                match item
-                    .get("pk")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                {
+                let pk = item.get("pk").and_then(|v| v.as_s().ok());
+                match pk.map(|pk| pk.split_once('@').map_or(pk.as_str(), |(kind, _)| kind)) {
                     Some(SNAPSHOT) => open.sleeping.push(stored(QUERY, item)?),
                     Some(REMEDIATION) => open.remediations.push(stored_record(QUERY, item)?),
                     Some(IDLE_ALARMS) => open.idle_alarms_made = true,
@@ -449,10 +504,49 @@ impl Table {
         Ok(open)
     }
 
+    /// Keeps how the hub reaches `spoke` (this table's place), before anything of it is put
+    /// to sleep: its wake and restore must not depend on the document, which may have changed
+    /// or broken since.
+    pub async fn put_reach(&self, spoke: &Spoke) -> Result<(), AwsError> {
+        let reached = ReachItem {
+            external_id: spoke.external_id.clone(),
+            allowed: spoke.allowed.clone(),
+        };
+        let mut item = self.key(REACH, "spoke");
+        let body = serde_json::to_string(&reached).expect("JSON of plain data");
+        item.insert("body".to_owned(), s(body));
+        self.put(item).await
+    }
+
+    /// The spoke of this table's place as [`Table::put_reach`] kept it: `None` for the hub's
+    /// own place, and where nothing was ever put to sleep.
+    pub async fn reach(&self) -> Result<Option<Spoke>, AwsError> {
+        let Some(place) = &self.place else {
+            return Ok(None);
+        };
+        let Some(item) = self.get(REACH, "spoke").await? else {
+            return Ok(None);
+        };
+        let reached: ReachItem = item
+            .get("body")
+            .and_then(|b| b.as_s().ok())
+            .and_then(|b| serde_json::from_str(b).ok())
+            .ok_or_else(|| AwsError {
+                operation: GET,
+                message: format!("the reach item of {place} has no valid body"),
+                refused: false,
+            })?;
+        Ok(Some(Spoke {
+            place: place.clone(),
+            external_id: reached.external_id,
+            allowed: reached.allowed,
+        }))
+    }
+
     /// Notes that idle alarms are made here, so that every later tick looks after them.
     pub async fn mark_idle_alarms(&self) -> Result<(), AwsError> {
-        let mut item = key(IDLE_ALARMS, "marker");
-        item.insert(OPEN.to_owned(), s(OPEN_VALUE));
+        let mut item = self.key(IDLE_ALARMS, "marker");
+        item.insert(OPEN.to_owned(), self.open_value());
         self.put(item).await
     }
 
@@ -462,7 +556,7 @@ impl Table {
     /// [`CLOCK_SKEW`] ahead of `clock` was not made by a real tick (say, one an earlier version
     /// accepted from someone's hand) and is taken over, so it cannot stop the schedule.
     pub async fn claim_tick(&self, now: Timestamp, clock: Timestamp) -> Result<bool, AwsError> {
-        let mut item = key(TICKS, "latest-acting");
+        let mut item = self.key(TICKS, "latest-acting");
         item.insert("at".to_owned(), n(now.as_millisecond()));
         let result = self
             .client
@@ -495,15 +589,15 @@ impl Table {
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(sleeps_of(now)))
+            .set_key(Some(self.sleeps_of(now)))
             .update_expression("SET #expires = :expires ADD #endpoints :me")
             .condition_expression(
                 "attribute_not_exists(#endpoints) OR size(#endpoints) < :limit OR contains(#endpoints, :name)",
             )
             .expression_attribute_names("#endpoints", "endpoints")
             .expression_attribute_names("#expires", EXPIRES_AT)
-            .expression_attribute_values(":me", AttributeValue::Ss(vec![endpoint.to_string()]))
-            .expression_attribute_values(":name", s(endpoint.as_str()))
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![self.counted(endpoint)]))
+            .expression_attribute_values(":name", s(self.counted(endpoint)))
             .expression_attribute_values(":limit", n(limit))
             .expression_attribute_values(":expires", n((now + SLEEPS_KEPT).as_second()))
             .send()
@@ -520,10 +614,10 @@ impl Table {
         self.client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(sleeps_of(now)))
+            .set_key(Some(self.sleeps_of(now)))
             .update_expression("DELETE #endpoints :me")
             .expression_attribute_names("#endpoints", "endpoints")
-            .expression_attribute_values(":me", AttributeValue::Ss(vec![endpoint.to_string()]))
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![self.counted(endpoint)]))
             .send()
             .await
             .map_err(|e| AwsError::new("dynamodb:UpdateItem", e))?;
@@ -541,7 +635,7 @@ impl Table {
         now: Timestamp,
         ttl: SignedDuration,
     ) -> Result<bool, AwsError> {
-        let mut item = key(LEASE, endpoint.as_str());
+        let mut item = self.key(LEASE, endpoint.as_str());
         item.extend([
             ("holder".to_owned(), s(holder)),
             ("expires".to_owned(), n((now + ttl).as_millisecond())),
@@ -573,7 +667,7 @@ impl Table {
             .client
             .delete_item()
             .table_name(&self.name)
-            .set_key(Some(key(LEASE, endpoint.as_str())))
+            .set_key(Some(self.key(LEASE, endpoint.as_str())))
             .condition_expression("#holder = :me")
             .expression_attribute_names("#holder", "holder")
             .expression_attribute_values(":me", s(holder))
@@ -583,7 +677,7 @@ impl Table {
     }
 
     pub async fn record(&self, entry: &HistoryEntry<'_>) -> Result<(), AwsError> {
-        let mut item = key(
+        let mut item = self.key(
             &format!("history#{}", entry.endpoint),
             &format!(
                 "{}#{}#{}#{}",
@@ -623,7 +717,7 @@ impl Table {
             .table_name(&self.name)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", "pk")
-            .expression_attribute_values(":pk", s(format!("history#{endpoint}")))
+            .expression_attribute_values(":pk", s(self.pk(&format!("history#{endpoint}"))))
             .scan_index_forward(false)
             .limit(count)
             .send()
@@ -651,7 +745,7 @@ impl Table {
             .key_condition_expression("#pk = :pk AND #sk >= :since")
             .expression_attribute_names("#pk", "pk")
             .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":pk", s(format!("history#{endpoint}")))
+            .expression_attribute_values(":pk", s(self.pk(&format!("history#{endpoint}"))))
             .expression_attribute_values(":since", s(sortable(since)))
             .into_paginator()
             .send();
@@ -673,7 +767,7 @@ impl Table {
             .query()
             .table_name(&self.name)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(SNAPSHOT))
+            .expression_attribute_values(":pk", s(self.pk(SNAPSHOT)))
             .into_paginator()
             .send();
         let mut snapshots = Vec::new();

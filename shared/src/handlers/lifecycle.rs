@@ -11,18 +11,22 @@ use serde_json::Value;
 
 use crate::act::{Batch, Executor};
 use crate::aws;
+use crate::aws::table::Table;
 use crate::config::{Config, ConfigSource, Ownership};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{
-    AlarmState, AlarmStateChange, CLOCK_SKEW, EndpointStateChange, EventError, Home, ManualAction,
+    AlarmState, AlarmStateChange, CLOCK_SKEW, EndpointStateChange, EventError, ManualAction,
     ManualRequest, Subject,
 };
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::{ComponentName, EndpointName};
 use crate::outcome::Outcome;
 use crate::outcome::Report;
+use crate::permissions::Function;
+use crate::places::{AnyPlace, Managed, Place, Spoke};
 use crate::plan::{self, Action, Planned, SleepBy};
+use crate::reach::Reach;
 use crate::tags::WakeSource;
 
 /// What one invocation did: a report per endpoint acted on, or why the event asked nothing.
@@ -31,6 +35,9 @@ pub struct Response {
     pub reports: Vec<Report>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
+    /// `<account>/<region>` of the endpoints acted on, when they are a spoke's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
 }
 
 impl Response {
@@ -39,6 +46,7 @@ impl Response {
         Ok(Self {
             reports: Vec::new(),
             ignored: Some(why),
+            place: None,
         })
     }
 
@@ -62,6 +70,7 @@ impl Response {
         Ok(Self {
             reports,
             ignored: None,
+            place: None,
         })
     }
 }
@@ -71,9 +80,9 @@ pub(super) fn who(function: &str, event: &LambdaEvent<Value>) -> String {
     format!("{function}/{}", event.context.request_id)
 }
 
-/// The account and region the invoked function acts in.
-pub(super) fn home(context: &lambda_runtime::Context) -> Result<Home, HandlerError> {
-    Home::of_function(&context.invoked_function_arn).map_err(rejected)
+/// The account and region the invoked function is deployed in: the hub's.
+pub(super) fn home(context: &lambda_runtime::Context) -> Result<Place, HandlerError> {
+    Place::of_function(&context.invoked_function_arn).map_err(rejected)
 }
 
 pub(super) fn rejected(e: EventError) -> HandlerError {
@@ -81,9 +90,9 @@ pub(super) fn rejected(e: EventError) -> HandlerError {
     HandlerError::Event(e)
 }
 
-/// Runs one function's actions (never a tick's) and answers with their reports.
-pub(super) async fn act(
-    executor: &Executor,
+/// Runs one function's actions (never a tick's) at `place` and answers with their reports.
+async fn act(
+    place: &Reached,
     actions: &[Planned],
     actor: Actor<'_>,
     config: &Config,
@@ -94,7 +103,94 @@ pub(super) async fn act(
         config,
         tick_clock: None,
     };
-    Response::finish(executor.run(&batch).await?.reports())
+    let mut response = Response::finish(place.executor.run(&batch).await?.reports())?;
+    response.place = place.spoke.clone();
+    Ok(response)
+}
+
+/// The hub's executor, and the means to act with it in the spokes.
+pub(super) struct Places {
+    hub: Executor,
+    reach: Reach,
+}
+
+/// An executor for the endpoints of one place.
+pub(super) struct Reached {
+    pub(super) executor: Executor,
+    /// `<account>/<region>`, for a spoke.
+    pub(super) spoke: Option<String>,
+}
+
+impl Places {
+    pub(super) fn new(sdk: &SdkConfig, env: &Env, function: Function) -> Result<Self, EnvError> {
+        Ok(Self {
+            hub: Executor::with_lifecycle(sdk, env)?,
+            reach: Reach::new(sdk, function, env),
+        })
+    }
+
+    /// The hub's own place (`None`), or `spoke` through its role.
+    pub(super) async fn at(&self, spoke: Option<&Spoke>) -> Result<Reached, HandlerError> {
+        let Some(spoke) = spoke else {
+            return Ok(Reached {
+                executor: self.hub.clone(),
+                spoke: None,
+            });
+        };
+        let config = self.reach.config(&spoke.place, &spoke.external_id).await?;
+        Ok(Reached {
+            executor: self.hub.in_spoke(&config, spoke),
+            spoke: Some(spoke.place.to_string()),
+        })
+    }
+
+    /// Where a wake or restore at `place` acts, found without the document and without
+    /// assuming a role: the hub's own place, or the spoke as the sleep that put something there
+    /// to sleep kept it; `None` where this deployment never put anything to sleep (an event
+    /// from a place it does not manage).
+    async fn kept(&self, place: &Place, home: &Place) -> Result<Option<Kept>, HandlerError> {
+        let table = &self
+            .hub
+            .lifecycle
+            .as_ref()
+            .expect("a lifecycle function")
+            .table;
+        if place == home {
+            return Ok(Some(Kept {
+                spoke: None,
+                table: table.clone(),
+            }));
+        }
+        let table = table.at(place);
+        Ok(table.reach().await?.map(|spoke| Kept {
+            spoke: Some(spoke),
+            table,
+        }))
+    }
+}
+
+/// A place where a wake or restore may act, and its items of the table.
+struct Kept {
+    spoke: Option<Spoke>,
+    table: Table,
+}
+
+impl Reached {
+    fn lifecycle(&self) -> &Lifecycle {
+        self.executor
+            .lifecycle
+            .as_ref()
+            .expect("a lifecycle function's executor has a lifecycle")
+    }
+}
+
+/// Why an event of `place` changed nothing: this deployment never put anything to sleep there.
+fn nothing_kept(place: &Place) -> Result<Response, HandlerError> {
+    Response::ignored(format!(
+        "this deployment has put nothing to sleep in account {} ({}): nothing to wake or restore there",
+        place.account.as_str(),
+        place.region.as_str()
+    ))
 }
 
 /// The endpoint that hosts `component`, whose lease its sleep and wake hold; `None` once it
@@ -109,7 +205,7 @@ async fn host(
 
 pub struct Sleeper {
     config: ConfigSource,
-    executor: Executor,
+    places: Places,
     env: Env,
 }
 
@@ -117,16 +213,17 @@ impl Sleeper {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
-            executor: Executor::with_lifecycle(sdk, env)?,
+            places: Places::new(sdk, env, Function::Sleeper)?,
             env: env.clone(),
         })
     }
 
     /// An idle alarm's ALARM, or `{"action":"sleep","endpoint":…}` (`"component"` for an
-    /// inference component).
+    /// inference component; `"account"` and `"region"` for a spoke's).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let who = who("sleeper", &event);
-        let (subject, force, why) = match ManualRequest::parse(&event.payload) {
+        let home = home(&event.context)?;
+        let (subject, place, force, why) = match ManualRequest::parse(&event.payload) {
             Some(request) => {
                 let request = request.map_err(rejected)?;
                 if request.action != ManualAction::Sleep {
@@ -139,11 +236,12 @@ impl Sleeper {
                 } else {
                     "manual sleep"
                 };
-                (request.subject, Some(request.force), why.to_owned())
+                let place = request.place(&home);
+                (request.subject, place, Some(request.force), why.to_owned())
             }
             None => {
-                let change = AlarmStateChange::parse(event.payload, &home(&event.context)?)
-                    .map_err(rejected)?;
+                // Admitted below, against the places the document names.
+                let change = AlarmStateChange::parse(event.payload, &AnyPlace).map_err(rejected)?;
                 if change.state != AlarmState::Alarm {
                     return Response::ignored(format!(
                         "alarm {} changed to {:?}, not ALARM",
@@ -160,12 +258,20 @@ impl Sleeper {
                         ))));
                     }
                 };
-                (subject, None, format!("idle alarm {}", change.alarm))
+                (
+                    subject,
+                    change.place,
+                    None,
+                    format!("idle alarm {}", change.alarm),
+                )
             }
         };
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
+        let managed = Managed::new(home, config.spokes().iter().cloned());
+        let spoke = managed.at("a sleep", &place).map_err(rejected)?;
+        let reached = self.places.at(spoke).await?;
         let by = match force {
             Some(force) => SleepBy::Manual { force },
             None => SleepBy::IdleAlarm,
@@ -181,7 +287,7 @@ impl Sleeper {
                 reason: why,
             },
             Subject::Component(component) => {
-                let Some(endpoint) = host(&self.executor, &component).await? else {
+                let Some(endpoint) = host(&reached.executor, &component).await? else {
                     return Response::ignored(format!(
                         "inference component {component} does not exist"
                     ));
@@ -193,12 +299,12 @@ impl Sleeper {
                 }
             }
         };
-        act(&self.executor, &[sleep], actor, &config).await
+        act(&reached, &[sleep], actor, &config).await
     }
 }
 
 pub struct Waker {
-    executor: Executor,
+    places: Places,
     config: ConfigSource,
     ownership: Ownership,
     env: Env,
@@ -207,7 +313,7 @@ pub struct Waker {
 impl Waker {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
-            executor: Executor::with_lifecycle(sdk, env)?,
+            places: Places::new(sdk, env, Function::Waker)?,
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
             ownership: Ownership::new(aws_sdk_ssm::Client::new(sdk), env),
             env: env.clone(),
@@ -215,21 +321,29 @@ impl Waker {
     }
 
     /// `{"action":"wake","endpoint":…}`, the scheduler's `wake-if-due`, or the ALARM of an
-    /// alarm that sleeping endpoints named as their wake alarm (every one of them wakes).
+    /// alarm that sleeping endpoints named as their wake alarm (every one of them wakes). A
+    /// spoke's endpoint is woken through what its sleep kept, never through the document.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let who = who("waker", &event);
+        let home = home(&event.context)?;
         let actor = Actor {
             who: &who,
             now: self.env.now(),
         };
         if let Some(request) = ManualRequest::parse(&event.payload) {
             let request = request.map_err(rejected)?;
+            let place = request.place(&home);
             match request.action {
                 ManualAction::Wake => {}
                 ManualAction::WakeIfDue { at } => {
                     let Subject::Endpoint(endpoint) = &request.subject else {
                         unreachable!("a wake-if-due request names an endpoint")
                     };
+                    if place != home {
+                        return Err(rejected(EventError(format!(
+                            "wake-if-due is the scheduler's request for the hub's own endpoints; {endpoint} of {place} is woken with {{\"action\":\"wake\"}}"
+                        ))));
+                    }
                     return self.wake_if_due(endpoint, at, actor).await;
                 }
                 ManualAction::Sleep => {
@@ -239,7 +353,11 @@ impl Waker {
                     )));
                 }
             }
+            let Some(kept) = self.places.kept(&place, &home).await? else {
+                return nothing_kept(&place);
+            };
             self.ownership.check().await?;
+            let reached = self.places.at(kept.spoke.as_ref()).await?;
             let wake = match request.subject {
                 Subject::Endpoint(endpoint) => Planned {
                     endpoint,
@@ -250,7 +368,7 @@ impl Waker {
                     reason: "manual wake".into(),
                 },
                 Subject::Component(component) => {
-                    let Some(endpoint) = host(&self.executor, &component).await? else {
+                    let Some(endpoint) = host(&reached.executor, &component).await? else {
                         return Response::ignored(format!(
                             "inference component {component} does not exist"
                         ));
@@ -265,17 +383,20 @@ impl Waker {
                     }
                 }
             };
-            return act(&self.executor, &[wake], actor, &Config::default()).await;
+            return act(&reached, &[wake], actor, &Config::default()).await;
         }
-        let change =
-            AlarmStateChange::parse(event.payload, &home(&event.context)?).map_err(rejected)?;
+        let change = AlarmStateChange::parse(event.payload, &AnyPlace).map_err(rejected)?;
         if change.state != AlarmState::Alarm {
             return Response::ignored(format!(
                 "alarm {} changed to {:?}, not ALARM",
                 change.alarm, change.state
             ));
         }
-        let sleeping = self.lifecycle().table.unrestored().await?;
+        let Some(kept) = self.places.kept(&change.place, &home).await? else {
+            return nothing_kept(&change.place);
+        };
+        // Read with the hub's own credentials: most alarms wake nothing, and assume nothing.
+        let sleeping = kept.table.unrestored().await?;
         let woken: Vec<_> = sleeping
             .iter()
             .filter(|s| s.snapshot.wake_alarm() == Some(change.alarm.as_str()))
@@ -287,6 +408,7 @@ impl Waker {
             ));
         }
         self.ownership.check().await?;
+        let reached = self.places.at(kept.spoke.as_ref()).await?;
         let wakes: Vec<Planned> = woken
             .into_iter()
             .map(|stored| Planned {
@@ -298,14 +420,7 @@ impl Waker {
                 reason: format!("wake alarm {}", change.alarm),
             })
             .collect();
-        act(&self.executor, &wakes, actor, &Config::default()).await
-    }
-
-    fn lifecycle(&self) -> &Lifecycle {
-        self.executor
-            .lifecycle
-            .as_ref()
-            .expect("the waker always has a lifecycle")
+        act(&reached, &wakes, actor, &Config::default()).await
     }
 
     /// Wakes `endpoint` if the waker, by its own reading of the snapshot, the configuration, the
@@ -328,7 +443,8 @@ impl Waker {
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
-        let lifecycle = self.lifecycle();
+        let reached = self.places.at(None).await?;
+        let lifecycle = reached.lifecycle();
         let Some(stored) = lifecycle.table.snapshot(endpoint).await? else {
             return Response::ignored(format!("{endpoint} has no snapshot: nothing to wake"));
         };
@@ -358,12 +474,12 @@ impl Waker {
             ) => wake,
             Ok(_) => return Response::ignored(format!("{endpoint} is not due a wake")),
         };
-        act(&self.executor, std::slice::from_ref(wake), actor, &config).await
+        act(&reached, std::slice::from_ref(wake), actor, &config).await
     }
 }
 
 pub struct Restorer {
-    executor: Executor,
+    places: Places,
     ownership: Ownership,
     env: Env,
 }
@@ -371,24 +487,29 @@ pub struct Restorer {
 impl Restorer {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
-            executor: Executor::with_lifecycle(sdk, env)?,
+            places: Places::new(sdk, env, Function::Restorer)?,
             ownership: Ownership::new(aws_sdk_ssm::Client::new(sdk), env),
             env: env.clone(),
         })
     }
 
-    /// "SageMaker Endpoint State Change" to `IN_SERVICE`.
+    /// "SageMaker Endpoint State Change" to `IN_SERVICE`, of the hub's own place or of a spoke
+    /// where the sleeper put something to sleep.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let who = who("restorer", &event);
-        let change =
-            EndpointStateChange::parse(event.payload, &home(&event.context)?).map_err(rejected)?;
+        let home = home(&event.context)?;
+        let change = EndpointStateChange::parse(event.payload, &AnyPlace).map_err(rejected)?;
         if !change.is_in_service() {
             return Response::ignored(format!(
                 "{} changed to {}, not IN_SERVICE",
                 change.endpoint, change.status
             ));
         }
+        let Some(kept) = self.places.kept(&change.place, &home).await? else {
+            return nothing_kept(&change.place);
+        };
         self.ownership.check().await?;
+        let reached = self.places.at(kept.spoke.as_ref()).await?;
         let actor = Actor {
             who: &who,
             now: self.env.now(),
@@ -398,6 +519,6 @@ impl Restorer {
             action: Action::Restore,
             reason: "endpoint IN_SERVICE".into(),
         };
-        act(&self.executor, &[restore], actor, &Config::default()).await
+        act(&reached, &[restore], actor, &Config::default()).await
     }
 }

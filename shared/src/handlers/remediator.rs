@@ -5,7 +5,7 @@ use aws_config::SdkConfig;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::lifecycle::{Response, home, rejected, who};
+use super::lifecycle::{Places, Response, home, rejected, who};
 use crate::act::{Batch, Executor};
 use crate::aws;
 use crate::config::{ConfigSource, Rule};
@@ -14,11 +14,13 @@ use crate::error::HandlerError;
 use crate::events::{AlarmState, AlarmStateChange};
 use crate::lifecycle::Actor;
 use crate::outcome::{Outcome, Report};
+use crate::permissions::Function;
+use crate::places::{AnyPlace, Managed};
 use crate::plan::{self, Planned};
 
 pub struct Remediator {
     config: ConfigSource,
-    executor: Executor,
+    places: Places,
     env: Env,
 }
 
@@ -26,23 +28,32 @@ impl Remediator {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
-            executor: Executor::with_lifecycle(sdk, env)?,
+            places: Places::new(sdk, env, Function::Remediator)?,
             env: env.clone(),
         })
     }
 
-    /// A "CloudWatch Alarm State Change": every rule that answers the alarm acts on its
-    /// endpoint (the rule's, else the alarm metric's `EndpointName` dimension).
+    /// A "CloudWatch Alarm State Change" of the hub's own place or a spoke's: every rule that
+    /// answers the alarm acts on its endpoint there (the rule's, else the alarm metric's
+    /// `EndpointName` dimension).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Response, HandlerError> {
         let who = who("remediator", &event);
         let now = self.env.now();
-        let change = AlarmStateChange::parse(event.payload, &home(&event.context)?)
+        let home = home(&event.context)?;
+        // Admitted below, against the places the document names.
+        let change = AlarmStateChange::parse(event.payload, &AnyPlace)
             .and_then(|change| change.stamped_by(now))
             .map_err(rejected)?;
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
-        let rules = self.rules_for(&change, config.rules()).await?;
+        let managed = Managed::new(home, config.spokes().iter().cloned());
+        let spoke = managed
+            .at("an alarm's change", &change.place)
+            .map_err(rejected)?;
+        let reached = self.places.at(spoke).await?;
+        let executor = &reached.executor;
+        let rules = rules_for(executor, &change, config.rules()).await?;
         if rules.is_empty() {
             return Response::ignored(format!(
                 "no remediation rule answers alarm {}",
@@ -53,11 +64,9 @@ impl Remediator {
         // says whether the alarm is in that state now. An ALARM starts a remedy only for an
         // alarm in ALARM; an OK ends one unless the alarm is in ALARM (one deleted ends it too,
         // as the scheduler's tick would).
-        let current = aws::cloudwatch::states(
-            &self.executor.cloudwatch,
-            std::slice::from_ref(&change.alarm),
-        )
-        .await?;
+        let current =
+            aws::cloudwatch::states(&executor.cloudwatch, std::slice::from_ref(&change.alarm))
+                .await?;
         let firing = current.get(&change.alarm).map(|status| status.firing);
         let agrees = match change.state {
             AlarmState::Alarm => firing == Some(true),
@@ -87,7 +96,7 @@ impl Remediator {
             config: &config,
             tick_clock: None,
         };
-        let mut ran = self.executor.run(&batch).await?.reports().into_iter();
+        let mut ran = executor.run(&batch).await?.reports().into_iter();
         let reports = plan
             .into_iter()
             .map(|p| match p {
@@ -104,26 +113,28 @@ impl Remediator {
                 }
             })
             .collect();
-        Response::finish(reports)
+        let mut response = Response::finish(reports)?;
+        response.place = reached.spoke;
+        Ok(response)
     }
+}
 
-    /// The rules that answer the alarm: by name, and by tags where a rule asks for them (the
-    /// alarm's tags are read only then).
-    async fn rules_for<'c>(
-        &self,
-        change: &AlarmStateChange,
-        rules: &'c [Rule],
-    ) -> Result<Vec<&'c Rule>, HandlerError> {
-        let named: Vec<&Rule> = rules.iter().filter(|r| r.names(&change.alarm)).collect();
-        if named.iter().all(|r| r.alarm_tags.is_empty()) {
-            return Ok(named);
-        }
-        let tags = match &change.arn {
-            Some(arn) => aws::cloudwatch::alarm_tags(&self.executor.cloudwatch, arn)
-                .await?
-                .unwrap_or_default(),
-            None => Default::default(),
-        };
-        Ok(named.into_iter().filter(|r| r.tags_match(&tags)).collect())
+/// The rules that answer the alarm: by name, and by tags where a rule asks for them (the
+/// alarm's tags, read where the alarm is, only then).
+async fn rules_for<'c>(
+    executor: &Executor,
+    change: &AlarmStateChange,
+    rules: &'c [Rule],
+) -> Result<Vec<&'c Rule>, HandlerError> {
+    let named: Vec<&Rule> = rules.iter().filter(|r| r.names(&change.alarm)).collect();
+    if named.iter().all(|r| r.alarm_tags.is_empty()) {
+        return Ok(named);
     }
+    let tags = match &change.arn {
+        Some(arn) => aws::cloudwatch::alarm_tags(&executor.cloudwatch, arn)
+            .await?
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    Ok(named.into_iter().filter(|r| r.tags_match(&tags)).collect())
 }

@@ -164,6 +164,7 @@ impl Lifecycle {
         };
         let name = &component.name;
         if !written {
+            self.keep_reach().await?;
             if self
                 .table
                 .put_component_sleep(&record, previous)

@@ -26,6 +26,7 @@ use crate::env::{Env, EnvError};
 use crate::names::{ComponentName, EndpointName};
 use crate::outcome::{Outcome, Report};
 use crate::permissions::Allowed;
+use crate::places::{Place, Spoke};
 use crate::plan::sleepable::SleepTrigger;
 use crate::remediation::Change;
 use crate::tags::WakeSource;
@@ -43,6 +44,9 @@ pub struct Lifecycle {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Where the metrics of what was done go (a failed wake): the hub's CloudWatch, wherever
+    /// the endpoint is, since the spoke roles may put no metrics.
+    metrics: aws_sdk_cloudwatch::Client,
     pub table: Table,
     lease_ttl: SignedDuration,
     /// What the deployment may do to bring an endpoint back (KMS grants, roles to pass): an
@@ -52,20 +56,53 @@ pub struct Lifecycle {
     sleeps_per_hour: usize,
     /// `SAGETIDE_NOW`, which stands for the clock in a simulation.
     simulated_clock: Option<Timestamp>,
+    /// The spoke this lifecycle acts in, if not the hub's own place: kept in the table before
+    /// anything there is put to sleep, so that its wake does not need the document.
+    spoke: Option<Spoke>,
 }
 
 impl Lifecycle {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Result<Self, EnvError> {
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
         Ok(Self {
             sagemaker: aws_sdk_sagemaker::Client::new(sdk),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            metrics: cloudwatch.clone(),
+            cloudwatch,
             table: Table::new(aws_sdk_dynamodb::Client::new(sdk), env.require_table()?),
             lease_ttl: env.lease_ttl,
             allowed: env.allowed.clone(),
             sleeps_per_hour: env.sleep_limits.per_hour,
             simulated_clock: env.now,
+            spoke: None,
         })
+    }
+
+    /// This lifecycle, acting in `spoke` through `config` (its role's), with the spoke's items
+    /// of the table and what its stack lets the hub do to bring an endpoint back there.
+    pub fn in_spoke(&self, config: &SdkConfig, spoke: &Spoke) -> Self {
+        Self {
+            sagemaker: aws_sdk_sagemaker::Client::new(config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            table: self.table.at(&spoke.place),
+            allowed: spoke.allowed.clone(),
+            spoke: Some(spoke.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// The spoke this lifecycle acts in; `None` for the hub's own place.
+    pub fn place(&self) -> Option<&Place> {
+        self.spoke.as_ref().map(|s| &s.place)
+    }
+
+    /// Keeps how the hub reaches this lifecycle's spoke, if it acts in one.
+    async fn keep_reach(&self) -> Result<(), AwsError> {
+        match &self.spoke {
+            Some(spoke) => self.table.put_reach(spoke).await,
+            None => Ok(()),
+        }
     }
 
     /// The clock: the real one, or `SAGETIDE_NOW` in a simulation.

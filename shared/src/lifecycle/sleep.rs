@@ -227,6 +227,7 @@ impl Lifecycle {
                 .collect(),
             endpoint_policy: aws::definitions::endpoint_policy(&self.sagemaker, name).await?,
         };
+        self.keep_reach().await?;
         let Some(version) = self.table.put_snapshot(&snapshot, previous).await? else {
             return Ok(Step::Deferred(
                 "its snapshot was written by someone else meanwhile; nothing deleted".into(),

@@ -165,7 +165,7 @@ impl Lifecycle {
         version: u64,
         attempt: &WakeAttempt,
     ) -> Result<(), AwsError> {
-        aws::cloudwatch::count_wake_failure(&self.cloudwatch, name).await?;
+        aws::cloudwatch::count_wake_failure(&self.metrics, name).await?;
         if self
             .table
             .set_wake(name, version, Phase::Asleep, attempt)
