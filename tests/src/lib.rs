@@ -2,6 +2,7 @@
 //! loopback port, a counting proxy in front of it, a Lambda Runtime API emulator that runs the
 //! real function binaries, and helpers to seed a fleet.
 
+pub mod accounts;
 pub mod cbor;
 pub mod crash;
 pub mod demo_fleet;
@@ -76,6 +77,8 @@ pub struct Harness {
     /// The clock (`SAGETIDE_NOW`, empty: the real one) of the function last started, which the
     /// functions it invokes run on too, as in one account they share the real clock.
     clock: Clock,
+    /// The credentials functions start with (see [`accounts`]).
+    sessions: accounts::Sessions,
 }
 
 type Clock = std::sync::Arc<std::sync::Mutex<String>>;
@@ -88,7 +91,12 @@ impl Harness {
         moto.set_timing(moto::TIMING).await;
         let proxy = proxy::Proxy::start(&moto.url).await;
         let clock = Clock::default();
-        proxy.set_invoker(deployed_functions(proxy.url.clone(), clock.clone()));
+        let sessions = accounts::Sessions::default();
+        proxy.set_invoker(deployed_functions(
+            proxy.url.clone(),
+            clock.clone(),
+            sessions.clone(),
+        ));
         let aws = seed::Aws::new(&moto.url).await;
         aws.create_table().await;
         aws.put_deployment_marker(seed::DEPLOYMENT).await;
@@ -98,6 +106,7 @@ impl Harness {
             proxy,
             moto,
             clock,
+            sessions,
         }
     }
 
@@ -224,6 +233,7 @@ impl Harness {
             ("SAGETIDE_DEPLOYMENT", seed::DEPLOYMENT.to_owned()),
             ("SAGETIDE_WAKER", deployed_name("waker")),
         ];
+        env.extend(self.sessions.env(name));
         env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         function::Function::start_binary(path, name, &env).await
     }
@@ -237,10 +247,15 @@ fn deployed_name(binary: &str) -> String {
 /// What answers a `lambda:InvokeFunction` through the proxy at `proxy_url`: a fresh process of
 /// the named function, with the harness's table, parameter and deployment, as Lambda runs one,
 /// on `clock` (the invoking function's).
-fn deployed_functions(proxy_url: String, clock: Clock) -> proxy::Invoker {
+fn deployed_functions(
+    proxy_url: String,
+    clock: Clock,
+    sessions: accounts::Sessions,
+) -> proxy::Invoker {
     std::sync::Arc::new(move |name: String, payload: Value| {
         let proxy_url = proxy_url.clone();
         let now = clock.lock().unwrap().clone();
+        let sessions = sessions.clone();
         Box::pin(async move {
             let binary = name
                 .rsplit(':')
@@ -257,6 +272,7 @@ fn deployed_functions(proxy_url: String, clock: Clock) -> proxy::Invoker {
                 ),
                 ("SAGETIDE_DEPLOYMENT", seed::DEPLOYMENT.to_owned()),
             ];
+            env.extend(sessions.env(&binary));
             // A simulated clock may take the tests' short lease; the real one may not.
             if !now.is_empty() {
                 env.push(("SAGETIDE_NOW", now));

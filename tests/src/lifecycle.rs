@@ -644,11 +644,16 @@ impl Aws {
 
     /// The phase of the endpoint's snapshot in the table, if it has one.
     pub async fn snapshot_phase(&self, endpoint: &str) -> Option<String> {
+        self.snapshot_phase_at("", endpoint).await
+    }
+
+    /// [`Aws::snapshot_phase`] of an endpoint of a spoke: `place` is `@<account>/<region>`.
+    pub async fn snapshot_phase_at(&self, place: &str, endpoint: &str) -> Option<String> {
         let item = self
             .dynamodb
             .get_item()
             .table_name(TABLE)
-            .key("pk", AttributeValue::S("snapshot".into()))
+            .key("pk", AttributeValue::S(format!("snapshot{place}")))
             .key("sk", AttributeValue::S(endpoint.into()))
             .consistent_read(true)
             .send()
@@ -660,11 +665,19 @@ impl Aws {
 
     /// The endpoint's history as `action outcome` lines, oldest first.
     pub async fn history(&self, endpoint: &str) -> Vec<String> {
+        self.history_at("", endpoint).await
+    }
+
+    /// [`Aws::history`] of an endpoint of a spoke: `place` is `@<account>/<region>`.
+    pub async fn history_at(&self, place: &str, endpoint: &str) -> Vec<String> {
         self.dynamodb
             .query()
             .table_name(TABLE)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("history#{endpoint}")))
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(format!("history#{endpoint}{place}")),
+            )
             .send()
             .await
             .expect("query history")

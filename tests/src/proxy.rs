@@ -1,8 +1,9 @@
 //! A proxy between the functions and moto that records every AWS call by operation, so tests
 //! and the benchmark can count calls per tick (and tell mutating calls from reads); that
-//! refuses, as IAM would, every call a function's role would not allow; and that injects the
-//! faults of a real network and a busy AWS (throttling, 5xx, lost answers, dropped connections,
-//! latency) at a seeded rate per API, or stops a caller dead after its k-th call.
+//! refuses, as IAM would, every call a function's role would not allow (its hub role, or the
+//! spoke role whose session it signs with); and that injects the faults of a real network and a
+//! busy AWS (throttling, 5xx, lost answers, dropped connections, latency) at a seeded rate per
+//! API, or stops a caller dead after its k-th call.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,85 @@ struct State {
     endpoint_changes: EndpointChanges,
     invoker: Option<Invoker>,
     pools: Pools,
+    /// The role sessions moto gave in `AssumeRole` answers, by access key id.
+    sessions: BTreeMap<String, Session>,
+}
+
+/// A role session AWS gave: the account and name of its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Session {
+    account: String,
+    role: String,
+}
+
+/// The access key and the session of a successful `AssumeRole` answer (awsQuery XML): its
+/// `<AccessKeyId>`, and its `<AssumedRoleUser>`'s
+/// `<Arn>arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION</Arn>`.
+fn assumed(body: &[u8]) -> Option<(String, Session)> {
+    let answer = std::str::from_utf8(body).ok()?;
+    let key = element(answer, "AccessKeyId")?;
+    let arn = element(element(answer, "AssumedRoleUser")?, "Arn")?;
+    let mut parts = arn.splitn(6, ':');
+    let account = parts.nth(4)?;
+    let role = parts
+        .next()?
+        .strip_prefix("assumed-role/")?
+        .split('/')
+        .next()?;
+    Some((
+        key.to_owned(),
+        Session {
+            account: account.to_owned(),
+            role: role.to_owned(),
+        },
+    ))
+}
+
+/// The text of the first `<name>` element of `xml` (no attributes, no escapes: enough for
+/// keys and ARNs).
+fn element<'x>(xml: &'x str, name: &str) -> Option<&'x str> {
+    let start = xml.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + xml[start..].find(&format!("</{name}>"))?;
+    Some(xml[start..end].trim())
+}
+
+/// Who signed a request and for where: its SigV4 credential's access key, and the region and
+/// service of its scope.
+#[derive(Debug, PartialEq, Eq)]
+struct Credential<'h> {
+    key: &'h str,
+    region: &'h str,
+    service: &'h str,
+}
+
+impl<'h> Credential<'h> {
+    /// The credential an `Authorization` header names:
+    /// `AWS4-HMAC-SHA256 Credential=AKID/20261207/us-east-1/sagemaker/aws4_request, ...`.
+    fn of(authorization: &'h str) -> Option<Self> {
+        let (_, rest) = authorization.split_once("Credential=")?;
+        let scope = rest.split([',', ' ']).next()?;
+        let mut parts = scope.split('/');
+        let key = parts.next()?;
+        let _date = parts.next()?;
+        Some(Self {
+            key,
+            region: parts.next()?,
+            service: parts.next()?,
+        })
+    }
+
+    /// The credential a request is signed with, if it is signed.
+    fn signing(headers: &'h hyper::HeaderMap) -> Option<Self> {
+        Self::of(headers.get("authorization")?.to_str().ok()?)
+    }
+}
+
+/// Where a call made with a session of a role in another account than the hub's acts: that
+/// account, the region it is signed for, and the role.
+struct Spoke {
+    account: String,
+    region: String,
+    role: String,
 }
 
 /// Runs a deployed function for a `lambda:InvokeFunction` call (moto runs no functions): the
@@ -131,8 +211,8 @@ impl Faults {
     }
 }
 
-/// An AWS error response: RPC v2 CBOR for CloudWatch, JSON for the protocols that send
-/// `X-Amz-Target` and for Lambda's REST-JSON.
+/// An AWS error response: RPC v2 CBOR for CloudWatch, XML for awsQuery (STS), JSON for the
+/// protocols that send `X-Amz-Target` and for Lambda's REST-JSON.
 fn error(
     headers: &hyper::HeaderMap,
     status: u16,
@@ -140,19 +220,24 @@ fn error(
     message: &str,
 ) -> hyper::Response<Full<Bytes>> {
     let response = hyper::Response::builder().status(status);
+    let fault = if status < 500 { "Sender" } else { "Receiver" };
     let response = if cbor::is_cbor(headers) {
         response
             .header("smithy-protocol", "rpc-v2-cbor")
             .header("content-type", "application/cbor")
             // CloudWatch is query-compatible: its clients take the code from this header.
-            .header(
-                "x-amzn-query-error",
-                format!(
-                    "{code};{}",
-                    if status < 500 { "Sender" } else { "Receiver" }
-                ),
-            )
+            .header("x-amzn-query-error", format!("{code};{fault}"))
             .body(Full::new(Bytes::from(cbor::error_body(code, message))))
+    } else if iam::is_query(headers) {
+        // Its clients read the code from this body only: JSON would reach them as an
+        // unhandled error, neither retried nor named.
+        let body = format!(
+            "<ErrorResponse><Error><Type>{fault}</Type><Code>{code}</Code><Message>{}</Message></Error></ErrorResponse>",
+            xml_escaped(message)
+        );
+        response
+            .header("content-type", "text/xml")
+            .body(Full::new(Bytes::from(body)))
     } else {
         response
             .header("content-type", "application/x-amz-json-1.1")
@@ -162,6 +247,13 @@ fn error(
             )))
     };
     response.expect("a valid response")
+}
+
+/// `text` as XML character data.
+fn xml_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The command line's app name in the user agent (`sagetide-cli`).
@@ -181,11 +273,12 @@ enum Refusal {
 
 /// Why `call` would be refused by the calling function's role, if it would: an action outside
 /// the function's `sagetide::permissions`, or IAM's decision on any authorization the call needs
-/// under the role `template.yaml` gives the function, with the resource's tags as moto holds
-/// them.
+/// under the role `template.yaml` gives the function (or, made with a session in a `spoke`, the
+/// role `spoke.yaml` gives it there), with the resource's tags as moto holds them.
 async fn refusal(
     tags: &ResourceTags,
     headers: &hyper::HeaderMap,
+    spoke: Option<&Spoke>,
     call: &str,
     parsed: &iam::Call,
 ) -> Option<Refusal> {
@@ -205,7 +298,7 @@ async fn refusal(
         let refusal = denied(
             tags,
             headers,
-            iam::harness_roles().operator(),
+            &Policy::hub(iam::harness_roles().operator()),
             call,
             parsed,
             "the operator",
@@ -232,15 +325,43 @@ async fn refusal(
             )));
         }
     };
-    denied(
-        tags,
-        headers,
-        iam::harness_roles().of(function),
-        call,
-        parsed,
-        function.name(),
-    )
-    .await
+    match spoke {
+        Some(spoke) => in_spoke(tags, headers, spoke, function, call, parsed).await,
+        None => {
+            let policy = Policy::hub(iam::harness_roles().of(function));
+            denied(tags, headers, &policy, call, parsed, function.name()).await
+        }
+    }
+}
+
+/// IAM's refusal of `call` by `function` with a session in `spoke`, if it refuses: the role
+/// must be the function's own there (`spoke.yaml` names it `<prefix>-<region>-<function>`), and
+/// its statements in `spoke.yaml` must allow the call on the spoke's resources.
+async fn in_spoke(
+    tags: &ResourceTags,
+    headers: &hyper::HeaderMap,
+    spoke: &Spoke,
+    function: Function,
+    call: &str,
+    parsed: &iam::Call,
+) -> Option<Refusal> {
+    let own = format!("-{}-{}", spoke.region, function.name());
+    if spoke.role.strip_suffix(&own).is_none_or(str::is_empty) {
+        return Some(Refusal::Role(format!(
+            "{} made {call} in {} ({}) as the role {}, not its own there (<prefix>{own} in spoke.yaml)",
+            function.name(),
+            spoke.account,
+            spoke.region,
+            spoke.role
+        )));
+    }
+    let roles = iam::harness_spoke_roles(&spoke.account, &spoke.region);
+    let policy = Policy {
+        deployment: iam::Deployment::harness_spoke(&spoke.account, &spoke.region),
+        statements: &roles[function.name()].statements,
+        file: "spoke.yaml",
+    };
+    denied(tags, headers, &policy, call, parsed, function.name()).await
 }
 
 /// Whether the functions and parameters a call names are the harness deployment's own.
@@ -258,19 +379,38 @@ fn of_the_deployment(call: &iam::Call) -> bool {
     own_function && own_parameters
 }
 
-/// IAM's refusal of `call` by `who` under `statements`, if it refuses: each authorization the
-/// call needs, with the resource's tags as moto holds them where a statement reads them.
+/// The policy IAM judges a call under: a role's statements as a template file gives them, and
+/// the deployment whose resources the call names.
+struct Policy<'s> {
+    deployment: iam::Deployment,
+    statements: &'s [iam::Statement],
+    file: &'static str,
+}
+
+impl<'s> Policy<'s> {
+    /// `statements` of `template.yaml`, in the harness's (the hub's) deployment.
+    fn hub(statements: &'s [iam::Statement]) -> Self {
+        Self {
+            deployment: iam::Deployment::harness(),
+            statements,
+            file: "template.yaml",
+        }
+    }
+}
+
+/// IAM's refusal of `call` by `who` under `policy`, if it refuses: each authorization the call
+/// needs, with the resource's tags as moto holds them where a statement reads them.
 async fn denied(
     tags: &ResourceTags,
     headers: &hyper::HeaderMap,
-    statements: &[iam::Statement],
+    policy: &Policy<'_>,
     call: &str,
     parsed: &iam::Call,
     who: &str,
 ) -> Option<Refusal> {
-    for mut request in iam::authorizations(&iam::Deployment::harness(), call, parsed) {
+    for mut request in iam::authorizations(&policy.deployment, call, parsed) {
         let mut gone = false;
-        if iam::reads_resource_tags(statements, &request) {
+        if iam::reads_resource_tags(policy.statements, &request) {
             match tags.of(headers, &request.resource).await {
                 Some(found) => {
                     for (key, value) in found {
@@ -282,11 +422,11 @@ async fn denied(
                 None => gone = true,
             }
         }
-        let decision = iam::decide(statements, &request);
+        let decision = iam::decide(policy.statements, &request);
         if !decision.allowed() {
             let why = format!(
-                "{who} is not authorized to perform {} on {} with {:?} ({decision:?} by its policy in template.yaml, for {call})",
-                request.action, request.resource, request.context
+                "{who} is not authorized to perform {} on {} with {:?} ({decision:?} by its policy in {}, for {call})",
+                request.action, request.resource, request.context, policy.file
             );
             return Some(if gone {
                 Refusal::Gone(why)
@@ -330,9 +470,13 @@ impl ResourceTags {
             .uri(format!("{}/", self.upstream))
             .header("x-amz-target", target)
             .header("content-type", content_type);
-        // moto takes the region from the caller's credential scope.
-        if let Some(authorization) = headers.get("authorization") {
-            request = request.header("authorization", authorization);
+        // moto takes the account from the caller's access key (a session's too) and the
+        // region from its credential scope. It needs no session token; a session's goes along
+        // as AWS would want it.
+        for name in ["authorization", "x-amz-security-token"] {
+            if let Some(value) = headers.get(name) {
+                request = request.header(name, value);
+            }
         }
         let request = request
             .body(Full::new(Bytes::from(body.to_string())))
@@ -418,6 +562,18 @@ enum Plan {
 }
 
 impl State {
+    /// The spoke a call acts in, if it is signed with the key of a session of a role in another
+    /// account than the hub's.
+    fn spoke(&self, headers: &hyper::HeaderMap) -> Option<Spoke> {
+        let credential = Credential::signing(headers)?;
+        let session = self.sessions.get(credential.key)?;
+        (session.account != iam::Deployment::harness().account).then(|| Spoke {
+            account: session.account.clone(),
+            region: credential.region.to_owned(),
+            role: session.role.clone(),
+        })
+    }
+
     fn plan(&mut self, headers: &hyper::HeaderMap, call: &str, refusal: Option<Refusal>) -> Plan {
         match self.crash.as_mut() {
             Some(0) => return Plan::Answer(crashed(headers)),
@@ -512,11 +668,12 @@ impl Proxy {
                         iam::Call(serde_json::json!({"FunctionName": function})),
                     ),
                     (None, None) => (
-                        operation(&parts.headers, parts.uri.path()),
+                        operation(&parts.headers, parts.uri.path(), &decoded),
                         iam::Call::parse(&parts.headers, &decoded),
                     ),
                 };
-                let refusal = refusal(&tags, &parts.headers, &call, &params).await;
+                let spoke = state.lock().unwrap().spoke(&parts.headers);
+                let refusal = refusal(&tags, &parts.headers, spoke.as_ref(), &call, &params).await;
                 let plan = state.lock().unwrap().plan(&parts.headers, &call, refusal);
                 let (delay, after) = match plan {
                     Plan::Answer(response) => return Ok(response),
@@ -572,6 +729,13 @@ impl Proxy {
                             .await
                             .map(|b| b.to_bytes())
                             .unwrap_or_default();
+                        // A session the caller may sign with from now on.
+                        if parts.status.is_success()
+                            && call == "sts:AssumeRole"
+                            && let Some((key, session)) = assumed(&body)
+                        {
+                            state.lock().unwrap().sessions.insert(key, session);
+                        }
                         let rewritten = parts
                             .status
                             .is_success()
@@ -700,9 +864,16 @@ fn decoded(headers: &hyper::HeaderMap, body: &Bytes) -> Bytes {
     Bytes::from(bytes)
 }
 
-/// The operation of a request: from `X-Amz-Target` (JSON protocols) or the path (CloudWatch's
-/// RPC v2 CBOR).
-fn operation(headers: &hyper::HeaderMap, path: &str) -> String {
+/// The operation of a request: from `X-Amz-Target` (JSON protocols), the path (CloudWatch's
+/// RPC v2 CBOR), or the form's `Action` (awsQuery: STS), of the service its signature names.
+fn operation(headers: &hyper::HeaderMap, path: &str, body: &[u8]) -> String {
+    if iam::is_query(headers) {
+        let action = iam::form(body)
+            .into_iter()
+            .find_map(|(key, value)| (key == "Action").then_some(value));
+        let service = Credential::signing(headers).map_or("unknown", |c| c.service);
+        return format!("{service}:{}", action.as_deref().unwrap_or("unknown"));
+    }
     let (service, op) = match headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         Some(target) => target.split_once('.').unwrap_or(("unknown", target)),
         None => cbor::operation(path)
@@ -752,6 +923,92 @@ mod tests {
             )
             .build();
         aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    const SPOKE_SLEEPER: &str = "arn:aws:iam::222222222222:role/sagetide-spoke-us-east-1-sleeper";
+
+    #[test]
+    fn an_sts_form_names_its_action_and_gives_its_fields_decoded_and_the_role_as_resource() {
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=ASIAHUB/20261207/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0"
+                .parse()
+                .unwrap(),
+        );
+        let body = Bytes::from_static(
+            b"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2Fsagetide-spoke-us-east-1-sleeper&RoleSessionName=sagetide-sleeper&ExternalId=team-a%2B7f%3a+x%2",
+        );
+        assert_eq!(operation(&headers, "/", &body), "sts:AssumeRole");
+        let call = iam::Call::parse(&headers, &body);
+        assert_eq!(
+            call.0,
+            serde_json::json!({
+                "RoleArn": SPOKE_SLEEPER,
+                "RoleSessionName": "sagetide-sleeper",
+                "ExternalId": "team-a+7f: x%2",
+            })
+        );
+        assert_eq!(
+            iam::authorizations(&iam::Deployment::harness(), "sts:AssumeRole", &call),
+            [iam::Request::new("sts:AssumeRole", SPOKE_SLEEPER)]
+        );
+    }
+
+    #[test]
+    fn a_signature_names_its_access_key_and_its_scopes_region_and_service() {
+        let signed = "AWS4-HMAC-SHA256 Credential=ASIASPOKE/20261207/eu-west-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=0";
+        assert_eq!(
+            Credential::of(signed),
+            Some(Credential {
+                key: "ASIASPOKE",
+                region: "eu-west-1",
+                service: "sagemaker",
+            })
+        );
+        assert_eq!(
+            Credential::of("AWS4-HMAC-SHA256 Credential=ASIASPOKE"),
+            None
+        );
+    }
+
+    #[test]
+    fn an_assume_role_answer_gives_the_sessions_key_account_and_role() {
+        let answer = format!(
+            r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <Credentials>
+      <AccessKeyId>ASIASPOKE</AccessKeyId>
+      <SecretAccessKey>secret</SecretAccessKey>
+      <SessionToken>token</SessionToken>
+      <Expiration>2026-12-07T13:00:00Z</Expiration>
+    </Credentials>
+    <AssumedRoleUser>
+      <AssumedRoleId>AROAEXAMPLE:sagetide-sleeper</AssumedRoleId>
+      <Arn>arn:aws:sts::222222222222:assumed-role/{}/sagetide-sleeper</Arn>
+    </AssumedRoleUser>
+  </AssumeRoleResult>
+</AssumeRoleResponse>"#,
+            SPOKE_SLEEPER.rsplit('/').next().unwrap()
+        );
+        assert_eq!(
+            assumed(answer.as_bytes()),
+            Some((
+                "ASIASPOKE".to_owned(),
+                Session {
+                    account: "222222222222".into(),
+                    role: "sagetide-spoke-us-east-1-sleeper".into(),
+                }
+            ))
+        );
+        assert_eq!(
+            assumed(b"<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>"),
+            None
+        );
     }
 
     #[tokio::test]

@@ -53,6 +53,31 @@ fn percent_encoded(text: &str) -> String {
         .collect()
 }
 
+/// moto's own header for the account a request acts in, whatever its credentials.
+#[derive(Debug, Clone)]
+struct InAccount(String);
+
+impl aws_sdk_sagemaker::config::Intercept for InAccount {
+    fn name(&self) -> &'static str {
+        "InAccount"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_sagemaker::config::interceptors::BeforeTransmitInterceptorContextMut<
+            '_,
+        >,
+        _: &aws_sdk_sagemaker::config::RuntimeComponents,
+        _: &mut aws_sdk_sagemaker::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sagemaker::error::BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-moto-account-id", self.0.clone());
+        Ok(())
+    }
+}
+
 pub fn resource_id(endpoint: &str, variant: &str) -> String {
     format!("endpoint/{endpoint}/variant/{variant}")
 }
@@ -67,6 +92,43 @@ impl Aws {
             ))
             .load()
             .await;
+        Self::from_sdk(url, &sdk)
+    }
+
+    /// Clients acting in `account` and `region` against moto at `url`, as the account's own
+    /// administrator would: how the tests seed and inspect a spoke's fleet.
+    pub async fn in_account(url: &str, account: &str, region: &str) -> Self {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(url)
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(aws_sdk_sagemaker::config::Credentials::new(
+                "test", "test", None, None, "static",
+            ))
+            .load()
+            .await;
+        let at = InAccount(account.to_owned());
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(&sdk)
+                        .interceptor(at.clone())
+                        .build(),
+                )
+            };
+        }
+        Self {
+            url: url.to_owned(),
+            sagemaker: client!(aws_sdk_sagemaker),
+            autoscaling: client!(aws_sdk_applicationautoscaling),
+            ssm: client!(aws_sdk_ssm),
+            dynamodb: client!(aws_sdk_dynamodb),
+            cloudwatch: client!(aws_sdk_cloudwatch),
+            lambda: client!(aws_sdk_lambda),
+        }
+    }
+
+    fn from_sdk(url: &str, sdk: &aws_config::SdkConfig) -> Self {
+        let sdk = sdk.clone();
         Self {
             url: url.to_owned(),
             sagemaker: aws_sdk_sagemaker::Client::new(&sdk),

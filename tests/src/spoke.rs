@@ -63,8 +63,8 @@ Parameters:
     Default: sagetide-spoke
     AllowedPattern: "^[A-Za-z0-9+=,.@_-]{1,32}$"
     Description: >
-      The roles are named <prefix>-<region>-<function>; the hub's configuration document
-      names the prefix for this account.
+      The roles are named <prefix>-<region>-<function>: the hub stack's
+      SpokeRoleNamePrefix, the same in every account it manages.
 
 Conditions:
   # In the hub's own account and region the hub's rules see the events already: forwarding

@@ -440,30 +440,50 @@ fn rules(template: &Value) -> Vec<(String, String, &Value)> {
 }
 
 #[test]
-fn every_rule_takes_only_the_deployments_own_account_and_region() {
+fn the_rules_take_the_deployments_own_account_and_region_and_the_managed_ones() {
     let template = template();
     let rules = rules(&template);
     assert_eq!(rules.len(), 4, "{rules:?}");
-    let reference = |value: &Value| match value {
-        Value::Sequence(one) if one.len() == 1 => match &one[0] {
-            Value::Tagged(t) if t.tag == "Ref" => t.value.as_str().map(str::to_owned),
-            _ => None,
-        },
-        _ => None,
-    };
+    let single = iam::Deployment::harness();
+    let mut hub = iam::Deployment::harness();
+    hub.parameters.extend([
+        (
+            "ManagedAccountIds".to_owned(),
+            "222222222222,333333333333".to_owned(),
+        ),
+        ("ManagedRegions".to_owned(), "eu-west-1".to_owned()),
+    ]);
     for (function, rule, pattern) in &rules {
+        let taken = |d: &iam::Deployment| {
+            let pattern = d.json(&template, pattern);
+            (pattern["account"].clone(), pattern["region"].clone())
+        };
         assert_eq!(
+            taken(&single),
             (
-                reference(&pattern["account"]),
-                reference(&pattern["region"])
+                serde_json::json!(["123456789012"]),
+                serde_json::json!(["us-east-1"])
             ),
-            (
-                Some("AWS::AccountId".to_owned()),
-                Some("AWS::Region".to_owned())
-            ),
-            "{function} rule {rule}"
+            "{function} rule {rule}, one account"
         );
+        let expected = (
+            serde_json::json!(["123456789012", "222222222222", "333333333333"]),
+            serde_json::json!(["us-east-1", "eu-west-1"]),
+        );
+        assert_eq!(taken(&hub), expected, "{function} rule {rule}, a hub");
     }
+    let spoke_events = &template["Resources"]["SpokeEvents"];
+    assert_eq!(spoke_events["Condition"], "HasManagedAccounts");
+    let statement = hub.json(&template, &spoke_events["Properties"]["Statement"]);
+    assert_eq!(
+        statement["Principal"]["AWS"],
+        serde_json::json!(["222222222222", "333333333333"])
+    );
+    assert_eq!(statement["Action"], "events:PutEvents");
+    assert_eq!(
+        statement["Resource"],
+        "arn:aws:events:us-east-1:123456789012:event-bus/default"
+    );
 }
 
 #[test]
@@ -931,4 +951,48 @@ fn the_spoke_forwards_every_event_the_hubs_functions_take_and_no_target_tracking
         "detail": {"alarmName": "TargetTracking-endpoint/chat-AlarmHigh-1", "state": {"value": "ALARM"}}
     });
     assert!(!forwarded(&flip));
+}
+
+#[test]
+fn a_hub_function_may_assume_its_own_spoke_roles_and_no_other_role() {
+    let roles = iam::harness_roles();
+    let spoke_role = |prefix: &str, region: &str, function: Function| {
+        format!(
+            "arn:aws:iam::222222222222:role/{prefix}-{region}-{}",
+            function.name()
+        )
+    };
+    for caller in Function::ALL {
+        let acts_in_spokes = caller.calls().contains(&"sts:AssumeRole");
+        for role_of in Function::ALL {
+            for region in ["us-east-1", "eu-west-1"] {
+                let role = spoke_role("sagetide-spoke", region, role_of);
+                let request = iam::Request::new("sts:AssumeRole", role.as_str());
+                assert_eq!(
+                    iam::decide(roles.of(caller), &request).allowed(),
+                    acts_in_spokes && caller == role_of,
+                    "{} assuming {role}",
+                    caller.name()
+                );
+            }
+        }
+        let other = [
+            spoke_role("another-prefix", "eu-west-1", caller),
+            "arn:aws:iam::222222222222:role/Administrator".to_owned(),
+        ];
+        for role in other {
+            let request = iam::Request::new("sts:AssumeRole", role.as_str());
+            assert!(
+                !iam::decide(roles.of(caller), &request).allowed(),
+                "{} assuming {role}",
+                caller.name()
+            );
+        }
+    }
+    let assumers: Vec<&str> = Function::ALL
+        .iter()
+        .filter(|f| f.calls().contains(&"sts:AssumeRole"))
+        .map(|f| f.name())
+        .collect();
+    assert_eq!(assumers, ["sleeper", "waker", "restorer", "remediator"]);
 }

@@ -9,8 +9,10 @@
 mod calls;
 mod template;
 
-pub use calls::{Call, authorizations};
-pub use template::{Deployment, Roles, SpokeRole, harness_roles, roles, spoke_roles};
+pub use calls::{Call, authorizations, form, is_query};
+pub use template::{
+    Deployment, Roles, SpokeRole, harness_roles, harness_spoke_roles, roles, spoke_roles,
+};
 
 use std::collections::BTreeMap;
 

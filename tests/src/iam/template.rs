@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sagetide::permissions::Function;
 use serde_yaml_ng::Value;
@@ -33,6 +34,21 @@ impl Deployment {
             )]),
             table: crate::seed::TABLE.into(),
         }
+    }
+
+    /// `spoke.yaml`'s stack in the spoke `account` and `region` of the harness's hub. Only the
+    /// roles' trust reads the external id, so any will do.
+    pub fn harness_spoke(account: &str, region: &str) -> Self {
+        let hub = Self::harness();
+        crate::spoke::deployment(
+            (account, region),
+            (
+                hub.account.as_str(),
+                hub.region.as_str(),
+                hub.stack.as_str(),
+            ),
+            "sagetide-test-external-id",
+        )
     }
 
     pub fn arn(&self, service: &str, resource: &str) -> String {
@@ -116,7 +132,8 @@ impl Deployment {
         left != right
     }
 
-    /// A value that resolves to strings: a string, a list, `!Sub`, `!Ref`, `!GetAtt`, `!Join`.
+    /// A value that resolves to strings: a string, a list, `!Sub`, `!Ref`, `!GetAtt`, `!Join`,
+    /// `!Split`, `!If`.
     pub fn strings(&self, template: &Value, value: &Value) -> Vec<String> {
         match value {
             Value::String(s) => vec![s.clone()],
@@ -148,6 +165,18 @@ impl Deployment {
                     let separator = args[0].as_str().unwrap_or_default();
                     vec![self.strings(template, &args[1]).join(separator)]
                 }
+                ("Split", Value::Sequence(args)) => {
+                    let separator = args[0].as_str().unwrap_or_default();
+                    self.strings(template, &args[1])
+                        .concat()
+                        .split(separator)
+                        .map(str::to_owned)
+                        .collect()
+                }
+                ("If", _) => match self.branch(template, value) {
+                    Some(branch) => self.strings(template, branch),
+                    None => Vec::new(),
+                },
                 (tag, _) => panic!("!{tag}: not modelled"),
             },
             Value::Null => Vec::new(),
@@ -176,6 +205,21 @@ impl Deployment {
             Value::Bool(b) => (*b).into(),
             Value::Number(n) => serde_json::to_value(n).expect("a YAML number is a JSON one"),
             Value::Null => serde_json::Value::Null,
+            Value::Tagged(t) if t.tag == "If" => self
+                .branch(template, value)
+                .map_or(serde_json::Value::Null, |branch| {
+                    self.json(template, branch)
+                }),
+            // Lists of strings, as CloudFormation hands them.
+            Value::Tagged(t) if t.tag == "Split" => self.strings(template, value).into(),
+            Value::Tagged(t)
+                if t.tag == "Ref"
+                    && t.value.as_str().is_some_and(|name| {
+                        template["Parameters"][name]["Type"] == "CommaDelimitedList"
+                    }) =>
+            {
+                self.strings(template, value).into()
+            }
             tagged => self.strings(template, tagged).concat().into(),
         }
     }
@@ -366,12 +410,36 @@ pub fn spoke_roles(template: &str, deployment: &Deployment) -> BTreeMap<&'static
 
 /// The roles of the workspace's `template.yaml` for the harness's deployment, read once.
 pub fn harness_roles() -> &'static Roles {
-    static ROLES: std::sync::OnceLock<Roles> = std::sync::OnceLock::new();
+    static ROLES: OnceLock<Roles> = OnceLock::new();
     ROLES.get_or_init(|| {
         let path = crate::workspace_root().join("template.yaml");
         let text = std::fs::read_to_string(Path::new(&path)).expect("template.yaml");
         roles(&text, &Deployment::harness())
     })
+}
+
+/// Each spoke's roles, by its (account, region), then by the name of the function each is for.
+type SpokesRoles = BTreeMap<(String, String), Arc<BTreeMap<&'static str, SpokeRole>>>;
+
+/// The roles of the workspace's `spoke.yaml` in [`Deployment::harness_spoke`]`(account,
+/// region)`, each spoke's read once: the proxy asks for them at every call made in a spoke.
+pub fn harness_spoke_roles(account: &str, region: &str) -> Arc<BTreeMap<&'static str, SpokeRole>> {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    static ROLES: Mutex<SpokesRoles> = Mutex::new(BTreeMap::new());
+    let text = TEXT.get_or_init(|| {
+        std::fs::read_to_string(crate::workspace_root().join("spoke.yaml")).expect("spoke.yaml")
+    });
+    ROLES
+        .lock()
+        .unwrap()
+        .entry((account.to_owned(), region.to_owned()))
+        .or_insert_with(|| {
+            Arc::new(spoke_roles(
+                text,
+                &Deployment::harness_spoke(account, region),
+            ))
+        })
+        .clone()
 }
 
 #[cfg(test)]
