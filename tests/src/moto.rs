@@ -46,21 +46,27 @@ fn python() -> PathBuf {
 
 impl Moto {
     pub fn start() -> Self {
-        let port = free_port();
-        // moto's own server, through a wrapper that fixes one gap (see tests/moto/server.py).
-        let child = Command::new(python())
-            .arg(workspace_root().join("tests/moto/server.py"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto should start: run scripts/bootstrap to install it into .venv");
-        let moto = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        moto.wait_until_up();
-        moto
+        // The free port may be taken by another server of a test running beside this one
+        // before moto binds it; moto then exits, and it starts again on another.
+        for _ in 0..5 {
+            let port = free_port();
+            // moto's own server, through a wrapper that fixes one gap (see tests/moto/server.py).
+            let child = Command::new(python())
+                .arg(workspace_root().join("tests/moto/server.py"))
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("moto should start: run scripts/bootstrap to install it into .venv");
+            let mut moto = Self {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            };
+            if moto.wait_until_up() {
+                return moto;
+            }
+        }
+        panic!("moto_server could not bind a free port five times");
     }
 
     /// Empties every service, as if moto had just started.
@@ -137,16 +143,38 @@ impl Moto {
         serde_json::from_str(&answer).expect("the control API answers JSON")
     }
 
-    fn wait_until_up(&self) {
+    /// Waits until this moto answers its control API; `false` if it exited first.
+    fn wait_until_up(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let addr = self.url.trim_start_matches("http://").to_owned();
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                return;
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return false;
+            }
+            if self.answers() {
+                return true;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("moto_server did not answer on {} within 30 s", self.url);
+    }
+
+    /// Whether the wrapper's control API answers on this moto's port: a server of another test
+    /// that took the port does not.
+    fn answers(&self) -> bool {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+            return false;
+        };
+        // Another server may keep the connection open.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let request = "GET /_sagetide/pending HTTP/1.1\r\nHost: moto\r\nConnection: close\r\n\r\n";
+        let mut answer = String::new();
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_to_string(&mut answer).is_ok()
+            && answer.starts_with("HTTP/1.")
+            && answer.contains(" 200 ")
+            && answer.contains("\"pending\"")
     }
 }
 
