@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::events::EventError;
 use crate::permissions::Allowed;
 
 /// A 12-digit AWS account id.
@@ -82,64 +81,14 @@ impl Place {
 
     /// The place of the function Lambda invoked (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`),
     /// which every invocation carries, so knowing it costs no call.
-    pub fn of_function(arn: &str) -> Result<Self, EventError> {
+    pub fn of_function(arn: &str) -> Result<Self, String> {
         match arn.split(':').collect::<Vec<_>>()[..] {
             ["arn", _, "lambda", region, account, "function", ..] => Self::new(account, region)
-                .map_err(|why| EventError(format!("the invoked function ARN {arn:?}: {why}"))),
-            _ => Err(EventError(format!(
+                .map_err(|why| format!("the invoked function ARN {arn:?}: {why}")),
+            _ => Err(format!(
                 "the invoked function ARN {arn:?} names no account and region"
-            ))),
+            )),
         }
-    }
-}
-
-/// The places whose events a function acts on: an event from anywhere else (a bus forwarding
-/// what it should not, or a hand-made envelope) acts on nothing.
-pub trait Admit {
-    /// The place of an event of `account` in `region`, if it is admitted; `what` names the
-    /// event in the refusal.
-    fn admit(
-        &self,
-        what: &str,
-        account: Option<&str>,
-        region: Option<&str>,
-    ) -> Result<Place, EventError>;
-}
-
-/// A place admits its own events only.
-impl Admit for Place {
-    fn admit(
-        &self,
-        what: &str,
-        account: Option<&str>,
-        region: Option<&str>,
-    ) -> Result<Place, EventError> {
-        if (account, region) == (Some(self.account.as_str()), Some(self.region.as_str())) {
-            return Ok(self.clone());
-        }
-        Err(EventError(format!(
-            "{what} from account {} in {}: this deployment acts on account {} in {} only; nothing changed",
-            account.unwrap_or("(none)"),
-            region.unwrap_or("(none)"),
-            self.account.0,
-            self.region.0
-        )))
-    }
-}
-
-/// Any well-formed place: for the waker and the restorer, which read no document (a broken one
-/// must never block a wake) and act only where the table says they put something to sleep.
-pub struct AnyPlace;
-
-impl Admit for AnyPlace {
-    fn admit(
-        &self,
-        what: &str,
-        account: Option<&str>,
-        region: Option<&str>,
-    ) -> Result<Place, EventError> {
-        Place::new(account.unwrap_or_default(), region.unwrap_or_default())
-            .map_err(|why| EventError(format!("{what}: {why}; nothing changed")))
     }
 }
 
@@ -184,43 +133,9 @@ impl Managed {
         self.spokes.get(place)
     }
 
-    /// Where `what` acts, if this deployment manages `place`: `None` for the hub's own place,
-    /// the spoke's otherwise.
-    pub fn at(&self, what: &str, place: &Place) -> Result<Option<&Spoke>, EventError> {
-        self.admit(
-            what,
-            Some(place.account.as_str()),
-            Some(place.region.as_str()),
-        )?;
-        Ok(self.spoke(place))
-    }
-}
-
-/// The hub's own place and the document's.
-impl Admit for Managed {
-    fn admit(
-        &self,
-        what: &str,
-        account: Option<&str>,
-        region: Option<&str>,
-    ) -> Result<Place, EventError> {
-        let place = (account, region);
-        let found = std::iter::once(&self.home)
-            .chain(self.spokes.keys())
-            .find(|p| place == (Some(p.account.as_str()), Some(p.region.as_str())));
-        found.cloned().ok_or_else(|| {
-            let managed: Vec<String> = std::iter::once(&self.home)
-                .chain(self.spokes.keys())
-                .map(Place::to_string)
-                .collect();
-            EventError(format!(
-                "{what} from account {} in {}: this deployment acts in {} only (its own, and the \
-                 accounts its document names); nothing changed",
-                account.unwrap_or("(none)"),
-                region.unwrap_or("(none)"),
-                managed.join(", ")
-            ))
-        })
+    /// Every place it manages: its own first, then the spokes.
+    pub fn places(&self) -> impl Iterator<Item = &Place> {
+        std::iter::once(&self.home).chain(self.spokes.keys())
     }
 }
 
@@ -228,10 +143,19 @@ impl Admit for Managed {
 mod tests {
     use super::*;
 
-    fn place(account: &str, region: &str) -> Place {
-        Place {
-            account: AccountId::new(account).unwrap(),
-            region: RegionName::new(region).unwrap(),
+    #[test]
+    fn the_home_place_is_the_invoked_functions_account_and_region() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:sagetide-waker:live";
+        assert_eq!(
+            Place::of_function(arn),
+            Place::new("123456789012", "us-east-1")
+        );
+        for bad in [
+            "",
+            "arn:aws:lambda:us-east-1:1234:function:f",
+            "arn:aws:s3:::bucket",
+        ] {
+            assert!(Place::of_function(bad).is_err(), "{bad}");
         }
     }
 
@@ -251,47 +175,6 @@ mod tests {
         }
         for bad in ["eu-west", "EU-west-1", "euwest1", "eu--1", "eu-west-1a", ""] {
             assert!(RegionName::new(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn an_event_is_admitted_from_the_hub_and_the_named_places_only() {
-        let spoke = Spoke {
-            place: place("222222222222", "eu-west-1"),
-            external_id: "team-a".into(),
-            allowed: Allowed {
-                kms_keys: Vec::new(),
-                model_roles: "sagemaker-*".into(),
-            },
-        };
-        let home = place("111111111111", "us-east-1");
-        // Listing the hub's own place changes nothing: it stays the hub's.
-        let listed_home = Spoke {
-            place: home.clone(),
-            ..spoke.clone()
-        };
-        let managed = Managed::new(home.clone(), [spoke.clone(), listed_home]);
-        assert!(managed.spoke(&home).is_none());
-        assert_eq!(
-            managed.admit("x", Some("111111111111"), Some("us-east-1")),
-            Ok(home)
-        );
-        assert_eq!(
-            managed.admit("x", Some("222222222222"), Some("eu-west-1")),
-            Ok(spoke.place.clone())
-        );
-        for (account, region) in [
-            (Some("222222222222"), Some("us-east-1")),
-            (Some("333333333333"), Some("eu-west-1")),
-            (None, Some("eu-west-1")),
-        ] {
-            let refused = managed.admit("alarm", account, region).unwrap_err();
-            assert!(
-                refused
-                    .0
-                    .contains("111111111111/us-east-1, 222222222222/eu-west-1"),
-                "{refused}"
-            );
         }
     }
 }

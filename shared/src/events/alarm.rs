@@ -4,9 +4,10 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::Admit;
 use super::{CLOCK_SKEW, EventError};
 use crate::names::{ComponentName, EndpointName};
-use crate::places::{Admit, Place};
+use crate::places::Place;
 
 const DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 const SOURCE: &str = "aws.cloudwatch";

@@ -1,9 +1,10 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::Admit;
 use super::EventError;
 use crate::names::EndpointName;
-use crate::places::{Admit, Place};
+use crate::places::Place;
 
 const DETAIL_TYPE: &str = "SageMaker Endpoint State Change";
 const SOURCE: &str = "aws.sagemaker";

@@ -2,8 +2,9 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
+use super::Admit;
 use super::{CLOCK_SKEW, EventError};
-use crate::places::{Admit, Place};
+use crate::places::Place;
 
 const DETAIL_TYPE: &str = "Scheduled Event";
 const SOURCES: [&str; 2] = ["aws.events", "aws.scheduler"];

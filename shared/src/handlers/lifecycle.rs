@@ -9,24 +9,23 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::places::{Places, Reached};
 use crate::act::{Batch, Executor};
 use crate::aws;
-use crate::aws::table::Table;
 use crate::config::{Config, ConfigSource, Ownership};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{
-    AlarmState, AlarmStateChange, CLOCK_SKEW, EndpointStateChange, EventError, ManualAction,
-    ManualRequest, Subject,
+    AlarmState, AlarmStateChange, AnyPlace, CLOCK_SKEW, EndpointStateChange, EventError,
+    ManualAction, ManualRequest, Subject,
 };
-use crate::lifecycle::{Actor, Lifecycle};
+use crate::lifecycle::Actor;
 use crate::names::{ComponentName, EndpointName};
 use crate::outcome::Outcome;
 use crate::outcome::Report;
 use crate::permissions::Function;
-use crate::places::{AnyPlace, Managed, Place, Spoke};
+use crate::places::{Managed, Place};
 use crate::plan::{self, Action, Planned, SleepBy};
-use crate::reach::Reach;
 use crate::tags::WakeSource;
 
 /// What one invocation did: a report per endpoint acted on, or why the event asked nothing.
@@ -82,7 +81,7 @@ pub(super) fn who(function: &str, event: &LambdaEvent<Value>) -> String {
 
 /// The account and region the invoked function is deployed in: the hub's.
 pub(super) fn home(context: &lambda_runtime::Context) -> Result<Place, HandlerError> {
-    Place::of_function(&context.invoked_function_arn).map_err(rejected)
+    Place::of_function(&context.invoked_function_arn).map_err(|why| rejected(EventError(why)))
 }
 
 pub(super) fn rejected(e: EventError) -> HandlerError {
@@ -90,9 +89,9 @@ pub(super) fn rejected(e: EventError) -> HandlerError {
     HandlerError::Event(e)
 }
 
-/// Runs one function's actions (never a tick's) at `place` and answers with their reports.
+/// Runs one function's actions (never a tick's) where `at` acts and answers with their reports.
 async fn act(
-    place: &Reached,
+    at: &Reached,
     actions: &[Planned],
     actor: Actor<'_>,
     config: &Config,
@@ -103,85 +102,9 @@ async fn act(
         config,
         tick_clock: None,
     };
-    let mut response = Response::finish(place.executor.run(&batch).await?.reports())?;
-    response.place = place.spoke.clone();
+    let mut response = Response::finish(at.executor.run(&batch).await?.reports())?;
+    response.place = at.spoke.clone();
     Ok(response)
-}
-
-/// The hub's executor, and the means to act with it in the spokes.
-pub(super) struct Places {
-    hub: Executor,
-    reach: Reach,
-}
-
-/// An executor for the endpoints of one place.
-pub(super) struct Reached {
-    pub(super) executor: Executor,
-    /// `<account>/<region>`, for a spoke.
-    pub(super) spoke: Option<String>,
-}
-
-impl Places {
-    pub(super) fn new(sdk: &SdkConfig, env: &Env, function: Function) -> Result<Self, EnvError> {
-        Ok(Self {
-            hub: Executor::with_lifecycle(sdk, env)?,
-            reach: Reach::new(sdk, function, env),
-        })
-    }
-
-    /// The hub's own place (`None`), or `spoke` through its role.
-    pub(super) async fn at(&self, spoke: Option<&Spoke>) -> Result<Reached, HandlerError> {
-        let Some(spoke) = spoke else {
-            return Ok(Reached {
-                executor: self.hub.clone(),
-                spoke: None,
-            });
-        };
-        let config = self.reach.config(&spoke.place, &spoke.external_id).await?;
-        Ok(Reached {
-            executor: self.hub.in_spoke(&config, spoke),
-            spoke: Some(spoke.place.to_string()),
-        })
-    }
-
-    /// Where a wake or restore at `place` acts, found without the document and without
-    /// assuming a role: the hub's own place, or the spoke as the sleep that put something there
-    /// to sleep kept it; `None` where this deployment never put anything to sleep (an event
-    /// from a place it does not manage).
-    async fn kept(&self, place: &Place, home: &Place) -> Result<Option<Kept>, HandlerError> {
-        let table = &self
-            .hub
-            .lifecycle
-            .as_ref()
-            .expect("a lifecycle function")
-            .table;
-        if place == home {
-            return Ok(Some(Kept {
-                spoke: None,
-                table: table.clone(),
-            }));
-        }
-        let table = table.at(place);
-        Ok(table.reach().await?.map(|spoke| Kept {
-            spoke: Some(spoke),
-            table,
-        }))
-    }
-}
-
-/// A place where a wake or restore may act, and its items of the table.
-struct Kept {
-    spoke: Option<Spoke>,
-    table: Table,
-}
-
-impl Reached {
-    fn lifecycle(&self) -> &Lifecycle {
-        self.executor
-            .lifecycle
-            .as_ref()
-            .expect("a lifecycle function's executor has a lifecycle")
-    }
 }
 
 /// Why an event of `place` changed nothing: this deployment never put anything to sleep there.

@@ -1,6 +1,7 @@
 //! One handler per function: observe → plan → act, with the I/O kept at the edges.
 
 pub mod lifecycle;
+mod places;
 pub mod pool_metrics;
 pub mod remediator;
 pub mod scheduler;

@@ -5,17 +5,18 @@ use aws_config::SdkConfig;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use super::lifecycle::{Places, Response, home, rejected, who};
+use super::lifecycle::{Response, home, rejected, who};
+use super::places::Places;
 use crate::act::{Batch, Executor};
 use crate::aws;
 use crate::config::{ConfigSource, Rule};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
-use crate::events::{AlarmState, AlarmStateChange};
+use crate::events::{AlarmState, AlarmStateChange, AnyPlace};
 use crate::lifecycle::Actor;
 use crate::outcome::{Outcome, Report};
 use crate::permissions::Function;
-use crate::places::{AnyPlace, Managed};
+use crate::places::Managed;
 use crate::plan::{self, Planned};
 
 pub struct Remediator {
