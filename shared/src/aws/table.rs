@@ -159,6 +159,13 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// The key of the item that counts the sleeps of `now`'s UTC clock hour: the same for every
+/// place, since the limit is the deployment's.
+fn sleeps_of(now: Timestamp) -> Item {
+    let hour = now.strftime("%Y-%m-%dT%H").to_string();
+    HashMap::from([("pk".to_owned(), s(SLEEPS)), ("sk".to_owned(), s(hour))])
+}
+
 /// `Ok(false)` when the write's condition did not hold, the error otherwise.
 fn condition_held<E, R>(
     operation: &'static str,
@@ -192,17 +199,18 @@ impl Table {
         }
     }
 
-    /// The partition key of `kind` here.
-    fn pk(&self, kind: &str) -> String {
+    /// `name` here: a spoke's carries its place (a partition key, an endpoint counted among
+    /// an hour's sleeps).
+    fn scoped(&self, name: &str) -> String {
         match &self.place {
-            Some(place) => format!("{kind}@{place}"),
-            None => kind.to_owned(),
+            Some(place) => format!("{name}@{place}"),
+            None => name.to_owned(),
         }
     }
 
     fn key(&self, kind: &str, sk: &str) -> Item {
         HashMap::from([
-            ("pk".to_owned(), s(self.pk(kind))),
+            ("pk".to_owned(), s(self.scoped(kind))),
             ("sk".to_owned(), s(sk)),
         ])
     }
@@ -212,21 +220,6 @@ impl Table {
         match &self.place {
             Some(place) => s(place.to_string()),
             None => s(OPEN_VALUE),
-        }
-    }
-
-    /// The key of the item that counts the sleeps of `now`'s UTC clock hour: the same for
-    /// every place, since the limit is the deployment's.
-    fn sleeps_of(&self, now: Timestamp) -> Item {
-        let hour = now.strftime("%Y-%m-%dT%H").to_string();
-        HashMap::from([("pk".to_owned(), s(SLEEPS)), ("sk".to_owned(), s(hour))])
-    }
-
-    /// How `endpoint` is counted among an hour's sleeps: by name, a spoke's with its place.
-    fn counted(&self, endpoint: &EndpointName) -> String {
-        match &self.place {
-            Some(place) => format!("{endpoint}@{place}"),
-            None => endpoint.to_string(),
         }
     }
 
@@ -392,7 +385,7 @@ impl Table {
             .key_condition_expression("pk = :pk")
             .filter_expression("#phase <> :restored")
             .expression_attribute_names("#phase", "phase")
-            .expression_attribute_values(":pk", s(self.pk(SNAPSHOT)))
+            .expression_attribute_values(":pk", s(self.scoped(SNAPSHOT)))
             .expression_attribute_values(":restored", s(Phase::Restored.as_str()))
             .consistent_read(true)
             .into_paginator()
@@ -589,15 +582,15 @@ impl Table {
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(self.sleeps_of(now)))
+            .set_key(Some(sleeps_of(now)))
             .update_expression("SET #expires = :expires ADD #endpoints :me")
             .condition_expression(
                 "attribute_not_exists(#endpoints) OR size(#endpoints) < :limit OR contains(#endpoints, :name)",
             )
             .expression_attribute_names("#endpoints", "endpoints")
             .expression_attribute_names("#expires", EXPIRES_AT)
-            .expression_attribute_values(":me", AttributeValue::Ss(vec![self.counted(endpoint)]))
-            .expression_attribute_values(":name", s(self.counted(endpoint)))
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![self.scoped(endpoint.as_str())]))
+            .expression_attribute_values(":name", s(self.scoped(endpoint.as_str())))
             .expression_attribute_values(":limit", n(limit))
             .expression_attribute_values(":expires", n((now + SLEEPS_KEPT).as_second()))
             .send()
@@ -614,10 +607,13 @@ impl Table {
         self.client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(self.sleeps_of(now)))
+            .set_key(Some(sleeps_of(now)))
             .update_expression("DELETE #endpoints :me")
             .expression_attribute_names("#endpoints", "endpoints")
-            .expression_attribute_values(":me", AttributeValue::Ss(vec![self.counted(endpoint)]))
+            .expression_attribute_values(
+                ":me",
+                AttributeValue::Ss(vec![self.scoped(endpoint.as_str())]),
+            )
             .send()
             .await
             .map_err(|e| AwsError::new("dynamodb:UpdateItem", e))?;
@@ -717,7 +713,7 @@ impl Table {
             .table_name(&self.name)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", "pk")
-            .expression_attribute_values(":pk", s(self.pk(&format!("history#{endpoint}"))))
+            .expression_attribute_values(":pk", s(self.scoped(&format!("history#{endpoint}"))))
             .scan_index_forward(false)
             .limit(count)
             .send()
@@ -745,7 +741,7 @@ impl Table {
             .key_condition_expression("#pk = :pk AND #sk >= :since")
             .expression_attribute_names("#pk", "pk")
             .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":pk", s(self.pk(&format!("history#{endpoint}"))))
+            .expression_attribute_values(":pk", s(self.scoped(&format!("history#{endpoint}"))))
             .expression_attribute_values(":since", s(sortable(since)))
             .into_paginator()
             .send();
@@ -767,7 +763,7 @@ impl Table {
             .query()
             .table_name(&self.name)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(self.pk(SNAPSHOT)))
+            .expression_attribute_values(":pk", s(self.scoped(SNAPSHOT)))
             .into_paginator()
             .send();
         let mut snapshots = Vec::new();

@@ -44,12 +44,20 @@ fn envelope(
             event.detail_type, event.source
         )));
     }
-    let place = admit.admit(
-        &format!("{:?}", event.detail_type),
-        event.account.as_deref(),
-        event.region.as_deref(),
-    )?;
+    let place = admitted(&event, admit)?;
     Ok((event, place))
+}
+
+/// The account and region `event` comes from, if `admit` admits them.
+fn admitted(event: &EventBridgeEvent<Value>, admit: &impl Admit) -> Result<Place, EventError> {
+    let what = format!("{:?}", event.detail_type);
+    let place = Place::new(
+        event.account.as_deref().unwrap_or_default(),
+        event.region.as_deref().unwrap_or_default(),
+    )
+    .map_err(|why| EventError(format!("{what}: {why}; nothing changed")))?;
+    admit.admit(&what, &place)?;
+    Ok(place)
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use super::Admit;
 use super::{CLOCK_SKEW, EventError};
 use crate::places::Place;
 
@@ -38,11 +37,7 @@ impl ScheduledEvent {
                 event.source
             )));
         }
-        home.admit(
-            &format!("{:?}", event.detail_type),
-            event.account.as_deref(),
-            event.region.as_deref(),
-        )?;
+        super::admitted(&event, home)?;
         let time = event
             .time
             .ok_or_else(|| EventError("a Scheduled Event needs its `time`".into()))?;
