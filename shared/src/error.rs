@@ -30,6 +30,17 @@ pub enum HandlerError {
     /// still being deleted); a retry of the event will do them.
     #[error("{deferred} actions deferred ({first}); retry the event later")]
     Deferred { deferred: usize, first: String },
+    /// A managed place's tick did nothing there: its role was not assumed, its fleet not
+    /// observed, or its tick not queued. The other places are ticked regardless.
+    #[error(
+        "the tick in {place} failed at {step}: {error}; the other places are ticked regardless, and the next tick tries again"
+    )]
+    PlaceFailed {
+        /// `account <id> (<region>)`.
+        place: String,
+        step: &'static str,
+        error: String,
+    },
 }
 
 impl HandlerError {
@@ -62,6 +73,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Aws(_) => "AwsCallFailed",
             HandlerError::ActionsFailed { .. } => "ActionsFailed",
             HandlerError::Deferred { .. } => "Deferred",
+            HandlerError::PlaceFailed { .. } => "PlaceFailed",
         };
         Diagnostic {
             error_type: kind.into(),

@@ -168,6 +168,7 @@ impl Function {
     pub fn calls(self) -> &'static [&'static str] {
         match self {
             Function::Scheduler => &[
+                "sts:AssumeRole",
                 "ssm:GetParameters",
                 "sagemaker:Search",
                 "sagemaker:ListInferenceComponents",
@@ -207,6 +208,9 @@ impl Function {
                 "events:PutEvents",
             ],
             Function::PoolMetrics => &[
+                "sts:AssumeRole",
+                "ssm:GetParameters",
+                "lambda:InvokeFunction",
                 "sagemaker:Search",
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",

@@ -23,7 +23,9 @@ pub const HUB_REGION: &str = "us-east-1";
 /// The external id the spokes' stacks and the hub's document agree on.
 pub const EXTERNAL_ID: &str = "sagetide-test-external-id";
 /// The functions that act in spokes.
-pub const IN_SPOKES: [Function; 4] = [
+pub const IN_SPOKES: [Function; 6] = [
+    Function::Scheduler,
+    Function::PoolMetrics,
     Function::Sleeper,
     Function::Waker,
     Function::Restorer,

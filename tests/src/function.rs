@@ -72,9 +72,22 @@ impl Function {
         let (addr, server) = {
             let (receiver, pending, first_poll) =
                 (receiver.clone(), pending.clone(), first_poll.clone());
+            // As Lambda names the function it runs: by the name it is deployed under.
+            let deployed = env
+                .iter()
+                .find(|(key, _)| *key == "AWS_LAMBDA_FUNCTION_NAME")
+                .map_or(name, |(_, value)| value.as_str());
+            let arn = Arc::new(format!(
+                "arn:aws:lambda:us-east-1:123456789012:function:{deployed}"
+            ));
             http::serve(move |req| {
-                let answer =
-                    runtime_api(req, receiver.clone(), pending.clone(), first_poll.clone());
+                let answer = runtime_api(
+                    req,
+                    receiver.clone(),
+                    pending.clone(),
+                    first_poll.clone(),
+                    arn.clone(),
+                );
                 async move { Ok(answer.await) }
             })
             .await
@@ -186,6 +199,7 @@ async fn runtime_api(
     queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>>,
     pending: Arc<Mutex<Pending>>,
     first_poll: Arc<OnceLock<Instant>>,
+    arn: Arc<String>,
 ) -> hyper::Response<Body> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
@@ -217,10 +231,7 @@ async fn runtime_api(
                 .status(200)
                 .header("lambda-runtime-aws-request-id", &invocation.id)
                 .header("lambda-runtime-deadline-ms", deadline.to_string())
-                .header(
-                    "lambda-runtime-invoked-function-arn",
-                    "arn:aws:lambda:us-east-1:123456789012:function:local",
-                )
+                .header("lambda-runtime-invoked-function-arn", arn.as_str())
                 .header(
                     "lambda-runtime-trace-id",
                     "Root=1-00000000-000000000000000000000000",

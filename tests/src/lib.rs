@@ -79,9 +79,13 @@ pub struct Harness {
     clock: Clock,
     /// The credentials functions start with (see [`accounts`]).
     sessions: accounts::Sessions,
+    /// The scheduler's environment beyond the harness's, as the last [`Ticker`] gave it: Lambda
+    /// runs the places' ticks it queues with the same.
+    scheduler_env: SchedulerEnv,
 }
 
 type Clock = std::sync::Arc<std::sync::Mutex<String>>;
+type SchedulerEnv = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
 
 impl Harness {
     /// moto with the sagetide table and `config` in the configuration parameter, its endpoints
@@ -92,10 +96,12 @@ impl Harness {
         let proxy = proxy::Proxy::start(&moto.url).await;
         let clock = Clock::default();
         let sessions = accounts::Sessions::default();
+        let scheduler_env = SchedulerEnv::default();
         proxy.set_invoker(deployed_functions(
             proxy.url.clone(),
             clock.clone(),
             sessions.clone(),
+            scheduler_env.clone(),
         ));
         let aws = seed::Aws::new(&moto.url).await;
         aws.create_table().await;
@@ -107,6 +113,7 @@ impl Harness {
             moto,
             clock,
             sessions,
+            scheduler_env,
         }
     }
 
@@ -232,6 +239,7 @@ impl Harness {
             ),
             ("SAGETIDE_DEPLOYMENT", seed::DEPLOYMENT.to_owned()),
             ("SAGETIDE_WAKER", deployed_name("waker")),
+            ("AWS_LAMBDA_FUNCTION_NAME", deployed_name(name)),
         ];
         env.extend(self.sessions.env(name));
         env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
@@ -251,11 +259,13 @@ fn deployed_functions(
     proxy_url: String,
     clock: Clock,
     sessions: accounts::Sessions,
+    scheduler_env: SchedulerEnv,
 ) -> proxy::Invoker {
     std::sync::Arc::new(move |name: String, payload: Value| {
         let proxy_url = proxy_url.clone();
         let now = clock.lock().unwrap().clone();
         let sessions = sessions.clone();
+        let scheduler_env = scheduler_env.lock().unwrap().clone();
         Box::pin(async move {
             let binary = name
                 .rsplit(':')
@@ -271,8 +281,16 @@ fn deployed_functions(
                     seed::CONFIG_PARAMETER.to_owned(),
                 ),
                 ("SAGETIDE_DEPLOYMENT", seed::DEPLOYMENT.to_owned()),
+                ("SAGETIDE_WAKER", deployed_name("waker")),
+                (
+                    "AWS_LAMBDA_FUNCTION_NAME",
+                    name.rsplit(':').next().unwrap_or(&name).to_owned(),
+                ),
             ];
             env.extend(sessions.env(&binary));
+            if binary == "scheduler" {
+                env.extend(scheduler_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
+            }
             // A simulated clock may take the tests' short lease; the real one may not.
             if !now.is_empty() {
                 env.push(("SAGETIDE_NOW", now));
@@ -308,6 +326,8 @@ impl Ticker<'_> {
     /// process answers the ticks of one clock, as one container does.
     pub async fn invoke_at(&mut self, event: Value, clock: &str) -> Result<Value, Value> {
         clock.clone_into(&mut self.h.clock.lock().unwrap());
+        self.env
+            .clone_into(&mut self.h.scheduler_env.lock().unwrap());
         if self.last.as_ref().is_none_or(|(at, _)| at != clock) {
             let mut env: Vec<(&str, &str)> = vec![("SAGETIDE_NOW", clock)];
             env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));

@@ -39,9 +39,28 @@ struct State {
     injected: BTreeMap<Fault, usize>,
     endpoint_changes: EndpointChanges,
     invoker: Option<Invoker>,
+    /// Asynchronous invocations: how many still run, and the answers of those that ended.
+    queued: Queued,
     pools: Pools,
     /// The role sessions moto gave in `AssumeRole` answers, by access key id.
     sessions: BTreeMap<String, Session>,
+}
+
+/// Lambda's asynchronous invocations through the proxy.
+#[derive(Default)]
+struct Queued {
+    running: usize,
+    ended: Vec<Invocation>,
+    idle: Arc<tokio::sync::Notify>,
+}
+
+/// An asynchronous invocation that ended: the function, its payload and its answer (`Ok`) or
+/// error (`Err`), which Lambda itself keeps from the caller.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub function: String,
+    pub payload: serde_json::Value,
+    pub answer: Result<serde_json::Value, serde_json::Value>,
 }
 
 /// A role session AWS gave: the account and name of its role.
@@ -688,7 +707,36 @@ impl Proxy {
                     let Some(invoker) = invoker else {
                         return Ok(http::response(502, "proxy: no function runs here"));
                     };
-                    let payload = serde_json::from_slice(&decoded).unwrap_or_default();
+                    let payload: serde_json::Value =
+                        serde_json::from_slice(&decoded).unwrap_or_default();
+                    // `Event`: Lambda queues the payload and answers 202 at once.
+                    let queued = parts
+                        .headers
+                        .get("x-amz-invocation-type")
+                        .is_some_and(|t| t == "Event");
+                    if queued {
+                        state.lock().unwrap().queued.running += 1;
+                        let state = state.clone();
+                        tokio::spawn(async move {
+                            let answer = invoker(function.clone(), payload.clone()).await;
+                            let mut state = state.lock().unwrap();
+                            let queued = &mut state.queued;
+                            queued.ended.push(Invocation {
+                                function,
+                                payload,
+                                answer,
+                            });
+                            queued.running -= 1;
+                            if queued.running == 0 {
+                                queued.idle.notify_waiters();
+                            }
+                        });
+                        let response = hyper::Response::builder()
+                            .status(202)
+                            .body(Full::new(Bytes::new()))
+                            .expect("a valid response");
+                        return delivered(&parts.headers, response, after);
+                    }
                     let (answer, failed) = match invoker(function, payload).await {
                         Ok(answer) => (answer, false),
                         Err(error) => (error, true),
@@ -788,6 +836,22 @@ impl Proxy {
     /// Runs functions for `lambda:InvokeFunction` calls from now on.
     pub fn set_invoker(&self, invoker: Invoker) {
         self.state.lock().unwrap().invoker = Some(invoker);
+    }
+
+    /// The asynchronous invocations that ended since the last look, once none runs any more.
+    pub async fn settled(&self) -> Vec<Invocation> {
+        loop {
+            let idle = {
+                let mut state = self.state.lock().unwrap();
+                if state.queued.running == 0 {
+                    return std::mem::take(&mut state.queued.ended);
+                }
+                state.queued.idle.clone()
+            };
+            // Checked again on every wake and every second, so that a notification between
+            // the look and the wait is never waited for.
+            let _ = tokio::time::timeout(Duration::from_secs(1), idle.notified()).await;
+        }
     }
 
     /// Adds `latency` to every call from now on, as a distant AWS region would.

@@ -621,6 +621,47 @@ fn the_operator_policy_grants_exactly_what_the_command_line_calls_and_writes_not
 }
 
 #[test]
+fn the_scheduler_and_pool_metrics_queue_the_places_runs_on_themselves_and_nothing_else() {
+    let template = template();
+    let scheduler = &template["Resources"]["SchedulerFunction"]["Properties"];
+    assert_eq!(
+        scheduler["ReservedConcurrentExecutions"],
+        serde_yaml_ng::from_str::<Value>("!Ref MaxParallelPlaces").unwrap()
+    );
+    let roles = iam::harness_roles();
+    let deployment = iam::Deployment::harness();
+    let function = |name: &str| {
+        deployment.arn(
+            "lambda",
+            &format!("function:{}-{name}", sagetide_tests::seed::DEPLOYMENT),
+        )
+    };
+    for (invoked, by_scheduler, by_pool_metrics) in [
+        (function("scheduler"), true, false),
+        (format!("{}:live", function("scheduler")), true, false),
+        (function("waker"), true, false),
+        (function("pool-metrics"), false, true),
+        (format!("{}:live", function("pool-metrics")), false, true),
+        (function("sleeper"), false, false),
+        (function("restorer"), false, false),
+        (function("schedulerx"), false, false),
+    ] {
+        let request = iam::Request::new("lambda:InvokeFunction", invoked.as_str());
+        for (caller, allowed) in [
+            (Function::Scheduler, by_scheduler),
+            (Function::PoolMetrics, by_pool_metrics),
+        ] {
+            assert_eq!(
+                iam::decide(roles.of(caller), &request).allowed(),
+                allowed,
+                "{} invoking {invoked}",
+                caller.name()
+            );
+        }
+    }
+}
+
+#[test]
 fn the_dashboard_graphs_every_metric_of_what_the_functions_did_and_every_functions_errors() {
     let template = template();
     let body = match &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"] {
@@ -672,6 +713,7 @@ fn the_dashboard_graphs_every_metric_of_what_the_functions_did_and_every_functio
         sagetide::act::MINIMUM_HELD,
         sagetide::act::INSTANCE_HOURS_BELOW_BASELINE,
         sagetide::aws::cloudwatch::WAKE_FAILURES,
+        sagetide::act::PLACE_FAILURES,
     ];
     assert_eq!(
         sagetide_metrics,
@@ -994,5 +1036,15 @@ fn a_hub_function_may_assume_its_own_spoke_roles_and_no_other_role() {
         .filter(|f| f.calls().contains(&"sts:AssumeRole"))
         .map(|f| f.name())
         .collect();
-    assert_eq!(assumers, ["sleeper", "waker", "restorer", "remediator"]);
+    assert_eq!(
+        assumers,
+        [
+            "scheduler",
+            "pool-metrics",
+            "sleeper",
+            "waker",
+            "restorer",
+            "remediator"
+        ]
+    );
 }

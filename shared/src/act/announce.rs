@@ -27,7 +27,9 @@ pub struct Announcer {
 /// An event's `detail`.
 #[derive(Debug, Serialize)]
 struct Detail<'a> {
-    endpoint: &'a str,
+    /// None for a failure of a whole place (its tick).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<&'a str>,
     action: &'static str,
     /// `applied` or `failed`.
     outcome: &'static str,
@@ -73,7 +75,7 @@ impl Announcer {
             .filter(|r| matches!(r.outcome, Outcome::Applied | Outcome::Failed(_)))
             .map(|r| {
                 serde_json::to_value(Detail {
-                    endpoint: &r.endpoint,
+                    endpoint: Some(&r.endpoint),
                     action: r.action,
                     outcome: r.outcome.label(),
                     reason: &r.reason,
@@ -85,11 +87,32 @@ impl Announcer {
                 .expect("JSON of plain data")
             })
             .collect();
+        self.put(&details, actor).await;
+    }
+
+    /// The failure of a tick at this announcer's place as a whole, at `step` (`assume-role`,
+    /// `observe`, `invoke`), before it could act on any endpoint.
+    pub async fn place_failed(&self, step: &'static str, error: &str, actor: Actor<'_>) {
+        let detail = Detail {
+            endpoint: None,
+            action: step,
+            outcome: "failed",
+            reason: "the place's tick",
+            detail: error,
+            by: actor.who,
+            deployment: self.deployment.as_deref(),
+            place: self.place.as_deref(),
+        };
+        let detail = serde_json::to_value(detail).expect("JSON of plain data");
+        self.put(&[detail], actor).await;
+    }
+
+    async fn put(&self, details: &[serde_json::Value], actor: Actor<'_>) {
         if details.is_empty() {
             return;
         }
         if let Err(e) =
-            aws::events::put(&self.client, &self.bus, DETAIL_TYPE, actor.now, &details).await
+            aws::events::put(&self.client, &self.bus, DETAIL_TYPE, actor.now, details).await
         {
             tracing::error!(bus = %self.bus, error = %e, "action events not all announced; the actions stand");
         }

@@ -15,6 +15,7 @@ use crate::aws::{self, AwsError};
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::{EndpointName, VariantName};
 use crate::outcome::{Outcome, Report};
+use crate::places::Place;
 use crate::savings::{self, Sizes};
 
 /// Applied and failed actions, by `Action` and `Outcome`.
@@ -24,6 +25,23 @@ pub const ACTIONS: &str = "Actions";
 pub const MINIMUM_HELD: &str = "MinimumHeld";
 /// The instance-hours below baseline of the interval a change ends, by `EndpointName`.
 pub const INSTANCE_HOURS_BELOW_BASELINE: &str = "InstanceHoursBelowBaseline";
+
+/// Ticks of a managed place that did nothing there, by `Account`, `Region` and `Step`
+/// (`assume-role`, `observe`, `invoke`).
+pub const PLACE_FAILURES: &str = "PlaceFailures";
+
+/// The datapoint of a place's tick failed at `step`.
+pub fn place_failure(place: &Place, step: &'static str) -> Datum {
+    Datum {
+        metric: PLACE_FAILURES,
+        dimensions: vec![
+            ("Account", place.account.as_str().to_owned()),
+            ("Region", place.region.as_str().to_owned()),
+            ("Step", step.to_owned()),
+        ],
+        value: 1.0,
+    }
+}
 
 /// A datapoint per action and outcome, counting the batch's applied and failed actions.
 pub fn counted<'a>(reports: impl IntoIterator<Item = &'a Report>) -> Vec<Datum> {

@@ -1,14 +1,14 @@
 //! Carries out planned actions through the AWS adapters, a few at a time. Every function's
-//! mutations go through here, and dry-run is decided in [`Executor::run`] alone: a dry run
-//! observes and decides as a real run does, and writes nothing (no endpoint, target, alarm,
-//! metric, lease, history entry or tick claim).
+//! mutations go through here, and dry-run is decided here alone ([`Executor::run`],
+//! [`Executor::place_failed`]): a dry run observes and decides as a real run does, and writes
+//! nothing (no endpoint, target, alarm, metric, lease, history entry or tick claim).
 
 mod announce;
 mod measure;
 mod waker;
 
 pub use announce::{Announcer, DETAIL_TYPE};
-pub use measure::{ACTIONS, INSTANCE_HOURS_BELOW_BASELINE, MINIMUM_HELD};
+pub use measure::{ACTIONS, INSTANCE_HOURS_BELOW_BASELINE, MINIMUM_HELD, PLACE_FAILURES};
 pub use waker::WakerFunction;
 
 use waker::Told;
@@ -27,7 +27,7 @@ use crate::idle;
 use crate::lifecycle::{Actor, Lifecycle, Operation, Step};
 use crate::names::{EndpointName, VariantRef};
 use crate::outcome::{Outcome, Report};
-use crate::places::Spoke;
+use crate::places::{Place, Spoke};
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
 use crate::resource::ScalableResource;
@@ -73,7 +73,7 @@ impl Executor {
             autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             lifecycle: self.lifecycle.as_ref().map(|l| l.in_spoke(config, spoke)),
-            waker: None,
+            waker: self.waker.as_ref().map(|w| w.at(&spoke.place)),
             announcer: self.announcer.as_ref().map(|a| a.at(&spoke.place)),
             metrics: self.metrics.clone(),
             dry_run: self.dry_run,
@@ -92,6 +92,31 @@ impl Executor {
             waker: None,
             announcer: Announcer::new(sdk, env),
             dry_run: env.dry_run,
+        }
+    }
+}
+
+impl Executor {
+    /// Tells that a tick did nothing at `place` (a spoke), having failed at `step`: a failed
+    /// action event there and a `PlaceFailures` datapoint in the hub. Nothing is told in a dry
+    /// run, which only logs.
+    pub async fn place_failed(
+        &self,
+        place: &Place,
+        step: &'static str,
+        error: &str,
+        actor: Actor<'_>,
+    ) {
+        tracing::error!(place = %place, step, error, "the tick did nothing at this place");
+        if self.dry_run {
+            return;
+        }
+        if let Some(announcer) = &self.announcer {
+            announcer.at(place).place_failed(step, error, actor).await;
+        }
+        let datum = measure::place_failure(place, step);
+        if let Err(e) = aws::cloudwatch::put_data(&self.metrics, actor.now, &[datum]).await {
+            tracing::error!(error = %e, "PlaceFailures not published");
         }
     }
 }

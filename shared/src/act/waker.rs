@@ -9,21 +9,36 @@ use serde_json::{Value, json};
 use crate::aws;
 use crate::lifecycle::Step;
 use crate::names::EndpointName;
+use crate::places::Place;
 
 /// The deployed waker: `SAGETIDE_WAKER`.
 #[derive(Debug, Clone)]
 pub struct WakerFunction {
     pub client: aws_sdk_lambda::Client,
     pub name: String,
+    /// The spoke whose endpoints it is asked to wake; `None` for the hub's own.
+    pub place: Option<Place>,
 }
 
 impl WakerFunction {
+    /// This waker, asked for the endpoints of `place`.
+    pub fn at(&self, place: &Place) -> Self {
+        Self {
+            place: Some(place.clone()),
+            ..self.clone()
+        }
+    }
+
     /// Asks the waker, at `at` by the scheduler's clock, to wake `endpoint` if it is due, as the
     /// tick found it; the waker's answer as this action's step, and whether the waker carried
     /// the wake out (and so keeps its history and announces it) or never got to it (the
     /// invocation failed, the request was refused).
     pub async fn wake_if_due(&self, endpoint: &EndpointName, at: Timestamp) -> (Step, Told) {
-        let request = json!({"action": "wake-if-due", "endpoint": endpoint.as_str(), "at": at});
+        let mut request = json!({"action": "wake-if-due", "endpoint": endpoint.as_str(), "at": at});
+        if let Some(place) = &self.place {
+            request["account"] = place.account.as_str().into();
+            request["region"] = place.region.as_str().into();
+        }
         match aws::lambda::invoke(&self.client, &self.name, &request).await {
             Ok(Ok(answer)) => (answered(&answer), Told::ByWaker),
             Ok(Err(error)) => {

@@ -33,3 +33,21 @@ pub async fn invoke(
         None => Ok(value),
     })
 }
+
+/// Queues `payload` for `function` (Lambda's asynchronous invocation): Lambda runs it within the
+/// function's reserved concurrency and keeps it queued while that is taken.
+pub async fn invoke_async(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    payload: &Value,
+) -> Result<(), AwsError> {
+    client
+        .invoke()
+        .function_name(function)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(payload.to_string()))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("lambda:InvokeFunction", e))?;
+    Ok(())
+}

@@ -18,7 +18,7 @@ pub use admit::{Admit, AnyPlace};
 pub use alarm::{AlarmState, AlarmStateChange};
 pub use endpoint_state::EndpointStateChange;
 pub use manual::{ManualAction, ManualRequest, Subject};
-pub use scheduled::ScheduledEvent;
+pub use scheduled::{PlaceTick, ScheduledEvent};
 
 /// How far ahead of the clock a time AWS stamped on an event may lie: AWS stamps an event when
 /// it happens and delivers it after, so only clock skew puts a real one ahead.

@@ -1,5 +1,6 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{CLOCK_SKEW, EventError};
@@ -70,6 +71,66 @@ impl ScheduledEvent {
     }
 }
 
+/// `{"action":"tick","account":ID,"region":NAME,"time":TIME}`: the tick of one managed place
+/// other than the hub's, which the scheduler's own EventBridge tick queues for it (one
+/// asynchronous invocation per place), with that tick's `time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceTick {
+    pub place: Place,
+    pub tick: ScheduledEvent,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlaceTick {
+    action: String,
+    account: String,
+    region: String,
+    time: Timestamp,
+}
+
+impl PlaceTick {
+    /// `None` when the payload is not a place's tick (it has no `action`), so the caller can
+    /// take it as EventBridge's.
+    pub fn parse(payload: &Value) -> Option<Result<Self, EventError>> {
+        payload.get("action")?;
+        Some(
+            serde_json::from_value::<RawPlaceTick>(payload.clone())
+                .map_err(|e| {
+                    EventError(format!(
+                        "a place's tick is {{\"action\": \"tick\", \"account\": ID, \"region\": NAME, \"time\": RFC 3339}}: {e}"
+                    ))
+                })
+                .and_then(|raw| {
+                    if raw.action != "tick" {
+                        return Err(EventError(format!(
+                            "the scheduler takes EventBridge's Scheduled Event or {{\"action\": \"tick\"}}, not {:?}",
+                            raw.action
+                        )));
+                    }
+                    let place = Place::new(&raw.account, &raw.region).map_err(EventError)?;
+                    let time = crate::schedule::supported(raw.time).map_err(|e| {
+                        EventError(format!("time {} is out of range: {e}", raw.time))
+                    })?;
+                    Ok(Self {
+                        place,
+                        tick: ScheduledEvent { time },
+                    })
+                }),
+        )
+    }
+
+    /// The payload that asks for this tick.
+    pub fn payload(&self) -> Value {
+        serde_json::json!({
+            "action": "tick",
+            "account": self.place.account.as_str(),
+            "region": self.place.region.as_str(),
+            "time": self.tick.time,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +198,43 @@ mod tests {
         for payload in bad {
             assert!(
                 ScheduledEvent::parse(payload.clone(), &super::super::home()).is_err(),
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_place_tick_round_trips_and_anything_else_with_an_action_is_rejected() {
+        let tick = PlaceTick {
+            place: Place::new("222222222222", "eu-west-1").unwrap(),
+            tick: ScheduledEvent {
+                time: "2026-11-23T07:00:00Z".parse().unwrap(),
+            },
+        };
+        assert_eq!(PlaceTick::parse(&tick.payload()), Some(Ok(tick.clone())));
+        assert_eq!(
+            PlaceTick::parse(&event(
+                DETAIL_TYPE,
+                "aws.events",
+                json!("2026-11-23T07:00:00Z")
+            )),
+            None
+        );
+        let mut bad = Vec::new();
+        for (field, value) in [
+            ("action", json!("sleep")),
+            ("account", json!("2222")),
+            ("region", json!("Europe")),
+            ("time", json!("9999-12-31T23:59:59Z")),
+            ("extra", json!(1)),
+        ] {
+            let mut payload = tick.payload();
+            payload[field] = value;
+            bad.push(payload);
+        }
+        for payload in bad {
+            assert!(
+                matches!(PlaceTick::parse(&payload), Some(Err(_))),
                 "{payload}"
             );
         }

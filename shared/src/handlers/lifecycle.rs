@@ -262,12 +262,7 @@ impl Waker {
                     let Subject::Endpoint(endpoint) = &request.subject else {
                         unreachable!("a wake-if-due request names an endpoint")
                     };
-                    if place != home {
-                        return Err(rejected(EventError(format!(
-                            "wake-if-due is the scheduler's request for the hub's own endpoints; {endpoint} of {place} is woken with {{\"action\":\"wake\"}}"
-                        ))));
-                    }
-                    return self.wake_if_due(endpoint, at, actor).await;
+                    return self.wake_if_due(endpoint, &place, home, at, actor).await;
                 }
                 ManualAction::Sleep => {
                     return Err(rejected(EventError(
@@ -349,9 +344,12 @@ impl Waker {
     /// Wakes `endpoint` if the waker, by its own reading of the snapshot, the configuration, the
     /// wake alarm and its clock, finds it due as a tick would: whoever asks, nothing is woken
     /// that the schedule, the wake alarm or a failed manual wake does not want awake now.
+    /// The scheduler asks it for the places its document manages, as its tick there found them.
     async fn wake_if_due(
         &self,
         endpoint: &EndpointName,
+        place: &Place,
+        home: Place,
         at: Timestamp,
         actor: Actor<'_>,
     ) -> Result<Response, HandlerError> {
@@ -366,7 +364,9 @@ impl Waker {
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
-        let reached = self.places.at(None).await?;
+        let managed = Managed::new(home, config.spokes().iter().cloned());
+        let spoke = managed.at("a wake-if-due", place).map_err(rejected)?;
+        let reached = self.places.at(spoke).await?;
         let lifecycle = reached.lifecycle();
         let Some(stored) = lifecycle.table.snapshot(endpoint).await? else {
             return Response::ignored(format!("{endpoint} has no snapshot: nothing to wake"));

@@ -1,5 +1,6 @@
 //! One handler per function: observe → plan → act, with the I/O kept at the edges.
 
+mod fan_out;
 pub mod lifecycle;
 mod places;
 pub mod pool_metrics;

@@ -11,19 +11,22 @@ use jiff::Timestamp;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
-use super::lifecycle::home;
+use super::fan_out::{self, FanOut, SpokeReport};
+use super::lifecycle::{home, rejected};
 use crate::act::{Batch, Executor};
 use crate::aws::{self, AwsError};
-use crate::config::Config;
+use crate::config::{Config, ConfigSource};
 use crate::env::Env;
 use crate::error::HandlerError;
-use crate::events::ScheduledEvent;
+use crate::events::{PlaceTick, ScheduledEvent};
 use crate::fleet::Endpoint;
 use crate::lifecycle::Actor;
 use crate::names::EndpointName;
 use crate::outcome::Outcome;
+use crate::permissions::Function;
+use crate::places::{Managed, Place};
 use crate::plan::Planned;
 use crate::pool::{
     self, ConfigShape, ExistingPolicies, POOL_CAPACITY_TAG, PolicyKind, Problem,
@@ -34,9 +37,15 @@ use crate::pool::{
 type Shapes = HashMap<String, ConfigShape>;
 
 pub struct PoolMetrics {
+    /// The hub's own place.
     executor: Executor,
-    /// How each EndpointConfig runs its variants: read once per container.
-    shapes: Mutex<Shapes>,
+    /// The document, for the places it manages.
+    config: ConfigSource,
+    /// The spokes' runs.
+    fan_out: FanOut,
+    /// How each EndpointConfig runs its variants, by place (`None`: the hub's): read once per
+    /// container.
+    shapes: Mutex<HashMap<Option<Place>, Shapes>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,29 +58,86 @@ pub struct MetricsReport {
     /// Each policy put or deleted, with its outcome.
     pub policies: Vec<String>,
     pub problems: Vec<String>,
+    /// `<account>/<region>` of a spoke's run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    /// The hub's run: the runs it queued for the spokes, each carried out on its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spokes: Vec<SpokeReport>,
 }
 
 impl PoolMetrics {
     pub fn new(sdk: &SdkConfig, env: &Env) -> Self {
         Self {
             executor: Executor::new(sdk, env),
+            config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
+            fan_out: FanOut::new(sdk, env, Function::PoolMetrics),
             shapes: Mutex::new(HashMap::new()),
         }
     }
 
+    /// EventBridge's minute: the hub's own place, after queueing a run for each other place
+    /// the document manages; or one such place's run. The hub's own metrics never wait on the
+    /// document: if it cannot be read, they are published and no other place is queued.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<MetricsReport, HandlerError> {
-        let now = ScheduledEvent::parse(event.payload, &home(&event.context)?)
-            .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?
+        let home = home(&event.context)?;
+        if let Some(tick) = PlaceTick::parse(&event.payload) {
+            let tick = tick.map_err(rejected)?;
+            let config = self.config.get().await.inspect_err(
+                |e| tracing::error!(error = %e, "configuration rejected; nothing published"),
+            )?;
+            let managed = Managed::new(home, config.spokes().iter().cloned());
+            let (spoke, sdk) = self.fan_out.reach(&tick, &managed, &self.executor).await?;
+            let executor = self.executor.in_spoke(&sdk, spoke);
+            let now = tick.tick.time;
+            let report = self.publish(&executor, Some(&spoke.place), now).await;
+            return self
+                .fan_out
+                .observed(report, &spoke.place, now, &self.executor)
+                .await;
+        }
+        let now = ScheduledEvent::parse(event.payload, &home)
+            .map_err(rejected)?
             .time;
+        let (spokes, unread) = match self.config.get().await {
+            Ok(config) => {
+                let invoked = &event.context.invoked_function_arn;
+                let queued = self
+                    .fan_out
+                    .queue(config.spokes(), invoked, now, &self.executor);
+                (queued.await, None)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "configuration rejected; the hub's own metrics are published, no other place's");
+                (Vec::new(), Some(e))
+            }
+        };
+        let mut report = self.publish(&self.executor, None, now).await?;
+        report.spokes = spokes;
+        if let Some(e) = unread {
+            report.problems.push(format!(
+                "the configuration was not read ({e}), so no other account or region was published"
+            ));
+        }
+        fan_out::first_failure(&report.spokes)?;
+        Ok(report)
+    }
 
+    /// The minute of `now` at the place `executor` acts in (`place`: a spoke's).
+    async fn publish(
+        &self,
+        executor: &Executor,
+        place: Option<&Place>,
+        now: Timestamp,
+    ) -> Result<MetricsReport, HandlerError> {
         let found: Vec<Endpoint> =
-            aws::sagemaker::endpoints_tagged(&self.executor.sagemaker, &[POOL_CAPACITY_TAG])
+            aws::sagemaker::endpoints_tagged(&executor.sagemaker, &[POOL_CAPACITY_TAG])
                 .await?
                 .into_iter()
                 .filter(Endpoint::is_in_service)
                 .collect();
-        let (shapes, mut problems) = self.shapes(&found).await;
-        let (endpoints, more) = self.counted(found, &shapes).await;
+        let (shapes, mut problems) = self.shapes(executor, place, &found).await;
+        let (endpoints, more) = Self::counted(executor, found, &shapes).await;
         problems.extend(more);
         let mut variants: Vec<VariantPools> = Vec::new();
         for endpoint in &endpoints {
@@ -87,13 +153,9 @@ impl PoolMetrics {
         drop(shapes);
 
         let series = pool::series(&variants);
-        let reads = aws::cloudwatch::read(
-            &self.executor.cloudwatch,
-            &series,
-            pool::window_start(now),
-            now,
-        )
-        .await?;
+        let reads =
+            aws::cloudwatch::read(&executor.cloudwatch, &series, pool::window_start(now), now)
+                .await?;
         // A series CloudWatch did not answer in full could turn late data into a false zero:
         // its endpoint waits for the next run.
         let incomplete: BTreeSet<EndpointName> = series
@@ -122,7 +184,7 @@ impl PoolMetrics {
 
         // Policies that cannot be read are not changed this run; the metrics still go out, and
         // the run then fails, to be seen.
-        let existing = self.existing_policies(&endpoints).await;
+        let existing = Self::existing_policies(executor, &endpoints).await;
         let (policies, more) = match &existing {
             Ok(existing) => pool::plan_policies(&endpoints, &variants, existing),
             Err(_) => (Vec::new(), Vec::new()),
@@ -141,7 +203,7 @@ impl PoolMetrics {
             config: &no_schedules,
             tick_clock: None,
         };
-        let reports = self.executor.run(&batch).await?.reports();
+        let reports = executor.run(&batch).await?.reports();
         for p in &problems {
             tracing::error!(endpoint = %p.endpoint, problem = %p.message, "endpoint not published");
         }
@@ -153,7 +215,7 @@ impl PoolMetrics {
             .any(|r| r.outcome == Outcome::Applied);
         Ok(MetricsReport {
             now,
-            dry_run: self.executor.dry_run,
+            dry_run: executor.dry_run,
             variants: variants.len(),
             datapoints,
             put_metric_data_calls: if published {
@@ -167,14 +229,23 @@ impl PoolMetrics {
                 .map(|(p, r)| format!("{}: {} ({})", p.endpoint, p.action, r.outcome.label()))
                 .collect(),
             problems: problems.iter().map(describe).collect(),
+            place: place.map(Place::to_string),
+            spokes: Vec::new(),
         })
     }
 
     /// How the endpoints' EndpointConfigs run their variants. Configs not seen before in this
     /// container are described a few at a time; the rest come from the cache. An endpoint
     /// whose config cannot be read is a problem (tried again next run); the others go on.
-    async fn shapes(&self, endpoints: &[Endpoint]) -> (MutexGuard<'_, Shapes>, Vec<Problem>) {
-        let mut cache = self.shapes.lock().await;
+    async fn shapes(
+        &self,
+        executor: &Executor,
+        place: Option<&Place>,
+        endpoints: &[Endpoint],
+    ) -> (MappedMutexGuard<'_, Shapes>, Vec<Problem>) {
+        let mut cache = MutexGuard::map(self.shapes.lock().await, |by_place| {
+            by_place.entry(place.cloned()).or_default()
+        });
         let missing: BTreeSet<&str> = endpoints
             .iter()
             .filter_map(|e| e.config_name.as_deref())
@@ -182,7 +253,7 @@ impl PoolMetrics {
             .collect();
         let described: Vec<_> = futures::stream::iter(missing)
             .map(|config| async move {
-                let shape = aws::sagemaker::config_shape(&self.executor.sagemaker, config).await;
+                let shape = aws::sagemaker::config_shape(&executor.sagemaker, config).await;
                 (config, shape)
             })
             .buffer_unordered(aws::CONCURRENCY)
@@ -220,7 +291,7 @@ impl PoolMetrics {
     /// single-type counts. One that cannot be described (deleted meanwhile, throttled) is a
     /// problem, and the others go on.
     async fn counted(
-        &self,
+        executor: &Executor,
         endpoints: Vec<Endpoint>,
         shapes: &Shapes,
     ) -> (Vec<Endpoint>, Vec<Problem>) {
@@ -233,17 +304,15 @@ impl PoolMetrics {
         let described: Vec<Result<Endpoint, Problem>> = futures::stream::iter(endpoints)
             .map(|mut endpoint| async move {
                 if pooled(&endpoint) {
-                    let variants = aws::sagemaker::described_variants(
-                        &self.executor.sagemaker,
-                        &endpoint.name,
-                    )
-                    .await
-                    .map_err(|e| Problem {
-                        endpoint: endpoint.name.clone(),
-                        message: format!(
-                            "its instance pools could not be counted ({e}); not published"
-                        ),
-                    })?;
+                    let variants =
+                        aws::sagemaker::described_variants(&executor.sagemaker, &endpoint.name)
+                            .await
+                            .map_err(|e| Problem {
+                                endpoint: endpoint.name.clone(),
+                                message: format!(
+                                    "its instance pools could not be counted ({e}); not published"
+                                ),
+                            })?;
                     endpoint.variants = variants;
                 }
                 Ok(endpoint)
@@ -264,13 +333,13 @@ impl PoolMetrics {
 
     /// sagetide's pool policies as they exist; the scale-out alarms only where one may exist.
     async fn existing_policies(
-        &self,
+        executor: &Executor,
         endpoints: &[Endpoint],
     ) -> Result<ExistingPolicies, AwsError> {
         if endpoints.is_empty() {
             return Ok(ExistingPolicies::default());
         }
-        let mut existing = aws::policies::existing(&self.executor.autoscaling).await?;
+        let mut existing = aws::policies::existing(&executor.autoscaling).await?;
         let alarms_may_exist = endpoints
             .iter()
             .any(|e| e.tag(TARGET_UTILIZATION_TAG).is_some())
@@ -279,7 +348,7 @@ impl PoolMetrics {
                 .keys()
                 .any(|(_, kind)| *kind == PolicyKind::FastScaleOut);
         if alarms_may_exist {
-            existing.alarms = aws::policies::scale_out_alarms(&self.executor.cloudwatch).await?;
+            existing.alarms = aws::policies::scale_out_alarms(&executor.cloudwatch).await?;
         }
         Ok(existing)
     }

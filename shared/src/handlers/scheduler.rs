@@ -2,6 +2,7 @@
 //! schedule for *now*.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use futures::{StreamExt, TryStreamExt};
@@ -10,19 +11,21 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::lifecycle::home;
+use super::fan_out::{self, FanOut, SpokeReport};
+use super::lifecycle::{home, rejected};
 
 use crate::act::{self, Batch, Executor, Ran};
 use crate::aws::{self, AwsError};
-use crate::config::ConfigSource;
+use crate::config::{Config, ConfigSource};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
-use crate::events::ScheduledEvent;
+use crate::events::{PlaceTick, ScheduledEvent};
 use crate::fleet::{Component, ConfigFacts, Endpoint};
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::EndpointName;
 use crate::outcome::{self, Outcome};
-use crate::permissions::Allowed;
+use crate::permissions::{Allowed, Function};
+use crate::places::{Managed, Place, Spoke};
 use crate::plan::scheduler::Observed;
 use crate::plan::sleepable::policy_blocker;
 use crate::plan::{self, Plan};
@@ -31,15 +34,45 @@ use tokio::sync::Mutex;
 
 pub struct Scheduler {
     config: ConfigSource,
+    /// The hub's own place.
+    home: Site,
+    /// The spokes' ticks.
+    fan_out: FanOut,
+    /// The facts of the EndpointConfigs seen so far, by place (`None`: the hub's), kept for
+    /// the container's life.
+    config_facts: Mutex<HashMap<Option<Place>, HashMap<String, ConfigFacts>>>,
+    /// The most sleeps one tick may start.
+    sleeps_per_tick: usize,
+}
+
+/// Where a tick acts: the hub's own place, or a spoke through the scheduler's role there.
+struct Site {
     executor: Executor,
     /// Finds inference components by their tags.
     tagging: aws_sdk_resourcegroupstagging::Client,
-    /// What the deployment may do to bring an endpoint back.
+    /// What the deployment may do to bring an endpoint back there.
     allowed: Allowed,
-    /// The facts of the EndpointConfigs seen so far, kept for the container's life.
-    config_facts: Mutex<HashMap<String, ConfigFacts>>,
-    /// The most sleeps one tick may start.
-    sleeps_per_tick: usize,
+    /// The spoke's place; `None` for the hub's own.
+    spoke: Option<Place>,
+}
+
+impl Site {
+    /// This site's executor in `spoke`, through `config` (the scheduler's role there).
+    fn in_spoke(&self, config: &SdkConfig, spoke: &Spoke) -> Self {
+        Self {
+            executor: self.executor.in_spoke(config, spoke),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            allowed: spoke.allowed.clone(),
+            spoke: Some(spoke.place.clone()),
+        }
+    }
+
+    fn lifecycle(&self) -> &Lifecycle {
+        self.executor
+            .lifecycle
+            .as_ref()
+            .expect("the scheduler always has a lifecycle")
+    }
 }
 
 /// What one tick did; the function's response, and the demo's timeline source.
@@ -53,6 +86,12 @@ pub struct TickReport {
     /// Why the tick changed nothing although its plan had actions: a later tick already acted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late: Option<String>,
+    /// `<account>/<region>` of a spoke's tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    /// The hub's tick: the ticks it queued for the spokes, each carried out on its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spokes: Vec<SpokeReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,52 +135,51 @@ impl Scheduler {
             waker: env.waker.clone().map(|name| act::WakerFunction {
                 client: aws_sdk_lambda::Client::new(sdk),
                 name,
+                place: None,
             }),
             ..Executor::with_lifecycle(sdk, env)?
         };
         Ok(Self {
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
-            executor,
-            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
-            allowed: env.allowed.clone(),
+            home: Site {
+                executor,
+                tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+                allowed: env.allowed.clone(),
+                spoke: None,
+            },
+            fan_out: FanOut::new(sdk, env, Function::Scheduler),
             config_facts: Mutex::new(HashMap::new()),
             sleeps_per_tick: env.sleep_limits.per_tick,
         })
-    }
-
-    fn lifecycle(&self) -> &Lifecycle {
-        self.executor
-            .lifecycle
-            .as_ref()
-            .expect("the scheduler always has a lifecycle")
     }
 
     /// `plan` without what its endpoints' facts refuse: zero minimums of real-time variants
     /// ([`plan::scheduler::vet_zero_minimums`]) and sleeps that could not come back
     /// ([`plan::scheduler::vet`]). EndpointConfigs' facts are kept for the container's life,
     /// as EndpointConfigs cannot change.
-    async fn vetted(&self, plan: Plan, endpoints: &[Endpoint]) -> Plan {
+    async fn vetted(&self, site: &Site, plan: Plan, endpoints: &[Endpoint]) -> Plan {
         let (plan, blocked) = {
-            let mut facts = self.config_facts.lock().await;
+            let mut by_place = self.config_facts.lock().await;
+            let facts = by_place.entry(site.spoke.clone()).or_default();
             let configs = plan::scheduler::configs_to_vet(&plan, endpoints);
             if let Err(e) =
-                aws::definitions::learn_facts(&self.executor.sagemaker, configs, &mut facts).await
+                aws::definitions::learn_facts(&site.executor.sagemaker, configs, facts).await
             {
                 tracing::warn!(error = %e, "EndpointConfigs not read; the sleeps and zero minimums of their endpoints wait for them");
             }
-            let plan = plan::scheduler::vet_zero_minimums(plan, endpoints, &facts);
-            let blocked = plan::scheduler::config_blocked(endpoints, &facts, &self.allowed);
+            let plan = plan::scheduler::vet_zero_minimums(plan, endpoints, facts);
+            let blocked = plan::scheduler::config_blocked(endpoints, facts, &site.allowed);
             (plan, blocked)
         };
-        let blocked = self.blocked(&plan, endpoints, blocked).await;
+        let blocked = Self::blocked(site, &plan, endpoints, blocked).await;
         let plan = plan::scheduler::vet(plan, &blocked);
-        let plan = self.instances_kept(plan).await;
+        let plan = Self::instances_kept(site, plan).await;
         let zeroed = plan::scheduler::zeroed(&plan);
         if zeroed.is_empty() {
             return plan;
         }
-        let cloudwatch = &self.executor.cloudwatch;
-        let autoscaling = &self.executor.autoscaling;
+        let cloudwatch = &site.executor.cloudwatch;
+        let autoscaling = &site.executor.autoscaling;
         match aws::scaling_state::describe_policies(autoscaling, cloudwatch, &zeroed).await {
             Ok(described) => {
                 let coming_back = aws::scaling_state::scaling_from_zero(&described);
@@ -156,10 +194,10 @@ impl Scheduler {
 
     /// `plan` with a note on each inference component it takes to zero copies whose instances
     /// stay (one DescribeEndpoint per endpoint hosting one).
-    async fn instances_kept(&self, plan: Plan) -> Plan {
+    async fn instances_kept(site: &Site, plan: Plan) -> Plan {
         let hosts = plan::scheduler::hosts_zeroed(&plan);
         let described: Result<Vec<Option<Endpoint>>, AwsError> = futures::stream::iter(hosts)
-            .map(|name| aws::sagemaker::endpoint(&self.executor.sagemaker, name))
+            .map(|name| aws::sagemaker::endpoint(&site.executor.sagemaker, name))
             .buffer_unordered(aws::CONCURRENCY)
             .try_collect()
             .await;
@@ -181,12 +219,12 @@ impl Scheduler {
     /// change). What cannot be read is left to the sleep's own check, which reads them again
     /// before it deletes anything.
     async fn blocked(
-        &self,
+        site: &Site,
         plan: &Plan,
         endpoints: &[Endpoint],
         mut blocked: BTreeMap<EndpointName, String>,
     ) -> BTreeMap<EndpointName, String> {
-        let (autoscaling, cloudwatch) = (&self.executor.autoscaling, &self.lifecycle().cloudwatch);
+        let (autoscaling, cloudwatch) = (&site.executor.autoscaling, &site.lifecycle().cloudwatch);
         let unknown: Vec<&Endpoint> = plan::scheduler::to_vet(plan, endpoints)
             .into_iter()
             .filter(|e| !blocked.contains_key(&e.name))
@@ -220,29 +258,86 @@ impl Scheduler {
         blocked
     }
 
+    /// EventBridge's tick: the hub's own place, after queueing a tick for each other place the
+    /// document manages; or one such place's tick.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<TickReport, HandlerError> {
-        let clock = self.lifecycle().clock();
-        let now = ScheduledEvent::parse(event.payload, &home(&event.context)?)
+        let clock = self.home.lifecycle().clock();
+        let home = home(&event.context)?;
+        if let Some(tick) = PlaceTick::parse(&event.payload) {
+            let tick = tick
+                .and_then(|t| {
+                    Ok(PlaceTick {
+                        tick: t.tick.sent_by(clock)?,
+                        ..t
+                    })
+                })
+                .map_err(rejected)?;
+            return self.place_tick(tick, home, clock).await;
+        }
+        let now = ScheduledEvent::parse(event.payload, &home)
             .and_then(|tick| tick.sent_by(clock))
-            .inspect_err(|e| tracing::error!(error = %e, "rejected event"))?
+            .map_err(rejected)?
             .time;
-        let report = self.tick(now, clock).await?;
+        let config = self.config().await?;
+        let invoked = &event.context.invoked_function_arn;
+        let spokes = self
+            .fan_out
+            .queue(config.spokes(), invoked, now, &self.home.executor)
+            .await;
+        let mut report = self.tick_at(&self.home, &config, now, clock).await?;
+        report.spokes = spokes;
+        HandlerError::check(report.actions.iter().map(|a| &a.outcome))?;
+        fan_out::first_failure(&report.spokes)?;
+        Ok(report)
+    }
+
+    async fn config(&self) -> Result<Arc<Config>, HandlerError> {
+        Ok(self.config.get().await.inspect_err(
+            |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
+        )?)
+    }
+
+    /// One spoke's tick, through the scheduler's role there.
+    async fn place_tick(
+        &self,
+        tick: PlaceTick,
+        home: Place,
+        clock: Timestamp,
+    ) -> Result<TickReport, HandlerError> {
+        let config = self.config().await?;
+        let managed = Managed::new(home, config.spokes().iter().cloned());
+        let hub = &self.home.executor;
+        let (spoke, sdk) = self.fan_out.reach(&tick, &managed, hub).await?;
+        let site = self.home.in_spoke(&sdk, spoke);
+        let now = tick.tick.time;
+        let report = self.tick_at(&site, &config, now, clock).await;
+        let report = self
+            .fan_out
+            .observed(report, &spoke.place, now, hub)
+            .await?;
         HandlerError::check(report.actions.iter().map(|a| &a.outcome))?;
         Ok(report)
     }
 
-    /// The tick of `now`, on the function's `clock`: observe, plan, and act (or, in a dry run,
-    /// decide). `sagetide plan` runs it dry.
+    /// The tick of `now` at the hub's own place, on the function's `clock`: observe, plan, and
+    /// act (or, in a dry run, decide). `sagetide plan` runs it dry.
     pub async fn tick(&self, now: Timestamp, clock: Timestamp) -> Result<TickReport, HandlerError> {
-        let config = self.config.get().await.inspect_err(
-            |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
-        )?;
+        let config = self.config().await?;
+        self.tick_at(&self.home, &config, now, clock).await
+    }
 
-        let sagemaker = &self.executor.sagemaker;
+    async fn tick_at(
+        &self,
+        site: &Site,
+        config: &Config,
+        now: Timestamp,
+        clock: Timestamp,
+    ) -> Result<TickReport, HandlerError> {
+        let sagemaker = &site.executor.sagemaker;
         let (endpoints, components) = tokio::join!(
             aws::sagemaker::endpoints_tagged(sagemaker, &[tags::SCHEDULE, tags::IDLE_AFTER]),
             aws::components::tagged(
-                &self.tagging,
+                &site.tagging,
                 sagemaker,
                 &[tags::SCHEDULE, tags::IDLE_AFTER, tags::SLEEP]
             ),
@@ -273,10 +368,10 @@ impl Scheduler {
                 .iter()
                 .flatten()
                 .any(|c| c.tag(tags::IDLE_AFTER).is_some());
-        let cloudwatch = &self.lifecycle().cloudwatch;
+        let cloudwatch = &site.lifecycle().cloudwatch;
         let (targets, open, listed) = tokio::try_join!(
-            aws::autoscaling::targets(&self.executor.autoscaling, &resources),
-            self.lifecycle().table.open(),
+            aws::autoscaling::targets(&site.executor.autoscaling, &resources),
+            site.lifecycle().table.open(),
             async {
                 if wants_idle_alarm {
                     aws::cloudwatch::idle_alarms(cloudwatch).await.map(Some)
@@ -296,7 +391,7 @@ impl Scheduler {
         let alarms = if watched.is_empty() {
             BTreeMap::new()
         } else {
-            aws::cloudwatch::states(&self.executor.cloudwatch, &watched).await?
+            aws::cloudwatch::states(&site.executor.cloudwatch, &watched).await?
         };
         let observed = Observed {
             endpoints: &endpoints,
@@ -308,8 +403,8 @@ impl Scheduler {
             remediations: &remediations,
             components: components.as_deref(),
         };
-        let plan = plan::scheduler::plan(&observed, &config, now);
-        let plan = self.vetted(plan, &endpoints).await;
+        let plan = plan::scheduler::plan(&observed, config, now);
+        let plan = self.vetted(site, plan, &endpoints).await;
         let planned = plan.skipped.len();
         let mut plan = plan::scheduler::limit_sleeps(plan, self.sleeps_per_tick);
         if plan.skipped.len() > planned {
@@ -326,10 +421,10 @@ impl Scheduler {
         let batch = Batch {
             actions: &plan.actions,
             actor: Actor { who: &who, now },
-            config: &config,
+            config,
             tick_clock: Some(clock),
         };
-        let (reports, late) = match self.executor.run(&batch).await? {
+        let (reports, late) = match site.executor.run(&batch).await? {
             Ran::Done(reports) => (reports, None),
             Ran::Late => {
                 let why = format!(
@@ -344,7 +439,7 @@ impl Scheduler {
         let failed = outcome::failures(&outcomes);
         let report = TickReport {
             now,
-            dry_run: self.executor.dry_run,
+            dry_run: site.executor.dry_run,
             endpoints: endpoints.len(),
             actions: plan
                 .actions
@@ -361,6 +456,8 @@ impl Scheduler {
                 })
                 .collect(),
             late,
+            place: site.spoke.as_ref().map(Place::to_string),
+            spokes: Vec::new(),
         };
         tracing::info!(
             now = %now,

@@ -1,0 +1,176 @@
+//! The ticks of the managed places other than the hub's own. EventBridge's tick of the hub
+//! queues one on the same function for each place (Lambda's asynchronous invocation, within
+//! the function's reserved concurrency), and each reaches its place through the function's role
+//! there. A place that cannot be reached is told of; no other waits for it or fails with it.
+
+use aws_config::SdkConfig;
+use futures::StreamExt;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::lifecycle::rejected;
+use crate::act::Executor;
+use crate::aws;
+use crate::env::Env;
+use crate::error::HandlerError;
+use crate::events::{EventError, PlaceTick, ScheduledEvent};
+use crate::lifecycle::Actor;
+use crate::permissions::Function;
+use crate::places::{Managed, Place, Spoke};
+use crate::reach::Reach;
+
+pub(super) struct FanOut {
+    function: Function,
+    lambda: aws_sdk_lambda::Client,
+    reach: Reach,
+}
+
+/// A spoke's tick as the hub's tick queued it.
+#[derive(Debug, Serialize)]
+pub struct SpokeReport {
+    /// `<account>/<region>`.
+    pub place: String,
+    /// Why its tick was not queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<PlaceFailure>,
+}
+
+/// Why a tick did nothing at a place.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaceFailure {
+    /// `account <id> (<region>)`.
+    pub place: String,
+    /// `assume-role`, `observe` or `invoke`.
+    pub step: &'static str,
+    pub error: String,
+}
+
+impl From<PlaceFailure> for HandlerError {
+    fn from(failure: PlaceFailure) -> Self {
+        HandlerError::PlaceFailed {
+            place: failure.place,
+            step: failure.step,
+            error: failure.error,
+        }
+    }
+}
+
+/// The first spoke whose tick was not queued, as the hub's tick's error (after its own work).
+pub(super) fn first_failure(spokes: &[SpokeReport]) -> Result<(), HandlerError> {
+    match spokes.iter().find_map(|s| s.failed.clone()) {
+        Some(failed) => Err(failed.into()),
+        None => Ok(()),
+    }
+}
+
+impl FanOut {
+    pub(super) fn new(sdk: &SdkConfig, env: &Env, function: Function) -> Self {
+        Self {
+            function,
+            lambda: aws_sdk_lambda::Client::new(sdk),
+            reach: Reach::new(sdk, function, env),
+        }
+    }
+
+    /// Queues a tick of `now` for each of `spokes` on `invoked` (this function, as Lambda
+    /// invoked it); one that cannot be queued is told of through `hub`.
+    pub(super) async fn queue(
+        &self,
+        spokes: &[Spoke],
+        invoked: &str,
+        now: Timestamp,
+        hub: &Executor,
+    ) -> Vec<SpokeReport> {
+        futures::stream::iter(spokes)
+            .map(|spoke| async move {
+                let tick = PlaceTick {
+                    place: spoke.place.clone(),
+                    tick: ScheduledEvent { time: now },
+                };
+                let failed =
+                    match aws::lambda::invoke_async(&self.lambda, invoked, &tick.payload()).await {
+                        Ok(()) => None,
+                        Err(e) => Some(
+                            self.failed(hub, &spoke.place, "invoke", e.to_string(), now)
+                                .await,
+                        ),
+                    };
+                SpokeReport {
+                    place: spoke.place.to_string(),
+                    failed,
+                }
+            })
+            .buffer_unordered(aws::CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// The spoke `tick` is for, among the `managed` places, and the SDK configuration of the
+    /// function's role there; a role that cannot be assumed is told of through `hub`.
+    pub(super) async fn reach<'m>(
+        &self,
+        tick: &PlaceTick,
+        managed: &'m Managed,
+        hub: &Executor,
+    ) -> Result<(&'m Spoke, SdkConfig), HandlerError> {
+        let Some(spoke) = managed.at("a tick", &tick.place).map_err(rejected)? else {
+            return Err(rejected(EventError(
+                "the hub's own place is ticked by EventBridge's Scheduled Event, not by {\"action\": \"tick\"}".into(),
+            )));
+        };
+        match self.reach.config(&spoke.place, &spoke.external_id).await {
+            Ok(config) => Ok((spoke, config)),
+            Err(e) => Err(self
+                .failed(
+                    hub,
+                    &spoke.place,
+                    "assume-role",
+                    e.to_string(),
+                    tick.tick.time,
+                )
+                .await
+                .into()),
+        }
+    }
+
+    /// A spoke's tick's outcome, where one that could not observe its place (a region not
+    /// enabled, throttling past the SDK's retries) is told of through `hub`.
+    pub(super) async fn observed<T>(
+        &self,
+        outcome: Result<T, HandlerError>,
+        place: &Place,
+        now: Timestamp,
+        hub: &Executor,
+    ) -> Result<T, HandlerError> {
+        match outcome {
+            Err(HandlerError::Aws(e)) => Err(self
+                .failed(hub, place, "observe", e.to_string(), now)
+                .await
+                .into()),
+            outcome => outcome,
+        }
+    }
+
+    /// Tells of a place's failure at `step` ([`Executor::place_failed`]).
+    async fn failed(
+        &self,
+        hub: &Executor,
+        place: &Place,
+        step: &'static str,
+        error: String,
+        now: Timestamp,
+    ) -> PlaceFailure {
+        let who = format!("{}@{now}", self.function.name());
+        hub.place_failed(place, step, &error, Actor { who: &who, now })
+            .await;
+        PlaceFailure {
+            place: format!(
+                "account {} ({})",
+                place.account.as_str(),
+                place.region.as_str()
+            ),
+            step,
+            error,
+        }
+    }
+}
