@@ -133,9 +133,44 @@ impl Managed {
         self.spokes.get(place)
     }
 
+    /// The places it manages other than its own.
+    pub fn spokes(&self) -> impl Iterator<Item = &Spoke> {
+        self.spokes.values()
+    }
+
     /// Every place it manages: its own first, then the spokes.
     pub fn places(&self) -> impl Iterator<Item = &Place> {
         std::iter::once(&self.home).chain(self.spokes.keys())
+    }
+}
+
+/// Where a spoke's tick stopped before it could act on any endpoint there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PlaceStep {
+    /// The function's role there could not be assumed.
+    AssumeRole,
+    /// Its fleet could not be read.
+    Observe,
+    /// The hub could not queue the place's tick.
+    Invoke,
+}
+
+impl PlaceStep {
+    pub const ALL: [PlaceStep; 3] = [PlaceStep::AssumeRole, PlaceStep::Observe, PlaceStep::Invoke];
+
+    /// As the action events, the metric's `Step` dimension and the errors name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceStep::AssumeRole => "assume-role",
+            PlaceStep::Observe => "observe",
+            PlaceStep::Invoke => "invoke",
+        }
+    }
+}
+
+impl fmt::Display for PlaceStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -51,7 +51,29 @@ struct State {
 struct Queued {
     running: usize,
     ended: Vec<Invocation>,
-    idle: Arc<tokio::sync::Notify>,
+}
+
+/// One asynchronous invocation running: counted until it ends, or its task is dropped (a
+/// panic), so that [`Proxy::settled`] never waits for one that cannot end.
+struct Running(Arc<Mutex<State>>);
+
+impl Running {
+    fn start(state: Arc<Mutex<State>>) -> Self {
+        state.lock().unwrap().queued.running += 1;
+        Self(state)
+    }
+
+    fn ended(self, invocation: Invocation) {
+        self.0.lock().unwrap().queued.ended.push(invocation);
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.lock() {
+            state.queued.running -= 1;
+        }
+    }
 }
 
 /// An asynchronous invocation that ended: the function, its payload and its answer (`Ok`) or
@@ -715,21 +737,16 @@ impl Proxy {
                         .get("x-amz-invocation-type")
                         .is_some_and(|t| t == "Event");
                     if queued {
-                        state.lock().unwrap().queued.running += 1;
-                        let state = state.clone();
+                        // Started now, with the caller's clock and environment, run beside.
+                        let run = invoker(function.clone(), payload.clone());
+                        let running = Running::start(state.clone());
                         tokio::spawn(async move {
-                            let answer = invoker(function.clone(), payload.clone()).await;
-                            let mut state = state.lock().unwrap();
-                            let queued = &mut state.queued;
-                            queued.ended.push(Invocation {
+                            let answer = run.await;
+                            running.ended(Invocation {
                                 function,
                                 payload,
                                 answer,
                             });
-                            queued.running -= 1;
-                            if queued.running == 0 {
-                                queued.idle.notify_waiters();
-                            }
                         });
                         let response = hyper::Response::builder()
                             .status(202)
@@ -838,19 +855,17 @@ impl Proxy {
         self.state.lock().unwrap().invoker = Some(invoker);
     }
 
-    /// The asynchronous invocations that ended since the last look, once none runs any more.
+    /// The asynchronous invocations that ended since the last look, once none runs any more
+    /// (each function's own timeout bounds the wait).
     pub async fn settled(&self) -> Vec<Invocation> {
         loop {
-            let idle = {
+            {
                 let mut state = self.state.lock().unwrap();
                 if state.queued.running == 0 {
                     return std::mem::take(&mut state.queued.ended);
                 }
-                state.queued.idle.clone()
-            };
-            // Checked again on every wake and every second, so that a notification between
-            // the look and the wait is never waited for.
-            let _ = tokio::time::timeout(Duration::from_secs(1), idle.notified()).await;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -713,7 +713,7 @@ fn the_dashboard_graphs_every_metric_of_what_the_functions_did_and_every_functio
         sagetide::act::MINIMUM_HELD,
         sagetide::act::INSTANCE_HOURS_BELOW_BASELINE,
         sagetide::aws::cloudwatch::WAKE_FAILURES,
-        sagetide::act::PLACE_FAILURES,
+        sagetide::aws::cloudwatch::PLACE_FAILURES,
     ];
     assert_eq!(
         sagetide_metrics,

@@ -10,7 +10,7 @@ use crate::aws;
 use crate::env::Env;
 use crate::lifecycle::Actor;
 use crate::outcome::{Outcome, Report};
-use crate::places::Place;
+use crate::places::{Place, PlaceStep};
 
 /// The `detail-type` of an action's event.
 pub const DETAIL_TYPE: &str = "sagetide action";
@@ -90,12 +90,12 @@ impl Announcer {
         self.put(&details, actor).await;
     }
 
-    /// The failure of a tick at this announcer's place as a whole, at `step` (`assume-role`,
-    /// `observe`, `invoke`), before it could act on any endpoint.
-    pub async fn place_failed(&self, step: &'static str, error: &str, actor: Actor<'_>) {
+    /// The failure of a tick at this announcer's place as a whole, at `step`, before it could
+    /// act on any endpoint.
+    pub async fn place_failed(&self, step: PlaceStep, error: &str, actor: Actor<'_>) {
         let detail = Detail {
             endpoint: None,
-            action: step,
+            action: step.as_str(),
             outcome: "failed",
             reason: "the place's tick",
             detail: error,

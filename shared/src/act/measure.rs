@@ -15,7 +15,8 @@ use crate::aws::{self, AwsError};
 use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::{EndpointName, VariantName};
 use crate::outcome::{Outcome, Report};
-use crate::places::Place;
+use crate::permissions::Function;
+use crate::places::{Place, PlaceStep};
 use crate::savings::{self, Sizes};
 
 /// Applied and failed actions, by `Action` and `Outcome`.
@@ -26,18 +27,15 @@ pub const MINIMUM_HELD: &str = "MinimumHeld";
 /// The instance-hours below baseline of the interval a change ends, by `EndpointName`.
 pub const INSTANCE_HOURS_BELOW_BASELINE: &str = "InstanceHoursBelowBaseline";
 
-/// Ticks of a managed place that did nothing there, by `Account`, `Region` and `Step`
-/// (`assume-role`, `observe`, `invoke`).
-pub const PLACE_FAILURES: &str = "PlaceFailures";
-
-/// The datapoint of a place's tick failed at `step`.
-pub fn place_failure(place: &Place, step: &'static str) -> Datum {
+/// The datapoint of `function`'s tick at `place` that failed at `step`.
+pub fn place_failure(function: Function, place: &Place, step: PlaceStep) -> Datum {
     Datum {
-        metric: PLACE_FAILURES,
+        metric: cloudwatch::PLACE_FAILURES,
         dimensions: vec![
             ("Account", place.account.as_str().to_owned()),
+            ("Function", function.name().to_owned()),
             ("Region", place.region.as_str().to_owned()),
-            ("Step", step.to_owned()),
+            ("Step", step.as_str().to_owned()),
         ],
         value: 1.0,
     }

@@ -8,7 +8,7 @@ mod measure;
 mod waker;
 
 pub use announce::{Announcer, DETAIL_TYPE};
-pub use measure::{ACTIONS, INSTANCE_HOURS_BELOW_BASELINE, MINIMUM_HELD, PLACE_FAILURES};
+pub use measure::{ACTIONS, INSTANCE_HOURS_BELOW_BASELINE, MINIMUM_HELD};
 pub use waker::WakerFunction;
 
 use waker::Told;
@@ -27,7 +27,8 @@ use crate::idle;
 use crate::lifecycle::{Actor, Lifecycle, Operation, Step};
 use crate::names::{EndpointName, VariantRef};
 use crate::outcome::{Outcome, Report};
-use crate::places::{Place, Spoke};
+use crate::permissions::Function;
+use crate::places::{Place, PlaceStep, Spoke};
 use crate::plan::{Action, Planned};
 use crate::remediation::Change;
 use crate::resource::ScalableResource;
@@ -97,24 +98,25 @@ impl Executor {
 }
 
 impl Executor {
-    /// Tells that a tick did nothing at `place` (a spoke), having failed at `step`: a failed
-    /// action event there and a `PlaceFailures` datapoint in the hub. Nothing is told in a dry
-    /// run, which only logs.
+    /// Tells that `function`'s tick at `place` (a spoke) failed at `step`: a failed action
+    /// event there and a `PlaceFailures` datapoint in the hub. Nothing is told in a dry run,
+    /// which only logs.
     pub async fn place_failed(
         &self,
+        function: Function,
         place: &Place,
-        step: &'static str,
+        step: PlaceStep,
         error: &str,
         actor: Actor<'_>,
     ) {
-        tracing::error!(place = %place, step, error, "the tick did nothing at this place");
+        tracing::error!(place = %place, step = step.as_str(), error, "the place's tick failed");
         if self.dry_run {
             return;
         }
         if let Some(announcer) = &self.announcer {
             announcer.at(place).place_failed(step, error, actor).await;
         }
-        let datum = measure::place_failure(place, step);
+        let datum = measure::place_failure(function, place, step);
         if let Err(e) = aws::cloudwatch::put_data(&self.metrics, actor.now, &[datum]).await {
             tracing::error!(error = %e, "PlaceFailures not published");
         }

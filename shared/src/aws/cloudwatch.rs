@@ -12,6 +12,8 @@ use super::{AwsError, from_smithy, to_smithy};
 use crate::fleet::AlarmStatus;
 use crate::idle::{self, ExistingAlarm, IdleAlarm};
 use crate::names::{ComponentName, EndpointName, VariantName, VariantRef};
+use crate::permissions::Function;
+use crate::places::{Place, PlaceStep};
 use crate::pool::{Point, Series};
 use crate::snapshot::{ActionList, AlarmLink};
 
@@ -134,6 +136,77 @@ pub async fn read(
         }
     }
     Ok(out)
+}
+
+/// `Sagetide/PlaceFailures`: a managed place's tick that failed, by `Account`, `Function`,
+/// `Region` and `Step`.
+pub const PLACE_FAILURES: &str = "PlaceFailures";
+
+/// How many of each of `places`' ticks of each of `functions` failed, by step, in
+/// [start, end): the sum of their `PlaceFailures`, with ⌈queries / 500⌉ GetMetricData calls.
+/// Only the non-zero are kept.
+pub async fn place_failures(
+    client: &Client,
+    functions: &[Function],
+    places: &[Place],
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<BTreeMap<(Place, PlaceStep), f64>, AwsError> {
+    let asked: Vec<(&Place, Function, PlaceStep)> = places
+        .iter()
+        .flat_map(|p| {
+            functions
+                .iter()
+                .flat_map(move |f| PlaceStep::ALL.map(|step| (p, *f, step)))
+        })
+        .collect();
+    // One period over the whole window, in whole minutes as CloudWatch wants them.
+    let period = i32::try_from((end - start).as_secs().max(60) / 60 * 60).unwrap_or(i32::MAX);
+    let mut failures = BTreeMap::new();
+    for chunk in asked.chunks(QUERIES_PER_CALL) {
+        let queries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (place, function, step))| {
+                let dimension =
+                    |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+                let metric = Metric::builder()
+                    .namespace(SAGETIDE_NAMESPACE)
+                    .metric_name(PLACE_FAILURES)
+                    .dimensions(dimension("Account", place.account.as_str()))
+                    .dimensions(dimension("Function", function.name()))
+                    .dimensions(dimension("Region", place.region.as_str()))
+                    .dimensions(dimension("Step", step.as_str()))
+                    .build();
+                stat_query(format!("f{i}"), metric, period, "Sum", true)
+            });
+        let mut pages = client
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries.collect()))
+            .start_time(to_smithy(start))
+            .end_time(to_smithy(end))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::new("cloudwatch:GetMetricData", e))?;
+            for result in page.metric_data_results.unwrap_or_default() {
+                let Some((place, _, step)) = result
+                    .id
+                    .as_deref()
+                    .and_then(|id| id.strip_prefix('f'))
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| chunk.get(i))
+                else {
+                    continue;
+                };
+                let sum: f64 = result.values.unwrap_or_default().iter().sum();
+                if sum > 0.0 {
+                    *failures.entry(((*place).clone(), *step)).or_default() += sum;
+                }
+            }
+        }
+    }
+    Ok(failures)
 }
 
 /// How many PutMetricData calls publish `datapoints` datapoints.

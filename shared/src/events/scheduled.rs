@@ -9,7 +9,7 @@ use crate::places::Place;
 const DETAIL_TYPE: &str = "Scheduled Event";
 const SOURCES: [&str; 2] = ["aws.events", "aws.scheduler"];
 /// How late a tick can be: Lambda keeps an asynchronous event in its queue for six hours at
-/// most (the scheduler's reserved concurrency of one makes it queue while a tick runs).
+/// most (it queues while the scheduler's reserved concurrency is taken by other ticks).
 pub const TICK_LATENESS: SignedDuration = SignedDuration::from_hours(6);
 
 /// An EventBridge "Scheduled Event" (from a rule or from EventBridge Scheduler); its `time` is
@@ -55,15 +55,23 @@ impl ScheduledEvent {
     /// one with a time of their choosing would otherwise apply that instant's schedule to the
     /// whole fleet and make every real tick until then "late".
     pub fn sent_by(self, clock: Timestamp) -> Result<Self, EventError> {
+        let tick = self.not_ahead_of(clock)?;
+        if tick.time < clock - TICK_LATENESS {
+            return Err(EventError(format!(
+                "tick time {} is more than {TICK_LATENESS:#} before the clock ({clock}): older than Lambda keeps an event; nothing changed",
+                tick.time
+            )));
+        }
+        Ok(tick)
+    }
+
+    /// The event, if its time is not ahead of `clock` by more than [`CLOCK_SKEW`]: one for an
+    /// instant not yet come is no run EventBridge or a hub's tick sent (pool-metrics would
+    /// take the buckets before it as landed, and publish zeros for them).
+    pub fn not_ahead_of(self, clock: Timestamp) -> Result<Self, EventError> {
         if self.time > clock + CLOCK_SKEW {
             return Err(EventError(format!(
                 "tick time {} is more than {CLOCK_SKEW:#} ahead of the clock ({clock}): not a tick EventBridge sent; nothing changed",
-                self.time
-            )));
-        }
-        if self.time < clock - TICK_LATENESS {
-            return Err(EventError(format!(
-                "tick time {} is more than {TICK_LATENESS:#} before the clock ({clock}): older than Lambda keeps an event; nothing changed",
                 self.time
             )));
         }
@@ -104,7 +112,7 @@ impl PlaceTick {
                 .and_then(|raw| {
                     if raw.action != "tick" {
                         return Err(EventError(format!(
-                            "the scheduler takes EventBridge's Scheduled Event or {{\"action\": \"tick\"}}, not {:?}",
+                            "this function takes EventBridge's Scheduled Event or {{\"action\": \"tick\"}}, not {:?}",
                             raw.action
                         )));
                     }

@@ -16,7 +16,7 @@ use crate::error::HandlerError;
 use crate::events::{EventError, PlaceTick, ScheduledEvent};
 use crate::lifecycle::Actor;
 use crate::permissions::Function;
-use crate::places::{Managed, Place, Spoke};
+use crate::places::{Managed, Place, PlaceStep, Spoke};
 use crate::reach::Reach;
 
 pub(super) struct FanOut {
@@ -35,21 +35,29 @@ pub struct SpokeReport {
     pub failed: Option<PlaceFailure>,
 }
 
-/// Why a tick did nothing at a place.
+/// Why a place's tick failed, before it acted there or while it did.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlaceFailure {
-    /// `account <id> (<region>)`.
-    pub place: String,
-    /// `assume-role`, `observe` or `invoke`.
-    pub step: &'static str,
+    #[serde(skip)]
+    pub place: Place,
+    #[serde(serialize_with = "step")]
+    pub step: PlaceStep,
     pub error: String,
+}
+
+fn step<S: serde::Serializer>(step: &PlaceStep, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(step.as_str())
 }
 
 impl From<PlaceFailure> for HandlerError {
     fn from(failure: PlaceFailure) -> Self {
         HandlerError::PlaceFailed {
-            place: failure.place,
-            step: failure.step,
+            place: format!(
+                "account {} ({})",
+                failure.place.account.as_str(),
+                failure.place.region.as_str()
+            ),
+            step: failure.step.as_str(),
             error: failure.error,
         }
     }
@@ -76,7 +84,7 @@ impl FanOut {
     /// invoked it); one that cannot be queued is told of through `hub`.
     pub(super) async fn queue(
         &self,
-        spokes: &[Spoke],
+        spokes: impl Iterator<Item = &Spoke>,
         invoked: &str,
         now: Timestamp,
         hub: &Executor,
@@ -91,7 +99,7 @@ impl FanOut {
                     match aws::lambda::invoke_async(&self.lambda, invoked, &tick.payload()).await {
                         Ok(()) => None,
                         Err(e) => Some(
-                            self.failed(hub, &spoke.place, "invoke", e.to_string(), now)
+                            self.failed(hub, &spoke.place, PlaceStep::Invoke, e.to_string(), now)
                                 .await,
                         ),
                     };
@@ -124,7 +132,7 @@ impl FanOut {
                 .failed(
                     hub,
                     &spoke.place,
-                    "assume-role",
+                    PlaceStep::AssumeRole,
                     e.to_string(),
                     tick.tick.time,
                 )
@@ -133,8 +141,9 @@ impl FanOut {
         }
     }
 
-    /// A spoke's tick's outcome, where one that could not observe its place (a region not
-    /// enabled, throttling past the SDK's retries) is told of through `hub`.
+    /// A spoke's tick's outcome, where a call made there that failed the tick (a region not
+    /// enabled, throttling past the SDK's retries) is told of through `hub`; a failure of the
+    /// hub's own (its table) stays the hub's.
     pub(super) async fn observed<T>(
         &self,
         outcome: Result<T, HandlerError>,
@@ -143,8 +152,8 @@ impl FanOut {
         hub: &Executor,
     ) -> Result<T, HandlerError> {
         match outcome {
-            Err(HandlerError::Aws(e)) => Err(self
-                .failed(hub, place, "observe", e.to_string(), now)
+            Err(HandlerError::Aws(e)) if self.function.acts_in_spoke(e.operation) => Err(self
+                .failed(hub, place, PlaceStep::Observe, e.to_string(), now)
                 .await
                 .into()),
             outcome => outcome,
@@ -156,19 +165,16 @@ impl FanOut {
         &self,
         hub: &Executor,
         place: &Place,
-        step: &'static str,
+        step: PlaceStep,
         error: String,
         now: Timestamp,
     ) -> PlaceFailure {
         let who = format!("{}@{now}", self.function.name());
-        hub.place_failed(place, step, &error, Actor { who: &who, now })
+        let actor = Actor { who: &who, now };
+        hub.place_failed(self.function, place, step, &error, actor)
             .await;
         PlaceFailure {
-            place: format!(
-                "account {} ({})",
-                place.account.as_str(),
-                place.region.as_str()
-            ),
+            place: place.clone(),
             step,
             error,
         }

@@ -16,7 +16,7 @@ use crate::config::{Config, ConfigSource, Ownership};
 use crate::env::{Env, EnvError};
 use crate::error::HandlerError;
 use crate::events::{
-    AlarmState, AlarmStateChange, AnyPlace, CLOCK_SKEW, EndpointStateChange, EventError,
+    Admit, AlarmState, AlarmStateChange, AnyPlace, CLOCK_SKEW, EndpointStateChange, EventError,
     ManualAction, ManualRequest, Subject,
 };
 use crate::lifecycle::Actor;
@@ -364,9 +364,14 @@ impl Waker {
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
-        let managed = Managed::new(home, config.spokes().iter().cloned());
-        let spoke = managed.at("a wake-if-due", place).map_err(rejected)?;
-        let reached = self.places.at(spoke).await?;
+        // The document says whether the place is managed; what its sleep kept, how to reach it,
+        // as for every wake.
+        let managed = Managed::new(home.clone(), config.spokes().iter().cloned());
+        managed.admit("a wake-if-due", place).map_err(rejected)?;
+        let Some(kept) = self.places.kept(place, &home).await? else {
+            return nothing_kept(place);
+        };
+        let reached = self.places.at(kept.spoke.as_ref()).await?;
         let lifecycle = reached.lifecycle();
         let Some(stored) = lifecycle.table.snapshot(endpoint).await? else {
             return Response::ignored(format!("{endpoint} has no snapshot: nothing to wake"));

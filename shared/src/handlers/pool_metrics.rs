@@ -43,6 +43,8 @@ pub struct PoolMetrics {
     config: ConfigSource,
     /// The spokes' runs.
     fan_out: FanOut,
+    /// The clock a run's time must not be ahead of.
+    clock: Env,
     /// How each EndpointConfig runs its variants, by place (`None`: the hub's): read once per
     /// container.
     shapes: Mutex<HashMap<Option<Place>, Shapes>>,
@@ -72,17 +74,27 @@ impl PoolMetrics {
             executor: Executor::new(sdk, env),
             config: ConfigSource::new(aws_sdk_ssm::Client::new(sdk), env),
             fan_out: FanOut::new(sdk, env, Function::PoolMetrics),
+            clock: env.clone(),
             shapes: Mutex::new(HashMap::new()),
         }
     }
 
-    /// EventBridge's minute: the hub's own place, after queueing a run for each other place
+    /// EventBridge's minute: the hub's own place, while it queues a run for each other place
     /// the document manages; or one such place's run. The hub's own metrics never wait on the
-    /// document: if it cannot be read, they are published and no other place is queued.
+    /// document: they are published beside the queueing, and if the document cannot be read,
+    /// the run fails after publishing them (no other place was queued).
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<MetricsReport, HandlerError> {
         let home = home(&event.context)?;
+        let clock = self.clock.now();
         if let Some(tick) = PlaceTick::parse(&event.payload) {
-            let tick = tick.map_err(rejected)?;
+            let tick = tick
+                .and_then(|t| {
+                    Ok(PlaceTick {
+                        tick: t.tick.not_ahead_of(clock)?,
+                        ..t
+                    })
+                })
+                .map_err(rejected)?;
             let config = self.config.get().await.inspect_err(
                 |e| tracing::error!(error = %e, "configuration rejected; nothing published"),
             )?;
@@ -97,28 +109,23 @@ impl PoolMetrics {
                 .await;
         }
         let now = ScheduledEvent::parse(event.payload, &home)
+            .and_then(|tick| tick.not_ahead_of(clock))
             .map_err(rejected)?
             .time;
-        let (spokes, unread) = match self.config.get().await {
-            Ok(config) => {
-                let invoked = &event.context.invoked_function_arn;
-                let queued = self
-                    .fan_out
-                    .queue(config.spokes(), invoked, now, &self.executor);
-                (queued.await, None)
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "configuration rejected; the hub's own metrics are published, no other place's");
-                (Vec::new(), Some(e))
-            }
+        let queued = async {
+            let config = self.config.get().await.inspect_err(
+                |e| tracing::error!(error = %e, "configuration rejected; the hub's own metrics are published, no other place's"),
+            )?;
+            let managed = Managed::new(home, config.spokes().iter().cloned());
+            let invoked = &event.context.invoked_function_arn;
+            let queued = self
+                .fan_out
+                .queue(managed.spokes(), invoked, now, &self.executor);
+            Ok::<_, HandlerError>(queued.await)
         };
-        let mut report = self.publish(&self.executor, None, now).await?;
-        report.spokes = spokes;
-        if let Some(e) = unread {
-            report.problems.push(format!(
-                "the configuration was not read ({e}), so no other account or region was published"
-            ));
-        }
+        let (queued, report) = tokio::join!(queued, self.publish(&self.executor, None, now));
+        let mut report = report?;
+        report.spokes = queued?;
         fan_out::first_failure(&report.spokes)?;
         Ok(report)
     }

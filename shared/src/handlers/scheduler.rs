@@ -279,10 +279,11 @@ impl Scheduler {
             .map_err(rejected)?
             .time;
         let config = self.config().await?;
+        let managed = Managed::new(home, config.spokes().iter().cloned());
         let invoked = &event.context.invoked_function_arn;
         let spokes = self
             .fan_out
-            .queue(config.spokes(), invoked, now, &self.home.executor)
+            .queue(managed.spokes(), invoked, now, &self.home.executor)
             .await;
         let mut report = self.tick_at(&self.home, &config, now, clock).await?;
         report.spokes = spokes;

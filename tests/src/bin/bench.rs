@@ -2,7 +2,8 @@
 //! counting proxy in front of moto: AWS calls per API and wall time of a steady scheduler tick
 //! for 10, 100 and 1000 endpoints, with a tenth as many inference components on schedules of
 //! their own (also with 50 ms added to every call), pool-metrics for 500
-//! variants, peak RSS, process start to first Runtime API poll beside a hello-world
+//! variants, a steady tick over 10 accounts × 2 regions × 500 endpoints (the hub's, and each
+//! place's), peak RSS, process start to first Runtime API poll beside a hello-world
 //! `lambda_runtime` binary, and the zips' sizes. Prints a table and writes the figures as JSON.
 //!
 //! Usage: `bench <folder with <function>/bootstrap, as cargo-lambda builds them> <JSON output file>`.
@@ -289,6 +290,169 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values[values.len() / 2]
 }
 
+/// The hub's own place and the spokes of the many-accounts figures: `SPOKE_ACCOUNTS` accounts
+/// (the hub's among them) in `SPOKE_REGIONS` regions each, `SPOKE_ENDPOINTS` endpoints in each
+/// place.
+const SPOKE_ACCOUNTS: usize = 10;
+const SPOKE_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+const SPOKE_ENDPOINTS: usize = 500;
+
+/// A steady tick over many accounts (issue 19): the hub's tick, which ticks its own place and
+/// queues one tick per other place, and each place's tick in a process of its own, as Lambda
+/// runs them: calls by API, wall time (also with 50 ms added to every call) and peak RSS.
+async fn spokes(binaries: &Path) -> Value {
+    let accounts: Vec<String> = std::iter::once(sagetide_tests::accounts::HUB.to_owned())
+        .chain((1..SPOKE_ACCOUNTS).map(|i| format!("{:012}", 200_000_000_000 + i)))
+        .collect();
+    let places: Vec<(&str, &str)> = accounts
+        .iter()
+        .flat_map(|a| SPOKE_REGIONS.map(|r| (a.as_str(), r)))
+        .collect();
+    let spokes: Vec<(&str, &str)> = places[1..].to_vec();
+    let mut document = SCHEDULE.to_owned() + "accounts:\n";
+    for account in &accounts {
+        let regions = if *account == sagetide_tests::accounts::HUB {
+            &SPOKE_REGIONS[1..]
+        } else {
+            &SPOKE_REGIONS[..]
+        };
+        document += &format!(
+            "  - {{ account: \"{account}\", regions: [{}], external_id: {}, model_roles: \"*\" }}\n",
+            regions.join(", "),
+            sagetide_tests::accounts::EXTERNAL_ID
+        );
+    }
+    let h = Harness::start(&document).await;
+    h.manage_spokes(&spokes).await;
+    let names: Vec<String> = (0..SPOKE_ENDPOINTS).map(|i| format!("ep-{i:04}")).collect();
+    let office = [("sagetide:schedule", "office-hours")];
+    for (account, region) in &places {
+        eprintln!("bench: {SPOKE_ENDPOINTS} endpoints in {account}/{region}");
+        let aws = sagetide_tests::seed::Aws::in_account(&h.moto.url, account, region).await;
+        aws.scheduled_fleet(&names, &office, 1, 10).await;
+    }
+    h.moto.settle().await;
+    // The queued ticks are recorded, not run: each place's is run below in a process of its
+    // own, measured alone.
+    let queued = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = queued.clone();
+    h.proxy
+        .set_invoker(std::sync::Arc::new(move |_: String, payload: Value| {
+            recorded.lock().unwrap().push(payload);
+            Box::pin(async { Ok(Value::Null) })
+        }));
+    let binary = bootstrap(binaries, "scheduler");
+    let clock = [("SAGETIDE_NOW", "2026-11-23T12:10:00Z")];
+    let tick = |at: &str| scheduled_event(&format!("2026-11-23T{at}Z"));
+
+    // The hub: its first tick converges its own place; the second is steady.
+    let mut hub = h.function_binary(&binary, "scheduler", &clock).await;
+    hub.invoke(tick("12:00:00"))
+        .await
+        .expect("the hub's first tick");
+    h.proxy.take();
+    let started = Instant::now();
+    hub.invoke(tick("12:05:00"))
+        .await
+        .expect("the hub's steady tick");
+    let hub_wall = started.elapsed();
+    let hub_calls = h.proxy.take();
+    h.proxy.set_latency(LATENCY);
+    let started = Instant::now();
+    hub.invoke(tick("12:10:00"))
+        .await
+        .expect("the hub's slow tick");
+    let hub_wall_slow = started.elapsed();
+    h.proxy.set_latency(Duration::ZERO);
+    h.proxy.take();
+    let queued = std::mem::take(&mut *queued.lock().unwrap());
+    assert_eq!(
+        queued.len(),
+        3 * spokes.len(),
+        "every tick queues every spoke"
+    );
+
+    // Each place: a first tick that converges it (and assumes the role), then a steady one.
+    let mut workers = Vec::new();
+    for payload in queued
+        .iter()
+        .filter(|p| p["time"] == "2026-11-23T12:00:00Z")
+    {
+        let place = format!(
+            "{}/{}",
+            payload["account"].as_str().unwrap(),
+            payload["region"].as_str().unwrap()
+        );
+        let at = |time: &str| {
+            let mut p = payload.clone();
+            p["time"] = json!(format!("2026-11-23T{time}Z"));
+            p
+        };
+        let mut worker = h.function_binary(&binary, "scheduler", &clock).await;
+        worker
+            .invoke(at("12:00:00"))
+            .await
+            .expect("a place's first tick");
+        let first = h.proxy.take();
+        let started = Instant::now();
+        worker
+            .invoke(at("12:05:00"))
+            .await
+            .expect("a place's steady tick");
+        let wall = started.elapsed();
+        let steady = h.proxy.take();
+        assert!(
+            proxy::mutating(&steady).is_empty(),
+            "{place} changed: {steady:?}"
+        );
+        h.proxy.set_latency(LATENCY);
+        let started = Instant::now();
+        worker
+            .invoke(at("12:10:00"))
+            .await
+            .expect("a place's slow tick");
+        let wall_slow = started.elapsed();
+        h.proxy.set_latency(Duration::ZERO);
+        h.proxy.take();
+        workers.push(json!({
+            "place": place,
+            "first_tick_assume_role": first.iter().filter(|c| *c == "sts:AssumeRole").count(),
+            "steady_calls": steady.len(),
+            "steady_by_api": by_operation(&steady),
+            "wall_ms": ms(wall),
+            "wall_ms_with_50ms_per_call": ms(wall_slow),
+            "peak_rss_mib": worker.peak_rss_kib().map(|k| k as f64 / 1024.0),
+        }));
+    }
+    let total = |key: &str| {
+        workers
+            .iter()
+            .map(|w| w[key].as_f64().unwrap_or_default())
+            .collect::<Vec<f64>>()
+    };
+    let (slow, rss) = (total("wall_ms_with_50ms_per_call"), total("peak_rss_mib"));
+    let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    json!({
+        "accounts": SPOKE_ACCOUNTS,
+        "regions": SPOKE_REGIONS,
+        "endpoints_per_place": SPOKE_ENDPOINTS,
+        "hub_tick": {
+            "calls": hub_calls.len(),
+            "by_api": by_operation(&hub_calls),
+            "wall_ms": ms(hub_wall),
+            "wall_ms_with_50ms_per_call": ms(hub_wall_slow),
+            "peak_rss_mib": hub.peak_rss_kib().map(|k| k as f64 / 1024.0),
+        },
+        "place_ticks": {
+            "places": workers.len(),
+            "steady_calls_total": workers.iter().map(|w| w["steady_calls"].as_u64().unwrap_or_default()).sum::<u64>(),
+            "max_wall_ms_with_50ms_per_call": max(&slow),
+            "max_peak_rss_mib": max(&rss),
+        },
+        "places": workers,
+    })
+}
+
 /// Start to first poll, start to first answer, and peak RSS of `name`, median of `STARTS`.
 async fn start_up(h: &Harness, binary: &Path, name: &str, event: &Value) -> Value {
     let (mut polls, mut answers, mut rss) = (Vec::new(), Vec::new(), 0);
@@ -400,6 +564,16 @@ fn print(results: &Value) {
         pool["later_run"]["by_api"], pool["later_run"]["wall_ms_with_50ms_per_call"]
     );
     println!("  publication delay (s) {}", pool["publication_delay_s"]);
+    let spokes = &results["spokes"];
+    if !spokes.is_null() {
+        println!(
+            "\na steady tick over {} accounts × {} regions × {} endpoints:",
+            spokes["accounts"], spokes["regions"], spokes["endpoints_per_place"]
+        );
+        println!("  hub tick     {}", spokes["hub_tick"]);
+        println!("  place ticks  {}", spokes["place_ticks"]);
+        println!("  one place    {}", spokes["places"][0]);
+    }
     println!("\nstart-up (median of {STARTS}):");
     println!(
         "{:<13} {:>13} {:>8} {:>18} {:>9}",
@@ -426,13 +600,13 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(binaries), Some(out)) = (args.next(), args.next()) else {
         eprintln!(
-            "usage: bench <folder with <function>/bootstrap> <JSON output file> [pool-metrics|zips]"
+            "usage: bench <folder with <function>/bootstrap> <JSON output file> [pool-metrics|spokes|zips]"
         );
         std::process::exit(2);
     };
     let binaries = PathBuf::from(binaries);
-    // `pool-metrics` or `zips`: measure that part again (the zips always), keeping the others'
-    // figures in `out`.
+    // `pool-metrics`, `spokes` or `zips`: measure that part again (the zips always), keeping the
+    // others' figures in `out`.
     let part = args.next();
     let results = if let Some(part) = part.as_deref() {
         let kept = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("reading {out}: {e}"));
@@ -442,8 +616,14 @@ async fn main() {
                 eprintln!("bench: pool-metrics with {POOL_VARIANTS} variants");
                 results["pool_metrics"] = pool_metrics(&binaries).await;
             }
+            "spokes" => {
+                eprintln!(
+                    "bench: a tick over {SPOKE_ACCOUNTS} accounts × 2 regions × {SPOKE_ENDPOINTS} endpoints"
+                );
+                results["spokes"] = spokes(&binaries).await;
+            }
             "zips" => {}
-            other => panic!("bench: no part {other:?}: pool-metrics or zips"),
+            other => panic!("bench: no part {other:?}: pool-metrics, spokes or zips"),
         }
         results["zips"] = zips();
         results
@@ -455,12 +635,17 @@ async fn main() {
         }
         eprintln!("bench: pool-metrics with {POOL_VARIANTS} variants");
         let pool = pool_metrics(&binaries).await;
+        eprintln!(
+            "bench: a tick over {SPOKE_ACCOUNTS} accounts × 2 regions × {SPOKE_ENDPOINTS} endpoints"
+        );
+        let spokes = spokes(&binaries).await;
         eprintln!("bench: start-up");
         let starts = start_ups(&binaries).await;
         json!({
             "machine": machine(),
             "scheduler": scheduler,
             "pool_metrics": pool,
+            "spokes": spokes,
             "start_up": starts,
             "zips": zips(),
         })
