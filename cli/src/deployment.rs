@@ -11,12 +11,15 @@ use thiserror::Error;
 use sagetide::aws::{self, AwsError};
 use sagetide::config::DEPLOYMENT_MARKER;
 use sagetide::env::{Env, EnvError};
+use sagetide::places::Place;
 
 pub struct Deployment {
     /// The stack's name, which prefixes its functions' names (template.yaml).
     pub stack: String,
     /// The scheduler's environment as deployed.
     pub env: Env,
+    /// The account and region it is deployed in: the hub's own place.
+    pub home: Place,
 }
 
 #[derive(Debug, Error)]
@@ -56,16 +59,18 @@ impl Deployment {
             }
         };
         let function = function_name(&stack, "scheduler");
-        let variables = scheduler_variables(sdk, &function).await.map_err(|e| {
-            DeploymentError::NoScheduler {
-                stack: stack.clone(),
-                function: function.clone(),
-                message: e.message,
-            }
-        })?;
+        let no_scheduler = |message: String| DeploymentError::NoScheduler {
+            stack: stack.clone(),
+            function: function.clone(),
+            message,
+        };
+        let (variables, arn) = scheduler(sdk, &function)
+            .await
+            .map_err(|e| no_scheduler(e.message))?;
+        let home = Place::of_function(&arn).map_err(no_scheduler)?;
         let env = Env::from_lookup(|name| variables.get(name).cloned())
             .map_err(|error| DeploymentError::BadEnvironment { function, error })?;
-        Ok(Self { stack, env })
+        Ok(Self { stack, env, home })
     }
 
     /// The deployed function `name` (`sleeper`, `waker`, …).
@@ -78,19 +83,24 @@ fn function_name(stack: &str, function: &str) -> String {
     format!("{stack}-{function}")
 }
 
-async fn scheduler_variables(
+/// The deployed scheduler's environment and ARN.
+async fn scheduler(
     sdk: &SdkConfig,
     function: &str,
-) -> Result<HashMap<String, String>, AwsError> {
+) -> Result<(HashMap<String, String>, String), AwsError> {
     let configuration = aws_sdk_lambda::Client::new(sdk)
         .get_function_configuration()
         .function_name(function)
         .send()
         .await
         .map_err(|e| AwsError::new("lambda:GetFunctionConfiguration", e))?;
-    Ok(configuration
+    let variables = configuration
         .environment()
         .and_then(|e| e.variables())
         .cloned()
-        .unwrap_or_default())
+        .unwrap_or_default();
+    Ok((
+        variables,
+        configuration.function_arn().unwrap_or_default().to_owned(),
+    ))
 }

@@ -9,6 +9,7 @@
 
 mod check;
 mod deployment;
+mod places;
 mod plan;
 mod request;
 mod savings;
@@ -23,6 +24,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use thiserror::Error;
 
+use sagetide::aws::table::Table;
 use sagetide::aws::{self, AwsError};
 use sagetide::config::ConfigError;
 use sagetide::env::EnvError;
@@ -404,13 +406,21 @@ async fn status(args: StatusArgs, output: Output) -> Result<ExitCode, CliError> 
     let (sdk, deployment) = deployment(&args.stack).await?;
     let (observed, config) =
         status::observe(&sdk, &deployment.env, args.name.as_ref(), args.history).await?;
-    let statuses = status::statuses(&observed, &config, now()?);
+    let now = now()?;
+    let mut statuses = status::statuses(&observed, &config, now);
     if let Some(name) = &args.name
         && statuses.is_empty()
     {
         return Err(CliError::No(format!(
             "{name} is not opted in (no sagetide:schedule or sagetide:idle-after tag), not asleep, under no remedy and hosts no opted-in component"
         )));
+    }
+    if args.name.is_none() {
+        let table = Table::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            deployment.env.require_table()?.to_owned(),
+        );
+        statuses.places = places::observe(&sdk, &table, &config, &deployment.home, now).await?;
     }
     print(output, &statuses, || status::table(&statuses));
     Ok(ExitCode::SUCCESS)

@@ -25,6 +25,7 @@ use sagetide::tags::{self, Override, SleepMark, Tags};
 use sagetide_cli::wording::{local, wants};
 
 use crate::CliError;
+use crate::places::{self, PlaceStatus};
 
 /// What `status` reads.
 pub struct Observed {
@@ -43,6 +44,9 @@ pub struct Observed {
 pub struct Statuses {
     pub endpoints: Vec<EndpointStatus>,
     pub components: Vec<ComponentStatus>,
+    /// The managed places besides this one (`status` without an endpoint's name only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub places: Vec<PlaceStatus>,
 }
 
 impl Statuses {
@@ -191,6 +195,7 @@ pub fn statuses(observed: &Observed, config: &Config, now: Timestamp) -> Statuse
             .iter()
             .map(|(c, copies)| component(c, *copies, observed, config, now))
             .collect(),
+        places: Vec::new(),
     }
 }
 
@@ -415,7 +420,7 @@ fn remedies(name: &EndpointName, records: &[StoredRecord]) -> Vec<String> {
         .collect()
 }
 
-/// A block per endpoint, then per component.
+/// A block per endpoint, then per component, then the managed places besides this one.
 pub fn table(statuses: &Statuses) -> String {
     let mut out = String::new();
     if statuses.is_empty() {
@@ -461,6 +466,7 @@ pub fn table(statuses: &Statuses) -> String {
             c.next.as_ref(),
         );
     }
+    out.push_str(&places::table(&statuses.places));
     out
 }
 

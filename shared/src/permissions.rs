@@ -121,6 +121,7 @@ pub const OPERATOR_CALLS: &[&str] = &[
     "application-autoscaling:ListTagsForResource",
     "cloudwatch:DescribeAlarms",
     "cloudwatch:ListTagsForResource",
+    "cloudwatch:GetMetricData",
 ];
 
 impl Function {

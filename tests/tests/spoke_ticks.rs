@@ -191,6 +191,20 @@ async fn a_schedule_applies_in_the_hub_and_two_spokes_while_an_unreachable_one_i
         )
         .await;
     assert_eq!(failures.values().sum::<f64>(), 1.0, "{failures:?}");
+    // `sagetide status` shows each managed place by what the hub holds of it.
+    h.aws.deploy_functions().await;
+    let (code, shown, stderr) = h
+        .sagetide(&["status", "--output", "json"], "2026-12-08T09:05:00Z")
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    let quiet = json!({"asleep": [], "remedies": [], "failed_last_hour": {}});
+    let mut places = vec![quiet.clone(), quiet.clone(), quiet];
+    for (status, at) in places.iter_mut().zip([&spoke, &other, &unreachable]) {
+        status["place"] = json!(at);
+    }
+    places[2]["failed_last_hour"] = json!({"assume-role": 1});
+    assert_eq!(shown["places"], json!(places), "{shown:#}");
 
     // Each place claims its own ticks: a tick of the spoke's for the evening claims the evening
     // there only. The hub's tick of five, held back by Lambda until the evening, then acts in
