@@ -15,7 +15,7 @@ use sagetide::aws::{self, AwsError};
 use sagetide::config::Config;
 use sagetide::names::EndpointName;
 use sagetide::permissions::Function;
-use sagetide::places::{Managed, Place, PlaceStep};
+use sagetide::places::{Place, PlaceStep};
 
 /// How far back a place's failed ticks are counted.
 const FAILURES_SINCE: SignedDuration = SignedDuration::from_hours(1);
@@ -43,7 +43,7 @@ pub async fn observe(
     home: &Place,
     now: Timestamp,
 ) -> Result<Vec<PlaceStatus>, AwsError> {
-    let managed = Managed::new(home.clone(), config.spokes().iter().cloned());
+    let managed = config.managed(home.clone());
     let places: Vec<Place> = managed.spokes().map(|s| s.place.clone()).collect();
     if places.is_empty() {
         return Ok(Vec::new());

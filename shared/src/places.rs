@@ -92,6 +92,13 @@ impl Place {
     }
 }
 
+impl Place {
+    /// `account <id> (<region>)`, as the errors name a place.
+    pub fn described(&self) -> String {
+        format!("account {} ({})", self.account.0, self.region.0)
+    }
+}
+
 impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.account.0, self.region.0)
@@ -144,12 +151,12 @@ impl Managed {
     }
 }
 
-/// Where a spoke's tick stopped before it could act on any endpoint there.
+/// Where a spoke's tick failed as a whole (not one endpoint's action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PlaceStep {
     /// The function's role there could not be assumed.
     AssumeRole,
-    /// Its fleet could not be read.
+    /// A call made there failed the tick: its fleet, or its policies, could not be read.
     Observe,
     /// The hub could not queue the place's tick.
     Invoke,
@@ -165,12 +172,6 @@ impl PlaceStep {
             PlaceStep::Observe => "observe",
             PlaceStep::Invoke => "invoke",
         }
-    }
-}
-
-impl fmt::Display for PlaceStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

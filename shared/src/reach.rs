@@ -69,9 +69,8 @@ impl Reach {
             AwsError {
                 operation: "sts:AssumeRole",
                 message: format!(
-                    "cannot act in account {} ({}): assuming {role} failed; check that the spoke stack (spoke.yaml) is deployed there with this hub's account, stack name and the document's external_id: {why}",
-                    place.account.as_str(),
-                    place.region.as_str(),
+                    "cannot act in {}: assuming {role} failed; check that the spoke stack (spoke.yaml) is deployed there with this hub's account, stack name and the document's external_id: {why}",
+                    place.described(),
                 ),
                 // Throttled or unanswered, the same call may pass.
                 refused: why.contains("AccessDenied"),

@@ -1,5 +1,4 @@
-//! Several accounts in one local AWS, through the Rust SDK, as the hub side of issue 19 will use
-//! them: credentials of a role assumed with `aws_config::sts::AssumeRoleProvider` act in that
+//! Several accounts in one local AWS, through the Rust SDK, as the hub's functions use them: credentials of a role assumed with `aws_config::sts::AssumeRoleProvider` act in that
 //! role's account, and the roles `spoke.yaml` makes let in only the hub's function of their
 //! name presenting the external id (the local AWS evaluates the trust: tests/moto/truer/sts.py).
 

@@ -232,6 +232,19 @@ async fn an_event_or_request_of_a_place_the_document_does_not_name_changes_nothi
             "{what}: {message}"
         );
     }
+    // The scheduler's request of the waker, for a place its document does not name.
+    let due = json!({
+        "action": "wake-if-due", "endpoint": ENDPOINT, "at": now, "account": UNLISTED
+    });
+    for (what, function, event) in [("a wake-if-due in an unlisted account", "waker", due)] {
+        let refused = h.invoke(function, event, &now).await.unwrap_err();
+        assert_eq!(refused["errorType"], "RejectedEvent", "{what}: {refused}");
+        let message = refused["errorMessage"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("{HUB}/{HUB_REGION}, {SPOKE}/{SPOKE_REGION}")),
+            "{what}: {message}"
+        );
+    }
     for (function, event) in [
         ("waker", idle),
         (

@@ -90,8 +90,8 @@ impl Announcer {
         self.put(&details, actor).await;
     }
 
-    /// The failure of a tick at this announcer's place as a whole, at `step`, before it could
-    /// act on any endpoint.
+    /// The failure of a tick at this announcer's place as a whole, at `step` (a call made there
+    /// that failed the tick, not one endpoint's action).
     pub async fn place_failed(&self, step: PlaceStep, error: &str, actor: Actor<'_>) {
         let detail = Detail {
             endpoint: None,

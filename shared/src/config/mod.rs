@@ -13,7 +13,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::places::Spoke;
+use crate::places::{Managed, Place, Spoke};
 use crate::schedule::Schedule;
 
 pub use rule::{AlarmPattern, Remedy, Rule};
@@ -53,6 +53,11 @@ impl Config {
     /// The places beyond the deployment's own that the document's `accounts` name.
     pub fn spokes(&self) -> &[Spoke] {
         &self.spokes
+    }
+
+    /// Every place the deployment at `home` manages by this document.
+    pub fn managed(&self, home: Place) -> Managed {
+        Managed::new(home, self.spokes.iter().cloned())
     }
 }
 

@@ -128,6 +128,23 @@ impl PlaceTick {
         )
     }
 
+    /// This tick, if its time is one the hub's tick could have sent by `clock`
+    /// ([`ScheduledEvent::sent_by`]).
+    pub fn sent_by(self, clock: Timestamp) -> Result<Self, EventError> {
+        Ok(Self {
+            tick: self.tick.sent_by(clock)?,
+            ..self
+        })
+    }
+
+    /// This tick, if its time is not ahead of `clock` ([`ScheduledEvent::not_ahead_of`]).
+    pub fn not_ahead_of(self, clock: Timestamp) -> Result<Self, EventError> {
+        Ok(Self {
+            tick: self.tick.not_ahead_of(clock)?,
+            ..self
+        })
+    }
+
     /// The payload that asks for this tick.
     pub fn payload(&self) -> Value {
         serde_json::json!({
@@ -220,6 +237,11 @@ mod tests {
             },
         };
         assert_eq!(PlaceTick::parse(&tick.payload()), Some(Ok(tick.clone())));
+        let clock: Timestamp = "2026-11-23T06:59:00Z".parse().unwrap();
+        assert_eq!(tick.clone().not_ahead_of(clock), Ok(tick.clone()));
+        let early: Timestamp = "2026-11-23T06:50:00Z".parse().unwrap();
+        assert!(tick.clone().not_ahead_of(early).is_err());
+        assert!(tick.clone().sent_by(early).is_err());
         assert_eq!(
             PlaceTick::parse(&event(
                 DETAIL_TYPE,

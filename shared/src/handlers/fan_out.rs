@@ -6,7 +6,6 @@
 use aws_config::SdkConfig;
 use futures::StreamExt;
 use jiff::Timestamp;
-use serde::Serialize;
 
 use super::lifecycle::rejected;
 use crate::act::Executor;
@@ -25,49 +24,21 @@ pub(super) struct FanOut {
     reach: Reach,
 }
 
-/// A spoke's tick as the hub's tick queued it.
-#[derive(Debug, Serialize)]
-pub struct SpokeReport {
-    /// `<account>/<region>`.
-    pub place: String,
-    /// Why its tick was not queued.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed: Option<PlaceFailure>,
-}
-
-/// Why a place's tick failed, before it acted there or while it did.
-#[derive(Debug, Clone, Serialize)]
+/// Why a place's tick failed.
+#[derive(Debug, Clone)]
 pub struct PlaceFailure {
-    #[serde(skip)]
     pub place: Place,
-    #[serde(serialize_with = "step")]
     pub step: PlaceStep,
     pub error: String,
-}
-
-fn step<S: serde::Serializer>(step: &PlaceStep, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(step.as_str())
 }
 
 impl From<PlaceFailure> for HandlerError {
     fn from(failure: PlaceFailure) -> Self {
         HandlerError::PlaceFailed {
-            place: format!(
-                "account {} ({})",
-                failure.place.account.as_str(),
-                failure.place.region.as_str()
-            ),
+            place: failure.place.described(),
             step: failure.step.as_str(),
             error: failure.error,
         }
-    }
-}
-
-/// The first spoke whose tick was not queued, as the hub's tick's error (after its own work).
-pub(super) fn first_failure(spokes: &[SpokeReport]) -> Result<(), HandlerError> {
-    match spokes.iter().find_map(|s| s.failed.clone()) {
-        Some(failed) => Err(failed.into()),
-        None => Ok(()),
     }
 }
 
@@ -81,36 +52,41 @@ impl FanOut {
     }
 
     /// Queues a tick of `now` for each of `spokes` on `invoked` (this function, as Lambda
-    /// invoked it); one that cannot be queued is told of through `hub`.
+    /// invoked it): the places queued, and the first failure among those that could not be
+    /// (each told of through `hub`), for the hub's tick to end with after its own work.
     pub(super) async fn queue(
         &self,
         spokes: impl Iterator<Item = &Spoke>,
         invoked: &str,
         now: Timestamp,
         hub: &Executor,
-    ) -> Vec<SpokeReport> {
-        futures::stream::iter(spokes)
+    ) -> (Vec<String>, Result<(), HandlerError>) {
+        let queued: Vec<Result<String, PlaceFailure>> = futures::stream::iter(spokes)
             .map(|spoke| async move {
                 let tick = PlaceTick {
                     place: spoke.place.clone(),
                     tick: ScheduledEvent { time: now },
                 };
-                let failed =
-                    match aws::lambda::invoke_async(&self.lambda, invoked, &tick.payload()).await {
-                        Ok(()) => None,
-                        Err(e) => Some(
-                            self.failed(hub, &spoke.place, PlaceStep::Invoke, e.to_string(), now)
-                                .await,
-                        ),
-                    };
-                SpokeReport {
-                    place: spoke.place.to_string(),
-                    failed,
+                match aws::lambda::invoke_async(&self.lambda, invoked, &tick.payload()).await {
+                    Ok(()) => Ok(spoke.place.to_string()),
+                    Err(e) => Err(self
+                        .failed(hub, &spoke.place, PlaceStep::Invoke, e.to_string(), now)
+                        .await),
                 }
             })
-            .buffer_unordered(aws::CONCURRENCY)
+            .buffered(aws::CONCURRENCY)
             .collect()
-            .await
+            .await;
+        let mut places = Vec::new();
+        let mut first = Ok(());
+        for result in queued {
+            match result {
+                Ok(place) => places.push(place),
+                Err(failure) if first.is_ok() => first = Err(failure.into()),
+                Err(_) => {}
+            }
+        }
+        (places, first)
     }
 
     /// The spoke `tick` is for, among the `managed` places, and the SDK configuration of the

@@ -24,7 +24,7 @@ use crate::names::{ComponentName, EndpointName};
 use crate::outcome::Outcome;
 use crate::outcome::Report;
 use crate::permissions::Function;
-use crate::places::{Managed, Place};
+use crate::places::Place;
 use crate::plan::{self, Action, Planned, SleepBy};
 use crate::tags::WakeSource;
 
@@ -110,9 +110,8 @@ async fn act(
 /// Why an event of `place` changed nothing: this deployment never put anything to sleep there.
 fn nothing_kept(place: &Place) -> Result<Response, HandlerError> {
     Response::ignored(format!(
-        "this deployment has put nothing to sleep in account {} ({}): nothing to wake or restore there",
-        place.account.as_str(),
-        place.region.as_str()
+        "this deployment has put nothing to sleep in {}: nothing to wake or restore there",
+        place.described()
     ))
 }
 
@@ -192,7 +191,7 @@ impl Sleeper {
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
-        let managed = Managed::new(home, config.spokes().iter().cloned());
+        let managed = config.managed(home);
         let spoke = managed.at("a sleep", &place).map_err(rejected)?;
         let reached = self.places.at(spoke).await?;
         let by = match force {
@@ -366,7 +365,7 @@ impl Waker {
         )?;
         // The document says whether the place is managed; what its sleep kept, how to reach it,
         // as for every wake.
-        let managed = Managed::new(home.clone(), config.spokes().iter().cloned());
+        let managed = config.managed(home.clone());
         managed.admit("a wake-if-due", place).map_err(rejected)?;
         let Some(kept) = self.places.kept(place, &home).await? else {
             return nothing_kept(place);

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
-use super::fan_out::{self, FanOut, SpokeReport};
+use super::fan_out::FanOut;
 use super::lifecycle::{home, rejected};
 use crate::act::{Batch, Executor};
 use crate::aws::{self, AwsError};
@@ -26,7 +26,7 @@ use crate::lifecycle::Actor;
 use crate::names::EndpointName;
 use crate::outcome::Outcome;
 use crate::permissions::Function;
-use crate::places::{Managed, Place};
+use crate::places::Place;
 use crate::plan::Planned;
 use crate::pool::{
     self, ConfigShape, ExistingPolicies, POOL_CAPACITY_TAG, PolicyKind, Problem,
@@ -63,9 +63,10 @@ pub struct MetricsReport {
     /// `<account>/<region>` of a spoke's run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
-    /// The hub's run: the runs it queued for the spokes, each carried out on its own.
+    /// The hub's run: the places (`<account>/<region>`) whose runs it queued, each carried
+    /// out on its own.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub spokes: Vec<SpokeReport>,
+    pub spokes: Vec<String>,
 }
 
 impl PoolMetrics {
@@ -87,18 +88,11 @@ impl PoolMetrics {
         let home = home(&event.context)?;
         let clock = self.clock.now();
         if let Some(tick) = PlaceTick::parse(&event.payload) {
-            let tick = tick
-                .and_then(|t| {
-                    Ok(PlaceTick {
-                        tick: t.tick.not_ahead_of(clock)?,
-                        ..t
-                    })
-                })
-                .map_err(rejected)?;
+            let tick = tick.and_then(|t| t.not_ahead_of(clock)).map_err(rejected)?;
             let config = self.config.get().await.inspect_err(
                 |e| tracing::error!(error = %e, "configuration rejected; nothing published"),
             )?;
-            let managed = Managed::new(home, config.spokes().iter().cloned());
+            let managed = config.managed(home);
             let (spoke, sdk) = self.fan_out.reach(&tick, &managed, &self.executor).await?;
             let executor = self.executor.in_spoke(&sdk, spoke);
             let now = tick.tick.time;
@@ -116,7 +110,7 @@ impl PoolMetrics {
             let config = self.config.get().await.inspect_err(
                 |e| tracing::error!(error = %e, "configuration rejected; the hub's own metrics are published, no other place's"),
             )?;
-            let managed = Managed::new(home, config.spokes().iter().cloned());
+            let managed = config.managed(home);
             let invoked = &event.context.invoked_function_arn;
             let queued = self
                 .fan_out
@@ -125,8 +119,9 @@ impl PoolMetrics {
         };
         let (queued, report) = tokio::join!(queued, self.publish(&self.executor, None, now));
         let mut report = report?;
-        report.spokes = queued?;
-        fan_out::first_failure(&report.spokes)?;
+        let (spokes, queued) = queued?;
+        report.spokes = spokes;
+        queued?;
         Ok(report)
     }
 

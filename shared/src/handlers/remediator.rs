@@ -16,7 +16,6 @@ use crate::events::{AlarmState, AlarmStateChange, AnyPlace};
 use crate::lifecycle::Actor;
 use crate::outcome::{Outcome, Report};
 use crate::permissions::Function;
-use crate::places::Managed;
 use crate::plan::{self, Planned};
 
 pub struct Remediator {
@@ -48,7 +47,7 @@ impl Remediator {
         let config = self.config.get().await.inspect_err(
             |e| tracing::error!(error = %e, "configuration rejected; nothing changed"),
         )?;
-        let managed = Managed::new(home, config.spokes().iter().cloned());
+        let managed = config.managed(home);
         let spoke = managed
             .at("an alarm's change", &change.place)
             .map_err(rejected)?;

@@ -11,7 +11,7 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::fan_out::{self, FanOut, SpokeReport};
+use super::fan_out::FanOut;
 use super::lifecycle::{home, rejected};
 
 use crate::act::{self, Batch, Executor, Ran};
@@ -25,7 +25,7 @@ use crate::lifecycle::{Actor, Lifecycle};
 use crate::names::EndpointName;
 use crate::outcome::{self, Outcome};
 use crate::permissions::{Allowed, Function};
-use crate::places::{Managed, Place, Spoke};
+use crate::places::{Place, Spoke};
 use crate::plan::scheduler::Observed;
 use crate::plan::sleepable::policy_blocker;
 use crate::plan::{self, Plan};
@@ -89,9 +89,10 @@ pub struct TickReport {
     /// `<account>/<region>` of a spoke's tick.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
-    /// The hub's tick: the ticks it queued for the spokes, each carried out on its own.
+    /// The hub's tick: the places (`<account>/<region>`) whose ticks it queued, each carried
+    /// out on its own.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub spokes: Vec<SpokeReport>,
+    pub spokes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -264,14 +265,7 @@ impl Scheduler {
         let clock = self.home.lifecycle().clock();
         let home = home(&event.context)?;
         if let Some(tick) = PlaceTick::parse(&event.payload) {
-            let tick = tick
-                .and_then(|t| {
-                    Ok(PlaceTick {
-                        tick: t.tick.sent_by(clock)?,
-                        ..t
-                    })
-                })
-                .map_err(rejected)?;
+            let tick = tick.and_then(|t| t.sent_by(clock)).map_err(rejected)?;
             return self.place_tick(tick, home, clock).await;
         }
         let now = ScheduledEvent::parse(event.payload, &home)
@@ -279,16 +273,16 @@ impl Scheduler {
             .map_err(rejected)?
             .time;
         let config = self.config().await?;
-        let managed = Managed::new(home, config.spokes().iter().cloned());
+        let managed = config.managed(home);
         let invoked = &event.context.invoked_function_arn;
-        let spokes = self
+        let (spokes, queued) = self
             .fan_out
             .queue(managed.spokes(), invoked, now, &self.home.executor)
             .await;
         let mut report = self.tick_at(&self.home, &config, now, clock).await?;
         report.spokes = spokes;
         HandlerError::check(report.actions.iter().map(|a| &a.outcome))?;
-        fan_out::first_failure(&report.spokes)?;
+        queued?;
         Ok(report)
     }
 
@@ -306,7 +300,7 @@ impl Scheduler {
         clock: Timestamp,
     ) -> Result<TickReport, HandlerError> {
         let config = self.config().await?;
-        let managed = Managed::new(home, config.spokes().iter().cloned());
+        let managed = config.managed(home);
         let hub = &self.home.executor;
         let (spoke, sdk) = self.fan_out.reach(&tick, &managed, hub).await?;
         let site = self.home.in_spoke(&sdk, spoke);
