@@ -426,6 +426,23 @@ pub fn endpoint_state_event(endpoint: &str, status: &str) -> serde_json::Value {
     })
 }
 
+/// `endpoint action outcome` of each action a scheduler tick's report names, in order.
+pub fn tick_actions(report: &Value) -> Vec<String> {
+    report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} {}",
+                a["endpoint"].as_str().unwrap(),
+                a["action"].as_str().unwrap(),
+                a["outcome"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 /// An EventBridge "Scheduled Event" whose `time` is `time` (RFC 3339).
 pub fn scheduled_event(time: &str) -> serde_json::Value {
     serde_json::json!({

@@ -5,7 +5,7 @@ use aws_sdk_applicationautoscaling::types::{
     StepScalingPolicyConfiguration, SuspendedState, TargetTrackingScalingPolicyConfiguration,
 };
 use sagetide_tests::seed::{Aws, resource_id};
-use sagetide_tests::{Harness, proxy, scheduled_event};
+use sagetide_tests::{Harness, proxy, scheduled_event, tick_actions};
 use serde_json::Value;
 
 const CONFIG: &str = r#"
@@ -429,23 +429,6 @@ async fn an_invalid_document_changes_nothing_at_all() {
     assert_eq!(capacity(&h.aws, "ep").await, Some((1, 1)));
 }
 
-/// The action names and outcomes of a tick's report.
-fn actions(report: &Value) -> Vec<String> {
-    report["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            format!(
-                "{} {} {}",
-                a["endpoint"].as_str().unwrap(),
-                a["action"].as_str().unwrap(),
-                a["outcome"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sleep_schedule_deletes_off_hours_and_recreates_prewarmed_with_its_autoscaling() {
     let h = Harness::start(CONFIG).await;
@@ -469,7 +452,7 @@ async fn a_sleep_schedule_deletes_off_hours_and_recreates_prewarmed_with_its_aut
     h.moto.set_timing(slow).await;
     let mut scheduler = h.scheduler(&[]);
     let mut tick =
-        async |time: &str| actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
+        async |time: &str| tick_actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
 
     // Noon in New York is off-hours of the night-owl schedule.
     assert_eq!(tick("2026-11-23T17:00:00Z").await, ["owl sleep applied"]);
@@ -519,7 +502,7 @@ async fn idle_alarms_follow_the_idle_after_tag() {
         .await;
     let mut scheduler = h.scheduler(&[]);
     let mut tick =
-        async |time: &str| actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
+        async |time: &str| tick_actions(&scheduler.invoke(scheduled_event(time)).await.unwrap());
 
     assert_eq!(
         tick("2026-11-23T10:00:00Z").await,

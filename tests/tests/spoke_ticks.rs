@@ -5,7 +5,7 @@
 //! others; the proxy judges every spoke call under the spoke role's policy.
 
 use sagetide_tests::accounts::{EXTERNAL_ID, HUB, HUB_REGION};
-use sagetide_tests::{Harness, scheduled_event, seed};
+use sagetide_tests::{Harness, scheduled_event, seed, tick_actions};
 use serde_json::{Value, json};
 
 const SPOKE: (&str, &str) = ("222222222222", "eu-west-1");
@@ -261,20 +261,7 @@ fn actions_by_place(ended: &[sagetide_tests::proxy::Invocation]) -> Vec<(String,
         .into_iter()
         .map(|(at, answer)| {
             let report = answer.unwrap_or_else(|e| panic!("the tick of {at} failed: {e}"));
-            let actions = report["actions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| {
-                    format!(
-                        "{} {} {}",
-                        a["endpoint"].as_str().unwrap(),
-                        a["action"].as_str().unwrap(),
-                        a["outcome"].as_str().unwrap()
-                    )
-                })
-                .collect();
-            (at, actions)
+            (at, tick_actions(&report))
         })
         .collect()
 }
@@ -417,10 +404,10 @@ async fn pool_metrics_publishes_a_spokes_fleet_utilization_in_the_spoke() {
     let report = runs[0].1.as_ref().expect("the spoke's run");
     assert_eq!(report["place"], place(SPOKE), "{report}");
 
-    let in_spoke = utilization(&spoke, MINUTE).await;
+    let in_spoke = utilization(&spoke, (MINUTE - 60, MINUTE + 120)).await;
     assert_eq!(in_spoke.get(&MINUTE), Some(&0.5), "{in_spoke:?}");
     // The hub's own fleet of the same name had no traffic: its zeros, not the spoke's 0.5.
-    let in_hub = utilization(&h.aws, MINUTE).await;
+    let in_hub = utilization(&h.aws, (MINUTE - 60, MINUTE + 120)).await;
     assert!(
         !in_hub.is_empty() && in_hub.values().all(|v| *v == 0.0),
         "{in_hub:?}"
@@ -428,7 +415,8 @@ async fn pool_metrics_publishes_a_spokes_fleet_utilization_in_the_spoke() {
 
     // A document that cannot be read: the hub's own metrics go out all the same, no place is
     // queued, and the run fails with the document's error.
-    let published = async |aws: &seed::Aws| utilization_since(aws, MINUTE).await.len();
+    let published =
+        async |aws: &seed::Aws| utilization(aws, (MINUTE - 60, MINUTE + 900)).await.len();
     let before = published(&h.aws).await;
     h.aws.put_config("schedules: [").await;
     let at = jiff::Timestamp::from_second(MINUTE + 60 * 5 + 5).unwrap();
@@ -444,24 +432,15 @@ async fn pool_metrics_publishes_a_spokes_fleet_utilization_in_the_spoke() {
     assert!(h.proxy.settled().await.is_empty());
 }
 
-/// `FleetUtilization` of `pooled`'s AllTraffic from a minute before `minute` on.
-async fn utilization_since(aws: &seed::Aws, minute: i64) -> std::collections::BTreeMap<i64, f64> {
+/// `FleetUtilization` of `pooled`'s AllTraffic in [from, to), by epoch second.
+async fn utilization(
+    aws: &seed::Aws,
+    (from, to): (i64, i64),
+) -> std::collections::BTreeMap<i64, f64> {
     aws.sagetide_metric(
         "FleetUtilization",
         &[("EndpointName", "pooled"), ("VariantName", "AllTraffic")],
-        (minute - 60, minute + 900),
-        10,
-        "Average",
-    )
-    .await
-}
-
-/// `FleetUtilization` of `pooled`'s AllTraffic around `minute`, by epoch second.
-async fn utilization(aws: &seed::Aws, minute: i64) -> std::collections::BTreeMap<i64, f64> {
-    aws.sagetide_metric(
-        "FleetUtilization",
-        &[("EndpointName", "pooled"), ("VariantName", "AllTraffic")],
-        (minute - 60, minute + 120),
+        (from, to),
         10,
         "Average",
     )
